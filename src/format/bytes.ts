@@ -1,0 +1,200 @@
+// Small byte helpers shared by every format: endian reads and writes,
+// text codecs, concatenation. Offsets are plain numbers (files < 2^53).
+
+const utf8Decoder = new TextDecoder("utf-8");
+const utf8Fatal = new TextDecoder("utf-8", { fatal: true });
+const utf8Encoder = new TextEncoder();
+
+export function u16be(b: Uint8Array, o: number): number {
+  return (b[o] << 8) | b[o + 1];
+}
+export function u24be(b: Uint8Array, o: number): number {
+  return (b[o] << 16) | (b[o + 1] << 8) | b[o + 2];
+}
+export function u32be(b: Uint8Array, o: number): number {
+  return ((b[o] << 24) >>> 0) + ((b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]);
+}
+/** 64-bit big-endian as a number; throws RangeError beyond 2^53. */
+export function u64be(b: Uint8Array, o: number): number {
+  const hi = u32be(b, o);
+  if (hi >= 0x200000) throw new RangeError("64-bit value beyond 2^53");
+  return hi * 0x1_0000_0000 + u32be(b, o + 4);
+}
+export function u16le(b: Uint8Array, o: number): number {
+  return b[o] | (b[o + 1] << 8);
+}
+export function u32le(b: Uint8Array, o: number): number {
+  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16)) + ((b[o + 3] << 24) >>> 0);
+}
+export function u64le(b: Uint8Array, o: number): number {
+  const hi = u32le(b, o + 4);
+  if (hi >= 0x200000) throw new RangeError("64-bit value beyond 2^53");
+  return hi * 0x1_0000_0000 + u32le(b, o);
+}
+
+export function putU16be(b: Uint8Array, o: number, v: number): void {
+  b[o] = (v >>> 8) & 0xff;
+  b[o + 1] = v & 0xff;
+}
+export function putU24be(b: Uint8Array, o: number, v: number): void {
+  b[o] = (v >>> 16) & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+  b[o + 2] = v & 0xff;
+}
+export function putU32be(b: Uint8Array, o: number, v: number): void {
+  b[o] = (v >>> 24) & 0xff;
+  b[o + 1] = (v >>> 16) & 0xff;
+  b[o + 2] = (v >>> 8) & 0xff;
+  b[o + 3] = v & 0xff;
+}
+export function putU64be(b: Uint8Array, o: number, v: number): void {
+  putU32be(b, o, Math.floor(v / 0x1_0000_0000));
+  putU32be(b, o + 4, v >>> 0);
+}
+export function putU16le(b: Uint8Array, o: number, v: number): void {
+  b[o] = v & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+}
+export function putU32le(b: Uint8Array, o: number, v: number): void {
+  b[o] = v & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+  b[o + 2] = (v >>> 16) & 0xff;
+  b[o + 3] = (v >>> 24) & 0xff;
+}
+
+/** Lossy UTF-8 decode (invalid sequences → U+FFFD). */
+export function utf8(b: Uint8Array): string {
+  return utf8Decoder.decode(b);
+}
+/** Strict UTF-8 decode: null when the bytes are not valid UTF-8. */
+export function utf8Strict(b: Uint8Array): string | null {
+  try {
+    return utf8Fatal.decode(b);
+  } catch {
+    return null;
+  }
+}
+export function encodeUtf8(s: string): Uint8Array {
+  return utf8Encoder.encode(s);
+}
+/** ISO-8859-1 decode: each byte is one code point. */
+export function latin1(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i += 8192) {
+    s += String.fromCharCode(...b.subarray(i, Math.min(b.length, i + 8192)));
+  }
+  return s;
+}
+/** ASCII/Latin-1 encode of a string whose code points are all < 256. */
+export function encodeLatin1(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
+  return out;
+}
+
+export function ascii4(b: Uint8Array, o: number): string {
+  return String.fromCharCode(b[o], b[o + 1], b[o + 2], b[o + 3]);
+}
+
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Growable output buffer for building headers. */
+export class ByteWriter {
+  #buf: Uint8Array;
+  #len = 0;
+  constructor(initial = 256) {
+    this.#buf = new Uint8Array(initial);
+  }
+  get length(): number {
+    return this.#len;
+  }
+  #room(n: number): void {
+    if (this.#len + n <= this.#buf.length) return;
+    let cap = this.#buf.length * 2;
+    while (cap < this.#len + n) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.#buf.subarray(0, this.#len));
+    this.#buf = next;
+  }
+  bytes(b: Uint8Array): this {
+    this.#room(b.length);
+    this.#buf.set(b, this.#len);
+    this.#len += b.length;
+    return this;
+  }
+  u8(v: number): this {
+    this.#room(1);
+    this.#buf[this.#len++] = v & 0xff;
+    return this;
+  }
+  u16be(v: number): this {
+    this.#room(2);
+    putU16be(this.#buf, this.#len, v);
+    this.#len += 2;
+    return this;
+  }
+  u24be(v: number): this {
+    this.#room(3);
+    putU24be(this.#buf, this.#len, v);
+    this.#len += 3;
+    return this;
+  }
+  u32be(v: number): this {
+    this.#room(4);
+    putU32be(this.#buf, this.#len, v);
+    this.#len += 4;
+    return this;
+  }
+  u64be(v: number): this {
+    this.#room(8);
+    putU64be(this.#buf, this.#len, v);
+    this.#len += 8;
+    return this;
+  }
+  u16le(v: number): this {
+    this.#room(2);
+    putU16le(this.#buf, this.#len, v);
+    this.#len += 2;
+    return this;
+  }
+  u32le(v: number): this {
+    this.#room(4);
+    putU32le(this.#buf, this.#len, v);
+    this.#len += 4;
+    return this;
+  }
+  utf8(s: string): this {
+    return this.bytes(encodeUtf8(s));
+  }
+  latin1(s: string): this {
+    return this.bytes(encodeLatin1(s));
+  }
+  /** Overwrite 4 bytes at an earlier position (size back-patching). */
+  patchU32be(at: number, v: number): this {
+    putU32be(this.#buf, at, v);
+    return this;
+  }
+  patchU32le(at: number, v: number): this {
+    putU32le(this.#buf, at, v);
+    return this;
+  }
+  finish(): Uint8Array {
+    return this.#buf.slice(0, this.#len);
+  }
+}
