@@ -1,0 +1,105 @@
+// The contract between the library core and the FUSE server: what the
+// server may ask of the library, in filesystem terms. The core implements
+// `Library`; src/fuse speaks the kernel protocol and calls it. Nothing here
+// knows about the kernel ABI, and nothing in src/fuse knows about tags.
+
+/** Errors the core reports, by errno name; src/fuse maps them to numbers in one place. */
+export type Errno =
+  | "ENOENT"
+  | "ENOTDIR"
+  | "EISDIR"
+  | "EIO"
+  | "EROFS"
+  | "ENFILE"
+  | "EAGAIN"
+  | "EACCES"
+  | "EINVAL"
+  | "ENOSYS"
+  | "ENOTSUP";
+
+export class FsError extends Error {
+  override readonly name = "FsError";
+  constructor(readonly errno: Errno, message: string) {
+    super(message);
+  }
+}
+
+export const S_IFDIR = 0o040000;
+export const S_IFREG = 0o100000;
+
+/** Attributes of one inode, as stat(2) would show them. */
+export interface Attr {
+  ino: number;
+  size: number;
+  /** 512-byte blocks: ceil(size / 512). */
+  blocks: number;
+  /** Type bits | permission bits. */
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  /** Seconds and nanoseconds since the epoch (atime = mtime = ctime). */
+  mtimeSec: number;
+  mtimeNsec: number;
+}
+
+export interface DirEntry {
+  /** Raw UTF-8 bytes of the name (the kernel compares bytes). */
+  name: Uint8Array;
+  ino: number;
+  isDir: boolean;
+}
+
+export interface OpenResult {
+  fh: number;
+  /** Let the kernel keep cached pages across opens (FOPEN_KEEP_CACHE). */
+  keepCache: boolean;
+  /** Serve with FOPEN_DIRECT_IO (metrics files: size unknown up front). */
+  directIo: boolean;
+  /** Structure-only mode: a backing fd the server may register for kernel passthrough. */
+  passthroughFd?: number;
+}
+
+/**
+ * How to produce the bytes of one read. `bytes` pieces are ready; `file`
+ * pieces are raw reads of an already-open backing fd that the server performs
+ * (inline with RWF_NOWAIT, or on an I/O worker when that would block). The
+ * pieces concatenated are the reply; their total may be shorter than asked
+ * only at end of file.
+ */
+export type ReadPiece =
+  | { kind: "bytes"; bytes: Uint8Array }
+  | { kind: "file"; fd: number; offset: number; length: number };
+
+/** What a refresh changed, so the server can invalidate kernel caches. */
+export interface RefreshReport {
+  /** Inodes whose content (bytes or size) changed or that vanished. */
+  invalidateInodes: number[];
+  /** Directory entries (parent inode, name bytes) that disappeared, moved or were re-ranked. */
+  invalidateEntries: { parent: number; name: Uint8Array }[];
+}
+
+/** The library as the FUSE server sees it. Metadata calls are synchronous and fast. */
+export interface Library {
+  lookup(parent: number, name: Uint8Array): Attr;
+  /** The kernel dropped `nlookup` references to `ino` (FORGET); the core may ignore it. */
+  forget(ino: number, nlookup: number): void;
+  getattr(ino: number): Attr;
+  opendir(ino: number): number;
+  /** Entries from index `offset` on ("." and ".." included as the first two). */
+  readdir(fh: number, ino: number, offset: number): DirEntry[];
+  releasedir(fh: number): void;
+  /** `flags` are open(2) flags; write access must throw FsError("EROFS"). */
+  open(ino: number, flags: number): OpenResult;
+  read(fh: number, ino: number, offset: number, size: number): ReadPiece[];
+  release(fh: number): void;
+  /**
+   * Check the store for changes (debounced, single flight). Returns what
+   * changed when a refresh happened, else null. Called on metadata operations
+   * and by a timer; must never throw (failures arm a backoff and are logged).
+   */
+  poll(): RefreshReport | null;
+  /** Counts for the mount log line. */
+  counts(): { files: number; dirs: number };
+  close(): void;
+}
