@@ -1,0 +1,276 @@
+// Typed bindings to the few libc calls the FUSE server needs that Deno and
+// node:fs do not offer: raw reads/writes on /dev/fuse, writev, preadv2 with
+// RWF_NOWAIT, poll, mount/umount2, ioctl. errno is read right after each
+// synchronous call on the calling thread and carried in `ErrnoError`.
+//
+// Everything here is loaded lazily: importing this module costs nothing
+// until a function is called (scan and tests never open libc).
+
+export class ErrnoError extends Error {
+  override readonly name = "ErrnoError";
+  constructor(readonly call: string, readonly errno: number) {
+    super(`${call}: ${errnoName(errno)} (${strerror(errno)})`);
+  }
+  get code(): string {
+    return errnoName(this.errno);
+  }
+}
+
+/** Linux errno numbers (identical on x86_64 and aarch64). */
+export const E = {
+  EPERM: 1,
+  ENOENT: 2,
+  EINTR: 4,
+  EIO: 5,
+  EBADF: 9,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EACCES: 13,
+  EBUSY: 16,
+  EEXIST: 17,
+  ENODEV: 19,
+  ENOTDIR: 20,
+  EISDIR: 21,
+  EINVAL: 22,
+  ENFILE: 23,
+  EMFILE: 24,
+  ENOSPC: 28,
+  EROFS: 30,
+  ERANGE: 34,
+  ENOSYS: 38,
+  ENODATA: 61,
+  EOPNOTSUPP: 95,
+  ENOTCONN: 107,
+} as const;
+export const ENOTSUP = E.EOPNOTSUPP;
+
+const names = new Map<number, string>(Object.entries(E).map(([k, v]) => [v, k]));
+export function errnoName(errno: number): string {
+  return names.get(errno) ?? `errno ${errno}`;
+}
+
+const symbols = {
+  __errno_location: { parameters: [], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  writev: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+  pread64: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  preadv2: { parameters: ["i32", "buffer", "i32", "i64", "i32"], result: "isize" },
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  poll_nb: { name: "poll", parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  mount: { parameters: ["buffer", "buffer", "buffer", "u64", "buffer"], result: "i32" },
+  umount2: { parameters: ["buffer", "i32"], result: "i32" },
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  getuid: { parameters: [], result: "u32" },
+  geteuid: { parameters: [], result: "u32" },
+  getgid: { parameters: [], result: "u32" },
+  getpid: { parameters: [], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+type Libc = Deno.DynamicLibrary<typeof symbols>["symbols"];
+let lib: Libc | null = null;
+let errnoView: Deno.UnsafePointerView | null = null;
+
+function libc(): Libc {
+  if (lib) return lib;
+  const dl = Deno.dlopen("libc.so.6", symbols);
+  lib = dl.symbols;
+  errnoView = new Deno.UnsafePointerView(lib.__errno_location()!);
+  return lib;
+}
+
+/** errno of the main thread (valid right after a synchronous call). */
+function errno(): number {
+  return errnoView!.getInt32();
+}
+
+function strerror(n: number): string {
+  try {
+    const p = libc().strerror(n);
+    return p ? Deno.UnsafePointerView.getCString(p) : `errno ${n}`;
+  } catch {
+    return `errno ${n}`;
+  }
+}
+
+const enc = new TextEncoder();
+function cstr(s: string): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(enc.encode(s).length + 1);
+  enc.encodeInto(s, b);
+  return b;
+}
+
+function num(v: number | bigint): number {
+  return typeof v === "bigint" ? Number(v) : v;
+}
+
+function check(call: string, r: number | bigint): number {
+  const n = num(r);
+  if (n < 0) throw new ErrnoError(call, errno());
+  return n;
+}
+
+export const O_RDONLY = 0;
+export const O_WRONLY = 1;
+export const O_RDWR = 2;
+export const O_ACCMODE = 3;
+export const O_NONBLOCK = 0o4000;
+export const O_CLOEXEC = 0o2000000;
+
+export function open(path: string, flags: number, mode = 0): number {
+  return check(`open ${path}`, libc().open(cstr(path), flags, mode));
+}
+
+export function close(fd: number): void {
+  libc().close(fd);
+}
+
+/** read(2); retries EINTR. */
+export function read(fd: number, buf: Uint8Array<ArrayBuffer>): number {
+  for (;;) {
+    const n = num(libc().read(fd, buf, BigInt(buf.length)));
+    if (n >= 0) return n;
+    const e = errno();
+    if (e !== E.EINTR) throw new ErrnoError("read", e);
+  }
+}
+
+export function write(fd: number, buf: Uint8Array<ArrayBuffer>): number {
+  return check("write", libc().write(fd, buf, BigInt(buf.length)));
+}
+
+/** A reusable iovec array for up to `max` buffers. */
+export class IoVec {
+  readonly raw: BigUint64Array<ArrayBuffer>;
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  count = 0;
+  constructor(readonly max: number) {
+    this.raw = new BigUint64Array(max * 2);
+    this.bytes = new Uint8Array(this.raw.buffer);
+  }
+  reset(): this {
+    this.count = 0;
+    return this;
+  }
+  /** Add a buffer (or a part of one). The buffer must stay alive until the call returns. */
+  push(buf: Uint8Array, offset = 0, length = buf.length - offset): this {
+    if (this.count >= this.max) throw new RangeError("iovec full");
+    if (length === 0) return this;
+    const base = Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf as Uint8Array<ArrayBuffer>));
+    this.raw[this.count * 2] = BigInt(base) + BigInt(offset);
+    this.raw[this.count * 2 + 1] = BigInt(length);
+    this.count++;
+    return this;
+  }
+}
+
+export function writev(fd: number, iov: IoVec): number {
+  return check("writev", libc().writev(fd, iov.bytes, iov.count));
+}
+
+/** pread(2); retries EINTR; returns bytes read (short only at end of file). */
+export function pread(fd: number, buf: Uint8Array<ArrayBuffer>, offset: number): number {
+  for (;;) {
+    const n = num(libc().pread64(fd, buf, BigInt(buf.length), BigInt(offset)));
+    if (n >= 0) return n;
+    const e = errno();
+    if (e !== E.EINTR) throw new ErrnoError("pread", e);
+  }
+}
+
+export const RWF_NOWAIT = 0x8;
+
+/**
+ * preadv2 with flags into `iov`. With RWF_NOWAIT returns -1 (instead of
+ * throwing) when the data is not in the page cache and the read would block.
+ */
+export function preadv2(fd: number, iov: IoVec, offset: number, flags: number): number {
+  const n = num(libc().preadv2(fd, iov.bytes, iov.count, BigInt(offset), flags));
+  if (n >= 0) return n;
+  const e = errno();
+  if (e === E.EAGAIN && (flags & RWF_NOWAIT)) return -1;
+  throw new ErrnoError("preadv2", e);
+}
+
+export const POLLIN = 0x1;
+export const POLLERR = 0x8;
+export const POLLHUP = 0x10;
+export const POLLNVAL = 0x20;
+
+const pollBuf = new Uint8Array(8);
+const pollView = new DataView(pollBuf.buffer);
+const pollBufAsync = new Uint8Array(8);
+const pollViewAsync = new DataView(pollBufAsync.buffer);
+
+/** poll one fd for `events`; returns revents (0 on timeout). */
+export function pollOne(fd: number, events: number, timeoutMs: number): number {
+  pollView.setInt32(0, fd, true);
+  pollView.setInt16(4, events, true);
+  pollView.setInt16(6, 0, true);
+  const n = libc().poll(pollBuf, 1n, timeoutMs);
+  if (n < 0) {
+    const e = errno();
+    if (e === E.EINTR) return 0;
+    throw new ErrnoError("poll", e);
+  }
+  return n === 0 ? 0 : pollView.getInt16(6, true);
+}
+
+/** poll one fd on a helper thread: the event loop keeps running while waiting. */
+export async function pollOneAsync(fd: number, events: number, timeoutMs: number): Promise<number> {
+  pollViewAsync.setInt32(0, fd, true);
+  pollViewAsync.setInt16(4, events, true);
+  pollViewAsync.setInt16(6, 0, true);
+  const n = await libc().poll_nb(pollBufAsync, 1n, timeoutMs);
+  return n <= 0 ? 0 : pollViewAsync.getInt16(6, true);
+}
+
+export const MS_RDONLY = 1;
+export const MS_NOSUID = 2;
+export const MS_NODEV = 4;
+
+export function mount(
+  source: string,
+  target: string,
+  fstype: string,
+  flags: number,
+  data: string,
+): void {
+  check(
+    `mount ${target}`,
+    libc().mount(cstr(source), cstr(target), cstr(fstype), BigInt(flags), cstr(data)),
+  );
+}
+
+export const MNT_FORCE = 1;
+export const MNT_DETACH = 2;
+
+export function umount2(target: string, flags: number): void {
+  check(`umount ${target}`, libc().umount2(cstr(target), flags));
+}
+
+/** ioctl with a pointer argument; returns the (non-negative) result. */
+export function ioctl(fd: number, request: number, arg: Uint8Array<ArrayBuffer>): number {
+  return check("ioctl", libc().ioctl(fd, BigInt(request), arg));
+}
+
+export const F_GETFL = 3;
+export const F_SETFL = 4;
+
+export function fcntl(fd: number, cmd: number, arg: number): number {
+  return check("fcntl", libc().fcntl(fd, cmd, arg));
+}
+
+export function getuid(): number {
+  return libc().getuid();
+}
+export function geteuid(): number {
+  return libc().geteuid();
+}
+export function getgid(): number {
+  return libc().getgid();
+}
