@@ -1,0 +1,62 @@
+// Public API of the store layer (F§2): open a store, then read and write it
+// through the typed functions below. Knows nothing of formats beyond the
+// plain row shapes of src/format/types.ts.
+export { StoreError, type StoreErrorKind } from "./errors.ts";
+export {
+  CHANGELOG_CAP,
+  migrate,
+  MIGRATE_V1_TO_V2,
+  readUserVersion,
+  SCHEMA_V1,
+  SCHEMA_VERSION,
+} from "./schema.ts";
+export { checkIdentity, schemaProblems } from "./identity.ts";
+export { BUSY_TIMEOUT_MS, type OpenOptions, openStore, Store, type StoreMode } from "./open.ts";
+export {
+  contentVersion,
+  deleteTrack,
+  getTrack,
+  getTrackByPath,
+  getTracks,
+  listBackingPaths,
+  listRenderKeys,
+  listTrackIds,
+  listTracks,
+  type RetargetInput,
+  retargetTrack,
+  setTrackChecksums,
+  type TrackInput,
+  type TrackRow,
+  tracksByFingerprint,
+  upsertTrack,
+} from "./tracks.ts";
+export {
+  listBinaryTagRefs,
+  listTextTags,
+  MAX_ROWS_PER_TRACK,
+  readBinaryTag,
+  replaceBinaryTags,
+  replaceTextTags,
+  tagsForTracks,
+} from "./tags.ts";
+export {
+  type ArtInput,
+  type ArtLink,
+  type ArtMeta,
+  deleteUnreferencedArt,
+  getArtMeta,
+  listTrackArt,
+  readArt,
+  replaceTrackArt,
+  replaceTrackPictures,
+  sha256Hex,
+  upsertArt,
+} from "./art.ts";
+export {
+  hasStructuralBlocks,
+  listStructuralBlocks,
+  replaceStructuralBlocks,
+} from "./structural.ts";
+export { changelogBounds, changelogHasGap, type ChangelogRead, changelogSince } from "./changes.ts";
+export { storeBlobSource } from "./blobs.ts";
+export { storeFilesBytes, vacuumStore } from "./maintenance.ts";

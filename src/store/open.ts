@@ -1,0 +1,300 @@
+// Opening a store and the connection wrapper every query goes through:
+// statements prepared once per connection, errors mapped to StoreError,
+// transactions (IMMEDIATE at the top, SAVEPOINT when nested).
+
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { rethrowable, StoreError, toStoreError } from "./errors.ts";
+import { migrate, newerVersionError, readUserVersion, SCHEMA_VERSION } from "./schema.ts";
+import { checkIdentity } from "./identity.ts";
+
+export type StoreMode = "rw" | "ro";
+
+export interface OpenOptions {
+  mode: StoreMode;
+  /** rw only: create the file when missing (scan). Default false. */
+  create?: boolean;
+  /** rw only: bulk-write pragmas for scan (synchronous NORMAL, 64 MiB cache, temp in memory). */
+  scanTuning?: boolean;
+  /** ro only: page cache size in KiB (serving connections use a small one). */
+  cacheKiB?: number;
+  /**
+   * Run PRAGMA foreign_key_check as part of the identity check (default
+   * true). It reads every tags/track_art/structural row, so a process opening
+   * many connections to one store may skip it after the first.
+   */
+  foreignKeyCheck?: boolean;
+}
+
+export const BUSY_TIMEOUT_MS = 5000;
+
+type Row = Record<string, unknown>;
+
+/** One open connection to a store. Not shareable across Workers. */
+export class Store {
+  readonly #statements = new Map<string, StatementSync>();
+  #savepointDepth = 0;
+  #closed = false;
+
+  constructor(readonly db: DatabaseSync, readonly path: string, readonly mode: StoreMode) {}
+
+  /** The cached prepared statement for `sql` (integers read as bigint when `bigints`). */
+  statement(sql: string, bigints = false): StatementSync {
+    const key = bigints ? `B${sql}` : `N${sql}`;
+    let st = this.#statements.get(key);
+    if (!st) {
+      try {
+        st = this.db.prepare(sql);
+      } catch (e) {
+        throw toStoreError(e, this.path);
+      }
+      if (bigints) st.setReadBigInts(true);
+      this.#statements.set(key, st);
+    }
+    return st;
+  }
+
+  run(sql: string, ...params: SQLInputValue[]): { changes: number; lastInsertRowid: number } {
+    try {
+      const r = this.statement(sql).run(...params);
+      return { changes: Number(r.changes), lastInsertRowid: Number(r.lastInsertRowid) };
+    } catch (e) {
+      throw toStoreError(e, this.path);
+    }
+  }
+
+  get<T = Row>(sql: string, ...params: SQLInputValue[]): T | undefined {
+    try {
+      return this.statement(sql).get(...params) as T | undefined;
+    } catch (e) {
+      throw toStoreError(e, this.path);
+    }
+  }
+
+  all<T = Row>(sql: string, ...params: SQLInputValue[]): T[] {
+    try {
+      return this.statement(sql).all(...params) as T[];
+    } catch (e) {
+      throw toStoreError(e, this.path);
+    }
+  }
+
+  /** Like `get`, with every integer column read as bigint. */
+  getBig<T = Row>(sql: string, ...params: SQLInputValue[]): T | undefined {
+    try {
+      return this.statement(sql, true).get(...params) as T | undefined;
+    } catch (e) {
+      throw toStoreError(e, this.path);
+    }
+  }
+
+  /** Like `all`, with every integer column read as bigint. */
+  allBig<T = Row>(sql: string, ...params: SQLInputValue[]): T[] {
+    try {
+      return this.statement(sql, true).all(...params) as T[];
+    } catch (e) {
+      throw toStoreError(e, this.path);
+    }
+  }
+
+  /** Run SQL text without caching (DDL, pragmas, multi-statement scripts). */
+  exec(sql: string): void {
+    try {
+      this.db.exec(sql);
+    } catch (e) {
+      throw toStoreError(e, this.path);
+    }
+  }
+
+  /** True while a transaction (of ours or an explicit BEGIN) is open. */
+  get inTransaction(): boolean {
+    return this.db.isTransaction;
+  }
+
+  /**
+   * Run `fn` atomically: BEGIN IMMEDIATE … COMMIT at the top level (ROLLBACK
+   * if it throws), a SAVEPOINT when already inside a transaction. `fn` must be
+   * synchronous.
+   */
+  transaction<T>(fn: () => T): T {
+    if (this.db.isTransaction) return this.#savepoint(fn);
+    this.exec("BEGIN IMMEDIATE");
+    let result: T;
+    try {
+      result = fn();
+      assertNotPromise(result);
+      this.exec("COMMIT");
+    } catch (e) {
+      if (this.db.isTransaction) {
+        try {
+          this.db.exec("ROLLBACK");
+        } catch { /* keep the original error */ }
+      }
+      throw rethrowable(e, this.path);
+    }
+    return result;
+  }
+
+  /**
+   * Run `fn` inside one read snapshot (BEGIN DEFERRED … ROLLBACK); works on
+   * read-only connections. Nested use just runs `fn` in the outer transaction.
+   */
+  readTransaction<T>(fn: () => T): T {
+    if (this.db.isTransaction) return fn();
+    this.exec("BEGIN DEFERRED");
+    try {
+      const result = fn();
+      assertNotPromise(result);
+      return result;
+    } finally {
+      if (this.db.isTransaction) {
+        try {
+          this.db.exec("ROLLBACK");
+        } catch { /* a read snapshot has nothing to lose */ }
+      }
+    }
+  }
+
+  #savepoint<T>(fn: () => T): T {
+    const name = `musefs_sp${++this.#savepointDepth}`;
+    this.exec(`SAVEPOINT ${name}`);
+    try {
+      const result = fn();
+      assertNotPromise(result);
+      this.exec(`RELEASE ${name}`);
+      return result;
+    } catch (e) {
+      try {
+        this.db.exec(`ROLLBACK TO ${name}`);
+        this.db.exec(`RELEASE ${name}`);
+      } catch { /* the outer transaction may already be gone */ }
+      throw rethrowable(e, this.path);
+    } finally {
+      this.#savepointDepth--;
+    }
+  }
+
+  /** `PRAGMA data_version`: changes when another connection commits. */
+  dataVersion(): number {
+    return (this.get<{ data_version: number }>("PRAGMA data_version"))!.data_version;
+  }
+
+  userVersion(): number {
+    return readUserVersion(this.db);
+  }
+
+  get isOpen(): boolean {
+    return !this.#closed;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#statements.clear();
+    try {
+      this.db.close();
+    } catch (e) {
+      throw toStoreError(e, this.path);
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function assertNotPromise(value: unknown): void {
+  if (value instanceof Promise) {
+    throw new TypeError("store transactions take synchronous functions only");
+  }
+}
+
+function isMemoryPath(path: string): boolean {
+  return path === ":memory:" || path === "";
+}
+
+function fileExists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw new StoreError("io", `cannot stat ${path}: ${(e as Error).message}`, path, {
+      cause: e,
+    });
+  }
+}
+
+/**
+ * Open the store at `path`.
+ * - rw: busy_timeout 5000, foreign_keys ON, WAL (file stores), migrate to
+ *   version 2, identity check. `create` allows a missing file to be created.
+ * - ro: read-only connection, busy_timeout 5000, identity check; a store
+ *   below version 2 is an error (a rw open — `musefs scan` — upgrades it).
+ */
+export function openStore(path: string, options: OpenOptions): Store {
+  const memory = isMemoryPath(path);
+  if (!memory && !(options.mode === "rw" && options.create) && !fileExists(path)) {
+    throw new StoreError("missing", `database does not exist: ${path}`, path);
+  }
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path, {
+      readOnly: options.mode === "ro",
+      enableForeignKeyConstraints: options.mode === "rw",
+    });
+  } catch (e) {
+    throw toStoreError(e, path, "cannot open the database");
+  }
+  const store = new Store(db, path, options.mode);
+  try {
+    store.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    if (options.mode === "rw") {
+      store.exec("PRAGMA foreign_keys = ON");
+      if (!memory) {
+        const row = store.get<{ journal_mode: string }>("PRAGMA journal_mode = WAL");
+        if (row?.journal_mode.toLowerCase() !== "wal") {
+          throw new StoreError(
+            "io",
+            `cannot switch ${path} to WAL mode (got ${row?.journal_mode})`,
+            path,
+          );
+        }
+      }
+      if (options.scanTuning) {
+        store.exec("PRAGMA synchronous = NORMAL");
+        store.exec("PRAGMA cache_size = -65536");
+        store.exec("PRAGMA temp_store = MEMORY");
+      }
+      migrate(db, path);
+    } else {
+      if (options.cacheKiB !== undefined) {
+        store.exec(`PRAGMA cache_size = -${Math.max(0, Math.floor(options.cacheKiB))}`);
+      }
+      const version = readUserVersionMapped(store);
+      if (version > SCHEMA_VERSION) throw newerVersionError(version, path);
+      if (version < SCHEMA_VERSION) {
+        throw new StoreError(
+          "old-version",
+          `store schema version ${version} is older than ${SCHEMA_VERSION}; ` +
+            `run \`musefs scan\` (or any read-write open) to upgrade it`,
+          path,
+        );
+      }
+    }
+    checkIdentity(store, { foreignKeyCheck: options.foreignKeyCheck ?? true });
+  } catch (e) {
+    try {
+      db.close();
+    } catch { /* already failing */ }
+    throw rethrowable(e, path);
+  }
+  return store;
+}
+
+function readUserVersionMapped(store: Store): number {
+  try {
+    return readUserVersion(store.db);
+  } catch (e) {
+    throw toStoreError(e, store.path);
+  }
+}
