@@ -1,0 +1,237 @@
+// The entry point of the command line: route argv to a command, parse and
+// validate its flags, run it, and map every failure to a message and an exit
+// code (here and nowhere else).
+//
+// Debugging aid: with MUSEFS_PRINT_OPTIONS set to a true boolish value, the
+// fully resolved options are printed as one JSON object on stdout and the
+// program exits 0 without running the command (used by the CLI tests).
+
+import denoJson from "../../deno.json" with { type: "json" };
+import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.ts";
+import { type EnvLookup, parseCommand } from "./flags.ts";
+import { commandHelp, rootHelp } from "./help.ts";
+import { type Io, stdio } from "./io.ts";
+import { configureLogging, log } from "./log.ts";
+import {
+  type Invocation,
+  invocationToJson,
+  mountInvocation,
+  revalidateInvocation,
+  scanInvocation,
+  vacuumInvocation,
+} from "./options.ts";
+import { COMMANDS, commandSpec, mountSpec, revalidateSpec, scanSpec, vacuumSpec } from "./spec.ts";
+import { isBoolish, parseBoolish } from "./values.ts";
+
+export const VERSION: string = denoJson.version;
+
+type Route =
+  | { kind: "help"; text: string; toStderr?: boolean; exit: number }
+  | { kind: "version" }
+  | {
+    kind: "command";
+    name: string;
+    argv: string[];
+    /** The bare mount form; `first` is the token that was not a command name. */
+    bare: boolean;
+    first?: string;
+  };
+
+const isGlobalToken = (t: string) => t === "--verbose" || /^-v+$/.test(t);
+
+/** Which command the tokens name; help and version short-circuit. */
+export function route(args: readonly string[]): Route {
+  let i = 0;
+  while (i < args.length && isGlobalToken(args[i])) i++;
+  const first = args[i];
+  if (first === "help") {
+    const spec = args[i + 1] === undefined ? undefined : commandSpec(args[i + 1]);
+    if (args[i + 1] !== undefined && !spec) {
+      throw new UsageError(`unknown command '${args[i + 1]}'`);
+    }
+    return { kind: "help", text: spec ? commandHelp(spec) : rootHelp(VERSION), exit: EXIT_OK };
+  }
+  const named = first === undefined ? undefined : commandSpec(first);
+  const argv = named ? [...args.slice(0, i), ...args.slice(i + 1)] : [...args];
+  const end = argv.indexOf("--");
+  const options = end < 0 ? argv : argv.slice(0, end);
+  if (options.some((t) => t === "--help" || t === "-h")) {
+    return { kind: "help", text: named ? commandHelp(named) : rootHelp(VERSION), exit: EXIT_OK };
+  }
+  if (options.some((t) => t === "--version" || t === "-V")) return { kind: "version" };
+  if (!named && args.every(isGlobalToken)) {
+    // Nothing to do: show what there is to do, as a usage error.
+    return { kind: "help", text: rootHelp(VERSION), toStderr: true, exit: EXIT_USAGE };
+  }
+  return { kind: "command", name: named?.name ?? "mount", argv, bare: !named, first };
+}
+
+function pathExists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Edit distance counting an adjacent transposition as one edit. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/**
+ * The bare mount form takes any unknown word as the mountpoint, so a typo of
+ * a command shows up as a mount usage error; name the likely command.
+ */
+export function commandSuggestion(
+  word: string | undefined,
+  maxEdits = 2,
+): string | undefined {
+  if (word === undefined || word.startsWith("-") || word.includes("/") || word.length < 3) {
+    return undefined;
+  }
+  return COMMANDS.map((c) => c.name).find((name) => editDistance(word, name) <= maxEdits);
+}
+
+/** Parse and validate one command's tokens into an Invocation. */
+export function invocationFor(name: string, argv: string[], env: EnvLookup): Invocation {
+  switch (name) {
+    case "scan":
+      return scanInvocation(parseCommand(scanSpec, argv, env));
+    case "revalidate":
+      return revalidateInvocation(parseCommand(revalidateSpec, argv, env));
+    case "mount":
+      return mountInvocation(parseCommand(mountSpec, argv, env));
+    case "vacuum":
+      return vacuumInvocation(parseCommand(vacuumSpec, argv, env));
+    default:
+      throw new UsageError(`unknown command '${name}'`);
+  }
+}
+
+// Command implementations are imported on demand: help and usage errors stay
+// fast, and a command's heavy dependencies (FFI, the store) load only for it.
+async function dispatch(inv: Invocation, io: Io): Promise<number> {
+  switch (inv.command) {
+    case "scan": {
+      const { runScan } = await import("./scan.ts");
+      return await runScan(inv.options, io);
+    }
+    case "revalidate": {
+      if (inv.viaScanAlias) {
+        log.warn(
+          "`scan --revalidate` is deprecated; use `musefs revalidate` (add --prune to prune)",
+        );
+      }
+      const { runRevalidate } = await import("./revalidate.ts");
+      return await runRevalidate(inv.options, io);
+    }
+    case "mount": {
+      const { runMount } = await import("./mount.ts");
+      return await runMount(inv.options, io);
+    }
+    case "vacuum": {
+      const { runVacuum } = await import("./vacuum.ts");
+      return await runVacuum(inv.options, io);
+    }
+  }
+}
+
+/** The message of an error and of its causes, joined by ": " (as the original's anyhow chain). */
+export function errorChain(e: unknown): string {
+  const parts: string[] = [];
+  let cur: unknown = e;
+  while (cur !== undefined && parts.length < 8) {
+    const message = cur instanceof Error ? cur.message : String(cur);
+    // A wrapper that already quotes its cause adds nothing by repeating it.
+    if (!parts.some((p) => p.includes(message))) parts.push(message);
+    cur = cur instanceof Error ? cur.cause : undefined;
+  }
+  return parts.join(": ");
+}
+
+/** Map a failure to its message and exit code: 2 for usage errors, 1 for everything else. */
+export function reportError(e: unknown, io: Io): number {
+  if (e instanceof UsageError) {
+    io.err(`musefs: ${e.message}`);
+    const help = e.command ? `musefs ${e.command} --help` : "musefs --help";
+    io.err(`Run '${help}' for usage.`);
+    return EXIT_USAGE;
+  }
+  // Typed errors carry a complete message; an unexpected error gets its chain.
+  const typed = e instanceof CliError ||
+    (e instanceof Error && ["VacuumError", "StoreError"].includes(e.name));
+  let message = typed ? (e as Error).message : errorChain(e);
+  // Store errors name the file they concern; say which when the text does not.
+  // (Matched by name: run.ts does not load the store layer for every command.)
+  const path = e instanceof Error && e.name === "StoreError"
+    ? (e as Error & { path?: unknown }).path
+    : undefined;
+  if (typeof path === "string" && path !== "" && !message.includes(path)) {
+    message = `${path}: ${message}`;
+  }
+  io.err(`musefs: ${message}`);
+  return EXIT_FAILURE;
+}
+
+/** Run the command line `args` (without the program name); resolves to the exit code. */
+export async function runCli(
+  args: readonly string[],
+  io: Io = stdio,
+  env: EnvLookup = (name) => Deno.env.get(name),
+): Promise<number> {
+  try {
+    const r = route(args);
+    if (r.kind === "help") {
+      const text = r.text.replace(/\n$/, "");
+      if (r.toStderr) io.err(text);
+      else io.out(text);
+      return r.exit;
+    }
+    if (r.kind === "version") {
+      io.out(`musefs ${VERSION}`);
+      return EXIT_OK;
+    }
+    let inv: Invocation;
+    try {
+      inv = invocationFor(r.name, r.argv, env);
+    } catch (e) {
+      const suggestion = r.bare ? commandSuggestion(r.first) : undefined;
+      if (e instanceof UsageError && suggestion) {
+        throw new UsageError(`${e.message} (did you mean \`musefs ${suggestion}\`?)`, e.command);
+      }
+      throw e;
+    }
+    if (r.bare && inv.command === "mount" && inv.options.mountpoint === r.first) {
+      // `musefs vacum --db x`: a mistyped command, not a mountpoint. One edit
+      // only, so a real relative mountpoint such as `mnt` is left alone.
+      const suggestion = commandSuggestion(r.first, 1);
+      if (suggestion && !pathExists(r.first!)) {
+        throw new UsageError(
+          `unknown command '${r.first}' (did you mean \`musefs ${suggestion}\`?)`,
+        );
+      }
+    }
+    configureLogging(inv.verbose, env);
+    const print = env("MUSEFS_PRINT_OPTIONS");
+    if (print !== undefined && isBoolish(print) && parseBoolish(print)) {
+      io.out(invocationToJson(inv));
+      return EXIT_OK;
+    }
+    return await dispatch(inv, io);
+  } catch (e) {
+    return reportError(e, io);
+  }
+}

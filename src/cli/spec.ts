@@ -1,0 +1,294 @@
+// The command tables: every flag of every command (F§1 plus `--extensions`),
+// with its type, default, environment variable and help. Parsing, the
+// MUSEFS_* fallback and `--help` are all driven from here.
+
+import {
+  type CommandSpec,
+  countFlag,
+  type FlagTable,
+  listFlag,
+  optionalFlag,
+  switchFlag,
+  valueFlag,
+} from "./flags.ts";
+import {
+  isBoolish,
+  parseBoolish,
+  parseChoice,
+  parseFallback,
+  parseGroup,
+  parseOctalMode,
+  parseOwner,
+  parseUnsigned,
+} from "./values.ts";
+
+export const CHECKSUM_TIERS = ["none", "fingerprint", "full"] as const;
+export const SERVE_MODES = ["synthesis", "structure-only"] as const;
+export const EXTENSION_STYLES = ["served", "original"] as const;
+
+const text = (raw: string) => raw;
+const u16 = (raw: string) => parseUnsigned(raw, 16);
+const u32 = (raw: string) => parseUnsigned(raw, 32);
+const u64 = (raw: string) => parseUnsigned(raw, 64);
+
+/** Flags every command accepts (clap's `global = true`). */
+const globalFlags = {
+  verbose: countFlag(
+    "verbose",
+    "More log output: -v info, -vv debug, -vvv trace (default: warnings only). " +
+      "MUSEFS_LOG or RUST_LOG, when set, take precedence.",
+    { short: "v" },
+  ),
+} satisfies FlagTable;
+
+const db = (help: string) => valueFlag("db", help, { parse: text, valueName: "PATH" });
+
+const jobs = valueFlag(
+  "jobs",
+  "Probe workers (0 = available parallelism; 1 = sequential).",
+  { parse: u64, default: () => 0, valueName: "N" },
+);
+const followSymlinks = switchFlag(
+  "follow-symlinks",
+  "Follow symlinks while walking directories (off: symlinks are logged and skipped).",
+);
+const quiet = switchFlag(
+  "quiet",
+  "Suppress the per-target summary and the progress display (failures still go to stderr).",
+  { short: "q" },
+);
+const checksum = valueFlag(
+  "checksum",
+  "Which checksums to compute and store: none, fingerprint (cheap, from parsed " +
+    "metadata) or full (adds a SHA-256 of the whole file).",
+  {
+    parse: (raw) => parseChoice(raw, CHECKSUM_TIERS),
+    default: () => "fingerprint" as const,
+    valueName: "TIER",
+  },
+);
+
+export const scanSpec = {
+  name: "scan",
+  summary: "Ingest audio files (FLAC, MP3, M4A, Ogg, WAV) into the store.",
+  about: "Additive: files already in the store are skipped unless --force is given.",
+  positionals: [{
+    name: "TARGETS",
+    help: "Files or directories to scan (directories recurse).",
+    variadic: true,
+    required: true,
+  }],
+  flags: {
+    ...globalFlags,
+    db: db("SQLite store to write (created if absent)."),
+    revalidate: switchFlag(
+      "revalidate",
+      "Deprecated: run `musefs revalidate` (without --prune) instead.",
+    ),
+    force: switchFlag(
+      "force",
+      "Re-ingest files already in the store, overwriting curated tags and art.",
+    ),
+    jobs,
+    followSymlinks,
+    quiet,
+    checksum,
+    fast: switchFlag(
+      "fast",
+      "Confirm a moved file by its fingerprint alone, never reading the whole file.",
+    ),
+    strict: switchFlag("strict", "Retarget a moved file only when full hashes match."),
+  },
+} satisfies CommandSpec<FlagTable>;
+
+export const revalidateSpec = {
+  name: "revalidate",
+  summary: "Refresh stored tracks whose files changed, keeping curated tags and art.",
+  positionals: [{
+    name: "TARGETS",
+    help: "Files or directories to revalidate (directories recurse).",
+    variadic: true,
+    required: true,
+  }],
+  flags: {
+    ...globalFlags,
+    db: db("SQLite store to update."),
+    prune: switchFlag(
+      "prune",
+      "Also delete tracks under the targets whose file is gone, then unreferenced art.",
+    ),
+    jobs,
+    followSymlinks,
+    quiet,
+    checksum,
+  },
+} satisfies CommandSpec<FlagTable>;
+
+export const mountSpec = {
+  name: "mount",
+  summary: "Serve a read-only FUSE view of the store.",
+  about: "`musefs [OPTIONS] --db PATH MOUNTPOINT` without a command does the same.",
+  positionals: [{
+    name: "MOUNTPOINT",
+    help: "Empty directory to mount at (not needed with --dry-run).",
+    env: "MUSEFS_MOUNTPOINT",
+  }],
+  flags: {
+    ...globalFlags,
+    db: db("SQLite store to serve (must exist; mount never creates it)."),
+    template: valueFlag(
+      "template",
+      "Path template, e.g. '$albumartist/$album/$title'. Supports ${a|b} fallback " +
+        "chains, [...] conditional sections and $!{field} path fields.",
+      { parse: text, default: () => "$albumartist/$album/$title", valueName: "TEMPLATE" },
+    ),
+    defaultFallback: valueFlag(
+      "default-fallback",
+      "Value substituted for a missing template field.",
+      { parse: text, default: () => "Unknown", valueName: "TEXT" },
+    ),
+    fallbacks: listFlag(
+      "fallback",
+      "Per-field fallback FIELD=VALUE overriding --default-fallback for that field. " +
+        "Repeatable; the last one for a field wins.",
+      { parse: parseFallback, valueName: "FIELD=VALUE" },
+    ),
+    skipOnMissing: switchFlag(
+      "skip-on-missing",
+      "Drop tracks whose path misses a top-level template field instead of using the fallback.",
+    ),
+    mode: valueFlag(
+      "mode",
+      "How file contents are served: synthesis (fresh metadata in front of the audio) " +
+        "or structure-only (the backing files' bytes unchanged).",
+      {
+        parse: (raw) => parseChoice(raw, SERVE_MODES),
+        default: () => "synthesis" as const,
+        valueName: "MODE",
+      },
+    ),
+    extensions: valueFlag(
+      "extensions",
+      "File name extensions: served (.flac .mp3 .m4a/.m4b .opus .ogg .oga .wav by content) " +
+        "or original (the stored format name, as the original musefs did).",
+      {
+        parse: (raw) => parseChoice(raw, EXTENSION_STYLES),
+        default: () => "served" as const,
+        valueName: "STYLE",
+      },
+    ),
+    pollIntervalMs: valueFlag(
+      "poll-interval-ms",
+      "Debounce window (ms) for picking up changes other programs make to the store.",
+      { parse: u64, default: () => 1000, valueName: "MS" },
+    ),
+    attrTtlMs: valueFlag(
+      "attr-ttl-ms",
+      "How long (ms) the kernel may cache entries and attributes before asking again.",
+      { parse: u64, default: () => 1000, valueName: "MS" },
+    ),
+    maxReadaheadKib: valueFlag(
+      "max-readahead-kib",
+      "Kernel read-ahead window (KiB); clamped to the kernel's maximum.",
+      { parse: u32, default: () => 512, valueName: "KIB" },
+    ),
+    readAheadBudgetMib: valueFlag(
+      "read-ahead-budget-mib",
+      "Read-ahead memory (MiB) shared by all open streams; 0 disables read-ahead.",
+      { parse: u32, default: () => 64, valueName: "MIB" },
+    ),
+    readAheadPrefetch: switchFlag(
+      "read-ahead-prefetch",
+      "Prefetch ahead of readers in the background (advanced; off by default).",
+    ),
+    maxBackground: valueFlag(
+      "max-background",
+      "Most background (read-ahead/async) requests the kernel queues.",
+      { parse: u16, default: () => 64, valueName: "N" },
+    ),
+    workers: valueFlag(
+      "workers",
+      "Requests served concurrently: reads in flight plus backing-I/O workers " +
+        "(0 = 2 × CPUs).",
+      { parse: u64, default: () => 0, valueName: "N" },
+    ),
+    keepCache: valueFlag(
+      "keep-cache",
+      "Keep the kernel page cache across opens; changed files are invalidated on refresh. " +
+        "Disable with --keep-cache false.",
+      {
+        parse: parseBoolish,
+        default: () => true,
+        optionalValue: { implicit: true, takesToken: isBoolish },
+        valueName: "BOOL",
+      },
+    ),
+    caseInsensitive: valueFlag(
+      "case-insensitive",
+      "Compare file names case-insensitively (case variants merge or are disambiguated).",
+      {
+        parse: parseBoolish,
+        default: () => Deno.build.os === "darwin",
+        defaultText: "true on macOS, false elsewhere",
+        valueName: "BOOL",
+      },
+    ),
+    owner: optionalFlag(
+      "owner",
+      "Owner of every entry: a user name or numeric uid. Implies --allow-other.",
+      { parse: parseOwner, valueName: "NAME|UID", defaultText: "the mounting user" },
+    ),
+    group: optionalFlag(
+      "group",
+      "Group of every entry: a group name or numeric gid. Implies --allow-other.",
+      { parse: parseGroup, valueName: "NAME|GID", defaultText: "the mounting user's group" },
+    ),
+    fileMode: optionalFlag(
+      "file-mode",
+      "Permission bits of files, octal. Write bits are shown but writes fail (EROFS).",
+      { parse: parseOctalMode, valueName: "OCTAL", defaultText: "444" },
+    ),
+    dirMode: optionalFlag(
+      "dir-mode",
+      "Permission bits of directories, octal.",
+      { parse: parseOctalMode, valueName: "OCTAL", defaultText: "555" },
+    ),
+    allowOther: switchFlag(
+      "allow-other",
+      "Let other users reach the mount (adds allow_other and default_permissions; " +
+        "non-root mounts need user_allow_other in /etc/fuse.conf).",
+    ),
+    exposeMetrics: switchFlag(
+      "expose-metrics",
+      "Serve live counters in .musefs-metrics/metrics at the mount root.",
+    ),
+    dryRun: switchFlag(
+      "dry-run",
+      "Check the configuration, print a sample of the paths the mount would show, and exit.",
+      { env: false },
+    ),
+  },
+} satisfies CommandSpec<FlagTable>;
+
+export const vacuumSpec = {
+  name: "vacuum",
+  summary: "Compact the store file (VACUUM) and truncate its write-ahead log.",
+  about: "Run it while nothing uses the store: no mount, no scan.",
+  positionals: [],
+  flags: {
+    ...globalFlags,
+    db: db("SQLite store to compact (must exist)."),
+  },
+} satisfies CommandSpec<FlagTable>;
+
+export type ScanSpec = typeof scanSpec;
+export type RevalidateSpec = typeof revalidateSpec;
+export type MountSpec = typeof mountSpec;
+export type VacuumSpec = typeof vacuumSpec;
+
+export const COMMANDS = [scanSpec, revalidateSpec, mountSpec, vacuumSpec] as const;
+export type CommandName = (typeof COMMANDS)[number]["name"];
+
+export function commandSpec(name: string): CommandSpec<FlagTable> | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
