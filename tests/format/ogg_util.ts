@@ -1,0 +1,195 @@
+// Helpers shared by the Ogg tests: walking the pages of a whole file, the
+// "audio identical except sequence/CRC" comparison, independent CRC checks
+// (ogginfo, ffmpeg -v error) and a naive full re-patch of the audio pages.
+
+import assert from "node:assert/strict";
+import { putU32le, u32le } from "../../src/format/bytes.ts";
+import {
+  buildPageHeader,
+  CRC_AT,
+  parsePageHeader,
+  SEQ_AT,
+  setPageCrc,
+} from "../../src/format/ogg/page.ts";
+import type { ArtRef } from "../../src/format/types.ts";
+import { run } from "../fixtures/fixtures.ts";
+
+/** Bit-at-a-time Ogg CRC (poly 0x04C11DB7, no reflection, init 0): the reference. */
+export function naiveCrc(bytes: Uint8Array): number {
+  let crc = 0;
+  for (const b of bytes) {
+    crc ^= b << 24;
+    for (let k = 0; k < 8; k++) {
+      crc = crc & 0x80000000 ? (crc << 1) ^ 0x04c11db7 : crc << 1;
+    }
+  }
+  return crc >>> 0;
+}
+
+/** A page's CRC computed from scratch with the reference (CRC field zeroed). */
+export function naivePageCrc(page: Uint8Array): number {
+  const copy = page.slice();
+  copy.fill(0, CRC_AT, CRC_AT + 4);
+  return naiveCrc(copy);
+}
+
+export interface WalkedPage {
+  offset: number;
+  size: number;
+  seq: number;
+  flags: number;
+  serial: number;
+}
+
+/** Every page of a file, front to back (asserts the file is a clean page sequence). */
+export function walkPages(bytes: Uint8Array, from = 0, to = bytes.length): WalkedPage[] {
+  const pages: WalkedPage[] = [];
+  let at = from;
+  while (at < to) {
+    const h = parsePageHeader(bytes, at);
+    assert(h !== null, `page expected at ${at}`);
+    const size = h.headerSize + h.bodySize;
+    assert(at + size <= to, `page at ${at} runs past ${to}`);
+    pages.push({ offset: at, size, seq: h.seq, flags: h.flags, serial: h.serial });
+    at += size;
+  }
+  return pages;
+}
+
+/** Asserts every page CRC is right (reference CRC) and sequence numbers run 0, 1, 2 … */
+export function assertCleanStream(bytes: Uint8Array): WalkedPage[] {
+  const pages = walkPages(bytes);
+  pages.forEach((p, i) => {
+    const page = bytes.subarray(p.offset, p.offset + p.size);
+    assert.equal(u32le(page, CRC_AT), naivePageCrc(page), `CRC of page ${i}`);
+    assert.equal(p.seq, i, `sequence number of page ${i}`);
+    assert.equal(p.serial, pages[0].serial, `serial of page ${i}`);
+    assert.equal((p.flags & 2) !== 0, i === 0, `BOS only on page 0 (page ${i})`);
+  });
+  return pages;
+}
+
+/** Audio regions equal byte for byte except each page's sequence and CRC fields. */
+export function assertAudioSameExceptSeqCrc(a: Uint8Array, b: Uint8Array): void {
+  assert.equal(b.length, a.length, "audio length");
+  const pa = walkPages(a);
+  const pb = walkPages(b);
+  assert.deepEqual(pb.map((p) => [p.offset, p.size]), pa.map((p) => [p.offset, p.size]));
+  const ma = a.slice();
+  const mb = b.slice();
+  for (const p of pa) {
+    ma.fill(0, p.offset + SEQ_AT, p.offset + CRC_AT + 4);
+    mb.fill(0, p.offset + SEQ_AT, p.offset + CRC_AT + 4);
+  }
+  assert(ma.every((v, i) => v === mb[i]), "audio pages identical apart from sequence/CRC");
+}
+
+/** The audio region re-patched the slow way: every page's seq += delta, CRC from scratch. */
+export function naiveRepatch(audio: Uint8Array, delta: number): Uint8Array {
+  const out = audio.slice();
+  for (const p of walkPages(audio)) {
+    const page = out.subarray(p.offset, p.offset + p.size);
+    putU32le(page, SEQ_AT, (p.seq + delta) >>> 0);
+    setPageCrc(page, naivePageCrc(page));
+  }
+  return out;
+}
+
+/** ogginfo and ffmpeg (-v error) find nothing wrong: no CRC, hole or sequence complaints. */
+export async function assertToolsHappy(path: string): Promise<void> {
+  const info = await run(["ogginfo", path]);
+  const complaints = info.stdout.length > 0
+    ? new TextDecoder().decode(info.stdout).split("\n").filter((l) =>
+      // Comment lines (base64 art) can contain any word: only look at ogginfo's own lines.
+      !l.startsWith("\t") && /warning|error|hole|corrupt|crc/i.test(l)
+    )
+    : [];
+  assert.equal(info.code, 0, `ogginfo exit code (${info.stderr})`);
+  assert.deepEqual(complaints, [], "ogginfo complaints");
+  const ff = await run(["ffmpeg", "-v", "error", "-i", path, "-map", "0:a", "-f", "null", "-"]);
+  assert.equal(ff.code, 0, "ffmpeg exit code");
+  assert.equal(ff.stderr.trim(), "", "ffmpeg -v error output");
+}
+
+/** The description a picture comes back with: padded so its FLAC prefix is a multiple of 3. */
+export function paddedDescription(art: ArtRef): string {
+  const enc = new TextEncoder();
+  const len = 32 + enc.encode(art.mime).length + enc.encode(art.description).length;
+  return art.description + " ".repeat((3 - (len % 3)) % 3);
+}
+
+/**
+ * A valid JPEG of about `size` bytes: the fixture cover with random COM
+ * segments after SOI (decoders skip them), so ffmpeg has nothing to complain about.
+ */
+export function bigJpeg(cover: Uint8Array, size: number, rand: () => number): Uint8Array {
+  assert(cover[0] === 0xff && cover[1] === 0xd8, "cover is a JPEG");
+  const parts: Uint8Array[] = [cover.subarray(0, 2)];
+  let total = cover.length;
+  while (total < size) {
+    const n = Math.min(65533, size - total);
+    const seg = new Uint8Array(4 + n);
+    seg.set([0xff, 0xfe, (n + 2) >> 8, (n + 2) & 0xff]);
+    for (let i = 4; i < seg.length; i++) seg[i] = (rand() * 256) | 0;
+    parts.push(seg);
+    total += seg.length;
+  }
+  parts.push(cover.subarray(2));
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** A ByteSource over memory that counts reads and bytes (to check bounded access). */
+export class CountingSource {
+  reads = 0;
+  bytes = 0;
+  constructor(readonly data: Uint8Array) {}
+  get size(): number {
+    return this.data.length;
+  }
+  read(offset: number, length: number): Uint8Array {
+    this.reads++;
+    const out = this.data.slice(offset, Math.min(this.data.length, offset + length));
+    this.bytes += out.length;
+    return out;
+  }
+}
+
+/**
+ * A stream of pages with the given body sizes (random payload, correct CRCs,
+ * sequence from `firstSeq`). Lacing: each body is one packet when it fits,
+ * else a run of 255s (a packet continued on the next page).
+ */
+export function syntheticStream(
+  bodySizes: number[],
+  rand: () => number,
+  firstSeq = 0,
+  payload?: (page: number, body: Uint8Array) => void,
+): Uint8Array {
+  const pages: Uint8Array[] = [];
+  bodySizes.forEach((size, i) => {
+    const lacing: number[] = [];
+    for (let rest = size; rest > 0; rest -= Math.min(255, rest)) lacing.push(Math.min(255, rest));
+    assert(lacing.length <= 255, "body too large for one page");
+    const header = buildPageHeader({ flags: 0, serial: 0x1234, seq: (firstSeq + i) >>> 0, lacing });
+    const page = new Uint8Array(header.length + size);
+    page.set(header);
+    const body = page.subarray(header.length);
+    for (let k = 0; k < body.length; k++) body[k] = (rand() * 256) | 0;
+    payload?.(i, body);
+    setPageCrc(page, naivePageCrc(page));
+    pages.push(page);
+  });
+  const out = new Uint8Array(pages.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of pages) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
