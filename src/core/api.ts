@@ -79,6 +79,14 @@ export interface RefreshReport {
   invalidateEntries: { parent: number; name: Uint8Array }[];
 }
 
+/** One Prometheus sample (F§8 names, e.g. `musefs_cache_header_hits_total`). */
+export interface MetricSample {
+  name: string;
+  help: string;
+  type: "gauge" | "counter";
+  value: number;
+}
+
 /** The library as the FUSE server sees it. Metadata calls are synchronous and fast. */
 export interface Library {
   lookup(parent: number, name: Uint8Array): Attr;
@@ -86,8 +94,12 @@ export interface Library {
   forget(ino: number, nlookup: number): void;
   getattr(ino: number): Attr;
   opendir(ino: number): number;
-  /** Entries from index `offset` on ("." and ".." included as the first two). */
-  readdir(fh: number, ino: number, offset: number): DirEntry[];
+  /**
+   * Entries from index `offset` on ("." and ".." included as the first two).
+   * `limit`, when given, is how many the server can use at most (one reply
+   * buffer's worth); returning more is allowed but wasted.
+   */
+  readdir(fh: number, ino: number, offset: number, limit?: number): DirEntry[];
   releasedir(fh: number): void;
   /** `flags` are open(2) flags; write access must throw FsError("EROFS"). */
   open(ino: number, flags: number): OpenResult;
@@ -99,6 +111,11 @@ export interface Library {
    * and by a timer; must never throw (failures arm a backoff and are logged).
    */
   poll(): RefreshReport | null;
+  /**
+   * Optional: the core's own measurements for the metrics file
+   * (`--expose-metrics`), e.g. header cache entries/bytes/hits, tree nodes.
+   */
+  metrics?(): MetricSample[];
   /** Counts for the mount log line. */
   counts(): { files: number; dirs: number };
   close(): void;

@@ -1,0 +1,97 @@
+// The one place where errors become errno numbers for FUSE replies, and the
+// rate-limited warning that keeps a failing mount from flooding the log.
+
+import { E, ENOTSUP, ErrnoError } from "../../ffi/libc.ts";
+import { type Errno, FsError } from "../core/api.ts";
+
+/** The logging the server needs; the CLI's logger satisfies it structurally. */
+export interface ServerLog {
+  error(message: string): void;
+  warn(message: string): void;
+  info(message: string): void;
+  debug(message: string): void;
+}
+
+export const silentLog: ServerLog = {
+  error() {},
+  warn() {},
+  info() {},
+  debug() {},
+};
+
+const NUMBERS: Record<Errno, number> = {
+  ENOENT: E.ENOENT,
+  ENOTDIR: E.ENOTDIR,
+  EISDIR: E.EISDIR,
+  EIO: E.EIO,
+  EROFS: E.EROFS,
+  ENFILE: E.ENFILE,
+  EAGAIN: E.EAGAIN,
+  EACCES: E.EACCES,
+  EINVAL: E.EINVAL,
+  ENOSYS: E.ENOSYS,
+  ENOTSUP: ENOTSUP,
+};
+
+/** Deno's error classes for I/O failures the core may let through. */
+const DENO_ERRORS: [new (...args: never[]) => Error, number][] = [
+  [Deno.errors.NotFound, E.ENOENT],
+  [Deno.errors.PermissionDenied, E.EACCES],
+  [Deno.errors.NotADirectory, E.ENOTDIR],
+  [Deno.errors.IsADirectory, E.EISDIR],
+];
+
+/**
+ * The errno for an error thrown by a handler, and whether it was expected
+ * (a typed filesystem answer) rather than a fault worth a warning.
+ */
+export function errnoOf(e: unknown): { errno: number; expected: boolean } {
+  if (e instanceof FsError) return { errno: NUMBERS[e.errno] ?? E.EIO, expected: true };
+  // An OS error from a backing file keeps its own errno (missing file → ENOENT).
+  if (e instanceof ErrnoError) return { errno: e.errno, expected: false };
+  for (const [cls, errno] of DENO_ERRORS) {
+    if (e instanceof cls) return { errno, expected: false };
+  }
+  return { errno: E.EIO, expected: false };
+}
+
+/** Errno names for FsError codes, in numbers (for tests and the metrics file). */
+export function errnoNumber(name: Errno): number {
+  return NUMBERS[name];
+}
+
+/**
+ * Warnings about failed requests: at most `limit` per `windowMs`, the rest at
+ * debug level, with the suppressed count reported when the next window opens.
+ */
+export class RateLimitedWarn {
+  private windowStart = 0;
+  private inWindow = 0;
+  private suppressed = 0;
+
+  constructor(
+    private readonly log: ServerLog,
+    private readonly limit = 10,
+    private readonly windowMs = 30_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  warn(message: string): void {
+    const t = this.now();
+    if (t - this.windowStart >= this.windowMs) {
+      if (this.suppressed > 0) {
+        this.log.warn(`${this.suppressed} similar warning(s) suppressed in the last window`);
+      }
+      this.windowStart = t;
+      this.inWindow = 0;
+      this.suppressed = 0;
+    }
+    if (this.inWindow < this.limit) {
+      this.inWindow++;
+      this.log.warn(message);
+    } else {
+      this.suppressed++;
+      this.log.debug(message);
+    }
+  }
+}

@@ -1,0 +1,150 @@
+// The pool of I/O Workers that take reads the main thread could not serve
+// without blocking, plus one Worker that writes cache notifications (a
+// notification may wait on page locks held by reads that only we can
+// answer, so it must never be written from the thread that serves).
+// Workers start lazily: a mount whose data stays in the page cache (or uses
+// passthrough) never pays for one.
+
+import type { ReadPiece } from "../core/api.ts";
+import type { WorkerReply, WorkerRequest } from "./io_messages.ts";
+import type { ServerLog } from "./errno.ts";
+
+const WORKER_URL = new URL("./io_worker.ts", import.meta.url).href;
+
+interface Slot {
+  worker: Worker;
+  pending: Set<bigint>;
+}
+
+export interface IoPoolStats {
+  workers: number;
+  /** Workers with at least one read in progress. */
+  active: number;
+  /** Reads waiting behind another read on their worker. */
+  queued: number;
+  inflight: number;
+}
+
+export class IoPool {
+  private readonly slots: Slot[] = [];
+  private notifier: Worker | null = null;
+  private inflight = 0;
+  private closed = false;
+  /** Notifications written and not yet acknowledged. */
+  notifyPending = 0;
+
+  constructor(
+    private readonly devFd: number,
+    private readonly maxWorkers: number,
+    private readonly log: ServerLog,
+    /** Called when a worker failed a read unexpectedly; the caller answers EIO. */
+    private readonly onFailed: (unique: bigint, message: string) => void,
+  ) {}
+
+  get inflightReads(): number {
+    return this.inflight;
+  }
+
+  stats(): IoPoolStats {
+    let active = 0;
+    let queued = 0;
+    for (const s of this.slots) {
+      if (s.pending.size > 0) active++;
+      if (s.pending.size > 1) queued += s.pending.size - 1;
+    }
+    return { workers: this.slots.length, active, queued, inflight: this.inflight };
+  }
+
+  private spawn(onMessage: (m: WorkerReply) => void): Worker {
+    const worker = new Worker(WORKER_URL, { type: "module" });
+    worker.onmessage = (ev: MessageEvent<WorkerReply>) => onMessage(ev.data);
+    worker.postMessage({ type: "init", devFd: this.devFd } satisfies WorkerRequest);
+    return worker;
+  }
+
+  private pick(): Slot {
+    let best: Slot | null = null;
+    for (const s of this.slots) {
+      if (best === null || s.pending.size < best.pending.size) best = s;
+    }
+    if (best !== null && (best.pending.size === 0 || this.slots.length >= this.maxWorkers)) {
+      return best;
+    }
+    const slot: Slot = { worker: null as unknown as Worker, pending: new Set() };
+    slot.worker = this.spawn((m) => this.onReadMessage(slot, m));
+    slot.worker.onerror = (ev) => {
+      ev.preventDefault();
+      this.log.error(`I/O worker crashed: ${ev.message}`);
+      this.retire(slot, ev.message);
+    };
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private onReadMessage(slot: Slot, m: WorkerReply): void {
+    if (m.type === "notified") return;
+    if (!slot.pending.delete(m.unique)) return;
+    this.inflight--;
+    if (m.type === "failed") this.onFailed(m.unique, m.message);
+  }
+
+  /** A crashed worker: answer its reads with EIO and forget it. */
+  private retire(slot: Slot, message: string): void {
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+    for (const unique of slot.pending) {
+      this.inflight--;
+      this.onFailed(unique, message);
+    }
+    slot.pending.clear();
+    slot.worker.terminate();
+  }
+
+  /** Hand a read to a worker; it writes the reply itself. */
+  submit(unique: bigint, pieces: ReadPiece[]): void {
+    const slot = this.pick();
+    slot.pending.add(unique);
+    this.inflight++;
+    // Copy `bytes` pieces into their own buffers and transfer those: a piece
+    // may be a small view into a large cached buffer, which posting as is
+    // would clone whole.
+    const transfer: ArrayBuffer[] = [];
+    const sent = pieces.map((p): ReadPiece => {
+      if (p.kind !== "bytes") return p;
+      const bytes = p.bytes.slice();
+      transfer.push(bytes.buffer);
+      return { kind: "bytes", bytes };
+    });
+    slot.worker.postMessage(
+      { type: "read", unique, pieces: sent } satisfies WorkerRequest,
+      transfer,
+    );
+  }
+
+  /** Queue one notification (header included) for the notifier worker. */
+  notify(bytes: Uint8Array<ArrayBuffer>): void {
+    if (this.closed) return;
+    if (!this.notifier) {
+      this.notifier = this.spawn((m) => {
+        if (m.type !== "notified") return;
+        this.notifyPending--;
+        if (m.errno !== 0 && m.errno !== 2) this.log.debug(`notification failed: errno ${m.errno}`);
+      });
+      this.notifier.onerror = (ev) => {
+        ev.preventDefault();
+        this.log.error(`notification worker crashed: ${ev.message}`);
+        this.notifier = null;
+      };
+    }
+    this.notifyPending++;
+    this.notifier.postMessage({ type: "notify", bytes } satisfies WorkerRequest, [bytes.buffer]);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const s of this.slots) s.worker.terminate();
+    this.slots.length = 0;
+    this.notifier?.terminate();
+    this.notifier = null;
+  }
+}

@@ -1,0 +1,256 @@
+// `--expose-metrics`: the server's measurements, and a Library decorator
+// that adds `.musefs-metrics/metrics` to the root so the core never knows
+// about it. The file is Prometheus text rendered once per open, size 0,
+// served with DIRECT_IO (read to EOF).
+//
+// Reserved inodes: just below 2^53 (the largest inode a JS number holds
+// exactly), far above anything the core's allocator reaches. The original
+// used u64::MAX−1/−2, which a JS number cannot represent.
+
+import {
+  type Attr,
+  type DirEntry,
+  FsError,
+  type Library,
+  type MetricSample,
+  type OpenResult,
+  type ReadPiece,
+  type RefreshReport,
+  S_IFDIR,
+  S_IFREG,
+} from "../core/api.ts";
+import type { IoPoolStats } from "./io_pool.ts";
+
+export const METRICS_DIR_INO = 2 ** 53 - 2;
+export const METRICS_FILE_INO = 2 ** 53 - 3;
+export const METRICS_DIR_NAME = ".musefs-metrics";
+export const METRICS_FILE_NAME = "metrics";
+/** Reads in flight and directory snapshots are capped at this (F§5). */
+export const INFLIGHT_MAX = 1024;
+export const DIR_HANDLES_MAX = 1024;
+/** Open metrics files at most; more → ENFILE. */
+const METRICS_HANDLES_MAX = 1024;
+/** Handles of metrics files live above every handle the core hands out. */
+const METRICS_FH_BASE = 2 ** 52;
+const METRICS_DIR_FH = METRICS_FH_BASE - 1;
+
+/** What the server itself measures. */
+export class ServerStats {
+  readonly startedAt = Date.now();
+  handlesOpen = 0;
+  dirHandles = 0;
+  readErrors = 0;
+  refreshGeneration = 0;
+  passthroughActive = false;
+  passthroughDisabled = false;
+  passthroughOpens = 0;
+  inlineReads = 0;
+  offloadedReads = 0;
+  pool: () => IoPoolStats = () => ({ workers: 0, active: 0, queued: 0, inflight: 0 });
+}
+
+function residentBytes(): number | null {
+  try {
+    const m = /^VmRSS:\s*(\d+)\s*kB/m.exec(Deno.readTextFileSync("/proc/self/status"));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The samples the server can honestly measure. */
+export function serverSamples(stats: ServerStats): MetricSample[] {
+  const pool = stats.pool();
+  const g = (name: string, help: string, value: number): MetricSample => ({
+    name,
+    help,
+    type: "gauge",
+    value,
+  });
+  const c = (name: string, help: string, value: number): MetricSample => ({
+    name,
+    help,
+    type: "counter",
+    value,
+  });
+  const out = [
+    g(
+      "musefs_uptime_seconds",
+      "Seconds since the mount started.",
+      (Date.now() - stats.startedAt) / 1000,
+    ),
+    g("musefs_handles_open", "Open file handles.", stats.handlesOpen),
+    g("musefs_reads_inflight", "Reads being served by I/O workers.", pool.inflight),
+    g("musefs_reads_inflight_max", "Cap on reads in flight.", INFLIGHT_MAX),
+    g("musefs_dir_handles", "Open directory handles.", stats.dirHandles),
+    g("musefs_dir_handles_max", "Cap on directory snapshots.", DIR_HANDLES_MAX),
+    g("musefs_pool_workers", "I/O workers started.", pool.workers),
+    g("musefs_pool_active", "I/O workers with a read in progress.", pool.active),
+    g("musefs_pool_queued", "Reads waiting for a busy I/O worker.", pool.queued),
+    g("musefs_refresh_generation", "Refreshes that changed the tree.", stats.refreshGeneration),
+    g(
+      "musefs_passthrough_active",
+      "1 when kernel passthrough was negotiated and is in use.",
+      stats.passthroughActive && !stats.passthroughDisabled ? 1 : 0,
+    ),
+    g(
+      "musefs_passthrough_disabled",
+      "1 when a backing registration failed and passthrough was turned off.",
+      stats.passthroughDisabled ? 1 : 0,
+    ),
+    c("musefs_read_errors_total", "Reads answered with an error.", stats.readErrors),
+    c(
+      "musefs_passthrough_opens_total",
+      "Opens served by kernel passthrough.",
+      stats.passthroughOpens,
+    ),
+    c("musefs_reads_inline_total", "Reads answered on the main thread.", stats.inlineReads),
+    c("musefs_reads_offloaded_total", "Reads handed to an I/O worker.", stats.offloadedReads),
+  ];
+  const rss = residentBytes();
+  if (rss !== null) out.push(g("musefs_process_resident_bytes", "Resident set size.", rss));
+  return out;
+}
+
+/** Prometheus text exposition; the first sample of a name wins. */
+export function renderMetrics(samples: MetricSample[]): string {
+  const seen = new Set<string>();
+  let text = "";
+  for (const s of samples) {
+    if (seen.has(s.name)) continue;
+    seen.add(s.name);
+    text += `# HELP ${s.name} ${s.help}\n# TYPE ${s.name} ${s.type}\n${s.name} ${s.value}\n`;
+  }
+  return text;
+}
+
+const enc = new TextEncoder();
+const DIR_NAME = enc.encode(METRICS_DIR_NAME);
+const FILE_NAME = enc.encode(METRICS_FILE_NAME);
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * The library plus the metrics directory. The root listing shows
+ * `.musefs-metrics` right after "." and ".." (index 2), shifting the core's
+ * indexes from 2 on by one. A real root entry of that name is shadowed on
+ * lookup (as in the original).
+ */
+export class MetricsLibrary implements Library {
+  private readonly bodies = new Map<number, Uint8Array>();
+  private nextFh = METRICS_FH_BASE;
+
+  constructor(private readonly inner: Library, private readonly stats: ServerStats) {}
+
+  private attrs(ino: number): Attr {
+    const root = this.inner.getattr(1);
+    const seconds = Math.floor(this.stats.startedAt / 1000);
+    const base = {
+      size: 0,
+      blocks: 0,
+      uid: root.uid,
+      gid: root.gid,
+      mtimeSec: seconds,
+      mtimeNsec: 0,
+    };
+    return ino === METRICS_DIR_INO
+      ? { ...base, ino, mode: S_IFDIR | (root.mode & 0o7777), nlink: 2 }
+      : { ...base, ino, mode: S_IFREG | (root.mode & 0o444), nlink: 1 };
+  }
+
+  lookup(parent: number, name: Uint8Array): Attr {
+    if (parent === 1 && sameBytes(name, DIR_NAME)) return this.attrs(METRICS_DIR_INO);
+    if (parent === METRICS_DIR_INO) {
+      if (sameBytes(name, FILE_NAME)) return this.attrs(METRICS_FILE_INO);
+      throw new FsError("ENOENT", "no such metrics file");
+    }
+    return this.inner.lookup(parent, name);
+  }
+
+  forget(ino: number, nlookup: number): void {
+    if (ino !== METRICS_DIR_INO && ino !== METRICS_FILE_INO) this.inner.forget(ino, nlookup);
+  }
+
+  getattr(ino: number): Attr {
+    if (ino === METRICS_DIR_INO || ino === METRICS_FILE_INO) return this.attrs(ino);
+    return this.inner.getattr(ino);
+  }
+
+  opendir(ino: number): number {
+    if (ino === METRICS_DIR_INO) return METRICS_DIR_FH;
+    if (ino === METRICS_FILE_INO) throw new FsError("ENOTDIR", "metrics is a file");
+    return this.inner.opendir(ino);
+  }
+
+  readdir(fh: number, ino: number, offset: number, limit?: number): DirEntry[] {
+    if (ino === METRICS_DIR_INO) {
+      const all: DirEntry[] = [
+        { name: enc.encode("."), ino: METRICS_DIR_INO, isDir: true },
+        { name: enc.encode(".."), ino: 1, isDir: true },
+        { name: FILE_NAME, ino: METRICS_FILE_INO, isDir: false },
+      ];
+      return all.slice(offset);
+    }
+    if (ino !== 1) return this.inner.readdir(fh, ino, offset, limit);
+    const dir: DirEntry = { name: DIR_NAME, ino: METRICS_DIR_INO, isDir: true };
+    if (offset > 2) return this.inner.readdir(fh, ino, offset - 1, limit);
+    const got = this.inner.readdir(fh, ino, offset, limit);
+    const dots = Math.max(0, 2 - offset);
+    return [...got.slice(0, dots), dir, ...got.slice(dots)];
+  }
+
+  releasedir(fh: number): void {
+    if (fh !== METRICS_DIR_FH) this.inner.releasedir(fh);
+  }
+
+  open(ino: number, flags: number): OpenResult {
+    if (ino === METRICS_DIR_INO) throw new FsError("EISDIR", "metrics directory");
+    if (ino !== METRICS_FILE_INO) return this.inner.open(ino, flags);
+    if ((flags & 3) !== 0) throw new FsError("EROFS", "read-only file system");
+    if (this.bodies.size >= METRICS_HANDLES_MAX) {
+      throw new FsError("ENFILE", "too many metrics handles");
+    }
+    const samples = serverSamples(this.stats).concat(this.inner.metrics?.() ?? []);
+    const counts = this.inner.counts();
+    samples.push({
+      name: "musefs_tree_nodes",
+      help: "Files and directories in the tree.",
+      type: "gauge",
+      value: counts.files + counts.dirs,
+    });
+    const fh = this.nextFh++;
+    this.bodies.set(fh, enc.encode(renderMetrics(samples)));
+    return { fh, keepCache: false, directIo: true };
+  }
+
+  read(fh: number, ino: number, offset: number, size: number): ReadPiece[] {
+    const body = this.bodies.get(fh);
+    if (body === undefined) return this.inner.read(fh, ino, offset, size);
+    return [{ kind: "bytes", bytes: body.subarray(Math.min(offset, body.length), offset + size) }];
+  }
+
+  release(fh: number): void {
+    if (!this.bodies.delete(fh)) this.inner.release(fh);
+  }
+
+  poll(): RefreshReport | null {
+    return this.inner.poll();
+  }
+
+  metrics(): MetricSample[] {
+    return this.inner.metrics?.() ?? [];
+  }
+
+  counts(): { files: number; dirs: number } {
+    return this.inner.counts();
+  }
+
+  close(): void {
+    this.bodies.clear();
+    this.inner.close();
+  }
+}

@@ -1,0 +1,210 @@
+// The request loop (DESIGN "The request loop"): take requests from the
+// device synchronously while any are ready (poll with timeout 0, then read),
+// and only when it is idle await a poll on a helper thread, so
+// timers and signals run while a busy mount pays no thread hop. Also the
+// refresh timer, the stop signals, and the mount → serve → unmount sequence.
+
+import * as libc from "../../ffi/libc.ts";
+import { FUSE_MIN_READ_BUFFER, IN_HEADER_SIZE } from "../../ffi/fuse_abi.ts";
+import type { Library } from "../core/api.ts";
+import { Dispatcher } from "./dispatch.ts";
+import { type ServerLog, silentLog } from "./errno.ts";
+import type { Negotiated } from "./init.ts";
+import { IoPool } from "./io_pool.ts";
+import { MetricsLibrary, ServerStats } from "./metrics.ts";
+import { type FuseMount, hasCapSysAdmin, mountFuse, raiseReadAhead } from "./session.ts";
+
+export interface ServeOptions {
+  /** Entry and attribute TTL (--attr-ttl-ms). Default 1000. */
+  attrTtlMs?: number;
+  /** INIT max_readahead in KiB (--max-readahead-kib). Default 512. */
+  maxReadaheadKib?: number;
+  /** INIT max_background (--max-background). Default 64. */
+  maxBackground?: number;
+  /** Timer for library.poll() (--poll-interval-ms; 0 → every 100 ms). Default 1000. */
+  pollIntervalMs?: number;
+  /** I/O workers for reads that would block (--workers; 0 → 2 × CPUs). Default 0. */
+  workers?: number;
+  /**
+   * Structure-only mode: use kernel passthrough for opens that return a
+   * passthroughFd, when the kernel offers it and we hold CAP_SYS_ADMIN.
+   */
+  passthrough?: boolean;
+  /** Add `.musefs-metrics/metrics` to the root (--expose-metrics). */
+  exposeMetrics?: boolean;
+  /** bdi read_ahead_kb after INIT (root only, best effort); 0 leaves it. Default 1024. */
+  readAheadKib?: number;
+  /** First SIGINT/SIGTERM unmounts; a second calls `onSecondSignal`. Default true. */
+  handleSignals?: boolean;
+  /** Default: Deno.exit(130). */
+  onSecondSignal?: () => void;
+  /** After an unmount that leaves the mount busy, stop serving after this long. Default 5000. */
+  graceMs?: number;
+  /** Aborting it stops serving like a first signal (unmount, then the loop ends). */
+  signal?: AbortSignal;
+  /** Called once INIT is answered: the mount is usable. */
+  onReady?: (info: ReadyInfo) => void;
+  log?: ServerLog;
+}
+
+export interface ReadyInfo {
+  /** Kernel passthrough negotiated (structure-only opens will use it). */
+  passthrough: boolean;
+  /** Negotiated protocol minor version. */
+  minor: number;
+  /** read_ahead_kb raised (false when not permitted or disabled). */
+  readAheadRaised: boolean;
+}
+
+export interface ServeResult {
+  /** "unmounted": the mount went away (our unmount or someone else's). "destroy": the kernel said so. */
+  reason: "unmounted" | "destroy" | "grace-expired";
+}
+
+/** Yield to timers and signals at least this often while busy. */
+const YIELD_EVERY_MS = 50;
+const IDLE_POLL_MS = 1000;
+
+function defaultWorkers(): number {
+  const cpus = navigator.hardwareConcurrency || 4;
+  return Math.min(2 * cpus, 32);
+}
+
+/**
+ * Serve `library` on a mounted FUSE device until the mount goes away. A
+ * first SIGINT/SIGTERM unmounts (lazily if busy) and the loop ends; resolves
+ * when serving is over. The device fd is closed at the end; the library is
+ * not (the caller owns it).
+ */
+export async function serve(
+  mount: FuseMount,
+  library: Library,
+  options: ServeOptions = {},
+): Promise<ServeResult> {
+  const log = options.log ?? silentLog;
+  const fd = mount.fd;
+  const stats = new ServerStats();
+  const served = options.exposeMetrics ? new MetricsLibrary(library, stats) : library;
+  const workers = options.workers && options.workers > 0 ? options.workers : defaultWorkers();
+  let dispatcher: Dispatcher | null = null;
+  const pool = new IoPool(fd, workers, log, (unique, message) => {
+    dispatcher?.failRead(unique, message);
+  });
+  stats.pool = () => pool.stats();
+  const wantPassthrough = options.passthrough === true && hasCapSysAdmin();
+  const readAheadKib = options.readAheadKib ?? 1024;
+  dispatcher = new Dispatcher(fd, served, pool, stats, {
+    attrTtlMs: options.attrTtlMs ?? 1000,
+    maxReadaheadKib: options.maxReadaheadKib ?? 512,
+    maxBackground: options.maxBackground ?? 64,
+    passthrough: wantPassthrough,
+    log,
+    onInit: (n: Negotiated) => {
+      const raised = readAheadKib > 0 && raiseReadAhead(mount.mountpoint, readAheadKib, log);
+      options.onReady?.({ passthrough: n.passthrough, minor: n.minor, readAheadRaised: raised });
+    },
+  });
+  const d = dispatcher;
+
+  // Stop: unmount (the loop then sees ENODEV); if the mount stays busy, give
+  // open files a grace period, then stop serving anyway.
+  let stopping = false;
+  let graceExpired = false;
+  let graceTimer: ReturnType<typeof setTimeout> | undefined;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`unmounting ${mount.mountpoint}`);
+    mount.unmount(true, log).finally(() => {
+      graceTimer = setTimeout(() => graceExpired = true, options.graceMs ?? 5000);
+    });
+  };
+  const onSignal = () => {
+    if (stopping) (options.onSecondSignal ?? (() => Deno.exit(130)))();
+    else stop();
+  };
+  const handleSignals = options.handleSignals ?? true;
+  if (handleSignals) {
+    Deno.addSignalListener("SIGINT", onSignal);
+    Deno.addSignalListener("SIGTERM", onSignal);
+  }
+  if (options.signal?.aborted) stop();
+  options.signal?.addEventListener("abort", stop, { once: true });
+  const pollEvery = Math.max(options.pollIntervalMs ?? 1000, 100);
+  const pollTimer = setInterval(() => d.poll(), pollEvery);
+
+  libc.fcntl(fd, libc.F_SETFL, libc.fcntl(fd, libc.F_GETFL, 0) | libc.O_NONBLOCK);
+  const buf = new Uint8Array(Math.max(FUSE_MIN_READ_BUFFER, 256 * 1024));
+  const view = new DataView(buf.buffer);
+  let reason: ServeResult["reason"] = "unmounted";
+  let lastYield = Date.now();
+  try {
+    for (;;) {
+      if (d.ended) {
+        reason = "destroy";
+        break;
+      }
+      if (d.deviceGone) break;
+      if (graceExpired) {
+        reason = "grace-expired";
+        break;
+      }
+      // A zero-timeout poll is cheaper than letting read fail with EAGAIN
+      // (an exception per idle transition); the fd stays nonblocking anyway.
+      if (libc.pollOne(fd, libc.POLLIN, 0) === 0) {
+        await libc.pollOneAsync(fd, libc.POLLIN, IDLE_POLL_MS);
+        lastYield = Date.now();
+        continue;
+      }
+      let n: number;
+      try {
+        n = libc.read(fd, buf);
+      } catch (e) {
+        if (!(e instanceof libc.ErrnoError)) throw e;
+        if (e.errno === libc.E.EAGAIN) continue;
+        if (e.errno === libc.E.ENODEV) break; // unmounted
+        if (e.errno === libc.E.ENOENT) continue; // the request was interrupted away
+        throw e;
+      }
+      if (n < IN_HEADER_SIZE) continue;
+      d.handle(buf, view, n);
+      if (Date.now() - lastYield >= YIELD_EVERY_MS) {
+        await new Promise((r) => setTimeout(r, 0));
+        lastYield = Date.now();
+      }
+    }
+  } finally {
+    clearInterval(pollTimer);
+    if (graceTimer !== undefined) clearTimeout(graceTimer);
+    options.signal?.removeEventListener("abort", stop);
+    if (handleSignals) {
+      Deno.removeSignalListener("SIGINT", onSignal);
+      Deno.removeSignalListener("SIGTERM", onSignal);
+    }
+    pool.close();
+    mount.close();
+  }
+  return { reason };
+}
+
+export interface MountAndServeOptions extends ServeOptions {
+  mountpoint: string;
+  /** allow_other + default_permissions (--allow-other, implied by --owner/--group). */
+  allowOther?: boolean;
+  /** Mount through fusermount3 even as root (tests the unprivileged path). */
+  forceFusermount?: boolean;
+}
+
+/** Mount, serve until unmounted or signalled, and clean up. */
+export function mountAndServe(
+  library: Library,
+  options: MountAndServeOptions,
+): Promise<ServeResult> {
+  const mount = mountFuse({
+    mountpoint: options.mountpoint,
+    allowOther: options.allowOther ?? false,
+    log: options.log,
+    forceFusermount: options.forceFusermount,
+  });
+  return serve(mount, library, options);
+}
