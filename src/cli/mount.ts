@@ -1,7 +1,10 @@
 // `musefs mount` (and the bare `musefs … MOUNTPOINT` form): the pre-mount
-// checks of F§1. The mount itself is not wired in yet.
+// checks of F§1, then the library core served by the FUSE server until
+// unmounted or signalled. `--dry-run` builds the tree and prints a sample.
 
-import { CliError } from "./errors.ts";
+import type { LibraryOptions } from "../core/options.ts";
+import { CliError, EXIT_OK } from "./errors.ts";
+import { log } from "./log.ts";
 import type { Io } from "./io.ts";
 import type { MountOptions } from "./options.ts";
 
@@ -59,7 +62,87 @@ export function preMountChecks(options: MountOptions, io: Io): void {
   }
 }
 
-export function runMount(options: MountOptions, io: Io): Promise<number> {
+/** The library options of a mount, from the validated command line. */
+function libraryOptions(o: MountOptions): LibraryOptions {
+  return {
+    template: o.template,
+    fallbacks: o.fallbacks,
+    defaultFallback: o.defaultFallback,
+    skipOnMissing: o.skipOnMissing,
+    mode: o.mode,
+    caseInsensitive: o.caseInsensitive,
+    extensions: o.extensions,
+    uid: o.uid,
+    gid: o.gid,
+    fileMode: o.fileMode,
+    dirMode: o.dirMode,
+    pollIntervalMs: o.pollIntervalMs,
+    readAheadBudgetMib: o.readAheadBudgetMib,
+    keepCache: o.keepCache,
+    log,
+  };
+}
+
+/**
+ * Serving uses read-only connections, which cannot migrate. A store of an
+ * older schema version (written by an older musefs) is upgraded once through
+ * a read-write open first, as the original's mount did.
+ */
+async function upgradeIfOld(db: string): Promise<void> {
+  const { openStore, StoreError } = await import("../store/mod.ts");
+  try {
+    openStore(db, { mode: "ro" }).close();
+  } catch (e) {
+    if (!(e instanceof StoreError) || e.kind !== "old-version") throw e;
+    log.info(`upgrading the store schema of ${db}`);
+    openStore(db, { mode: "rw" }).close();
+  }
+}
+
+export async function runMount(options: MountOptions, io: Io): Promise<number> {
+  const mountpoint = options.dryRun ? null : options.mountpoint;
+  if (mountpoint !== null) {
+    // Before the checks: a dead mount left by a killed process fails stat(2).
+    const { prepareMountpoint } = await import("../fuse/session.ts");
+    prepareMountpoint(mountpoint, log);
+  }
   preMountChecks(options, io);
-  throw new CliError("mount is not implemented yet");
+  await upgradeIfOld(options.db);
+  const core = await import("../core/mod.ts");
+  if (mountpoint === null) {
+    for (const line of core.dryRunLines(core.dryRun(options.db, libraryOptions(options)))) {
+      io.out(line);
+    }
+    return EXIT_OK;
+  }
+  const library = core.openLibrary(options.db, libraryOptions(options));
+  try {
+    const { mountAndServe } = await import("../fuse/server.ts");
+    const structureOnly = options.mode === "structure-only";
+    await mountAndServe(library, {
+      mountpoint,
+      allowOther: options.allowOther,
+      attrTtlMs: options.attrTtlMs,
+      maxReadaheadKib: options.maxReadaheadKib,
+      // Raise the connection's read_ahead_kb so reads arrive 1 MiB at a time (DESIGN).
+      readAheadKib: Math.max(1024, options.maxReadaheadKib),
+      maxBackground: options.maxBackground,
+      pollIntervalMs: options.pollIntervalMs,
+      workers: options.workers,
+      passthrough: structureOnly,
+      exposeMetrics: options.exposeMetrics,
+      log,
+      onReady: (info) => {
+        const { files, dirs } = library.counts();
+        log.info(
+          `musefs mounted at ${mountpoint}: ${files} files in ${dirs} directories ` +
+            `(${structureOnly ? "StructureOnly" : "Synthesis"}), passthrough ` +
+            (info.passthrough ? "on" : "off"),
+        );
+      },
+    });
+  } finally {
+    library.close();
+  }
+  return EXIT_OK;
 }
