@@ -1,0 +1,229 @@
+// Rendering a track's relative path from its tags (F§3 "Field values",
+// "Sanitization & structure", SPEC §3). The grammar lives in template_parse.ts.
+//
+// A plain field resolves through its fallback chain (tag value, else the
+// per-field --fallback, empty counting as missing); at top level an
+// unresolved field renders --default-fallback, or drops the track under
+// --skip-on-missing. Inside a [section] an unresolved field renders empty and
+// the section appears only if some field in it resolved. The result is the
+// concatenation plus "." and the served extension.
+
+import type { Format } from "../format/types.ts";
+import {
+  asciiLower,
+  type FieldRef,
+  parseTemplate,
+  referencedNames,
+  type TemplateNode,
+} from "./template_parse.ts";
+
+export { TemplateError } from "./template_parse.ts";
+
+/** "served": extensions players recognize (SPEC §3); "original": the store's format string, as upstream. */
+export type ExtensionMode = "served" | "original";
+
+/** Fields computed from the track rather than read from tags; they win over a tag of the same name. */
+export const DERIVED_FIELDS: ReadonlySet<string> = new Set(["ext", "format"]);
+
+/** At most this many directories come from one path field (`$!{…}`). */
+export const MAX_PATH_FIELD_SEGMENTS = 64;
+
+export const DEFAULT_TEMPLATE = "$albumartist/$album/$title";
+export const DEFAULT_FALLBACK = "Unknown";
+
+const SERVED: Record<Format, string> = {
+  flac: "flac",
+  mp3: "mp3",
+  m4a: "m4a",
+  opus: "opus",
+  vorbis: "ogg",
+  oggflac: "oga",
+  wav: "wav",
+};
+
+/** The extension a track is served with. */
+export function servedExtension(
+  format: Format,
+  backingPath: string,
+  mode: ExtensionMode = "served",
+): string {
+  if (mode === "original") return format;
+  if (format === "m4a" && backingPath.toLowerCase().endsWith(".m4b")) return "m4b";
+  return SERVED[format];
+}
+
+export interface RenderOptions {
+  /** Per-field fallbacks (`--fallback FIELD=VALUE`); keys are ASCII-lowercased here. */
+  fallbacks?: ReadonlyMap<string, string>;
+  /** Rendered for an unresolved top-level field (`--default-fallback`). Default "Unknown". */
+  defaultFallback?: string;
+  /** Drop a track with an unresolved top-level field (`--skip-on-missing`). */
+  skipOnMissing?: boolean;
+  extensions?: ExtensionMode;
+}
+
+/** What a template renders from: one track. */
+export interface TrackFields {
+  /** Lowercased tag key → value, see `buildFieldMap`. */
+  fields: ReadonlyMap<string, string>;
+  format: Format;
+  backingPath: string;
+}
+
+/**
+ * The field map of one track: for each ASCII-lowercased key, the value of
+ * the first row in `rows`' order. Pass text rows in the store's order
+ * (key BINARY, ordinal), so the lowest ordinal wins and, among keys differing
+ * only in case, the bytewise-first spelling. Empty values are kept (a path
+ * field treats an existing empty tag differently from a missing one).
+ */
+export function buildFieldMap(
+  rows: Iterable<{ readonly key: string; readonly value: string }>,
+): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const { key, value } of rows) {
+    const k = asciiLower(key);
+    if (!map.has(k)) map.set(k, value);
+  }
+  return map;
+}
+
+/** A plain value as one path component: "/" and control characters become "_". */
+export function sanitizeValue(value: string): string {
+  // deno-lint-ignore no-control-regex
+  return value.replace(/[/\x00-\x1f]/g, "_");
+}
+
+/** A path field's value as directories: split on "/", drop empty/"."/"..", sanitize, at most 64. */
+export function sanitizePathValue(value: string): string[] {
+  const out: string[] = [];
+  for (const segment of value.split("/")) {
+    if (segment === "" || segment === "." || segment === "..") continue;
+    out.push(sanitizeValue(segment));
+    if (out.length === MAX_PATH_FIELD_SEGMENTS) break;
+  }
+  return out;
+}
+
+/** `${x:NN}`: the number before any "/", zero-padded; anything else unchanged. */
+export function zeroPad(value: string, width: number): string {
+  const m = /^\s*([0-9]+)\s*(?:\/.*)?$/s.exec(value);
+  return m === null ? value : m[1].padStart(width, "0");
+}
+
+interface Rendered {
+  text: string;
+  resolved: boolean;
+}
+
+export class Template {
+  readonly nodes: readonly TemplateNode[];
+  /** Lowercased tag keys the template reads (derived fields excluded): load only these. */
+  readonly tagKeys: readonly string[];
+  readonly #fallbacks: ReadonlyMap<string, string>;
+  readonly #defaultFallback: string;
+  readonly #skipOnMissing: boolean;
+  readonly #extensions: ExtensionMode;
+
+  private constructor(readonly source: string, nodes: TemplateNode[], options: RenderOptions) {
+    this.nodes = nodes;
+    this.tagKeys = referencedNames(nodes).filter((n) => !DERIVED_FIELDS.has(n));
+    this.#fallbacks = new Map(
+      [...(options.fallbacks ?? [])].map(([k, v]) => [asciiLower(k), v] as const),
+    );
+    this.#defaultFallback = options.defaultFallback ?? DEFAULT_FALLBACK;
+    this.#skipOnMissing = options.skipOnMissing ?? false;
+    this.#extensions = options.extensions ?? "served";
+  }
+
+  /** Parse `source` (throws TemplateError) and bind the rendering options. */
+  static parse(source: string, options: RenderOptions = {}): Template {
+    return new Template(source, parseTemplate(source), options);
+  }
+
+  /** The extension this template appends for a track. */
+  extensionOf(track: Pick<TrackFields, "format" | "backingPath">): string {
+    return servedExtension(track.format, track.backingPath, this.#extensions);
+  }
+
+  /** The track's relative path with extension, or null when --skip-on-missing drops it. */
+  render(track: TrackFields): string | null {
+    const ext = this.extensionOf(track);
+    let out = "";
+    for (const node of this.nodes) {
+      if (node.kind === "literal") {
+        out += node.text;
+      } else if (node.kind === "section") {
+        const section = this.#renderSection(node.body, track, ext);
+        if (section.resolved) out += section.text;
+      } else {
+        const value = this.#resolve(node, track, ext);
+        if (value !== undefined) out += value;
+        else if (this.#skipOnMissing) return null;
+        else out += sanitizeValue(this.#defaultFallback);
+      }
+    }
+    return `${out}.${ext}`;
+  }
+
+  #renderSection(body: readonly TemplateNode[], track: TrackFields, ext: string): Rendered {
+    let text = "";
+    let resolved = false;
+    for (const node of body) {
+      if (node.kind === "literal") {
+        text += node.text;
+      } else if (node.kind === "section") {
+        const inner = this.#renderSection(node.body, track, ext);
+        if (inner.resolved) {
+          text += inner.text;
+          resolved = true;
+        }
+      } else {
+        const value = this.#resolve(node, track, ext);
+        if (value !== undefined) {
+          text += value;
+          resolved = true;
+        }
+      }
+    }
+    return { text, resolved };
+  }
+
+  /** The sanitized value of a field node, undefined when no candidate resolves. */
+  #resolve(
+    node: Extract<TemplateNode, { kind: "field" | "path" }>,
+    track: TrackFields,
+    ext: string,
+  ): string | undefined {
+    if (node.kind === "path") {
+      for (const name of node.chain) {
+        const raw = derived(name, track, ext) ??
+          (track.fields.has(name) ? track.fields.get(name) : this.#fallbacks.get(name));
+        if (raw === undefined) continue;
+        const segments = sanitizePathValue(raw);
+        if (segments.length > 0) return segments.join("/");
+      }
+      return undefined;
+    }
+    for (const ref of node.chain) {
+      const value = this.#plain(ref, track, ext);
+      if (value !== undefined) return sanitizeValue(ref.pad > 0 ? zeroPad(value, ref.pad) : value);
+    }
+    return undefined;
+  }
+
+  #plain(ref: FieldRef, track: TrackFields, ext: string): string | undefined {
+    const derivedValue = derived(ref.name, track, ext);
+    if (derivedValue !== undefined) return derivedValue;
+    const tag = track.fields.get(ref.name);
+    if (tag !== undefined && tag !== "") return tag;
+    const fallback = this.#fallbacks.get(ref.name);
+    return fallback !== undefined && fallback !== "" ? fallback : undefined;
+  }
+}
+
+function derived(name: string, track: TrackFields, ext: string): string | undefined {
+  if (name === "ext") return ext;
+  if (name === "format") return track.format;
+  return undefined;
+}
