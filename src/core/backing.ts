@@ -1,0 +1,60 @@
+// Opening and reading backing files through node:fs (in Deno 2.9 these are
+// real OS file descriptors: the FUSE server can pread them itself and hand
+// them to the kernel for passthrough).
+
+import * as fs from "node:fs";
+import type { ByteSource } from "../format/types.ts";
+import { BackingIoError } from "./stamp.ts";
+
+/** Open `path` read-only; failures become BackingIoError with the OS code (ENOENT, EACCES …). */
+export function openBacking(path: string): number {
+  try {
+    return fs.openSync(path, "r");
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? "EIO";
+    throw new BackingIoError(code, path, `cannot open ${path}: ${(e as Error).message}`);
+  }
+}
+
+export function closeBacking(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch { /* already closed: nothing to release */ }
+}
+
+/** Read up to `length` bytes at `offset` into `into` (from `at`); returns how many (short only at EOF). */
+export function preadInto(
+  fd: number,
+  into: Uint8Array,
+  at: number,
+  length: number,
+  offset: number,
+  path: string,
+): number {
+  let got = 0;
+  try {
+    while (got < length) {
+      const n = fs.readSync(fd, into, at + got, length - got, offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? "EIO";
+    throw new BackingIoError(code, path, `cannot read ${path}: ${(e as Error).message}`);
+  }
+  return got;
+}
+
+/** A ByteSource over an open backing fd (synthesis reads of the front, stateless reads, Ogg audio). */
+export class FdSource implements ByteSource {
+  reads = 0;
+  constructor(readonly fd: number, readonly size: number, readonly path: string) {}
+
+  read(offset: number, length: number): Uint8Array {
+    const want = Math.max(0, Math.min(length, this.size - offset));
+    const out = new Uint8Array(want);
+    this.reads++;
+    const got = preadInto(this.fd, out, 0, want, offset, this.path);
+    return got === want ? out : out.subarray(0, got);
+  }
+}

@@ -1,0 +1,60 @@
+// The core's typed errors and the one place they become FsError (errno
+// names) for the FUSE layer (F§5 "Errno mapping").
+
+import { FsError } from "./api.ts";
+import { BackingIoError } from "./stamp.ts";
+import { StoreError } from "../store/mod.ts";
+import { FormatError } from "../format/types.ts";
+
+/** The backing file no longer matches the stamp the store (or the layout) recorded. */
+export class BackingChangedError extends Error {
+  override readonly name = "BackingChangedError";
+  constructor(readonly path: string, why: string) {
+    super(`backing file changed since it was scanned: ${path} (${why})`);
+  }
+}
+
+/** A track the tree names is gone from the store. */
+export class TrackGoneError extends Error {
+  override readonly name = "TrackGoneError";
+  constructor(readonly trackId: number) {
+    super(`track ${trackId} is no longer in the store`);
+  }
+}
+
+/** The read snapshot kept seeing a newer content_version (a writer racing every attempt). */
+export class ReadRaceError extends Error {
+  override readonly name = "ReadRaceError";
+  constructor(readonly trackId: number, attempts: number) {
+    super(`track ${trackId} changed during each of ${attempts} read attempts`);
+  }
+}
+
+const OS_ERRNO: Record<string, FsError["errno"]> = {
+  ENOENT: "ENOENT",
+  ENOTDIR: "ENOENT",
+  EACCES: "EACCES",
+  EPERM: "EACCES",
+};
+
+/** Map anything thrown inside the core to the FsError the server answers with. */
+export function toFsError(e: unknown): FsError {
+  if (e instanceof FsError) return e;
+  if (e instanceof TrackGoneError) return new FsError("ENOENT", e.message);
+  if (e instanceof BackingIoError) return new FsError(OS_ERRNO[e.code] ?? "EIO", e.message);
+  if (e instanceof BackingChangedError || e instanceof ReadRaceError) {
+    return new FsError("EIO", e.message);
+  }
+  if (e instanceof StoreError || e instanceof FormatError) return new FsError("EIO", e.message);
+  const message = e instanceof Error ? e.message : String(e);
+  return new FsError("EIO", message);
+}
+
+/** Run `fn`, rethrowing any failure as FsError. */
+export function asFs<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw toFsError(e);
+  }
+}

@@ -1,0 +1,410 @@
+// The library the FUSE server serves (core/api.ts `Library`): the tree kept
+// fresh by the refresher, files resolved to layouts, reads answered as
+// pieces. Everything runs on the caller's thread and is synchronous.
+
+import {
+  type Attr,
+  type DirEntry,
+  FsError,
+  type Library,
+  type MetricSample,
+  type OpenResult,
+  type ReadPiece,
+  type RefreshReport,
+  S_IFDIR,
+  S_IFREG,
+} from "./api.ts";
+import { openStore, type Store } from "../store/mod.ts";
+import { contentVersion } from "../store/mod.ts";
+import { closeBacking, FdSource } from "./backing.ts";
+import { asFs, BackingChangedError, ReadRaceError, toFsError } from "./errors.ts";
+import { type LibraryOptions, type ResolvedLibraryOptions, resolveOptions } from "./options.ts";
+import { ReadAheadPool, ReadAheadWindow } from "./readahead.ts";
+import { ArtCache, type BackingAccess, rangeTouchesRows, readPieces } from "./reader.ts";
+import { Refresher } from "./refresh.ts";
+import { type ResolvedFile, Resolver } from "./resolve.ts";
+import { fstatStamp, stampsMatch } from "./stamp.ts";
+import { Template } from "./template.ts";
+import { VirtualTree } from "./tree.ts";
+
+/** At most this many directory listings are held for open directory handles (F§5). */
+export const MAX_DIR_SNAPSHOTS = 1024;
+/** Attempts of a read whose snapshot keeps seeing a newer content_version. */
+export const READ_ATTEMPTS = 4;
+
+const O_ACCMODE = 3;
+const O_RDONLY = 0;
+const O_TRUNC = 0o1000;
+const O_APPEND = 0o2000;
+const O_CREAT = 0o100;
+
+interface Handle {
+  trackId: number;
+  fd: number;
+  file: ResolvedFile;
+  generation: number;
+  window: ReadAheadWindow | null;
+  access: BackingAccess;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder("utf-8", { fatal: true });
+const DOT = enc.encode(".");
+const DOTDOT = enc.encode("..");
+
+/** Open the store at `dbPath` read-only and build the tree. Throws StoreError / TemplateError. */
+export function openLibrary(dbPath: string, options: LibraryOptions = {}): MusefsLibrary {
+  return new MusefsLibrary(dbPath, resolveOptions(options));
+}
+
+export class MusefsLibrary implements Library {
+  readonly options: ResolvedLibraryOptions;
+  readonly refresher: Refresher;
+  readonly resolver: Resolver;
+  readonly art: ArtCache;
+  readonly readAhead: ReadAheadPool;
+  readonly #poll: Store;
+  readonly #serve: Store;
+  readonly #handles = new Map<number, Handle>();
+  readonly #dirSnapshots = new Map<number, DirEntry[]>();
+  /** Directories whose listing changed since mount → that time (sec, nsec). */
+  readonly #dirTimes = new Map<number, [number, number]>();
+  readonly mountTime: [number, number];
+  #nextFh = 1;
+  #closed = false;
+  dirSnapshotRejections = 0;
+  readErrors = 0;
+
+  constructor(dbPath: string, options: ResolvedLibraryOptions) {
+    this.options = options;
+    const template = Template.parse(options.template, {
+      fallbacks: options.fallbacks,
+      defaultFallback: options.defaultFallback,
+      skipOnMissing: options.skipOnMissing,
+      extensions: options.extensions,
+    });
+    this.#poll = openStore(dbPath, { mode: "ro" });
+    try {
+      this.#serve = openStore(dbPath, { mode: "ro", cacheKiB: 512, foreignKeyCheck: false });
+    } catch (e) {
+      this.#poll.close();
+      throw e;
+    }
+    try {
+      this.refresher = Refresher.open(this.#poll, template, {
+        pollIntervalMs: options.pollIntervalMs,
+        caseInsensitive: options.caseInsensitive,
+      });
+    } catch (e) {
+      this.#poll.close();
+      this.#serve.close();
+      throw e;
+    }
+    this.resolver = new Resolver(this.#serve, options.mode, options.headerCacheBytes);
+    this.art = new ArtCache(this.#serve, options.artCacheBytes);
+    this.readAhead = new ReadAheadPool(options.readAheadBudgetBytes);
+    const now = Date.now();
+    this.mountTime = [Math.floor(now / 1000), (now % 1000) * 1_000_000];
+  }
+
+  get tree(): VirtualTree {
+    return this.refresher.tree;
+  }
+
+  // ---- metadata -------------------------------------------------------------
+
+  lookup(parent: number, name: Uint8Array): Attr {
+    const tree = this.tree;
+    let text: string;
+    try {
+      text = dec.decode(name);
+    } catch {
+      throw new FsError("ENOENT", "name is not UTF-8");
+    }
+    const child = tree.lookup(parent, text);
+    if (child === undefined) {
+      if (tree.node(parent) !== undefined && !tree.isDir(parent)) {
+        throw new FsError("ENOTDIR", `inode ${parent} is not a directory`);
+      }
+      throw new FsError("ENOENT", `no entry ${text} in inode ${parent}`);
+    }
+    return this.getattr(child);
+  }
+
+  forget(_ino: number, _nlookup: number): void {
+    // Inodes are path-stable and never reused; nothing to release.
+  }
+
+  getattr(ino: number): Attr {
+    const tree = this.tree;
+    const node = tree.node(ino);
+    if (node === undefined) throw new FsError("ENOENT", `no inode ${ino}`);
+    const o = this.options;
+    if (node.trackId === null) {
+      const [sec, nsec] = this.#dirTimes.get(ino) ?? this.mountTime;
+      return {
+        ino,
+        size: 0,
+        blocks: 0,
+        mode: S_IFDIR | o.dirMode,
+        nlink: 2,
+        uid: o.uid,
+        gid: o.gid,
+        mtimeSec: sec,
+        mtimeNsec: nsec,
+      };
+    }
+    const trackId = node.trackId;
+    const a = asFs(() => this.resolver.attrs(trackId));
+    const [sec, nsec] = a.mtimeSec > 0 ? [a.mtimeSec, a.mtimeNsec] : this.mountTime;
+    return {
+      ino,
+      size: a.size,
+      blocks: Math.ceil(a.size / 512),
+      mode: S_IFREG | o.fileMode,
+      nlink: 1,
+      uid: o.uid,
+      gid: o.gid,
+      mtimeSec: sec,
+      mtimeNsec: nsec,
+    };
+  }
+
+  // ---- directories ----------------------------------------------------------
+
+  #listing(ino: number): DirEntry[] {
+    const tree = this.tree;
+    const children = tree.children(ino);
+    if (children === undefined) {
+      if (tree.node(ino) !== undefined) throw new FsError("ENOTDIR", `inode ${ino} is a file`);
+      throw new FsError("ENOENT", `no inode ${ino}`);
+    }
+    const out: DirEntry[] = [
+      { name: DOT, ino, isDir: true },
+      { name: DOTDOT, ino: tree.parent(ino) ?? ino, isDir: true },
+    ];
+    for (const [name, child] of children) {
+      out.push({ name: enc.encode(name), ino: child, isDir: tree.isDir(child) });
+    }
+    return out;
+  }
+
+  opendir(ino: number): number {
+    const listing = this.#listing(ino);
+    if (this.#dirSnapshots.size >= MAX_DIR_SNAPSHOTS) {
+      // Served statelessly: each readdir lists the directory afresh.
+      this.dirSnapshotRejections++;
+      return 0;
+    }
+    const fh = this.#nextFh++;
+    this.#dirSnapshots.set(fh, listing);
+    return fh;
+  }
+
+  readdir(fh: number, ino: number, offset: number, limit?: number): DirEntry[] {
+    const listing = this.#dirSnapshots.get(fh) ?? this.#listing(ino);
+    const end = limit === undefined ? listing.length : Math.min(listing.length, offset + limit);
+    return listing.slice(Math.max(0, offset), end);
+  }
+
+  releasedir(fh: number): void {
+    this.#dirSnapshots.delete(fh);
+  }
+
+  // ---- files ----------------------------------------------------------------
+
+  #trackOf(ino: number): number {
+    const node = this.tree.node(ino);
+    if (node === undefined) throw new FsError("ENOENT", `no inode ${ino}`);
+    if (node.trackId === null) throw new FsError("EISDIR", `inode ${ino} is a directory`);
+    return node.trackId;
+  }
+
+  open(ino: number, flags: number): OpenResult {
+    if ((flags & O_ACCMODE) !== O_RDONLY || (flags & (O_TRUNC | O_APPEND | O_CREAT)) !== 0) {
+      throw new FsError("EROFS", "read-only file system");
+    }
+    const trackId = this.#trackOf(ino);
+    // The generation before resolving: a refresh racing the resolve makes the first read re-resolve.
+    const generation = this.refresher.generation;
+    const { file, fd } = asFs(() => this.resolver.open(trackId));
+    const structureOnly = this.options.mode === "structure-only";
+    const window = this.readAhead.enabled
+      ? new ReadAheadWindow(this.readAhead, fd, file.stamp.size, file.backingPath)
+      : null;
+    const handle: Handle = {
+      trackId,
+      fd,
+      file,
+      generation,
+      window,
+      access: {
+        fd,
+        window,
+        source: new FdSource(fd, file.stamp.size, file.backingPath),
+        path: file.backingPath,
+      },
+    };
+    const fh = this.#nextFh++;
+    this.#handles.set(fh, handle);
+    return {
+      fh,
+      keepCache: this.options.keepCache && !structureOnly,
+      directIo: false,
+      passthroughFd: structureOnly ? fd : undefined,
+    };
+  }
+
+  read(fh: number, ino: number, offset: number, size: number): ReadPiece[] {
+    try {
+      const h = this.#handles.get(fh);
+      return h === undefined
+        ? this.#readStateless(ino, offset, size)
+        : this.#readHandle(h, offset, size);
+    } catch (e) {
+      this.readErrors++;
+      throw toFsError(e);
+    }
+  }
+
+  #readHandle(h: Handle, offset: number, size: number): ReadPiece[] {
+    for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+      const generation = this.refresher.generation;
+      if (h.generation !== generation) {
+        h.file = this.resolver.resolve(h.trackId);
+        h.generation = generation;
+      }
+      // Every read: the open fd must still be the file the layout was made for.
+      const now = fstatStamp(h.fd, h.file.backingPath);
+      if (!stampsMatch(h.file.stamp, now)) {
+        throw new BackingChangedError(h.file.backingPath, "the open file changed");
+      }
+      const pieces = this.#serveLayout(h.file, h.access, offset, size);
+      if (pieces !== null) return pieces;
+      // Stale layout inside the snapshot: re-resolve and try again.
+      h.file = this.resolver.resolve(h.trackId);
+      h.generation = generation;
+    }
+    throw new ReadRaceError(h.trackId, READ_ATTEMPTS);
+  }
+
+  #readStateless(ino: number, offset: number, size: number): ReadPiece[] {
+    const trackId = this.#trackOf(ino);
+    for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+      const { file, fd } = this.resolver.open(trackId);
+      try {
+        const source = new FdSource(fd, file.stamp.size, file.backingPath);
+        const access: BackingAccess = { fd: null, window: null, source, path: file.backingPath };
+        const pieces = this.#serveLayout(file, access, offset, size);
+        if (pieces !== null) return pieces;
+      } finally {
+        closeBacking(fd);
+      }
+    }
+    throw new ReadRaceError(trackId, READ_ATTEMPTS);
+  }
+
+  /** The pieces, or null when the layout turned out stale inside the read snapshot. */
+  #serveLayout(
+    file: ResolvedFile,
+    access: BackingAccess,
+    offset: number,
+    size: number,
+  ): ReadPiece[] | null {
+    if (!file.streamsRows || !rangeTouchesRows(file.layout, offset, size)) {
+      return readPieces(file.layout, offset, size, access, this.#serve, this.art);
+    }
+    // Rows streamed from the store and the version check see one snapshot.
+    return this.#serve.readTransaction(() => {
+      if (contentVersion(this.#serve, file.trackId) !== file.contentVersion) return null;
+      return readPieces(file.layout, offset, size, access, this.#serve, this.art);
+    });
+  }
+
+  release(fh: number): void {
+    const h = this.#handles.get(fh);
+    if (h === undefined) return;
+    this.#handles.delete(fh);
+    h.window?.close();
+    closeBacking(h.fd);
+  }
+
+  // ---- refresh --------------------------------------------------------------
+
+  poll(): RefreshReport | null {
+    if (this.#closed) return null;
+    const failuresBefore = this.refresher.failures;
+    const outcome = this.refresher.poll();
+    if (this.refresher.failures !== failuresBefore) {
+      this.options.log?.warn(`refresh failed: ${this.refresher.lastError?.message}`);
+    }
+    if (outcome === null) return null;
+    for (const id of outcome.staleTracks) this.resolver.forget(id);
+    if (outcome.kind === "full") {
+      const tree = this.tree;
+      this.resolver.retain((id) => tree.inodeOfTrack(id) !== undefined);
+    }
+    const now = Date.now();
+    const stamp: [number, number] = [Math.floor(now / 1000), (now % 1000) * 1_000_000];
+    for (const dir of outcome.touchedDirs) this.#dirTimes.set(dir, stamp);
+    for (const dir of [...this.#dirTimes.keys()]) {
+      if (!this.tree.isDir(dir)) this.#dirTimes.delete(dir);
+    }
+    return outcome.report;
+  }
+
+  counts(): { files: number; dirs: number } {
+    return { files: this.tree.fileCount, dirs: this.tree.dirCount };
+  }
+
+  metrics(): MetricSample[] {
+    const r = this.refresher;
+    const g = (name: string, help: string, value: number): MetricSample => ({
+      name,
+      help,
+      type: "gauge",
+      value,
+    });
+    const c = (name: string, help: string, value: number): MetricSample => ({
+      name,
+      help,
+      type: "counter",
+      value,
+    });
+    return [
+      g("musefs_handles_open", "Open file handles", this.#handles.size),
+      g("musefs_dir_handles", "Open directory snapshots", this.#dirSnapshots.size),
+      g("musefs_dir_handles_max", "Directory snapshot cap", MAX_DIR_SNAPSHOTS),
+      c(
+        "musefs_dir_handle_rejections_total",
+        "Directories served statelessly (cap reached)",
+        this.dirSnapshotRejections,
+      ),
+      g("musefs_cache_header_entries", "Header cache entries", this.resolver.headers.size),
+      g("musefs_cache_header_bytes", "Header cache bytes", this.resolver.headers.weight),
+      g("musefs_cache_header_bytes_max", "Header cache budget", this.resolver.headers.budget),
+      c("musefs_cache_header_hits_total", "Header cache hits", this.resolver.headers.hits),
+      c("musefs_cache_header_misses_total", "Header cache misses", this.resolver.headers.misses),
+      g("musefs_cache_size_entries", "Size cache entries", this.resolver.sizeEntries),
+      g("musefs_readahead_budget_bytes", "Read-ahead budget", this.readAhead.budget),
+      g("musefs_readahead_charged_bytes", "Read-ahead bytes held", this.readAhead.charged),
+      c("musefs_readahead_hits_total", "Read-ahead hits", this.readAhead.hits),
+      c("musefs_readahead_misses_total", "Read-ahead misses", this.readAhead.misses),
+      g("musefs_tree_nodes", "Tree nodes", this.tree.nodeCount),
+      g("musefs_inode_paths", "Interned inode paths", r.allocator.internedPathCount),
+      g("musefs_refresh_generation", "Refresh generation", r.generation),
+      g("musefs_refresh_needs_rebuild", "A full rebuild is pending", r.needsRebuild ? 1 : 0),
+      c("musefs_refresh_gap_fallbacks_total", "Changelog gaps (full rebuilds)", r.gapFallbacks),
+      c("musefs_read_errors_total", "Reads that failed in the core", this.readErrors),
+    ];
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const fh of [...this.#handles.keys()]) this.release(fh);
+    this.#dirSnapshots.clear();
+    this.#serve.close();
+    this.#poll.close();
+  }
+}

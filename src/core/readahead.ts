@@ -1,0 +1,148 @@
+// Backing read-ahead (F§5): each open handle has a window over raw backing
+// bytes. A miss that continues the stream (it starts inside or right at the
+// end of the previous window) doubles the window up to the per-stream cap; a
+// seek resets it to the floor. All windows share one global byte budget; the
+// least recently used windows of other handles are dropped to make room.
+//
+// When a window would be no larger than the request itself, amplification
+// buys nothing: the caller then hands the server a `file` piece to pread
+// straight into its reply (no copy here). Budget 0 disables windows.
+
+import { preadInto } from "./backing.ts";
+
+export const READ_AHEAD_FLOOR = 512 * 1024;
+export const READ_AHEAD_MAX_CAP = 8 * 1024 * 1024;
+export const DEFAULT_READ_AHEAD_BUDGET = 64 * 1024 * 1024;
+
+/** Per-stream cap: clamp(budget / 4, 512 KiB, 8 MiB). */
+export function perStreamCap(budget: number): number {
+  return Math.min(READ_AHEAD_MAX_CAP, Math.max(READ_AHEAD_FLOOR, Math.floor(budget / 4)));
+}
+
+export class ReadAheadPool {
+  readonly cap: number;
+  /** Windows holding bytes, least recently used first. */
+  readonly #lru = new Map<ReadAheadWindow, number>();
+  #charged = 0;
+  hits = 0;
+  misses = 0;
+  preads = 0;
+
+  constructor(readonly budget: number) {
+    this.cap = budget > 0 ? Math.min(perStreamCap(budget), budget) : 0;
+  }
+
+  get enabled(): boolean {
+    return this.budget > 0;
+  }
+
+  get charged(): number {
+    return this.#charged;
+  }
+
+  get streams(): number {
+    return this.#lru.size;
+  }
+
+  /** Make room for `bytes` for `owner` (its old charge released), evicting others LRU. */
+  charge(owner: ReadAheadWindow, bytes: number): void {
+    this.release(owner);
+    for (const [w] of this.#lru) {
+      if (this.#charged + bytes <= this.budget) break;
+      this.release(w);
+      w.drop();
+    }
+    this.#lru.set(owner, bytes);
+    this.#charged += bytes;
+  }
+
+  touch(owner: ReadAheadWindow): void {
+    const bytes = this.#lru.get(owner);
+    if (bytes === undefined) return;
+    this.#lru.delete(owner);
+    this.#lru.set(owner, bytes);
+  }
+
+  release(owner: ReadAheadWindow): void {
+    const bytes = this.#lru.get(owner);
+    if (bytes === undefined) return;
+    this.#lru.delete(owner);
+    this.#charged -= bytes;
+  }
+}
+
+/** One handle's window over its backing file. */
+export class ReadAheadWindow {
+  #buf: Uint8Array | null = null;
+  /** Backing range of the last window (or the last direct read when no bytes are held). */
+  #start = -1;
+  #end = -1;
+  #size = READ_AHEAD_FLOOR;
+
+  constructor(
+    readonly pool: ReadAheadPool,
+    readonly fd: number,
+    /** Size of the backing file (validated stamp): windows never extend past it. */
+    readonly fileSize: number,
+    readonly path: string,
+  ) {}
+
+  /** Current window size (tests and metrics). */
+  get windowSize(): number {
+    return this.#size;
+  }
+
+  get holding(): number {
+    return this.#buf?.length ?? 0;
+  }
+
+  /**
+   * Bytes [offset, offset+length) of the backing file, or null when the
+   * caller should read them directly (read-ahead off, or a window no larger
+   * than the request). The returned view stays valid until the next call.
+   */
+  read(offset: number, length: number): Uint8Array | null {
+    if (!this.pool.enabled) return null;
+    const end = offset + length;
+    const buf = this.#buf;
+    if (buf !== null && offset >= this.#start && end <= this.#start + buf.length) {
+      this.pool.hits++;
+      this.pool.touch(this);
+      return buf.subarray(offset - this.#start, end - this.#start);
+    }
+    this.pool.misses++;
+    const sequential = this.#start >= 0 && offset >= this.#start && offset <= this.#end;
+    this.#size = sequential ? Math.min(this.#size * 2, this.pool.cap) : READ_AHEAD_FLOOR;
+    const want = Math.min(Math.max(this.#size, 0), this.fileSize - offset);
+    if (want <= length) {
+      // No amplification possible: remember the range for sequence detection only.
+      this.drop();
+      this.#start = offset;
+      this.#end = end;
+      return null;
+    }
+    this.pool.charge(this, want);
+    const fresh = new Uint8Array(want);
+    this.pool.preads++;
+    const got = preadInto(this.fd, fresh, 0, want, offset, this.path);
+    this.#buf = got === want ? fresh : fresh.subarray(0, got);
+    this.#start = offset;
+    this.#end = offset + got;
+    if (got < length) return this.#buf.subarray(0, got);
+    return this.#buf.subarray(0, length);
+  }
+
+  /** Forget held bytes (evicted by the pool, or released). */
+  drop(): void {
+    if (this.#buf !== null) {
+      this.pool.release(this);
+      this.#buf = null;
+    }
+  }
+
+  /** The handle is closing. */
+  close(): void {
+    this.drop();
+    this.pool.release(this);
+  }
+}

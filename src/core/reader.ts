@@ -1,0 +1,175 @@
+// The bytes of a range of a served file, as ReadPieces: inline header bytes
+// as they are, art and binary tags from the store (art cached by id within a
+// budget, validated by its SHA-256 so a reused art id is never served stale),
+// backing audio through the handle's read-ahead window or as a `file` piece
+// the server preads itself, Ogg audio pages patched in flight.
+
+import type { ReadPiece } from "./api.ts";
+import { readSegment, segmentLength } from "../format/layout.ts";
+import { readOggAudio } from "../format/ogg/audio.ts";
+import type { BlobSource, ByteSource, Layout, Segment } from "../format/types.ts";
+import { readArt, readBinaryTag, type Store } from "../store/mod.ts";
+import { StoreError } from "../store/mod.ts";
+import { BackingChangedError } from "./errors.ts";
+import { WeightedLru } from "./lru.ts";
+import type { ReadAheadWindow } from "./readahead.ts";
+import { segmentStreamsRows } from "./resolve.ts";
+
+export const DEFAULT_ART_CACHE_BUDGET = 32 * 1024 * 1024;
+
+/** Whole art images by id, checked against the store's sha256 on every use. */
+export class ArtCache {
+  readonly #lru: WeightedLru<number, { sha: string; bytes: Uint8Array }>;
+
+  constructor(readonly store: Store, budget = DEFAULT_ART_CACHE_BUDGET) {
+    this.#lru = new WeightedLru(budget);
+  }
+
+  /** The full image of art `artId` (call inside the read snapshot). */
+  image(artId: number): Uint8Array {
+    const meta = this.store.get<{ sha: string; n: number }>(
+      "SELECT sha256 AS sha, byte_len AS n FROM art WHERE id = ?",
+      artId,
+    );
+    // An orphaned reference (art deleted under a live layout) is an error, never zero bytes.
+    if (meta === undefined) {
+      throw new StoreError("not-found", `art ${artId} does not exist`, this.store.path);
+    }
+    const hit = this.#lru.get(artId);
+    if (hit !== undefined && hit.sha === meta.sha) return hit.bytes;
+    const bytes = readArt(this.store, artId, 0, meta.n);
+    this.#lru.set(artId, { sha: meta.sha, bytes }, bytes.length);
+    return bytes;
+  }
+
+  get entries(): number {
+    return this.#lru.size;
+  }
+
+  get bytes(): number {
+    return this.#lru.weight;
+  }
+}
+
+/** Where one read's backing bytes come from. */
+export interface BackingAccess {
+  /** The open backing fd, for `file` pieces; null = always return bytes. */
+  fd: number | null;
+  /** The handle's read-ahead window (null when none). */
+  window: ReadAheadWindow | null;
+  /** Random access for Ogg page walking and fd-less reads (one per handle keeps the page memo). */
+  source: ByteSource;
+  path: string;
+}
+
+function blobsOf(store: Store, art: ArtCache): BlobSource {
+  return {
+    art: (id, offset, length) => {
+      const img = art.image(id);
+      return img.subarray(offset, Math.min(img.length, offset + length));
+    },
+    binaryTag: (id, offset, length) => readBinaryTag(store, id, offset, length),
+  };
+}
+
+/** True if [offset, offset+size) touches a segment that streams store rows. */
+export function rangeTouchesRows(layout: Layout, offset: number, size: number): boolean {
+  let at = 0;
+  const end = offset + size;
+  for (const seg of layout.segments) {
+    const len = segmentLength(seg);
+    if (at >= end) break;
+    if (at + len > offset && segmentStreamsRows(seg)) return true;
+    at += len;
+  }
+  return false;
+}
+
+/**
+ * The pieces of [offset, offset+size) of `layout`, clipped at its end.
+ * Segments that stream store rows must be read inside a snapshot the caller
+ * holds (see Library.read).
+ */
+export function readPieces(
+  layout: Layout,
+  offset: number,
+  size: number,
+  backing: BackingAccess,
+  store: Store,
+  art: ArtCache,
+): ReadPiece[] {
+  const pieces: ReadPiece[] = [];
+  const end = Math.min(layout.size, offset + size);
+  if (offset >= end) return pieces;
+  let blobs: BlobSource | null = null;
+  let segStart = 0;
+  for (const seg of layout.segments) {
+    const len = segmentLength(seg);
+    const segEnd = segStart + len;
+    if (segStart >= end) break;
+    if (segEnd > offset && len > 0) {
+      const from = Math.max(offset, segStart) - segStart;
+      const take = Math.min(end, segEnd) - segStart - from;
+      pieceOf(seg, from, take);
+    }
+    segStart = segEnd;
+  }
+  return pieces;
+
+  function pieceOf(seg: Segment, from: number, take: number): void {
+    switch (seg.kind) {
+      case "inline":
+        pieces.push({ kind: "bytes", bytes: seg.bytes.subarray(from, from + take) });
+        return;
+      case "backing": {
+        const at = seg.offset + from;
+        const viaWindow = backing.window?.read(at, take) ?? null;
+        if (viaWindow !== null) {
+          if (viaWindow.length !== take) throw shortRead(backing, at, take, viaWindow.length);
+          pieces.push({ kind: "bytes", bytes: viaWindow });
+        } else if (backing.fd !== null) {
+          pieces.push({ kind: "file", fd: backing.fd, offset: at, length: take });
+        } else {
+          const bytes = backing.source.read(at, take);
+          if (bytes.length !== take) throw shortRead(backing, at, take, bytes.length);
+          pieces.push({ kind: "bytes", bytes });
+        }
+        return;
+      }
+      case "ogg-audio":
+        pieces.push({ kind: "bytes", bytes: readOggAudio(windowed(backing), seg, from, take) });
+        return;
+      default:
+        blobs ??= blobsOf(store, art);
+        pieces.push({
+          kind: "bytes",
+          bytes: readSegment(seg, from, take, { backing: backing.source, blobs }),
+        });
+    }
+  }
+}
+
+function shortRead(backing: BackingAccess, at: number, want: number, got: number): Error {
+  return new BackingChangedError(backing.path, `short read at ${at}: ${got} of ${want} bytes`);
+}
+
+/** Ogg page reads through the read-ahead window when there is one. */
+const windowedSources = new WeakMap<BackingAccess, ByteSource>();
+function windowed(backing: BackingAccess): ByteSource {
+  const window = backing.window;
+  if (window === null || !window.pool.enabled) return backing.source;
+  let src = windowedSources.get(backing);
+  if (src === undefined) {
+    src = {
+      size: backing.source.size,
+      read(offset: number, length: number): Uint8Array {
+        const n = Math.max(0, Math.min(length, backing.source.size - offset));
+        const viaWindow = window.read(offset, n);
+        // Copy: readOggAudio may keep a slice while the window moves on.
+        return viaWindow !== null ? viaWindow.slice() : backing.source.read(offset, n);
+      },
+    };
+    windowedSources.set(backing, src);
+  }
+  return src;
+}

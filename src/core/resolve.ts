@@ -1,0 +1,268 @@
+// Resolving a track to the file the mount serves (F§5 "Resolve"): the store
+// rows become synthesis input, `synthesize` turns them into a Layout, and the
+// backing file is re-stamped on every resolve so drift answers EIO (stamp
+// differs) or ENOENT (file gone) instead of wrong bytes.
+//
+// Two caches, both keyed on content_version AND the recorded backing stamp
+// (size, mtime_ns, ctime_ns) AND backing_path (SPEC §5; the original keys on
+// content_version only, so a ctime-only change or a retarget could serve a
+// stale layout): the header cache holds layouts under a byte budget (weight =
+// inline bytes), the size cache holds what getattr needs.
+
+import { synthesize } from "../format/mod.ts";
+import type { Format, Layout, Segment, SynthInput } from "../format/types.ts";
+import {
+  getTrack,
+  listBinaryTagRefs,
+  listStructuralBlocks,
+  listTextTags,
+  listTrackArt,
+  type Store,
+  storeBlobSource,
+  type TrackRow,
+} from "../store/mod.ts";
+import { closeBacking, FdSource, openBacking } from "./backing.ts";
+import { BackingChangedError, TrackGoneError } from "./errors.ts";
+import { WeightedLru } from "./lru.ts";
+import { type BackingStamp, fstatStamp, stampsMatch, statStamp } from "./stamp.ts";
+
+export type ServeMode = "synthesis" | "structure-only";
+
+export const DEFAULT_HEADER_BUDGET = 64 * 1024 * 1024;
+
+/** A track resolved to its served bytes. Immutable once built (shared by cache and handles). */
+export interface ResolvedFile {
+  readonly trackId: number;
+  readonly backingPath: string;
+  readonly format: Format;
+  readonly contentVersion: number;
+  /** tracks.updated_at it was resolved at (feeds the attribute mtime). */
+  readonly updatedAt: number;
+  /** The stamp the store recorded and the backing file matched at resolve time. */
+  readonly stamp: BackingStamp;
+  readonly layout: Layout;
+  /** Some segment streams art or binary-tag rows from the store (reads need a snapshot). */
+  readonly streamsRows: boolean;
+  /** Attribute mtime: max(backing mtime, updated_at) in synthesis, backing mtime otherwise. */
+  readonly mtimeSec: number;
+  readonly mtimeNsec: number;
+  /** Inline bytes held (the header cache weight). */
+  readonly inlineBytes: number;
+}
+
+interface SizeEntry {
+  contentVersion: number;
+  updatedAt: number;
+  backingPath: string;
+  stamp: BackingStamp;
+  size: number;
+  mtimeSec: number;
+  mtimeNsec: number;
+}
+
+export interface FileAttrs {
+  size: number;
+  mtimeSec: number;
+  mtimeNsec: number;
+}
+
+function recordedStamp(row: TrackRow): BackingStamp {
+  return { size: row.backingSize, mtimeNs: row.backingMtimeNs, ctimeNs: row.backingCtimeNs };
+}
+
+function sameStamp(a: BackingStamp, b: BackingStamp): boolean {
+  return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+}
+
+/** True when `file` was resolved from exactly this row state (the cache key). */
+function fresh(
+  file: { contentVersion: number; updatedAt: number; backingPath: string; stamp: BackingStamp },
+  row: TrackRow,
+): boolean {
+  return file.contentVersion === row.contentVersion && file.updatedAt === row.updatedAt &&
+    file.backingPath === row.backingPath &&
+    sameStamp(file.stamp, recordedStamp(row));
+}
+
+function checkStamp(row: TrackRow, observed: BackingStamp): void {
+  if (!stampsMatch(recordedStamp(row), observed)) {
+    const r = recordedStamp(row);
+    throw new BackingChangedError(
+      row.backingPath,
+      `recorded size ${r.size} mtime ${r.mtimeNs} ctime ${r.ctimeNs}, ` +
+        `now size ${observed.size} mtime ${observed.mtimeNs} ctime ${observed.ctimeNs}`,
+    );
+  }
+}
+
+function attrMtime(row: TrackRow, mode: ServeMode): [number, number] {
+  const ns = row.backingMtimeNs;
+  const sec = Number(ns / 1_000_000_000n);
+  const nsec = Number(ns % 1_000_000_000n);
+  if (mode === "synthesis" && row.updatedAt > sec) return [row.updatedAt, 0];
+  return nsec < 0 ? [sec - 1, nsec + 1_000_000_000] : [sec, nsec];
+}
+
+export function segmentStreamsRows(seg: Segment): boolean {
+  return seg.kind === "art" || seg.kind === "binary-tag" || seg.kind === "ogg-art";
+}
+
+export class Resolver {
+  readonly headers: WeightedLru<number, ResolvedFile>;
+  readonly #sizes = new Map<number, SizeEntry>();
+
+  constructor(
+    readonly store: Store,
+    readonly mode: ServeMode,
+    headerBudget = DEFAULT_HEADER_BUDGET,
+  ) {
+    this.headers = new WeightedLru(headerBudget);
+  }
+
+  /**
+   * Resolve a track and open its backing file: the fd is validated against
+   * the recorded stamp and owned by the caller (close it with closeBacking).
+   */
+  open(trackId: number): { file: ResolvedFile; fd: number } {
+    return this.#resolve(trackId, true) as { file: ResolvedFile; fd: number };
+  }
+
+  /** Resolve a track (re-stamping the backing file); no fd stays open. */
+  resolve(trackId: number): ResolvedFile {
+    return this.#resolve(trackId, false).file;
+  }
+
+  #resolve(trackId: number, keepFd: boolean): { file: ResolvedFile; fd: number | null } {
+    let row = getTrack(this.store, trackId);
+    if (row === null) throw new TrackGoneError(trackId);
+    const cached = this.headers.get(trackId);
+    if (cached !== undefined && fresh(cached, row)) {
+      if (!keepFd) {
+        checkStamp(row, statStamp(row.backingPath));
+        return { file: cached, fd: null };
+      }
+      const fd = openBacking(row.backingPath);
+      try {
+        checkStamp(row, fstatStamp(fd, row.backingPath));
+      } catch (e) {
+        closeBacking(fd);
+        throw e;
+      }
+      return { file: cached, fd };
+    }
+    // Miss: read the row and everything synthesis needs in one snapshot.
+    let input: SynthInput | null = null;
+    if (this.mode === "synthesis") {
+      const read = this.store.readTransaction(() => {
+        const r = getTrack(this.store, trackId);
+        if (r === null) return null;
+        return { row: r, input: this.#input(r) };
+      });
+      if (read === null) throw new TrackGoneError(trackId);
+      row = read.row;
+      input = read.input;
+    }
+    const fd = openBacking(row.backingPath);
+    try {
+      checkStamp(row, fstatStamp(fd, row.backingPath));
+      const file = this.#build(row, input, fd);
+      this.headers.set(trackId, file, file.inlineBytes);
+      if (keepFd) return { file, fd };
+      closeBacking(fd);
+      return { file, fd: null };
+    } catch (e) {
+      closeBacking(fd);
+      throw e;
+    }
+  }
+
+  #input(row: TrackRow): SynthInput {
+    return {
+      format: row.format,
+      audioOffset: row.audioOffset,
+      audioLength: row.audioLength,
+      backingSize: row.backingSize,
+      tags: listTextTags(this.store, row.id),
+      binaryTags: listBinaryTagRefs(this.store, row.id),
+      art: listTrackArt(this.store, row.id),
+      structural: listStructuralBlocks(this.store, row.id),
+    };
+  }
+
+  #build(row: TrackRow, input: SynthInput | null, fd: number): ResolvedFile {
+    let layout: Layout;
+    if (input === null) {
+      // Structure-only: the backing file as it is.
+      layout = {
+        segments: [{ kind: "backing", offset: 0, length: row.backingSize }],
+        size: row.backingSize,
+      };
+    } else {
+      const backing = new FdSource(fd, row.backingSize, row.backingPath);
+      // Blobs are only sized here (synthesizers stream them); reads go through the reader.
+      layout = synthesize(input, backing, storeBlobSource(this.store));
+    }
+    let inlineBytes = 0;
+    let streamsRows = false;
+    for (const seg of layout.segments) {
+      if (seg.kind === "inline") inlineBytes += seg.bytes.length;
+      else if (segmentStreamsRows(seg)) streamsRows = true;
+    }
+    const [mtimeSec, mtimeNsec] = attrMtime(row, this.mode);
+    return {
+      trackId: row.id,
+      backingPath: row.backingPath,
+      format: row.format,
+      contentVersion: row.contentVersion,
+      updatedAt: row.updatedAt,
+      stamp: recordedStamp(row),
+      layout,
+      streamsRows,
+      mtimeSec,
+      mtimeNsec,
+      inlineBytes,
+    };
+  }
+
+  /**
+   * What getattr needs: exact size and mtime. A size-cache hit still reads
+   * the row (content_version, path, stamp) and re-stats the backing file.
+   */
+  attrs(trackId: number): FileAttrs {
+    const row = getTrack(this.store, trackId);
+    if (row === null) throw new TrackGoneError(trackId);
+    const e = this.#sizes.get(trackId);
+    if (e !== undefined && fresh(e, row)) {
+      checkStamp(row, statStamp(row.backingPath));
+      return e;
+    }
+    const file = this.resolve(trackId);
+    const entry: SizeEntry = {
+      contentVersion: file.contentVersion,
+      updatedAt: file.updatedAt,
+      backingPath: file.backingPath,
+      stamp: file.stamp,
+      size: file.layout.size,
+      mtimeSec: file.mtimeSec,
+      mtimeNsec: file.mtimeNsec,
+    };
+    this.#sizes.set(trackId, entry);
+    return entry;
+  }
+
+  /** Drop a track's cached layout and size (removed or changed by a refresh). */
+  forget(trackId: number): void {
+    this.headers.delete(trackId);
+    this.#sizes.delete(trackId);
+  }
+
+  /** Keep only the tracks for which `live` is true (after a full rebuild). */
+  retain(live: (trackId: number) => boolean): void {
+    this.headers.retain(live);
+    for (const id of this.#sizes.keys()) if (!live(id)) this.#sizes.delete(id);
+  }
+
+  get sizeEntries(): number {
+    return this.#sizes.size;
+  }
+}

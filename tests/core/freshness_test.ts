@@ -1,0 +1,210 @@
+// Freshness: whatever changes under a live library — tags or art edited with
+// SQL, a backing file replaced, touched (ctime only) or deleted, a track
+// retargeted to a new path — the library never serves stale bytes: it serves
+// the new file, or answers EIO (drift) / ENOENT (gone).
+
+import assert from "node:assert/strict";
+import { FsError } from "../../src/core/api.ts";
+import { openLibrary } from "../../src/core/library.ts";
+import type { MusefsLibrary } from "../../src/core/library.ts";
+import { assemble, disposeStore, expectedBytes, fixtureStore, readAll, restamp } from "./ingest.ts";
+
+function inodeOf(lib: MusefsLibrary, id: number): number {
+  const ino = lib.tree.inodeOfTrack(id);
+  assert.ok(ino !== undefined);
+  return ino;
+}
+
+function assertErrno(fn: () => unknown, errno: string, what: string): void {
+  assert.throws(fn, (e: unknown) => e instanceof FsError && e.errno === errno, what);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+Deno.test("a tag edit is served by the next open and getattr, even before a poll", async () => {
+  const t = await fixtureStore(["flac", "mp3_v24"]);
+  const lib = openLibrary(t.db, { pollIntervalMs: 60_000 });
+  try {
+    for (const { id } of t.tracks.values()) {
+      const ino = inodeOf(lib, id);
+      const before = readAll(lib, ino);
+      t.store.run(
+        "UPDATE tags SET value = ? WHERE track_id = ? AND key = 'title'",
+        "A much longer title than before, to change the size",
+        id,
+      );
+      const expected = expectedBytes(t.store, id);
+      assert.ok(!sameBytes(before, expected));
+      assert.equal(lib.getattr(ino).size, expected.length, "getattr sees the new size");
+      assert.ok(sameBytes(readAll(lib, ino), expected), "a new open serves the edit");
+    }
+  } finally {
+    lib.close();
+    disposeStore(t);
+  }
+});
+
+Deno.test("a replaced backing file answers EIO, never the wrong bytes", async () => {
+  const t = await fixtureStore(["flac", "wav"]);
+  const lib = openLibrary(t.db, { pollIntervalMs: 0 });
+  try {
+    const flac = t.tracks.get("flac")!;
+    const ino = inodeOf(lib, flac.id);
+    const { fh } = lib.open(ino, 0);
+    assemble(lib.read(fh, ino, 0, 1000));
+    // Replace in place (same inode, new content): only the per-read fstat can see it.
+    const bytes = Deno.readFileSync(flac.path);
+    bytes[bytes.length - 1] ^= 0xff;
+    Deno.writeFileSync(flac.path, bytes.subarray(0, bytes.length - 100));
+    assertErrno(() => lib.read(fh, ino, 0, 1000), "EIO", "held handle");
+    assertErrno(() => lib.getattr(ino), "EIO", "getattr");
+    assertErrno(() => lib.open(ino, 0), "EIO", "open");
+    assertErrno(() => lib.read(0, ino, 0, 100), "EIO", "stateless read");
+    lib.release(fh);
+    // Replace by rename (a new inode): the held fd still sees the old file,
+    // but the store's stamp no longer matches what is at the path.
+    const wav = t.tracks.get("wav")!;
+    const wino = inodeOf(lib, wav.id);
+    Deno.copyFileSync(wav.path, `${t.dir}/tmp.wav`);
+    Deno.renameSync(`${t.dir}/tmp.wav`, wav.path);
+    assertErrno(() => lib.open(wino, 0), "EIO", "open after rename-replace");
+  } finally {
+    lib.close();
+    disposeStore(t);
+  }
+});
+
+Deno.test("a ctime-only change (chmod) is drift; a restamp makes the file servable again", async () => {
+  const t = await fixtureStore(["opus"]);
+  const lib = openLibrary(t.db, { pollIntervalMs: 0 });
+  try {
+    const { id, path } = t.tracks.get("opus")!;
+    const ino = inodeOf(lib, id);
+    const expected = expectedBytes(t.store, id);
+    assert.ok(sameBytes(readAll(lib, ino), expected));
+    const { fh } = lib.open(ino, 0);
+    Deno.chmodSync(path, 0o640);
+    assertErrno(() => lib.read(fh, ino, 0, 100), "EIO", "held handle after chmod");
+    assertErrno(() => lib.getattr(ino), "EIO", "getattr after chmod (size cache hit)");
+    assertErrno(() => lib.open(ino, 0), "EIO", "open after chmod (header cache hit)");
+    // What revalidate does: record the new stamp (ctime does not bump content_version).
+    restamp(t.store, id);
+    assert.equal(lib.getattr(ino).size, expected.length);
+    assert.ok(sameBytes(readAll(lib, ino), expected), "served again after the restamp");
+    lib.poll();
+    assert.ok(sameBytes(assemble(lib.read(fh, ino, 0, expected.length)), expected), "held handle");
+    lib.release(fh);
+  } finally {
+    lib.close();
+    disposeStore(t);
+  }
+});
+
+Deno.test("a deleted backing file answers ENOENT", async () => {
+  const t = await fixtureStore(["mp3_v23"]);
+  const lib = openLibrary(t.db, { pollIntervalMs: 0 });
+  try {
+    const { id, path } = t.tracks.get("mp3_v23")!;
+    const ino = inodeOf(lib, id);
+    lib.getattr(ino);
+    Deno.removeSync(path);
+    assertErrno(() => lib.getattr(ino), "ENOENT", "getattr");
+    assertErrno(() => lib.open(ino, 0), "ENOENT", "open");
+  } finally {
+    lib.close();
+    disposeStore(t);
+  }
+});
+
+Deno.test("a track retargeted to a new path serves the new file (path is part of the cache key)", async () => {
+  const t = await fixtureStore(["wav"]);
+  const lib = openLibrary(t.db, { pollIntervalMs: 0 });
+  try {
+    const { id, path } = t.tracks.get("wav")!;
+    const ino = inodeOf(lib, id);
+    const before = readAll(lib, ino);
+    // A moved copy with different audio bytes but the same size and mtime: the
+    // retarget changes only backing_path and ctime, which content_version ignores.
+    const moved = `${t.dir}/moved.wav`;
+    const bytes = Deno.readFileSync(path);
+    const row = t.store.get<{ o: number }>(
+      "SELECT audio_offset AS o FROM tracks WHERE id = ?",
+      id,
+    )!;
+    for (let i = row.o; i < row.o + 64; i++) bytes[i] ^= 0x5a;
+    Deno.writeFileSync(moved, bytes);
+    // touch -r copies the mtime to the nanosecond.
+    const touch = new Deno.Command("touch", { args: ["-r", path, moved] }).outputSync();
+    assert.equal(touch.code, 0);
+    const cv =
+      t.store.get<{ v: number }>("SELECT content_version AS v FROM tracks WHERE id = ?", id)!
+        .v;
+    t.store.run("UPDATE tracks SET backing_path = ? WHERE id = ?", moved, id);
+    restamp(t.store, id);
+    Deno.removeSync(path);
+    const cvAfter = t.store.get<{ v: number }>(
+      "SELECT content_version AS v FROM tracks WHERE id = ?",
+      id,
+    )!.v;
+    const expected = expectedBytes(t.store, id);
+    assert.ok(!sameBytes(before, expected), "the moved file differs");
+    assert.equal(cvAfter, cv, "content_version unchanged: a cv-keyed cache would be stale");
+    assert.equal(lib.getattr(ino).size, expected.length);
+    assert.ok(sameBytes(readAll(lib, ino), expected), "served from the new path");
+  } finally {
+    lib.close();
+    disposeStore(t);
+  }
+});
+
+Deno.test("an orphaned art reference answers EIO", async () => {
+  const t = await fixtureStore(["flac"]);
+  const lib = openLibrary(t.db, { pollIntervalMs: 0 });
+  try {
+    const { id } = t.tracks.get("flac")!;
+    const ino = inodeOf(lib, id);
+    readAll(lib, ino);
+    const { fh } = lib.open(ino, 0);
+    // A hostile writer: foreign keys off, the art row deleted under its link.
+    t.store.exec("PRAGMA foreign_keys = OFF");
+    const artId = t.store.get<{ a: number }>(
+      "SELECT art_id AS a FROM track_art WHERE track_id = ? ORDER BY ordinal LIMIT 1",
+      id,
+    )!.a;
+    t.store.run("DELETE FROM art WHERE id = ?", artId);
+    t.store.exec("PRAGMA foreign_keys = ON");
+    assertErrno(() => lib.open(ino, 0), "EIO", "open");
+    assertErrno(() => lib.read(fh, ino, 0, 200_000), "EIO", "held handle reading the art");
+    lib.release(fh);
+  } finally {
+    lib.close();
+    disposeStore(t);
+  }
+});
+
+Deno.test("a held handle reading store rows re-checks content_version in its snapshot", async () => {
+  const t = await fixtureStore(["flac"]);
+  const lib = openLibrary(t.db, { pollIntervalMs: 60_000 });
+  try {
+    const { id } = t.tracks.get("flac")!;
+    const ino = inodeOf(lib, id);
+    const { fh } = lib.open(ino, 0);
+    const before = expectedBytes(t.store, id);
+    // No poll: the generation does not move, only the snapshot check can notice.
+    t.store.run(
+      "UPDATE tags SET value = 'Retitled without a poll' WHERE track_id = ? AND key = 'title'",
+      id,
+    );
+    const after = expectedBytes(t.store, id);
+    assert.ok(!sameBytes(before, after));
+    // The whole header range includes the PICTURE blocks streamed from the art table.
+    const got = assemble(lib.read(fh, ino, 0, after.length));
+    assert.ok(sameBytes(got, after), "served the current version, not a mix");
+    lib.release(fh);
+  } finally {
+    lib.close();
+    disposeStore(t);
+  }
+});

@@ -1,0 +1,103 @@
+// Read-ahead windows (F§5): floor 512 KiB, doubling on sequential misses up
+// to clamp(budget/4, 512 KiB, 8 MiB), reset on a seek, a shared budget with
+// LRU eviction, budget 0 disabling — over a real file, bytes checked.
+
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import {
+  perStreamCap,
+  READ_AHEAD_FLOOR,
+  ReadAheadPool,
+  ReadAheadWindow,
+} from "../../src/core/readahead.ts";
+
+const MiB = 1024 * 1024;
+
+function withFile(size: number, fn: (fd: number, bytes: Uint8Array, path: string) => void): void {
+  const dir = Deno.makeTempDirSync({ prefix: "musefs-readahead-" });
+  const path = `${dir}/audio.bin`;
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) bytes[i] = (i * 31 + (i >>> 9)) & 0xff;
+  Deno.writeFileSync(path, bytes);
+  const fd = fs.openSync(path, "r");
+  try {
+    fn(fd, bytes, path);
+  } finally {
+    fs.closeSync(fd);
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+Deno.test("per-stream cap is clamp(budget / 4, 512 KiB, 8 MiB)", () => {
+  assert.equal(perStreamCap(64 * MiB), 8 * MiB);
+  assert.equal(perStreamCap(16 * MiB), 4 * MiB);
+  assert.equal(perStreamCap(1 * MiB), 512 * 1024);
+  assert.equal(perStreamCap(1024 * MiB), 8 * MiB);
+});
+
+Deno.test("sequential misses double the window up to the cap; a seek resets it", () => {
+  withFile(40 * MiB, (fd, bytes, path) => {
+    const pool = new ReadAheadPool(64 * MiB);
+    const w = new ReadAheadWindow(pool, fd, bytes.length, path);
+    const chunk = 128 * 1024;
+    const sizes: number[] = [];
+    for (let at = 0; at < 30 * MiB; at += chunk) {
+      const got = w.read(at, chunk);
+      assert.ok(got !== null);
+      assert.deepEqual(got, bytes.subarray(at, at + chunk));
+      if (sizes.at(-1) !== w.windowSize) sizes.push(w.windowSize);
+    }
+    assert.deepEqual(sizes, [512 * 1024, 1 * MiB, 2 * MiB, 4 * MiB, 8 * MiB]);
+    const preads = pool.preads;
+    assert.ok(preads < 10, `few large preads (${preads}) for 240 reads`);
+    assert.ok(pool.hits > 200);
+    // A seek far away: back to the floor.
+    const got = w.read(35 * MiB + 3, 1000);
+    assert.deepEqual(got, bytes.subarray(35 * MiB + 3, 35 * MiB + 1003));
+    assert.equal(w.windowSize, READ_AHEAD_FLOOR);
+    assert.equal(pool.charged, READ_AHEAD_FLOOR);
+    // The end of the file clips the window; when nothing lies past the request, read directly.
+    const tail = w.read(bytes.length - 1000, 10);
+    assert.deepEqual(tail, bytes.subarray(bytes.length - 1000, bytes.length - 990));
+    assert.equal(w.holding, 1000);
+    const fresh = new ReadAheadWindow(pool, fd, bytes.length, path);
+    assert.equal(fresh.read(bytes.length - 10, 10), null);
+    fresh.close();
+    w.close();
+    assert.equal(pool.charged, 0);
+  });
+});
+
+Deno.test("the budget is shared: other streams' windows are evicted least recently used first", () => {
+  withFile(8 * MiB, (fd, bytes, path) => {
+    const pool = new ReadAheadPool(1 * MiB); // two floor windows fit
+    const ws = [0, 1, 2].map(() => new ReadAheadWindow(pool, fd, bytes.length, path));
+    ws[0].read(0, 1000);
+    ws[1].read(2 * MiB, 1000);
+    assert.equal(pool.charged, 1 * MiB);
+    ws[0].read(10, 10); // hit: ws[0] is now the most recent
+    ws[2].read(4 * MiB, 1000);
+    assert.equal(pool.charged, 1 * MiB, "never above the budget");
+    assert.equal(ws[1].holding, 0, "the least recently used window went");
+    assert.ok(ws[0].holding > 0 && ws[2].holding > 0);
+    for (const w of ws) w.close();
+    assert.equal(pool.charged, 0);
+  });
+});
+
+Deno.test("budget 0 disables windows; requests as large as the window are read directly", () => {
+  withFile(4 * MiB, (fd, bytes, path) => {
+    const off = new ReadAheadPool(0);
+    assert.equal(new ReadAheadWindow(off, fd, bytes.length, path).read(0, 100), null);
+    const pool = new ReadAheadPool(64 * MiB);
+    const w = new ReadAheadWindow(pool, fd, bytes.length, path);
+    assert.equal(w.read(0, 1 * MiB), null, "a 1 MiB read gains nothing from a 512 KiB window");
+    assert.equal(pool.charged, 0);
+    // The stream continues: the window grows past the request and starts reading ahead.
+    assert.equal(w.read(1 * MiB, 1 * MiB), null);
+    const got = w.read(2 * MiB, 1 * MiB);
+    assert.ok(got !== null, "2 MiB window");
+    assert.deepEqual(got, bytes.subarray(2 * MiB, 3 * MiB));
+    w.close();
+  });
+});
