@@ -1,0 +1,216 @@
+// The walk (F§7): what a scan target holds. A target is a file or a
+// directory; paths come out canonical and absolute (the root is resolved
+// once, and without --follow-symlinks nothing below it can be a link).
+// Symlinks are skipped unless followed; followed ones are resolved to their
+// canonical target, and directories and files are de-duplicated by device +
+// inode, so loops end and a file reached twice is scanned once. Broken links,
+// loops and unreadable directories are warnings, never fatal. Files that are
+// not music are tallied by lowercase extension for the summary.
+//
+// Names that are not valid UTF-8: Deno hands directory entries to us as
+// strings with such bytes replaced by U+FFFD, and cannot open the resulting
+// path. Such a music file is reported in `unreadableNames` (the scan counts
+// it failed, with a warning naming the cause); such a directory is warned
+// about and skipped. The original stored these with a lossy path it could
+// not serve either.
+
+import { extensionOf, probeKindForPath } from "../format/mod.ts";
+
+export interface WalkOptions {
+  followSymlinks: boolean;
+  warn(message: string): void;
+  debug?(message: string): void;
+  /** Called as music files are found (count so far). */
+  onFound?(found: number): void;
+}
+
+export interface WalkResult {
+  /** The canonical absolute target. */
+  root: string;
+  rootIsFile: boolean;
+  /** Canonical absolute paths of music files, in walk order (names sorted per directory). */
+  files: string[];
+  /** Music files whose names Deno cannot represent (not valid UTF-8). */
+  unreadableNames: string[];
+  /** Non-music entries by lowercase extension (`<none>` when absent). */
+  skipped: Map<string, number>;
+  skippedTotal: number;
+  /** Symlinks not followed (no --follow-symlinks). */
+  symlinksSkipped: number;
+}
+
+export class WalkError extends Error {
+  override readonly name = "WalkError";
+  constructor(message: string, readonly target: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+function join(dir: string, name: string): string {
+  return dir.endsWith("/") ? dir + name : `${dir}/${name}`;
+}
+
+function identity(info: Deno.FileInfo): string {
+  return `${info.dev}:${info.ino}`;
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Resolve a target to its canonical path; a missing target is a hard error. */
+export function canonicalTarget(target: string): string {
+  try {
+    return Deno.realPathSync(target);
+  } catch (e) {
+    throw new WalkError(`cannot read ${target}: ${message(e)}`, target, { cause: e });
+  }
+}
+
+/** The ordered "skipped N: ext=n, …" summary, or null when nothing was skipped. */
+export function skippedSummary(skipped: Map<string, number>, total: number): string | null {
+  if (total === 0) return null;
+  const parts = [...skipped.entries()]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([ext, n]) => `${ext}=${n}`);
+  return `skipped ${total}: ${parts.join(", ")}`;
+}
+
+export function walk(target: string, options: WalkOptions): WalkResult {
+  const root = canonicalTarget(target);
+  const result: WalkResult = {
+    root,
+    rootIsFile: false,
+    files: [],
+    unreadableNames: [],
+    skipped: new Map(),
+    skippedTotal: 0,
+    symlinksSkipped: 0,
+  };
+  const tally = (path: string) => {
+    const ext = extensionOf(path);
+    const key = ext === "" || ext.includes("\uFFFD") ? "<none>" : ext;
+    result.skipped.set(key, (result.skipped.get(key) ?? 0) + 1);
+    result.skippedTotal++;
+  };
+  const found = (path: string) => {
+    result.files.push(path);
+    options.onFound?.(result.files.length);
+  };
+
+  let rootInfo: Deno.FileInfo;
+  try {
+    rootInfo = Deno.statSync(root);
+  } catch (e) {
+    throw new WalkError(`cannot read ${target}: ${message(e)}`, target, { cause: e });
+  }
+  if (!rootInfo.isDirectory) {
+    result.rootIsFile = true;
+    if (rootInfo.isFile && probeKindForPath(root) !== null) found(root);
+    else tally(root);
+    return result;
+  }
+
+  const follow = options.followSymlinks;
+  const seenDirs = new Set<string>();
+  const seenFiles = new Set<string>();
+  if (follow) seenDirs.add(identity(rootInfo));
+
+  /** In follow mode, false when this file was already found (link or hardlink). */
+  const firstVisit = (path: string, info?: Deno.FileInfo): boolean => {
+    if (!follow) return true;
+    try {
+      const key = identity(info ?? Deno.statSync(path));
+      if (seenFiles.has(key)) {
+        options.debug?.(`skipping duplicate backing target ${path}`);
+        return false;
+      }
+      seenFiles.add(key);
+    } catch { /* let the probe report it */ }
+    return true;
+  };
+
+  const stack: string[] = [root];
+  while (stack.length > 0) {
+    const dir = stack.pop()!;
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(dir)];
+    } catch (e) {
+      options.warn(`skipping directory ${dir}: ${message(e)}`);
+      continue;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const subdirs: string[] = [];
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      const audio = probeKindForPath(path) !== null;
+      if (entry.name.includes("\uFFFD") && !exists(path)) {
+        // The real name is not UTF-8: Deno cannot address this entry.
+        if (entry.isDirectory) {
+          options.warn(`skipping directory ${path}: its name is not valid UTF-8`);
+        } else if (entry.isFile && audio) {
+          result.unreadableNames.push(path);
+        } else if (!entry.isSymlink) tally(path);
+        continue;
+      }
+      if (entry.isSymlink) {
+        if (!follow) {
+          result.symlinksSkipped++;
+          options.debug?.(`skipping symlink ${path} (pass --follow-symlinks to scan it)`);
+          continue;
+        }
+        let info: Deno.FileInfo;
+        let real: string;
+        try {
+          info = Deno.statSync(path);
+          real = Deno.realPathSync(path);
+        } catch (e) {
+          options.warn(`skipping broken symlink ${path}: ${message(e)}`);
+          continue;
+        }
+        if (info.isDirectory) {
+          const key = identity(info);
+          if (seenDirs.has(key)) {
+            options.warn(`skipping symlink loop at ${path} (${real} already visited)`);
+            continue;
+          }
+          seenDirs.add(key);
+          subdirs.push(real);
+        } else if (info.isFile && probeKindForPath(real) !== null) {
+          if (firstVisit(real, info)) found(real);
+        } else {
+          tally(real);
+        }
+      } else if (entry.isDirectory) {
+        if (follow) {
+          try {
+            const key = identity(Deno.statSync(path));
+            if (seenDirs.has(key)) continue;
+            seenDirs.add(key);
+          } catch (e) {
+            options.warn(`skipping directory ${path}: ${message(e)}`);
+            continue;
+          }
+        }
+        subdirs.push(path);
+      } else if (entry.isFile && audio) {
+        if (firstVisit(path)) found(path);
+      } else {
+        tally(path); // non-music files, FIFOs, sockets, devices
+      }
+    }
+    // Depth-first in name order: push in reverse so the first name pops first.
+    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
+  }
+  return result;
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

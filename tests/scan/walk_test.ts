@@ -1,0 +1,124 @@
+// The walk over real directories: order, canonical paths, symlinks (skipped,
+// followed, looped, broken, duplicate targets), non-music tallies and names
+// that are not valid UTF-8.
+
+import assert from "node:assert/strict";
+import { skippedSummary, walk, WalkError } from "../../src/scan/walk.ts";
+import { makeTemp } from "./helpers.ts";
+
+function touch(path: string, text = "x"): void {
+  Deno.writeTextFileSync(path, text);
+}
+
+function collect(target: string, followSymlinks: boolean) {
+  const warnings: string[] = [];
+  const result = walk(target, { followSymlinks, warn: (m) => warnings.push(m) });
+  return { ...result, warnings };
+}
+
+Deno.test("walk: depth-first in name order, canonical paths, non-music tallied by extension", () => {
+  const dir = makeTemp();
+  try {
+    Deno.mkdirSync(`${dir}/b/inner`, { recursive: true });
+    Deno.mkdirSync(`${dir}/a`);
+    touch(`${dir}/b/2.FLAC`);
+    touch(`${dir}/b/1.mp3`);
+    touch(`${dir}/b/inner/x.opus`);
+    touch(`${dir}/a/z.m4b`);
+    touch(`${dir}/top.wav`);
+    touch(`${dir}/cover.JPG`);
+    touch(`${dir}/a/folder.jpg`);
+    touch(`${dir}/b/log`);
+    touch(`${dir}/.hidden`);
+    const r = collect(`${dir}/./b/..`, false);
+    assert.equal(r.root, dir);
+    assert.equal(r.rootIsFile, false);
+    assert.deepEqual(r.files, [
+      `${dir}/top.wav`,
+      `${dir}/a/z.m4b`,
+      `${dir}/b/1.mp3`,
+      `${dir}/b/2.FLAC`,
+      `${dir}/b/inner/x.opus`,
+    ]);
+    assert.equal(r.skippedTotal, 4);
+    assert.deepEqual(Object.fromEntries(r.skipped), { jpg: 2, "<none>": 2 });
+    assert.equal(skippedSummary(r.skipped, r.skippedTotal), "skipped 4: <none>=2, jpg=2");
+    assert.deepEqual(r.warnings, []);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("walk: a file target is scanned alone; a missing target is a WalkError", () => {
+  const dir = makeTemp();
+  try {
+    touch(`${dir}/song.ogg`);
+    touch(`${dir}/other.ogg`);
+    const r = collect(`${dir}/song.ogg`, false);
+    assert.deepEqual(r.files, [`${dir}/song.ogg`]);
+    assert.equal(r.rootIsFile, true);
+    const t = collect(`${dir}/other.ogg`.replace(".ogg", ".txt").replace("other", "song"), false);
+    assert.fail(`expected a WalkError, got ${JSON.stringify(t.files)}`);
+  } catch (e) {
+    assert.ok(e instanceof WalkError, String(e));
+    assert.match(e.message, /^cannot read .*song\.txt: /);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("walk: symlinks are skipped unless followed; followed ones de-duplicate, loops and broken links warn", () => {
+  const dir = makeTemp();
+  const outside = makeTemp();
+  try {
+    const lib = `${dir}/lib`;
+    Deno.mkdirSync(`${lib}/album`, { recursive: true });
+    touch(`${lib}/album/a.flac`);
+    touch(`${outside}/b.mp3`);
+    Deno.symlinkSync(`${outside}/b.mp3`, `${lib}/link-to-outside.mp3`);
+    Deno.symlinkSync(`${lib}/album/a.flac`, `${lib}/dup.flac`); // same file twice
+    Deno.symlinkSync(lib, `${lib}/album/loop`); // a loop back to the root
+    Deno.symlinkSync(`${dir}/nowhere.flac`, `${lib}/broken.flac`);
+    Deno.symlinkSync(outside, `${lib}/outside-dir`); // reaches b.mp3 a second way
+
+    const plain = collect(lib, false);
+    assert.deepEqual(plain.files, [`${lib}/album/a.flac`]);
+    assert.equal(plain.symlinksSkipped, 5);
+    assert.deepEqual(plain.warnings, []);
+
+    const followed = collect(lib, true);
+    assert.deepEqual(followed.files.sort(), [`${lib}/album/a.flac`, `${outside}/b.mp3`].sort());
+    assert.equal(followed.warnings.length, 2, followed.warnings.join("\n"));
+    assert.ok(followed.warnings.some((w) => /^skipping broken symlink .*broken\.flac/.test(w)));
+    assert.ok(followed.warnings.some((w) => /^skipping symlink loop at .*album\/loop/.test(w)));
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+    Deno.removeSync(outside, { recursive: true });
+  }
+});
+
+Deno.test("walk: names that are not UTF-8 are reported, not silently mangled", async () => {
+  const dir = makeTemp();
+  try {
+    // Deno cannot create such names; python can (bytes paths).
+    const py = await new Deno.Command("/usr/bin/python3", {
+      args: [
+        "-c",
+        "import os,sys; d=sys.argv[1].encode(); " +
+        "open(d+b'/caf\\xe9.flac','wb').write(b'x'); open(d+b'/img\\xff.jpg','wb').write(b'x'); " +
+        "os.mkdir(d+b'/dir\\xfe'); open(d+b'/dir\\xfe/in.flac','wb').write(b'x'); " +
+        "open(d+b'/ok.flac','wb').write(b'x')",
+        dir,
+      ],
+    }).output();
+    assert.equal(py.code, 0, new TextDecoder().decode(py.stderr));
+    const r = collect(dir, false);
+    assert.deepEqual(r.files, [`${dir}/ok.flac`]);
+    assert.deepEqual(r.unreadableNames, [`${dir}/caf\uFFFD.flac`]);
+    assert.deepEqual(Object.fromEntries(r.skipped), { jpg: 1 });
+    assert.equal(r.warnings.length, 1);
+    assert.match(r.warnings[0], /^skipping directory .*dir\uFFFD: its name is not valid UTF-8/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
