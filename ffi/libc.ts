@@ -37,7 +37,9 @@ export const E = {
   ENOSPC: 28,
   EROFS: 30,
   ERANGE: 34,
+  ENAMETOOLONG: 36,
   ENOSYS: 38,
+  ELOOP: 40,
   ENODATA: 61,
   EOPNOTSUPP: 95,
   ENOTCONN: 107,
@@ -65,6 +67,7 @@ const symbols = {
   umount2: { parameters: ["buffer", "i32"], result: "i32" },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
   getuid: { parameters: [], result: "u32" },
   geteuid: { parameters: [], result: "u32" },
   getgid: { parameters: [], result: "u32" },
@@ -256,6 +259,20 @@ export function umount2(target: string, flags: number): void {
 /** ioctl with a pointer argument; returns the (non-negative) result. */
 export function ioctl(fd: number, request: number, arg: Uint8Array<ArrayBuffer>): number {
   return check("ioctl", libc().ioctl(fd, BigInt(request), arg));
+}
+
+/**
+ * statx(2) into `buf` (256 bytes, the same layout on every architecture).
+ * Returns 0, or the errno (no exception: callers stat on hot paths).
+ */
+export function statx(
+  dirfd: number,
+  path: Uint8Array<ArrayBuffer>,
+  flags: number,
+  mask: number,
+  buf: Uint8Array<ArrayBuffer>,
+): number {
+  return libc().statx(dirfd, path, flags, mask, buf) === 0 ? 0 : errno();
 }
 
 export const F_GETFL = 3;

@@ -101,6 +101,8 @@ async function upgradeIfOld(db: string): Promise<void> {
 
 export async function runMount(options: MountOptions, io: Io): Promise<number> {
   const mountpoint = options.dryRun ? null : options.mountpoint;
+  // The store first (as the checks below would): a missing store is the more basic mistake.
+  if (statOrNull(options.db) === null) throw new CliError(`database does not exist: ${options.db}`);
   if (mountpoint !== null) {
     // Before the checks: a dead mount left by a killed process fails stat(2).
     const { prepareMountpoint } = await import("../fuse/session.ts");

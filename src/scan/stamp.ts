@@ -1,11 +1,11 @@
 // The backing stamp of a file: size, mtime and ctime in nanoseconds (F§2
 // tracks columns). Read through the same functions the mount uses to check a
-// backing file before serving it (src/core/stamp.ts: statx with true
+// backing file before serving it (ffi/stat.ts: statx with true
 // nanoseconds when --allow-ffi is granted, node:fs otherwise), so stored and
 // observed stamps always agree in precision. Deno's own stat reports mtime in
 // milliseconds and ctime in whole seconds only.
 
-import { type BackingStamp, fstatStamp, statStamp } from "../core/stamp.ts";
+import { type BackingStamp, fstatStamp, statStamp } from "../../ffi/stat.ts";
 
 export type { BackingStamp };
 

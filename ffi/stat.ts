@@ -1,0 +1,165 @@
+// Backing-file stamps (size, mtime_ns, ctime_ns) as the store records them,
+// read from the file system with nanosecond precision, and their comparison.
+//
+// Why native statx: Deno's node:fs reports mtimeNs with millisecond and
+// ctimeNs with whole-second precision, so a chmod within the same second
+// would go unseen and a store written by the original program (true
+// nanoseconds) would look drifted on every file. statx(2) has a fixed layout
+// on every Linux architecture. Without --allow-ffi (or off Linux) we fall
+// back to node:fs. The comparison tolerates a stamp written at a coarser
+// precision (a multiple of 1e6 or 1e9 ns) by comparing at that grain.
+//
+// The scanner records stamps and the mount checks them through these same
+// functions, so stored and observed stamps agree in precision.
+
+import * as fs from "node:fs";
+import * as libc from "./libc.ts";
+
+export interface BackingStamp {
+  size: number;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+/** Why a backing file could not be stamped: missing (ENOENT) or another OS error. */
+export class BackingIoError extends Error {
+  override readonly name = "BackingIoError";
+  constructor(readonly code: string, readonly path: string, message: string) {
+    super(message);
+  }
+}
+
+const STATX_BASIC_STATS = 0x7ff;
+const AT_EMPTY_PATH = 0x1000;
+const AT_FDCWD = -100;
+const STATX_SIZE = 256;
+
+type StatxFn = (
+  dirfd: number,
+  path: Uint8Array<ArrayBuffer>,
+  flags: number,
+  mask: number,
+  buf: Uint8Array<ArrayBuffer>,
+) => number;
+
+let native: StatxFn | null | undefined;
+
+function loadNative(): StatxFn | null {
+  if (native !== undefined) return native;
+  native = null;
+  if (Deno.build.os !== "linux") return native;
+  try {
+    // Never prompt: without a granted --allow-ffi, use node:fs.
+    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return native;
+    const probe = new Uint8Array(STATX_SIZE);
+    if (libc.statx(AT_FDCWD, cstr("/"), 0, STATX_BASIC_STATS, probe) === 0) native = libc.statx;
+  } catch {
+    native = null; // no statx in this libc: node:fs it is
+  }
+  return native;
+}
+
+/** True when stamps are read with nanosecond precision (statx). */
+export function nativeStamps(): boolean {
+  return loadNative() !== null;
+}
+
+const buf = new Uint8Array(STATX_SIZE);
+const view = new DataView(buf.buffer);
+const EMPTY = new Uint8Array(1);
+const enc = new TextEncoder();
+
+function timeNs(at: number): bigint {
+  return view.getBigInt64(at, true) * 1_000_000_000n + BigInt(view.getUint32(at + 8, true));
+}
+
+function nativeStat(
+  statx: StatxFn,
+  fd: number,
+  path: Uint8Array<ArrayBuffer>,
+  flags: number,
+  what: string,
+): BackingStamp {
+  const errno = statx(fd, path, flags, STATX_BASIC_STATS, buf);
+  if (errno !== 0) {
+    const code = libc.errnoName(errno);
+    throw new BackingIoError(code, what, `cannot stat ${what}: ${code}`);
+  }
+  return {
+    size: Number(view.getBigUint64(40, true)),
+    mtimeNs: timeNs(112),
+    ctimeNs: timeNs(96),
+  };
+}
+
+function fromNode(st: fs.BigIntStats): BackingStamp {
+  return { size: Number(st.size), mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
+}
+
+function nodeError(e: unknown, path: string): BackingIoError {
+  const code = (e as { code?: string }).code ?? "EIO";
+  return new BackingIoError(code, path, `cannot stat ${path}: ${(e as Error).message}`);
+}
+
+/** The stamp of the file at `path` (follows symlinks). Throws BackingIoError. */
+export function statStamp(path: string): BackingStamp {
+  const n = loadNative();
+  if (n) return nativeStat(n, AT_FDCWD, cstr(path), 0, path);
+  try {
+    return fromNode(fs.statSync(path, { bigint: true }));
+  } catch (e) {
+    throw nodeError(e, path);
+  }
+}
+
+/** The stamp of an open file descriptor. Throws BackingIoError. */
+export function fstatStamp(fd: number, path = `fd ${fd}`): BackingStamp {
+  const n = loadNative();
+  if (n) return nativeStat(n, fd, EMPTY, AT_EMPTY_PATH, path);
+  try {
+    return fromNode(fs.fstatSync(fd, { bigint: true }));
+  } catch (e) {
+    throw nodeError(e, path);
+  }
+}
+
+function cstr(s: string): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(s.length * 3 + 1);
+  const { written } = enc.encodeInto(s, b);
+  b[written] = 0;
+  return b;
+}
+
+const SECOND = 1_000_000_000n;
+const MILLI = 1_000_000n;
+
+/** The coarsest precision a stamp value could have been recorded with. */
+function grain(ns: bigint): bigint {
+  if (ns % SECOND === 0n) return SECOND;
+  if (ns % MILLI === 0n) return MILLI;
+  return 1n;
+}
+
+function sameTime(a: bigint, b: bigint): boolean {
+  if (a === b) return true;
+  const ga = grain(a);
+  const gb = grain(b);
+  const g = ga > gb ? ga : gb;
+  if (g === 1n) return false;
+  return floorDiv(a, g) === floorDiv(b, g);
+}
+
+function floorDiv(a: bigint, g: bigint): bigint {
+  const q = a / g;
+  return a < 0n && q * g !== a ? q - 1n : q;
+}
+
+/**
+ * True when an observed stamp matches a recorded one. Times compare at the
+ * coarser of the two precisions, so a store stamped at millisecond or second
+ * precision still validates against a nanosecond reading (and vice versa).
+ */
+export function stampsMatch(recorded: BackingStamp, observed: BackingStamp): boolean {
+  return recorded.size === observed.size && sameTime(recorded.mtimeNs, observed.mtimeNs) &&
+    sameTime(recorded.ctimeNs, observed.ctimeNs);
+}
