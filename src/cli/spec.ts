@@ -209,7 +209,7 @@ export const mountSpec = {
     workers: valueFlag(
       "workers",
       "Requests served concurrently: reads in flight plus backing-I/O workers " +
-        "(0 = 2 × CPUs).",
+        "(0 = 2 × CPUs, at most 32).",
       { parse: u64, default: () => 0, valueName: "N" },
     ),
     keepCache: valueFlag(
