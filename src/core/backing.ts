@@ -3,6 +3,7 @@
 // them to the kernel for passthrough).
 
 import * as fs from "node:fs";
+import * as libc from "../../ffi/libc.ts";
 import type { ByteSource } from "../format/types.ts";
 import { BackingIoError } from "./stamp.ts";
 
@@ -43,6 +44,48 @@ export function preadInto(
     throw new BackingIoError(code, path, `cannot read ${path}: ${(e as Error).message}`);
   }
   return got;
+}
+
+let nowaitAvailable: boolean | undefined;
+const nowaitIov = new libc.IoVec(1);
+
+/**
+ * Read what the page cache already holds of [offset, offset+length) without
+ * ever blocking (preadv2 RWF_NOWAIT): the bytes read (possibly fewer than
+ * asked, 0 when the first page is not cached), or null when non-blocking
+ * reads are unavailable (no --allow-ffi, or a kernel/file system without
+ * RWF_NOWAIT) and the caller must decide whether a blocking read is fine.
+ */
+export function preadCached(
+  fd: number,
+  into: Uint8Array,
+  length: number,
+  offset: number,
+  path: string,
+): number | null {
+  if (nowaitAvailable === undefined) {
+    try {
+      nowaitAvailable = Deno.build.os === "linux" &&
+        Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+    } catch {
+      nowaitAvailable = false;
+    }
+  }
+  if (!nowaitAvailable) return null;
+  try {
+    nowaitIov.reset().push(into, 0, length);
+    const n = libc.preadv2(fd, nowaitIov, offset, libc.RWF_NOWAIT);
+    return n < 0 ? 0 : n;
+  } catch (e) {
+    if (
+      e instanceof libc.ErrnoError && (e.errno === libc.E.EOPNOTSUPP || e.errno === libc.E.EINVAL)
+    ) {
+      nowaitAvailable = false; // this kernel or file system cannot: say so once, read blocking
+      return null;
+    }
+    const code = e instanceof libc.ErrnoError ? e.code : "EIO";
+    throw new BackingIoError(code, path, `cannot read ${path}: ${(e as Error).message}`);
+  }
 }
 
 /** A ByteSource over an open backing fd (synthesis reads of the front, stateless reads, Ogg audio). */

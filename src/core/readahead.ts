@@ -7,8 +7,14 @@
 // When a window would be no larger than the request itself, amplification
 // buys nothing: the caller then hands the server a `file` piece to pread
 // straight into its reply (no copy here). Budget 0 disables windows.
+//
+// Windows are filled only from what the page cache holds (RWF_NOWAIT): this
+// runs on the thread that answers metadata, which must never wait on a slow
+// disk (DESIGN). When the data is not cached the request goes to the server
+// as a `file` piece, whose I/O workers do the blocking read — and the
+// backing file system's own read-ahead warms the cache for the next window.
 
-import { preadInto } from "./backing.ts";
+import { preadCached, preadInto } from "./backing.ts";
 
 export const READ_AHEAD_FLOOR = 512 * 1024;
 export const READ_AHEAD_MAX_CAP = 8 * 1024 * 1024;
@@ -27,6 +33,8 @@ export class ReadAheadPool {
   hits = 0;
   misses = 0;
   preads = 0;
+  /** Fills abandoned because the data was not in the page cache yet. */
+  uncached = 0;
 
   constructor(readonly budget: number) {
     this.cap = budget > 0 ? Math.min(perStreamCap(budget), budget) : 0;
@@ -74,6 +82,8 @@ export class ReadAheadPool {
 /** One handle's window over its backing file. */
 export class ReadAheadWindow {
   #buf: Uint8Array | null = null;
+  /** The held window's storage (charged to the pool), reused by the next fill. */
+  #spare: Uint8Array | null = null;
   /** Backing range of the last window (or the last direct read when no bytes are held). */
   #start = -1;
   #end = -1;
@@ -121,11 +131,26 @@ export class ReadAheadWindow {
       this.#end = end;
       return null;
     }
-    this.pool.charge(this, want);
-    const fresh = new Uint8Array(want);
+    // Reuse the held buffer at a steady window size (no allocation per fill
+    // once a stream reached its cap); a different size allocates anew so the
+    // charge always equals the memory held.
+    const fresh = this.#spare !== null && this.#spare.length === want
+      ? this.#spare
+      : new Uint8Array(want);
     this.pool.preads++;
-    const got = preadInto(this.fd, fresh, 0, want, offset, this.path);
-    this.#buf = got === want ? fresh : fresh.subarray(0, got);
+    let got = preadCached(this.fd, fresh, want, offset, this.path);
+    if (got === null) got = preadInto(this.fd, fresh, 0, want, offset, this.path);
+    else if (got < length && offset + got < this.fileSize) {
+      // Not (all) cached: no window now; the server reads this one off-thread.
+      this.pool.uncached++;
+      this.drop();
+      this.#start = offset;
+      this.#end = end;
+      return null;
+    }
+    this.pool.charge(this, fresh.length);
+    this.#spare = fresh;
+    this.#buf = fresh.subarray(0, got);
     this.#start = offset;
     this.#end = offset + got;
     if (got < length) return this.#buf.subarray(0, got);
@@ -138,6 +163,7 @@ export class ReadAheadWindow {
       this.pool.release(this);
       this.#buf = null;
     }
+    this.#spare = null;
   }
 
   /** The handle is closing. */

@@ -101,3 +101,38 @@ Deno.test("budget 0 disables windows; requests as large as the window are read d
     w.close();
   });
 });
+
+Deno.test("a window is filled only from the page cache: uncached data is left to the server", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "musefs-readahead-cold-" });
+  const path = `${dir}/cold.bin`;
+  const bytes = new Uint8Array(4 * MiB).map((_, i) => (i * 7) & 0xff);
+  await Deno.writeFile(path, bytes);
+  // Write back and evict the file's pages, so the first read would have to wait for the disk.
+  const evict = await new Deno.Command("/usr/bin/python3", {
+    args: [
+      "-c",
+      "import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd); " +
+      "os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)",
+      path,
+    ],
+  }).output();
+  assert.equal(evict.code, 0);
+  const fd = fs.openSync(path, "r");
+  try {
+    const pool = new ReadAheadPool(64 * MiB);
+    const w = new ReadAheadWindow(pool, fd, bytes.length, path);
+    assert.equal(w.read(0, 64 * 1024), null, "cold data: no blocking fill on this thread");
+    assert.equal(pool.uncached, 1);
+    assert.equal(pool.charged, 0);
+    // The server's own (off-thread) read warms the cache; the next miss fills a window.
+    const warm = new Uint8Array(bytes.length);
+    fs.readSync(fd, warm, 0, bytes.length, 0);
+    const got = w.read(64 * 1024, 64 * 1024);
+    assert.ok(got !== null);
+    assert.deepEqual(got, bytes.subarray(64 * 1024, 128 * 1024));
+    w.close();
+  } finally {
+    fs.closeSync(fd);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
