@@ -4,8 +4,9 @@
 // (the open batch is rolled back, committed batches stay, a rerun continues),
 // a second exits at once.
 
-import type { ProbeHooks, ScanReporter } from "../scan/mod.ts";
-import { EXIT_SIGNAL } from "./errors.ts";
+import { ProbeAborted, type ProbeHooks, type ScanReporter } from "../scan/mod.ts";
+import type { Store } from "../store/mod.ts";
+import { EXIT_OK, EXIT_SIGNAL, EXIT_USAGE } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { createLogger } from "./log.ts";
 import { createProgress, type Progress } from "./progress.ts";
@@ -70,4 +71,56 @@ export function installInterrupt(): Interrupt {
 export function interrupted(io: Io, command: string): number {
   io.err(`musefs: ${command} interrupted; committed work is kept, run it again to continue`);
   return EXIT_SIGNAL;
+}
+
+/** What one target's run hands back: whether files failed, and its summary line. */
+export interface TargetOutcome {
+  failed: number;
+  summary: string;
+}
+
+/**
+ * Run `each` over the targets in turn with one store, progress per target,
+ * Ctrl-C handling and the summary lines (not with --quiet). Exit 2 when any
+ * file failed; a hard error propagates, keeping earlier targets committed.
+ */
+export async function runTargets(
+  command: "scan" | "revalidate",
+  store: Store,
+  targets: readonly string[],
+  quiet: boolean,
+  io: Io,
+  each: (
+    target: string,
+    ctx: { hooks: ProbeHooks; signal: AbortSignal; reporter: ScanReporter },
+  ) => Promise<TargetOutcome>,
+): Promise<number> {
+  const interrupt = installInterrupt();
+  const hooks = testHooks();
+  let failed = false;
+  try {
+    for (const target of targets) {
+      if (interrupt.signal.aborted) return interrupted(io, command);
+      const progress = progressFor(quiet);
+      let outcome;
+      try {
+        outcome = await each(target, {
+          hooks,
+          signal: interrupt.signal,
+          reporter: reporterFor(progress),
+        });
+      } finally {
+        progress.finish();
+      }
+      if (outcome.failed > 0) failed = true;
+      if (!quiet) io.out(outcome.summary);
+    }
+  } catch (e) {
+    if (e instanceof ProbeAborted) return interrupted(io, command);
+    throw e;
+  } finally {
+    interrupt.dispose();
+    store.close();
+  }
+  return failed ? EXIT_USAGE : EXIT_OK;
 }

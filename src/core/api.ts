@@ -87,6 +87,14 @@ export interface MetricSample {
   value: number;
 }
 
+export function gauge(name: string, help: string, value: number): MetricSample {
+  return { name, help, type: "gauge", value };
+}
+
+export function counter(name: string, help: string, value: number): MetricSample {
+  return { name, help, type: "counter", value };
+}
+
 /** The library as the FUSE server sees it. Metadata calls are synchronous and fast. */
 export interface Library {
   lookup(parent: number, name: Uint8Array): Attr;

@@ -4,8 +4,10 @@
 
 import {
   type Attr,
+  counter,
   type DirEntry,
   FsError,
+  gauge,
   type Library,
   type MetricSample,
   type OpenResult,
@@ -359,18 +361,8 @@ export class MusefsLibrary implements Library {
 
   metrics(): MetricSample[] {
     const r = this.refresher;
-    const g = (name: string, help: string, value: number): MetricSample => ({
-      name,
-      help,
-      type: "gauge",
-      value,
-    });
-    const c = (name: string, help: string, value: number): MetricSample => ({
-      name,
-      help,
-      type: "counter",
-      value,
-    });
+    const g = gauge;
+    const c = counter;
     return [
       g("musefs_handles_open", "Open file handles", this.#handles.size),
       g("musefs_dir_handles", "Open directory snapshots", this.#dirSnapshots.size),

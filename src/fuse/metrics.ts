@@ -9,8 +9,10 @@
 
 import {
   type Attr,
+  counter,
   type DirEntry,
   FsError,
+  gauge,
   type Library,
   type MetricSample,
   type OpenResult,
@@ -61,18 +63,8 @@ function residentBytes(): number | null {
 /** The samples the server can honestly measure. */
 export function serverSamples(stats: ServerStats): MetricSample[] {
   const pool = stats.pool();
-  const g = (name: string, help: string, value: number): MetricSample => ({
-    name,
-    help,
-    type: "gauge",
-    value,
-  });
-  const c = (name: string, help: string, value: number): MetricSample => ({
-    name,
-    help,
-    type: "counter",
-    value,
-  });
+  const g = gauge;
+  const c = counter;
   const out = [
     g(
       "musefs_uptime_seconds",
