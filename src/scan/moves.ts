@@ -5,6 +5,10 @@
 // full hashes when the candidate has one, else accept; strict: require the
 // candidate's hash and equality — and then retargeted in place, keeping its
 // id, tags, art, format and structural blocks.
+//
+// Candidates are memoized per fingerprint for the run (`MoveCandidates`):
+// looking them up and stat'ing their paths once per fingerprint keeps a
+// library of many identical files (copies, hardlinks) linear to scan.
 
 import { type Store, type TrackRow, tracksByFingerprint } from "../store/mod.ts";
 import { contentHashIfUnchanged } from "./probe_file.ts";
@@ -37,14 +41,39 @@ export interface MoveProbe {
   contentHash: string | null;
 }
 
+/** Bound on memoized fingerprints (a fresh lookup after a reset is only slower). */
+const MEMO_MAX = 65_536;
+
+/** The tracks of each fingerprint whose backing file is gone, looked up once per run. */
+export class MoveCandidates {
+  readonly #missing = new Map<string, TrackRow[]>();
+  constructor(readonly store: Store) {}
+
+  /** Missing tracks with this fingerprint (other than `path` itself). */
+  missing(fingerprint: string, path: string): TrackRow[] {
+    let gone = this.#missing.get(fingerprint);
+    if (gone === undefined) {
+      gone = tracksByFingerprint(this.store, fingerprint).filter((t) => backingGone(t.backingPath));
+      if (this.#missing.size >= MEMO_MAX) this.#missing.clear();
+      this.#missing.set(fingerprint, gone);
+    }
+    return gone.filter((t) => t.backingPath !== path);
+  }
+
+  /** `trackId` was retargeted to an existing file: it is no longer a candidate. */
+  found(fingerprint: string, trackId: number): void {
+    const gone = this.#missing.get(fingerprint);
+    if (gone) this.#missing.set(fingerprint, gone.filter((t) => t.id !== trackId));
+  }
+}
+
 /** Decide whether `probe` (a path not in the store) is a moved track. */
 export function decideMove(
-  store: Store,
+  candidatesOf: MoveCandidates,
   probe: MoveProbe,
   strictness: MatchStrictness,
 ): MoveDecision {
-  const candidates = tracksByFingerprint(store, probe.fingerprint)
-    .filter((t) => t.backingPath !== probe.path && backingGone(t.backingPath));
+  const candidates = candidatesOf.missing(probe.fingerprint, probe.path);
   if (candidates.length === 0) return { kind: "none" };
   if (candidates.length > 1) {
     return {

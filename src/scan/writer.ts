@@ -24,7 +24,7 @@ import {
   upsertArt,
   upsertTrack,
 } from "../store/mod.ts";
-import { decideMove, type MatchStrictness } from "./moves.ts";
+import { decideMove, type MatchStrictness, MoveCandidates } from "./moves.ts";
 import { payloadBytes } from "./probe_file.ts";
 import type { BackingStamp } from "./stamp.ts";
 
@@ -71,8 +71,11 @@ export class BatchWriter {
   committed = 0;
   /** Moves re-identified (included in `committed` once their batch commits). */
   moved = 0;
+  readonly #moves: MoveCandidates;
 
-  constructor(readonly store: Store, readonly options: WriterOptions) {}
+  constructor(readonly store: Store, readonly options: WriterOptions) {
+    this.#moves = new MoveCandidates(store);
+  }
 
   /**
    * Write one probed file into the open batch. Returns false (after a
@@ -180,7 +183,7 @@ export class BatchWriter {
   }
 
   #tryMove(u: WriteUnit): boolean {
-    const decision = decideMove(this.store, {
+    const decision = decideMove(this.#moves, {
       path: u.path,
       stamp: u.stamp,
       fingerprint: u.fingerprint!,
@@ -191,6 +194,7 @@ export class BatchWriter {
       this.options.warn(`${u.path}: ${decision.reason}; inserting fresh`);
       return false;
     }
+    this.#moves.found(u.fingerprint!, decision.track.id);
     retargetTrack(this.store, decision.track.id, {
       backingPath: u.path,
       backingSize: u.stamp.size,
