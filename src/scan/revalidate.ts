@@ -52,7 +52,8 @@ export async function revalidateTarget(
   reporter: ScanReporter,
 ): Promise<RevalidateStats> {
   const started = performance.now();
-  const walked = walk(request.target, {
+  const walked = await walk(request.target, {
+    signal: request.signal,
     followSymlinks: request.followSymlinks,
     warn: reporter.warn,
     debug: reporter.debug,

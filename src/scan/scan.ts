@@ -47,7 +47,8 @@ export async function scanTarget(
   reporter: ScanReporter,
 ): Promise<ScanStats> {
   const started = performance.now();
-  const walked = walk(request.target, {
+  const walked = await walk(request.target, {
+    signal: request.signal,
     followSymlinks: request.followSymlinks,
     warn: reporter.warn,
     debug: reporter.debug,

@@ -15,6 +15,7 @@
 // not serve either.
 
 import { extensionOf, probeKindForPath } from "../format/mod.ts";
+import { ProbeAborted } from "./pool.ts";
 
 export interface WalkOptions {
   followSymlinks: boolean;
@@ -22,7 +23,12 @@ export interface WalkOptions {
   debug?(message: string): void;
   /** Called as music files are found (count so far). */
   onFound?(found: number): void;
+  /** Stops the walk (it throws ProbeAborted) — Ctrl-C during discovery. */
+  signal?: AbortSignal;
 }
+
+/** Directories read between yields to the event loop (signals, the spinner). */
+const YIELD_EVERY_DIRS = 64;
 
 export interface WalkResult {
   /** The canonical absolute target. */
@@ -76,7 +82,12 @@ export function skippedSummary(skipped: Map<string, number>, total: number): str
   return `skipped ${total}: ${parts.join(", ")}`;
 }
 
-export function walk(target: string, options: WalkOptions): WalkResult {
+/**
+ * Walk a target. Asynchronous only so that it yields to the event loop every
+ * few directories: on a large library, Ctrl-C and the discovery spinner must
+ * work while the walk runs.
+ */
+export async function walk(target: string, options: WalkOptions): Promise<WalkResult> {
   const root = canonicalTarget(target);
   const result: WalkResult = {
     root,
@@ -131,7 +142,12 @@ export function walk(target: string, options: WalkOptions): WalkResult {
   };
 
   const stack: string[] = [root];
+  let dirsRead = 0;
   while (stack.length > 0) {
+    if (++dirsRead % YIELD_EVERY_DIRS === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (options.signal?.aborted) throw new ProbeAborted();
+    }
     const dir = stack.pop()!;
     let entries: Deno.DirEntry[];
     try {

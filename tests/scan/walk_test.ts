@@ -3,6 +3,7 @@
 // that are not valid UTF-8.
 
 import assert from "node:assert/strict";
+import { ProbeAborted } from "../../src/scan/pool.ts";
 import { skippedSummary, walk, WalkError } from "../../src/scan/walk.ts";
 import { makeTemp } from "./helpers.ts";
 
@@ -10,13 +11,13 @@ function touch(path: string, text = "x"): void {
   Deno.writeTextFileSync(path, text);
 }
 
-function collect(target: string, followSymlinks: boolean) {
+async function collect(target: string, followSymlinks: boolean) {
   const warnings: string[] = [];
-  const result = walk(target, { followSymlinks, warn: (m) => warnings.push(m) });
+  const result = await walk(target, { followSymlinks, warn: (m) => warnings.push(m) });
   return { ...result, warnings };
 }
 
-Deno.test("walk: depth-first in name order, canonical paths, non-music tallied by extension", () => {
+Deno.test("walk: depth-first in name order, canonical paths, non-music tallied by extension", async () => {
   const dir = makeTemp();
   try {
     Deno.mkdirSync(`${dir}/b/inner`, { recursive: true });
@@ -30,7 +31,7 @@ Deno.test("walk: depth-first in name order, canonical paths, non-music tallied b
     touch(`${dir}/a/folder.jpg`);
     touch(`${dir}/b/log`);
     touch(`${dir}/.hidden`);
-    const r = collect(`${dir}/./b/..`, false);
+    const r = await collect(`${dir}/./b/..`, false);
     assert.equal(r.root, dir);
     assert.equal(r.rootIsFile, false);
     assert.deepEqual(r.files, [
@@ -49,15 +50,18 @@ Deno.test("walk: depth-first in name order, canonical paths, non-music tallied b
   }
 });
 
-Deno.test("walk: a file target is scanned alone; a missing target is a WalkError", () => {
+Deno.test("walk: a file target is scanned alone; a missing target is a WalkError", async () => {
   const dir = makeTemp();
   try {
     touch(`${dir}/song.ogg`);
     touch(`${dir}/other.ogg`);
-    const r = collect(`${dir}/song.ogg`, false);
+    const r = await collect(`${dir}/song.ogg`, false);
     assert.deepEqual(r.files, [`${dir}/song.ogg`]);
     assert.equal(r.rootIsFile, true);
-    const t = collect(`${dir}/other.ogg`.replace(".ogg", ".txt").replace("other", "song"), false);
+    const t = await collect(
+      `${dir}/other.ogg`.replace(".ogg", ".txt").replace("other", "song"),
+      false,
+    );
     assert.fail(`expected a WalkError, got ${JSON.stringify(t.files)}`);
   } catch (e) {
     assert.ok(e instanceof WalkError, String(e));
@@ -67,7 +71,7 @@ Deno.test("walk: a file target is scanned alone; a missing target is a WalkError
   }
 });
 
-Deno.test("walk: symlinks are skipped unless followed; followed ones de-duplicate, loops and broken links warn", () => {
+Deno.test("walk: symlinks are skipped unless followed; followed ones de-duplicate, loops and broken links warn", async () => {
   const dir = makeTemp();
   const outside = makeTemp();
   try {
@@ -81,12 +85,12 @@ Deno.test("walk: symlinks are skipped unless followed; followed ones de-duplicat
     Deno.symlinkSync(`${dir}/nowhere.flac`, `${lib}/broken.flac`);
     Deno.symlinkSync(outside, `${lib}/outside-dir`); // reaches b.mp3 a second way
 
-    const plain = collect(lib, false);
+    const plain = await collect(lib, false);
     assert.deepEqual(plain.files, [`${lib}/album/a.flac`]);
     assert.equal(plain.symlinksSkipped, 5);
     assert.deepEqual(plain.warnings, []);
 
-    const followed = collect(lib, true);
+    const followed = await collect(lib, true);
     assert.deepEqual(followed.files.sort(), [`${lib}/album/a.flac`, `${outside}/b.mp3`].sort());
     assert.equal(followed.warnings.length, 2, followed.warnings.join("\n"));
     assert.ok(followed.warnings.some((w) => /^skipping broken symlink .*broken\.flac/.test(w)));
@@ -112,12 +116,31 @@ Deno.test("walk: names that are not UTF-8 are reported, not silently mangled", a
       ],
     }).output();
     assert.equal(py.code, 0, new TextDecoder().decode(py.stderr));
-    const r = collect(dir, false);
+    const r = await collect(dir, false);
     assert.deepEqual(r.files, [`${dir}/ok.flac`]);
     assert.deepEqual(r.unreadableNames, [`${dir}/caf\uFFFD.flac`]);
     assert.deepEqual(Object.fromEntries(r.skipped), { jpg: 1 });
     assert.equal(r.warnings.length, 1);
     assert.match(r.warnings[0], /^skipping directory .*dir\uFFFD: its name is not valid UTF-8/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("walk: yields to the event loop and stops on an aborted signal", async () => {
+  const dir = makeTemp();
+  try {
+    for (let i = 0; i < 200; i++) Deno.mkdirSync(`${dir}/d${i}`);
+    const controller = new AbortController();
+    // A timer can only fire if the walk yields while it runs.
+    setTimeout(() => controller.abort(), 0);
+    await assert.rejects(
+      walk(dir, { followSymlinks: false, warn: () => {}, signal: controller.signal }),
+      ProbeAborted,
+    );
+    // Not aborted: the same walk completes.
+    const r = await walk(dir, { followSymlinks: false, warn: () => {} });
+    assert.equal(r.files.length, 0);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
