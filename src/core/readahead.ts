@@ -6,7 +6,9 @@
 //
 // When a window would be no larger than the request itself, amplification
 // buys nothing: the caller then hands the server a `file` piece to pread
-// straight into its reply (no copy here). Budget 0 disables windows.
+// straight into its reply (no copy here). Requests of the floor size or more
+// (the kernel's own large read-ahead requests) never use a window. Budget 0
+// disables windows.
 //
 // Windows are filled only from what the page cache holds (RWF_NOWAIT): this
 // runs on the thread that answers metadata, which must never wait on a slow
@@ -114,6 +116,15 @@ export class ReadAheadWindow {
   read(offset: number, length: number): Uint8Array | null {
     if (!this.pool.enabled) return null;
     const end = offset + length;
+    if (length >= READ_AHEAD_FLOOR) {
+      // The kernel already reads ahead in large requests (up to 1 MiB): a
+      // window would only add a copy (measured: ~30% of read throughput).
+      // Keep the range for sequence detection only.
+      this.drop();
+      this.#start = offset;
+      this.#end = end;
+      return null;
+    }
     const buf = this.#buf;
     if (buf !== null && offset >= this.#start && end <= this.#start + buf.length) {
       this.pool.hits++;

@@ -93,11 +93,11 @@ Deno.test("budget 0 disables windows; requests as large as the window are read d
     const w = new ReadAheadWindow(pool, fd, bytes.length, path);
     assert.equal(w.read(0, 1 * MiB), null, "a 1 MiB read gains nothing from a 512 KiB window");
     assert.equal(pool.charged, 0);
-    // The stream continues: the window grows past the request and starts reading ahead.
-    assert.equal(w.read(1 * MiB, 1 * MiB), null);
-    const got = w.read(2 * MiB, 1 * MiB);
-    assert.ok(got !== null, "2 MiB window");
-    assert.deepEqual(got, bytes.subarray(2 * MiB, 3 * MiB));
+    // Small reads continuing the stream still get a window that grows past them.
+    const got = w.read(1 * MiB, 256 * 1024);
+    assert.ok(got !== null, "window for a small sequential read");
+    assert.deepEqual(got, bytes.subarray(1 * MiB, 1 * MiB + 256 * 1024));
+    assert.ok(w.windowSize > 256 * 1024);
     w.close();
   });
 });
@@ -135,4 +135,16 @@ Deno.test("a window is filled only from the page cache: uncached data is left to
     fs.closeSync(fd);
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("requests of the floor size or more bypass the window (the kernel already reads ahead)", () => {
+  withFile(8 * MiB, (fd, bytes, path) => {
+    const pool = new ReadAheadPool(64 * MiB);
+    const w = new ReadAheadWindow(pool, fd, bytes.length, path);
+    assert.ok(w.read(0, 64 * 1024) !== null, "small reads use a window");
+    assert.equal(w.read(1 * MiB, READ_AHEAD_FLOOR), null);
+    assert.equal(w.read(2 * MiB, 1 * MiB), null);
+    assert.equal(pool.charged, 0, "no window held for large reads");
+    w.close();
+  });
 });
