@@ -17,7 +17,7 @@ import { probeAndWrite } from "./pipeline.ts";
 import type { ChecksumTier, ProbeHooks } from "./probe_file.ts";
 import type { IoTotals, ScanReporter } from "./report.ts";
 import { isGone, sameStamp, stampOfPath } from "./stamp.ts";
-import { walk } from "./walk.ts";
+import { walkTarget } from "./walk.ts";
 
 export interface RevalidateRequest {
   target: string;
@@ -52,13 +52,7 @@ export async function revalidateTarget(
   reporter: ScanReporter,
 ): Promise<RevalidateStats> {
   const started = performance.now();
-  const walked = await walk(request.target, {
-    signal: request.signal,
-    followSymlinks: request.followSymlinks,
-    warn: reporter.warn,
-    debug: reporter.debug,
-    onFound: reporter.discovered,
-  });
+  const walked = await walkTarget(request, reporter);
   let failed = 0;
   let unchanged = 0;
   const changed: string[] = [];

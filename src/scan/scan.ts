@@ -7,7 +7,7 @@ import type { MatchStrictness } from "./moves.ts";
 import { probeAndWrite } from "./pipeline.ts";
 import type { ChecksumTier, ProbeHooks } from "./probe_file.ts";
 import type { IoTotals, ScanReporter } from "./report.ts";
-import { skippedSummary, walk } from "./walk.ts";
+import { skippedSummary, walkTarget } from "./walk.ts";
 
 export interface ScanRequest {
   target: string;
@@ -47,13 +47,7 @@ export async function scanTarget(
   reporter: ScanReporter,
 ): Promise<ScanStats> {
   const started = performance.now();
-  const walked = await walk(request.target, {
-    signal: request.signal,
-    followSymlinks: request.followSymlinks,
-    warn: reporter.warn,
-    debug: reporter.debug,
-    onFound: reporter.discovered,
-  });
+  const walked = await walkTarget(request, reporter);
   let failed = 0;
   for (const path of walked.unreadableNames) {
     reporter.warn(`skipping ${path}: its name is not valid UTF-8 (cannot be opened)`);

@@ -16,6 +16,7 @@
 
 import { extensionOf, probeKindForPath } from "../format/mod.ts";
 import { ProbeAborted } from "./pool.ts";
+import type { ScanReporter } from "./report.ts";
 
 export interface WalkOptions {
   followSymlinks: boolean;
@@ -229,4 +230,18 @@ function exists(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Walk a scan or revalidate target, reporting through the run's reporter. */
+export function walkTarget(
+  request: { target: string; followSymlinks: boolean; signal?: AbortSignal },
+  reporter: ScanReporter,
+): Promise<WalkResult> {
+  return walk(request.target, {
+    signal: request.signal,
+    followSymlinks: request.followSymlinks,
+    warn: reporter.warn,
+    debug: reporter.debug,
+    onFound: reporter.discovered,
+  });
 }

@@ -7,22 +7,12 @@
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { ensureFixtures, type Fixture } from "../fixtures/fixtures.ts";
+import { fuseUnavailable, type RunResult, sh, shOk } from "../fuse/helpers.ts";
 
 export const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const dec = new TextDecoder();
 
 // ---------------------------------------------------------------- skipping
-
-/** Why real mounts cannot run here, or null when they can. */
-function fuseUnavailable(): string | null {
-  if (Deno.uid() !== 0) return "not root (musefs mounts with mount(2) only as root)";
-  try {
-    Deno.openSync("/dev/fuse", { read: true, write: true }).close();
-  } catch (e) {
-    return `/dev/fuse is unusable: ${(e as Error).message}`;
-  }
-  return null;
-}
 
 const skipReason = fuseUnavailable();
 if (skipReason) console.warn(`SKIPPING end-to-end mount tests: ${skipReason}`);
@@ -31,28 +21,9 @@ export const noFuse = skipReason !== null;
 
 // ---------------------------------------------------------------- processes
 
-export interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run a shell script in a child process (never blocks the event loop). */
-export async function sh(script: string): Promise<Ran> {
-  const out = await new Deno.Command("sh", {
-    args: ["-c", script],
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .output();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-export async function shOk(script: string): Promise<string> {
-  const r = await sh(script);
-  if (r.code !== 0) throw new Error(`\`${script}\` failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
+/** What a child process printed and how it ended. */
+export type Ran = RunResult;
+export { sh, shOk };
 
 /** Quote for sh. */
 export function q(s: string): string {
