@@ -29,6 +29,25 @@ async function release(holder: Deno.ChildProcess): Promise<void> {
   await holder.status;
 }
 
+/** Mount `source` and serve it on this thread until `stop` aborts (resolves once ready). */
+async function serveInProcess(source: string, mountpoint: string, attrTtlMs?: number) {
+  const { DirLibrary } = await import("./dir_library.ts");
+  const { mountAndServe } = await import("../../src/fuse/server.ts");
+  const library = new DirLibrary(source);
+  const stop = new AbortController();
+  let ready: (() => void) | null = null;
+  const isReady = new Promise<void>((r) => ready = r);
+  const serving = mountAndServe(library, {
+    mountpoint,
+    attrTtlMs,
+    handleSignals: false,
+    signal: stop.signal,
+    onReady: () => ready!(),
+  });
+  await isReady;
+  return { library, stop, serving };
+}
+
 Deno.test({
   name: "fuse lifecycle: SIGTERM unmounts cleanly and the process exits 0",
   ignore: noFuse,
@@ -196,19 +215,7 @@ Deno.test({
     const { base, source, mountpoint } = await tempDirs();
     try {
       await Deno.writeTextFile(`${source}/a.txt`, "in process\n");
-      const { DirLibrary } = await import("./dir_library.ts");
-      const { mountAndServe } = await import("../../src/fuse/server.ts");
-      const library = new DirLibrary(source);
-      const stop = new AbortController();
-      let ready: (() => void) | null = null;
-      const isReady = new Promise<void>((r) => ready = r);
-      const serving = mountAndServe(library, {
-        mountpoint,
-        handleSignals: false,
-        signal: stop.signal,
-        onReady: () => ready!(),
-      });
-      await isReady;
+      const { library, stop, serving } = await serveInProcess(source, mountpoint);
       // The shell runs in another process; our event loop stays free to serve it.
       assert.equal(await shOk(`cat ${mountpoint}/a.txt`), "in process\n");
       stop.abort();
@@ -229,22 +236,9 @@ Deno.test({
     const { base, source, mountpoint } = await tempDirs();
     try {
       await Deno.writeTextFile(`${source}/a.txt`, "a\n");
-      const { DirLibrary } = await import("./dir_library.ts");
-      const { mountAndServe } = await import("../../src/fuse/server.ts");
-      const library = new DirLibrary(source);
-      const stop = new AbortController();
-      let ready: (() => void) | null = null;
-      const isReady = new Promise<void>((r) => ready = r);
       // TTL 0: every stat is a request, back to back, so the serving loop
       // (on this thread) rarely goes idle; a timer of ours must still fire.
-      const serving = mountAndServe(library, {
-        mountpoint,
-        attrTtlMs: 0,
-        handleSignals: false,
-        signal: stop.signal,
-        onReady: () => ready!(),
-      });
-      await isReady;
+      const { library, stop, serving } = await serveInProcess(source, mountpoint, 0);
       const statter = new Deno.Command(Deno.execPath(), {
         args: [
           "eval",
