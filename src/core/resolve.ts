@@ -10,7 +10,7 @@
 // inline bytes), the size cache holds what getattr needs.
 
 import { synthesize } from "../format/mod.ts";
-import type { Format, Layout, Segment, SynthInput } from "../format/types.ts";
+import type { ByteSource, Format, Layout, Segment, SynthInput } from "../format/types.ts";
 import {
   getTrack,
   listBinaryTagRefs,
@@ -103,6 +103,31 @@ function attrMtime(row: TrackRow, mode: ServeMode): [number, number] {
   return nsec < 0 ? [sec - 1, nsec + 1_000_000_000] : [sec, nsec];
 }
 
+/** How much of the backing front one synthesis read fetches (a small Ogg file's headers). */
+export const FRONT_BYTES = 16 * 1024;
+
+/**
+ * Synthesis reads of the backing front, served from one pread of its first
+ * FRONT_BYTES: the Ogg header reader asks page by page (a page header, then
+ * the rest of the page), three preads or more per file. Reads reaching past
+ * the window go to the file. Copies are handed out, so no layout pins the window.
+ */
+class FrontSource implements ByteSource {
+  #front: Uint8Array | null = null;
+  constructor(readonly inner: ByteSource) {}
+  get size(): number {
+    return this.inner.size;
+  }
+  read(offset: number, length: number): Uint8Array {
+    if (offset < 0 || length < 0 || offset + length > FRONT_BYTES) {
+      return this.inner.read(offset, length);
+    }
+    this.#front ??= this.inner.read(0, FRONT_BYTES);
+    const end = Math.min(offset + length, this.#front.length);
+    return this.#front.slice(Math.min(offset, end), end);
+  }
+}
+
 export function segmentStreamsRows(seg: Segment): boolean {
   return seg.kind === "art" || seg.kind === "binary-tag" || seg.kind === "ogg-art";
 }
@@ -132,41 +157,32 @@ export class Resolver {
     return this.#resolve(trackId, false).file;
   }
 
-  #resolve(trackId: number, keepFd: boolean): { file: ResolvedFile; fd: number | null } {
-    let row = getTrack(this.store, trackId);
-    if (row === null) throw new TrackGoneError(trackId);
+  /**
+   * `sizeOnly`: the caller only needs size and mtime, so synthesis may skip
+   * work (a layout marked sizeOnly is returned but never cached). `known`: the
+   * row the caller just read, reused for the header-cache check.
+   */
+  #resolve(
+    trackId: number,
+    keepFd: boolean,
+    sizeOnly = false,
+    known: TrackRow | null = null,
+  ): { file: ResolvedFile; fd: number | null } {
     const cached = this.headers.get(trackId);
-    if (cached !== undefined && fresh(cached, row)) {
-      if (!keepFd) {
-        checkStamp(row, statStamp(row.backingPath));
-        return { file: cached, fd: null };
-      }
-      const fd = openBacking(row.backingPath);
-      try {
-        checkStamp(row, fstatStamp(fd, row.backingPath));
-      } catch (e) {
-        closeBacking(fd);
-        throw e;
-      }
-      return { file: cached, fd };
+    if (cached !== undefined) {
+      const row = known ?? getTrack(this.store, trackId);
+      if (row === null) throw new TrackGoneError(trackId);
+      if (fresh(cached, row)) return this.#reuse(cached, row, keepFd);
     }
-    // Miss: read the row and everything synthesis needs in one snapshot.
-    let input: SynthInput | null = null;
-    if (this.mode === "synthesis") {
-      const read = this.store.readTransaction(() => {
-        const r = getTrack(this.store, trackId);
-        if (r === null) return null;
-        return { row: r, input: this.#input(r) };
-      });
-      if (read === null) throw new TrackGoneError(trackId);
-      row = read.row;
-      input = read.input;
-    }
+    // Miss: the row is read once, with what synthesis needs, in one snapshot
+    // (no separate read first: the first getattr of every file comes here).
+    const { row, input } = this.#readForBuild(trackId);
+    if (input !== null && sizeOnly) input.sizeOnly = true;
     const fd = openBacking(row.backingPath);
     try {
       checkStamp(row, fstatStamp(fd, row.backingPath));
       const file = this.#build(row, input, fd);
-      this.headers.set(trackId, file, file.inlineBytes);
+      if (!file.layout.sizeOnly) this.headers.set(trackId, file, file.inlineBytes);
       if (keepFd) return { file, fd };
       closeBacking(fd);
       return { file, fd: null };
@@ -174,6 +190,37 @@ export class Resolver {
       closeBacking(fd);
       throw e;
     }
+  }
+
+  /** A cached layout still fresh for `row`: re-stamp the backing file (and open it). */
+  #reuse(cached: ResolvedFile, row: TrackRow, keepFd: boolean) {
+    if (!keepFd) {
+      checkStamp(row, statStamp(row.backingPath));
+      return { file: cached, fd: null };
+    }
+    const fd = openBacking(row.backingPath);
+    try {
+      checkStamp(row, fstatStamp(fd, row.backingPath));
+    } catch (e) {
+      closeBacking(fd);
+      throw e;
+    }
+    return { file: cached, fd };
+  }
+
+  /** The row, and in synthesis mode everything synthesis needs, read in one snapshot. */
+  #readForBuild(trackId: number): { row: TrackRow; input: SynthInput | null } {
+    const read = this.mode === "synthesis"
+      ? this.store.readTransaction(() => {
+        const r = getTrack(this.store, trackId);
+        return r === null ? null : { row: r, input: this.#input(r) };
+      })
+      : (() => {
+        const r = getTrack(this.store, trackId);
+        return r === null ? null : { row: r, input: null };
+      })();
+    if (read === null) throw new TrackGoneError(trackId);
+    return read;
   }
 
   #input(row: TrackRow): SynthInput {
@@ -198,7 +245,7 @@ export class Resolver {
         size: row.backingSize,
       };
     } else {
-      const backing = new FdSource(fd, row.backingSize, row.backingPath);
+      const backing = new FrontSource(new FdSource(fd, row.backingSize, row.backingPath));
       // Blobs are only sized here (synthesizers stream them); reads go through the reader.
       layout = synthesize(input, backing, storeBlobSource(this.store));
     }
@@ -236,7 +283,7 @@ export class Resolver {
       checkStamp(row, statStamp(row.backingPath));
       return e;
     }
-    const file = this.resolve(trackId);
+    const file = this.#resolve(trackId, false, true, row).file;
     const entry: SizeEntry = {
       contentVersion: file.contentVersion,
       updatedAt: file.updatedAt,

@@ -129,6 +129,11 @@ export interface SynthInput {
   /** Track art in track_art ordinal order. */
   art: ArtRef[];
   structural: StructuralBlock[];
+  /**
+   * Only the layout's size will be used (getattr): a synthesizer may skip work
+   * that cannot change the size, and then marks the layout `sizeOnly`.
+   */
+  sizeOnly?: boolean;
 }
 
 /** Where the bytes of art and binary tags come from (the store at serve time, memory in tests). */
@@ -163,4 +168,9 @@ export interface Layout {
   segments: Segment[];
   /** Sum of segment lengths: the served file size. */
   size: number;
+  /**
+   * Synthesized for `SynthInput.sizeOnly` with work skipped (Ogg page CRCs
+   * left zero): the size is exact, the bytes must never be served or cached.
+   */
+  sizeOnly?: true;
 }

@@ -52,6 +52,21 @@ Deno.test("ogg CRC: table CRC equals the bitwise reference", () => {
   }
 });
 
+Deno.test("ogg CRC: continued over sub-ranges equals the reference over the whole", () => {
+  const rand = mulberry32(12);
+  for (let round = 0; round < 200; round++) {
+    const bytes = new Uint8Array(1 + Math.floor(rand() * 600));
+    for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(rand() * 256);
+    // Arbitrary cut points, so the fast loop starts at every alignment with a non-zero CRC.
+    const cuts = [0, ...Array.from({ length: 3 }, () => Math.floor(rand() * bytes.length))]
+      .sort((a, b) => a - b);
+    cuts.push(bytes.length);
+    let c = 0;
+    for (let k = 0; k + 1 < cuts.length; k++) c = crcUpdate(c, bytes, cuts[k], cuts[k + 1]);
+    assert.equal(c, naiveCrc(bytes), `round ${round}, cuts ${cuts}`);
+  }
+});
+
 Deno.test("ogg CRC: every page written by opusenc, oggenc and flac validates", async () => {
   for (const name of ["opus", "ogg_vorbis", "ogg_flac"] as const) {
     const bytes = await Deno.readFile((await fixture(name)).path);

@@ -18,7 +18,7 @@ import type { OggCodec } from "./codec.ts";
 import { isOggFlacFirst, oggFlacCodec } from "./oggflac.ts";
 import { isOpusHead, opusCodec } from "./opus.ts";
 import { HeaderPacketReader } from "./packets.ts";
-import { paginate } from "./paginate.ts";
+import { packetsHaveArt, paginate } from "./paginate.ts";
 import { isVorbisIdent, vorbisCodec } from "./vorbis.ts";
 
 export { readOggAudio } from "./audio.ts";
@@ -93,7 +93,10 @@ export function synthesizeOgg(input: SynthInput, backing: ByteSource, blobs: Blo
       throw new FormatError("truncated", "ogg: audio range beyond the backing file");
     }
     const lastSeq = reader.pages[reader.pages.length - 1].header.seq;
-    const pages = paginate(packets, reader.serial, blobs);
+    // Page CRCs over art read the art from the store and are most of the cost of
+    // the first getattr of a file; a size-only request skips them.
+    const skipCrc = input.sizeOnly === true && packetsHaveArt(packets);
+    const pages = paginate(packets, reader.serial, blobs, !skipCrc);
     // Audio pages continue right after the new header pages.
     const seqDelta = (pages.pageCount - (lastSeq + 1)) >>> 0;
     pages.segments.push({
@@ -102,6 +105,8 @@ export function synthesizeOgg(input: SynthInput, backing: ByteSource, blobs: Blo
       length: input.audioLength,
       seqDelta,
     });
-    return makeLayout(pages.segments);
+    const layout = makeLayout(pages.segments);
+    if (skipCrc) layout.sizeOnly = true;
+    return layout;
   });
 }

@@ -32,23 +32,25 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
-// Slicing-by-4: T1–T3 advance a byte through 1–3 more zero bytes, so four
-// message bytes fold in with four lookups (art pages are CRC'd at synthesis).
-const [T1, T2, T3] = (() => {
+// Slicing-by-8: T[k] advances a byte through k more zero bytes, so eight
+// message bytes fold in with eight lookups (synthesis CRCs the new header
+// pages and verifies the original ones, on the first getattr of every file).
+const [T1, T2, T3, T4, T5, T6, T7] = (() => {
   const next = (prev: Uint32Array) =>
     prev.map((v) => ((v << 8) ^ CRC_TABLE[v >>> 24]) >>> 0) as Uint32Array;
-  const t1 = next(CRC_TABLE);
-  const t2 = next(t1);
-  return [t1, t2, next(t2)];
+  const t = [next(CRC_TABLE)];
+  for (let k = 1; k < 7; k++) t.push(next(t[k - 1]));
+  return t;
 })();
 
 /** Continues a CRC over `bytes[start, end)`. */
 export function crcUpdate(crc: number, bytes: Uint8Array, start = 0, end = bytes.length): number {
   let c = crc >>> 0;
   let i = start;
-  for (; i + 4 <= end; i += 4) {
+  for (; i + 8 <= end; i += 8) {
     c ^= (bytes[i] << 24) | (bytes[i + 1] << 16) | (bytes[i + 2] << 8) | bytes[i + 3];
-    c = T3[c >>> 24] ^ T2[(c >>> 16) & 0xff] ^ T1[(c >>> 8) & 0xff] ^ CRC_TABLE[c & 0xff];
+    c = T7[c >>> 24] ^ T6[(c >>> 16) & 0xff] ^ T5[(c >>> 8) & 0xff] ^ T4[c & 0xff] ^
+      T3[bytes[i + 4]] ^ T2[bytes[i + 5]] ^ T1[bytes[i + 6]] ^ CRC_TABLE[bytes[i + 7]];
   }
   for (; i < end; i++) c = (c << 8) ^ CRC_TABLE[(c >>> 24) ^ bytes[i]];
   return c >>> 0;

@@ -94,8 +94,22 @@ export interface Pages {
   pageCount: number;
 }
 
-/** The pages of `packets` as segments, sequence numbers from 0. */
-export function paginate(packets: readonly OutPacket[], serial: number, blobs: BlobSource): Pages {
+/** Whether some packet streams art from the store (its page CRCs then read the art). */
+export function packetsHaveArt(packets: readonly OutPacket[]): boolean {
+  return packets.some((packet) => packet.some((p) => !(p instanceof Uint8Array)));
+}
+
+/**
+ * The pages of `packets` as segments, sequence numbers from 0. Without
+ * `withCrc` the CRC fields stay zero and no art is read: the same segments
+ * and size, for callers that only need the size.
+ */
+export function paginate(
+  packets: readonly OutPacket[],
+  serial: number,
+  blobs: BlobSource,
+  withCrc = true,
+): Pages {
   const out = new SegmentList();
   let seq = 0;
   for (const packet of packets) {
@@ -109,7 +123,7 @@ export function paginate(packets: readonly OutPacket[], serial: number, blobs: B
         seq,
         lacing,
       });
-      let crc = crcUpdate(0, header);
+      let crc = withCrc ? crcUpdate(0, header) : 0;
       const body: Piece[] = [];
       let need = 0;
       for (const v of lacing) need += v;
@@ -117,7 +131,9 @@ export function paginate(packets: readonly OutPacket[], serial: number, blobs: B
         const p = packet[piece];
         const take = Math.min(need, pieceLength(p) - pieceAt);
         const part = slicePiece(p, pieceAt, take);
-        if (part instanceof Uint8Array) {
+        if (!withCrc) {
+          // Size only: the CRC field stays zero.
+        } else if (part instanceof Uint8Array) {
           crc = crcUpdate(crc, part);
         } else if (take > 0) {
           const bytes = readSegment(artSegment(part), 0, take, { backing: NO_BACKING, blobs });

@@ -1,0 +1,60 @@
+// The first getattr of a file sizes it without a full synthesis where that is
+// cheaper (Ogg with art: no page CRCs, no art read). Such a size-only layout
+// is never cached or served: an open after getattr synthesizes in full and
+// serves exactly the expected bytes; other formats cache the layout at once.
+
+import assert from "node:assert/strict";
+import { openLibrary } from "../../src/core/library.ts";
+import { fixture } from "../fixtures/fixtures.ts";
+import { addArt, randomBytes, roundTrip } from "../format/harness.ts";
+import { disposeStore, expectedBytes, fixtureStore, ingestFile, readAll } from "./ingest.ts";
+
+Deno.test("getattr sizes Ogg-with-art files without caching a layout; reads stay exact", async () => {
+  const t = await fixtureStore(["ogg_vorbis", "opus", "flac"]);
+  const lib = openLibrary(t.db);
+  try {
+    for (const [name, { id }] of t.tracks) {
+      const ino = lib.tree.inodeOfTrack(id)!;
+      const expected = expectedBytes(t.store, id);
+      assert.equal(lib.getattr(ino).size, expected.length, `${name}: size`);
+      const cached = lib.resolver.headers.peek(id) !== undefined;
+      assert.equal(cached, name === "flac", `${name}: layout cached by getattr`);
+      assert.equal(lib.resolver.sizeEntries > 0, true);
+      assert.deepEqual(readAll(lib, ino), expected, `${name}: bytes after getattr`);
+      assert.ok(lib.resolver.headers.peek(id) !== undefined, `${name}: cached once opened`);
+      const again = lib.resolver.headers.peek(id)!;
+      assert.equal(again.layout.sizeOnly, undefined, `${name}: a served layout is full`);
+    }
+  } finally {
+    lib.close();
+    disposeStore(t);
+  }
+});
+
+Deno.test("an Ogg file whose headers outrun the front window resolves and reads exactly", async () => {
+  // A served file with a 40 KiB picture is itself an Ogg file with a large comment header.
+  const rt = await roundTrip((await fixture("ogg_vorbis")).path, {
+    edit: (input, blobs) => {
+      addArt(input, blobs, randomBytes(40 * 1024), { mime: "image/jpeg" });
+    },
+  });
+  const t = await fixtureStore([]);
+  try {
+    const path = `${t.dir}/big-header.ogg`;
+    Deno.writeFileSync(path, rt.bytes);
+    const id = ingestFile(t.store, path);
+    assert.ok(t.store.get<{ n: number }>("SELECT audio_offset AS n FROM tracks")!.n > 32 * 1024);
+    const lib = openLibrary(t.db);
+    try {
+      const ino = lib.tree.inodeOfTrack(id)!;
+      const expected = expectedBytes(t.store, id);
+      assert.equal(lib.getattr(ino).size, expected.length);
+      assert.deepEqual(readAll(lib, ino), expected);
+    } finally {
+      lib.close();
+    }
+  } finally {
+    disposeStore(t);
+    await rt.cleanup();
+  }
+});
