@@ -27,7 +27,7 @@ export function listTextTags(store: Store, trackId: number): TagEntry[] {
         CASE WHEN length(CAST(value AS BLOB)) <= ${MAX_TAG_VALUE_BYTES} THEN value END AS value,
         ordinal
       FROM tags WHERE track_id = ? AND value_blob IS NULL
-      ORDER BY key COLLATE BINARY, ordinal LIMIT ${MAX_ROWS_PER_TRACK + 1}`,
+      ORDER BY tags.key COLLATE BINARY, tags.ordinal LIMIT ${MAX_ROWS_PER_TRACK + 1}`,
     trackId,
   );
   if (rows.length > MAX_ROWS_PER_TRACK) {
@@ -80,7 +80,7 @@ export function listBinaryTagRefs(store: Store, trackId: number): BinaryTagRef[]
     `SELECT rowid AS id, CASE WHEN length(key) <= ${MAX_TAG_KEY_CHARS} THEN key END AS key,
         ordinal, length(value_blob) AS length
       FROM tags WHERE track_id = ? AND value_blob IS NOT NULL
-      ORDER BY key COLLATE BINARY, ordinal LIMIT ${MAX_ROWS_PER_TRACK + 1}`,
+      ORDER BY tags.key COLLATE BINARY, tags.ordinal LIMIT ${MAX_ROWS_PER_TRACK + 1}`,
     trackId,
   );
   if (rows.length > MAX_ROWS_PER_TRACK) {
@@ -187,7 +187,7 @@ export function tagsForTracks(
       CASE WHEN length(CAST(value AS BLOB)) <= ${MAX_TAG_VALUE_BYTES} THEN value END AS value,
       ordinal
     FROM tags WHERE value_blob IS NULL AND lower(key) IN (SELECT value FROM json_each(?))`;
-  const order = " ORDER BY track_id, key COLLATE BINARY, ordinal";
+  const order = " ORDER BY tags.track_id, tags.key COLLATE BINARY, tags.ordinal";
   const rows = trackIds
     ? store.all<{ t: number; key: string | null; value: string | null; ordinal: number }>(
       select + " AND track_id IN (SELECT value FROM json_each(?))" + order,
