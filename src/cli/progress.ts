@@ -1,9 +1,11 @@
 // Progress of scan and revalidate on stderr (F§1). On a terminal: a spinner
-// while the walk discovers files, then a live bar with count, percent, rate,
-// ETA and the file last committed, redrawn at most every 100 ms and cleared
-// at the end; log lines printed meanwhile clear the bar first. Elsewhere:
-// plain `ingested <done>/<total> (<pct>%)` lines, one per 5% bucket crossed
-// and one at completion. Nothing at all with --quiet.
+// while the walk discovers files (with the count committed and the rate once
+// commits arrive — scan probes while it walks), then, once the walk is over
+// and the total known, a live bar with count, percent, rate, ETA and the file
+// last committed, redrawn at most every 100 ms and cleared at the end; log
+// lines printed meanwhile clear the bar first. Elsewhere: plain
+// `ingested <done>/<total> (<pct>%)` lines, one per 5% bucket crossed (only
+// once the total is known) and one at completion. Nothing at all with --quiet.
 
 import { humanDuration } from "./human.ts";
 import { setLogSink } from "./log.ts";
@@ -22,7 +24,8 @@ export interface ProgressOptions {
 export interface Progress {
   discovered(found: number): void;
   walked(total: number): void;
-  committed(done: number, total: number, lastPath: string): void;
+  /** `total` is null while the walk still runs. */
+  committed(done: number, total: number | null, lastPath: string): void;
   /** Print the final state (plain mode) or clear the bar (terminal); restore logging. */
   finish(): void;
 }
@@ -79,8 +82,9 @@ export class LineProgress implements Progress {
     this.#total = total;
   }
 
-  committed(done: number, total: number): void {
+  committed(done: number, total: number | null): void {
     this.#done = done;
+    if (total === null) return; // no percentage before the walk ends
     this.#total = total;
     if (total === 0) return;
     const pct = Math.floor((done * 100) / total);
@@ -152,9 +156,9 @@ export class BarProgress implements Progress {
     this.#draw(true);
   }
 
-  committed(done: number, total: number, lastPath: string): void {
+  committed(done: number, total: number | null, lastPath: string): void {
     this.#done = done;
-    this.#total = total;
+    if (total !== null) this.#total = total;
     this.#name = basename(lastPath);
     this.#draw(false);
   }
@@ -170,19 +174,33 @@ export class BarProgress implements Progress {
   line(): string {
     const spin = SPINNER[this.#frame % SPINNER.length];
     const elapsed = this.now() - this.#started;
-    if (this.#total === null) return `${spin} discovering files… ${this.#found} found`;
+    const seconds = elapsed / 1000;
+    if (this.#total === null) {
+      const found = `${spin} discovering files… ${this.#found} found`;
+      if (this.#done === 0) return found;
+      // Probing began before the walk ended: count and rate, no percent or ETA yet.
+      const rate = seconds > 0 ? this.#done / seconds : 0;
+      return this.#withName(
+        `${spin} [${clock(elapsed)}] ${this.#done} done, ${this.#found} found ` +
+          `${rate.toFixed(rate < 10 ? 1 : 0)}/s`,
+      );
+    }
     const total = this.#total;
     const done = Math.min(this.#done, total);
     const filled = total === 0 ? BAR_WIDTH : Math.floor((done * BAR_WIDTH) / total);
     const bar = "#".repeat(filled) + "-".repeat(BAR_WIDTH - filled);
     const pct = total === 0 ? 100 : Math.floor((done * 100) / total);
-    const seconds = elapsed / 1000;
     const rate = seconds > 0 ? done / seconds : 0;
     const eta = rate > 0 && done < total
       ? ` ETA ${humanDuration(((total - done) / rate) * 1000)}`
       : "";
     const head = `${spin} [${clock(elapsed)}] [${bar}] ${done}/${total} (${pct}%) ` +
       `${rate.toFixed(rate < 10 ? 1 : 0)}/s${eta}`;
+    return this.#withName(head);
+  }
+
+  /** `head`, then as much of the last committed file's name as fits. */
+  #withName(head: string): string {
     const room = this.columns() - head.length - 2;
     if (room <= 0 || this.#name === "") return head;
     const name = this.#name.length > room ? "…" + this.#name.slice(-(room - 1)) : this.#name;

@@ -6,7 +6,7 @@
 
 import type { Store } from "../store/mod.ts";
 import type { MatchStrictness } from "./moves.ts";
-import { probeAll, resolveJobs } from "./pool.ts";
+import { type PoolStats, probeAll, resolveJobs } from "./pool.ts";
 import type { ChecksumTier, ProbeHooks } from "./probe_file.ts";
 import { type IoTotals, newIoTotals, type ScanReporter } from "./report.ts";
 import { BATCH_MAX_MS, BatchWriter, type WritePolicy } from "./writer.ts";
@@ -19,7 +19,23 @@ export interface PipelineOptions {
   strictness: MatchStrictness;
   hooks?: ProbeHooks;
   signal?: AbortSignal;
+  /** Tests: the pool's counters, and a smaller bound on paths pulled ahead. */
+  pool?: PoolProbe;
 }
+
+export interface PoolProbe {
+  stats?: PoolStats;
+  queueLimit?: number;
+}
+
+/**
+ * The paths to probe: a list, or a stream (the walk, as it runs) with the
+ * number it will have produced — null until the stream has ended.
+ */
+export type PathSource = readonly string[] | {
+  paths: AsyncIterable<string>;
+  total(): number | null;
+};
 
 export interface PipelineResult {
   /** Files written and committed. */
@@ -30,15 +46,16 @@ export interface PipelineResult {
   io: IoTotals;
 }
 
-/** Probe `paths` and write them; throws (after rolling the open batch back) on a fatal error. */
+/** Probe `source`'s paths and write them; throws (after rolling back the open batch) if fatal. */
 export async function probeAndWrite(
   store: Store,
-  paths: readonly string[],
+  source: PathSource,
   options: PipelineOptions,
   reporter: ScanReporter,
 ): Promise<PipelineResult> {
   const io = newIoTotals();
-  const total = paths.length;
+  const paths = isList(source) ? source : source.paths;
+  const total = isList(source) ? () => source.length : () => source.total();
   let failed = 0;
   let raced = 0;
   const writer = new BatchWriter(store, {
@@ -47,7 +64,7 @@ export async function probeAndWrite(
     warn: reporter.warn,
     info: reporter.info,
     // Progress counts every file dealt with (written, failed or raced), so it ends at 100%.
-    onCommit: (_files, lastPath) => reporter.committed?.(io.probed, total, lastPath),
+    onCommit: (_files, lastPath) => reporter.committed?.(io.probed, total(), lastPath),
   });
   // A commit from the timer that fails stops the pool; its error is the one reported.
   const stop = new AbortController();
@@ -69,6 +86,8 @@ export async function probeAndWrite(
       tier: options.tier,
       hooks: options.hooks,
       signal: stop.signal,
+      stats: options.pool?.stats,
+      queueLimit: options.pool?.queueLimit,
       onOutcome: (o) => {
         io.probeBytes += o.counters.probeBytes;
         io.preads += o.counters.preads;
@@ -87,7 +106,8 @@ export async function probeAndWrite(
       onDrained: (idle) => writer.maybeCommit(idle),
     });
     writer.commit();
-    if (total > 0) reporter.committed?.(io.probed, total, "");
+    const all = total() ?? io.probed;
+    if (all > 0) reporter.committed?.(io.probed, all, "");
   } catch (e) {
     writer.rollback();
     throw timerError ?? e;
@@ -96,4 +116,8 @@ export async function probeAndWrite(
     options.signal?.removeEventListener("abort", onUserAbort);
   }
   return { written: writer.committed, moved: writer.moved, failed, raced, io };
+}
+
+function isList(source: PathSource): source is readonly string[] {
+  return Array.isArray(source);
 }

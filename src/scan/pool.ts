@@ -2,8 +2,11 @@
 // synchronous consumer (the batch writer) on the main thread as they arrive.
 // At most two chunks are outstanding per Worker, and probed payload not yet
 // written is bounded by the shared budget (messages.ts), so memory stays flat
-// however many files there are. A Worker that dies fails the files it had
-// not reported and is replaced.
+// however many files there are. The paths themselves are pulled from their
+// source (the walk, as it runs) only while fewer than QUEUE_HIGH wait to be
+// sent, so a library of a million files never sits in memory as one list.
+// Workers start as there is work for them. A Worker that dies fails the files
+// it had not reported and is replaced.
 
 import { type FromWorker, releaseBudget, type ToWorker } from "./messages.ts";
 import type { ChecksumTier, ProbeHooks, ProbeOutcome } from "./probe_file.ts";
@@ -18,9 +21,23 @@ export interface PoolOptions {
   /** Called after each message's outcomes were consumed (a good moment to commit). */
   onDrained?: (idle: boolean) => void;
   signal?: AbortSignal;
+  /** Filled in as the run goes (for tests and the debug log). */
+  stats?: PoolStats;
+  /** Paths pulled ahead of the Workers at most (default QUEUE_HIGH; tests use a small one). */
+  queueLimit?: number;
+}
+
+export interface PoolStats {
+  /** Most paths pulled from the source and not yet sent to a Worker, at any moment. */
+  maxQueued: number;
+  /** Paths pulled from the source. */
+  pulled: number;
 }
 
 const MAX_CHUNK = 32;
+/** Paths pulled from the source ahead of the Workers: the pull pauses at this many… */
+export const QUEUE_HIGH = 4096;
+// …and resumes when sending chunks brought the queue down to half of it.
 const OUTSTANDING_PER_WORKER = 2;
 
 interface Chunk {
@@ -55,20 +72,34 @@ export function resolveJobs(jobs: number): number {
   return n > 0 ? n : 1;
 }
 
-/** Probe every path; resolves when all outcomes were consumed. */
-export function probeAll(paths: readonly string[], options: PoolOptions): Promise<void> {
-  if (paths.length === 0) return Promise.resolve();
+/**
+ * Probe every path of `source`, pulled as the Workers need them; resolves
+ * when all outcomes were consumed. An error thrown by the source (e.g. the
+ * walk's ProbeAborted) ends the run with that error.
+ */
+export function probeAll(
+  source: Iterable<string> | AsyncIterable<string>,
+  options: PoolOptions,
+): Promise<void> {
   const budgetBuffer = new SharedArrayBuffer(4);
   const budget = new Int32Array(budgetBuffer);
-  const workerCount = Math.max(1, Math.min(options.workers, paths.length));
+  const workerLimit = Math.max(1, options.workers);
   const slots: Slot[] = [];
-  let next = 0;
+  /** Pulled from the source, not yet sent (a FIFO: `queue[head]` is next). */
+  let queue: string[] = [];
+  let head = 0;
+  let sourceDone = false;
+  /** Resolves the pull loop's wait for room in the queue. */
+  let wakePull: (() => void) | undefined;
   let chunkIds = 0;
   let outstanding = 0;
   let finished = false;
   let startFailures = 0;
   /** Unreported paths of a crashed Worker, re-sent one per chunk. */
   const retry: string[] = [];
+  const stats = options.stats;
+  const queueHigh = Math.max(MAX_CHUNK, options.queueLimit ?? QUEUE_HIGH);
+  const queueLow = Math.floor(queueHigh / 2);
 
   return new Promise<void>((resolve, reject) => {
     const finish = (error?: unknown) => {
@@ -76,6 +107,7 @@ export function probeAll(paths: readonly string[], options: PoolOptions): Promis
       finished = true;
       for (const s of slots) s.worker.terminate();
       options.signal?.removeEventListener("abort", onAbort);
+      wakePull?.();
       if (error === undefined) resolve();
       else reject(error);
     };
@@ -83,32 +115,64 @@ export function probeAll(paths: readonly string[], options: PoolOptions): Promis
     if (options.signal?.aborted) return finish(new ProbeAborted());
     options.signal?.addEventListener("abort", onAbort);
 
+    const queued = () => queue.length - head;
+
+    /** Next chunk's size, or 0 to wait for more paths (full chunks while the source runs). */
     const chunkSize = () => {
-      const remaining = paths.length - next;
-      return Math.max(1, Math.min(MAX_CHUNK, Math.ceil(remaining / (workerCount * 4))));
+      const waiting = queued();
+      if (!sourceDone) return waiting >= MAX_CHUNK ? MAX_CHUNK : 0;
+      if (waiting === 0) return 0;
+      return Math.max(1, Math.min(MAX_CHUNK, Math.ceil(waiting / (workerLimit * 4))));
     };
 
-    const remaining = () => retry.length > 0 || next < paths.length;
+    const remaining = () => retry.length > 0 || queued() > 0 || !sourceDone;
+
+    const take = (size: number): string[] => {
+      const paths = queue.slice(head, head + size);
+      head += size;
+      if (head >= 1024 && head * 2 >= queue.length) {
+        queue = queue.slice(head);
+        head = 0;
+      }
+      if (queued() <= queueLow && wakePull) {
+        const wake = wakePull;
+        wakePull = undefined;
+        wake();
+      }
+      return paths;
+    };
 
     const feed = (slot: Slot) => {
-      while (slot.chunks.size < OUTSTANDING_PER_WORKER && remaining()) {
+      while (slot.chunks.size < OUTSTANDING_PER_WORKER) {
         let chunk: Chunk;
         if (retry.length > 0) {
           chunk = { id: ++chunkIds, paths: [retry.shift()!], reported: 0, isolated: true };
         } else {
           const size = chunkSize();
-          chunk = {
-            id: ++chunkIds,
-            paths: paths.slice(next, next + size),
-            reported: 0,
-            isolated: false,
-          };
-          next += size;
+          if (size === 0) return;
+          chunk = { id: ++chunkIds, paths: take(size), reported: 0, isolated: false };
         }
         slot.chunks.set(chunk.id, chunk);
         outstanding++;
         const m: ToWorker = { type: "chunk", id: chunk.id, paths: chunk.paths };
         slot.worker.postMessage(m);
+      }
+    };
+
+    /** Whether a chunk could be sent now. */
+    const sendable = () => retry.length > 0 || chunkSize() > 0;
+
+    /** Hand work to every Worker with room; start Workers (up to the limit) while work is left. */
+    const feedAll = () => {
+      if (finished) return;
+      for (const s of slots) {
+        if (!sendable()) return;
+        feed(s);
+      }
+      while (sendable() && slots.length < workerLimit) {
+        const slot = spawn();
+        slots.push(slot);
+        feed(slot);
       }
     };
 
@@ -155,9 +219,13 @@ export function probeAll(paths: readonly string[], options: PoolOptions): Promis
           slot.chunks.delete(m.chunkId);
           outstanding--;
           feed(slot);
+          // The tail of the source may be waiting for a Worker with room.
+          if (sourceDone) feedAll();
         }
         try {
-          options.onDrained?.(outstanding === 0);
+          // Idle only when no more work can come: Workers starved by a slow
+          // walk leave the open batch to the size and time limits.
+          options.onDrained?.(outstanding === 0 && sourceDone);
         } catch (e) {
           return finish(e);
         }
@@ -170,7 +238,7 @@ export function probeAll(paths: readonly string[], options: PoolOptions): Promis
         if (!slot.alive && ++startFailures >= MAX_START_FAILURES) {
           return finish(new Error(`probe workers fail to start: ${event.message}`));
         }
-        const index = slots.indexOf(slot);
+        slots.splice(slots.indexOf(slot), 1);
         try {
           // Chunks run in the order sent, so the crash happened in the first
           // one with unreported files; which of its files is unknown (outcomes
@@ -196,17 +264,47 @@ export function probeAll(paths: readonly string[], options: PoolOptions): Promis
         } catch (e) {
           return finish(e);
         }
-        if (remaining()) {
-          const replacement = spawn();
-          slots[index] = replacement;
-          feed(replacement);
-        }
+        feedAll(); // replaces the Worker while work is left
         checkDone();
       };
       return slot;
     };
 
-    for (let i = 0; i < workerCount; i++) slots.push(spawn());
-    for (const s of slots) feed(s);
+    /** Pull paths from the source while the queue has room; feed the Workers as chunks fill. */
+    const pull = async () => {
+      const iterator = Symbol.asyncIterator in source
+        ? (source as AsyncIterable<string>)[Symbol.asyncIterator]()
+        : (source as Iterable<string>)[Symbol.iterator]();
+      try {
+        while (!finished) {
+          if (queued() >= queueHigh) {
+            await new Promise<void>((wake) => wakePull = wake);
+            continue;
+          }
+          const step = await iterator.next();
+          if (finished) break;
+          if (step.done) break;
+          queue.push(step.value);
+          if (stats) {
+            stats.pulled++;
+            stats.maxQueued = Math.max(stats.maxQueued, queued());
+          }
+          if (queued() % MAX_CHUNK === 0) feedAll();
+        }
+      } catch (e) {
+        return finish(e);
+      }
+      if (finished) {
+        // Stopped early (abort, fatal error): let the source clean up.
+        try {
+          await iterator.return?.();
+        } catch { /* the run already has its outcome */ }
+        return;
+      }
+      sourceDone = true;
+      feedAll();
+      checkDone();
+    };
+    void pull();
   });
 }

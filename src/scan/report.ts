@@ -7,10 +7,14 @@ export interface ScanReporter {
   debug(message: string): void;
   /** The walk found another music file (running count). */
   discovered?(found: number): void;
-  /** The walk is over: `total` files will be probed. */
+  /** The walk is over: `total` files will be probed (probing may have begun already). */
   walked?(total: number): void;
-  /** A batch committed: `done` of `total` files are in the store; `lastPath` the latest. */
-  committed?(done: number, total: number, lastPath: string): void;
+  /**
+   * A batch committed: `done` of `total` files are in the store; `lastPath`
+   * the latest. `total` is null while the walk still runs (scan probes as it
+   * walks).
+   */
+  committed?(done: number, total: number | null, lastPath: string): void;
 }
 
 /** Reads and work done by the probes (for benchmarks and the debug log). */

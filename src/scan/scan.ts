@@ -1,13 +1,16 @@
 // `scan` of one target (F§7): walk, skip what the store already has (unless
 // forced), probe the rest in the Worker pool, write each file with the full
-// ingest policy (moved files re-identified), and count the outcome.
+// ingest policy (moved files re-identified), and count the outcome. The walk
+// streams into the pool (the pool pulls paths as its Workers need them), so
+// memory stays flat however many files the target holds; the number to probe
+// is known, and reported, only when the walk ends.
 
 import { type Store } from "../store/mod.ts";
 import type { MatchStrictness } from "./moves.ts";
-import { probeAndWrite } from "./pipeline.ts";
+import { type PoolProbe, probeAndWrite } from "./pipeline.ts";
 import type { ChecksumTier, ProbeHooks } from "./probe_file.ts";
 import type { IoTotals, ScanReporter } from "./report.ts";
-import { skippedSummary, walkTarget } from "./walk.ts";
+import { skippedSummary, streamTarget } from "./walk.ts";
 
 export interface ScanRequest {
   target: string;
@@ -19,6 +22,8 @@ export interface ScanRequest {
   strictness: MatchStrictness;
   hooks?: ProbeHooks;
   signal?: AbortSignal;
+  /** Tests: the probe pool's counters (how many walked paths waited at once) and bound. */
+  pool?: PoolProbe;
 }
 
 export interface ScanStats {
@@ -47,24 +52,44 @@ export async function scanTarget(
   reporter: ScanReporter,
 ): Promise<ScanStats> {
   const started = performance.now();
-  const walked = await walkTarget(request, reporter);
-  let failed = 0;
-  for (const path of walked.unreadableNames) {
-    reporter.warn(`skipping ${path}: its name is not valid UTF-8 (cannot be opened)`);
-    failed++;
+  const walk = streamTarget(request, reporter);
+  const walked = walk.summary;
+  let reportedUnreadable = 0;
+  /** Warn about names found unreadable since the last call (as the walk finds them). */
+  const warnUnreadable = () => {
+    for (; reportedUnreadable < walked.unreadableNames.length; reportedUnreadable++) {
+      const path = walked.unreadableNames[reportedUnreadable];
+      reporter.warn(`skipping ${path}: its name is not valid UTF-8 (cannot be opened)`);
+    }
+  };
+  let alreadyPresent = 0;
+  let toProbe = 0;
+  let total: number | null = null;
+  async function* pathsToProbe(): AsyncGenerator<string, void, undefined> {
+    for await (const path of walk.paths) {
+      warnUnreadable();
+      if (!request.force && pathInStore(store, path)) {
+        alreadyPresent++;
+        continue;
+      }
+      toProbe++;
+      yield path;
+    }
+    warnUnreadable();
+    total = toProbe;
+    reporter.walked?.(toProbe);
   }
-  const toProbe = request.force ? walked.files : walked.files.filter((p) => !pathInStore(store, p));
-  const alreadyPresent = walked.files.length - toProbe.length;
-  reporter.walked?.(toProbe.length);
 
-  const result = await probeAndWrite(store, toProbe, {
+  const result = await probeAndWrite(store, { paths: pathsToProbe(), total: () => total }, {
     jobs: request.jobs,
     tier: request.checksum,
     policy: "full",
     strictness: request.strictness,
     hooks: request.hooks,
     signal: request.signal,
+    pool: request.pool,
   }, reporter);
+  const failed = walked.unreadableNames.length;
   const summary = skippedSummary(walked.skipped, walked.skippedTotal);
   if (summary) reporter.warn(summary);
   if (walked.symlinksSkipped > 0) {

@@ -31,12 +31,13 @@ export interface WalkOptions {
 /** Directories read between yields to the event loop (signals, the spinner). */
 const YIELD_EVERY_DIRS = 64;
 
-export interface WalkResult {
+/** What a walk found besides the music paths (filled in as the walk runs). */
+export interface WalkSummary {
   /** The canonical absolute target. */
   root: string;
   rootIsFile: boolean;
-  /** Canonical absolute paths of music files, in walk order (names sorted per directory). */
-  files: string[];
+  /** Music files found so far. */
+  found: number;
   /** Music files whose names Deno cannot represent (not valid UTF-8). */
   unreadableNames: string[];
   /** Non-music entries by lowercase extension (`<none>` when absent). */
@@ -44,6 +45,18 @@ export interface WalkResult {
   skippedTotal: number;
   /** Symlinks not followed (no --follow-symlinks). */
   symlinksSkipped: number;
+}
+
+export interface WalkResult extends WalkSummary {
+  /** Canonical absolute paths of music files, in walk order (names sorted per directory). */
+  files: string[];
+}
+
+/** A walk in progress: music paths come out as they are found, pulled by the consumer. */
+export interface WalkStream {
+  summary: WalkSummary;
+  /** Canonical absolute paths of music files, in walk order (names sorted per directory). */
+  paths: AsyncGenerator<string, void, undefined>;
 }
 
 export class WalkError extends Error {
@@ -84,43 +97,65 @@ export function skippedSummary(skipped: Map<string, number>, total: number): str
 }
 
 /**
- * Walk a target. Asynchronous only so that it yields to the event loop every
- * few directories: on a large library, Ctrl-C and the discovery spinner must
- * work while the walk runs.
+ * Start walking a target: the target is resolved and stat'ed now (a missing
+ * target throws here), its music paths come out of `paths` lazily — the walk
+ * only advances while the consumer pulls, so a consumer that pulls as it
+ * probes holds a bounded number of paths however large the library. The
+ * generator also yields to the event loop every few directories: on a large
+ * library, Ctrl-C and the discovery spinner must work while the walk runs.
  */
-export async function walk(target: string, options: WalkOptions): Promise<WalkResult> {
+export function walkStream(target: string, options: WalkOptions): WalkStream {
   const root = canonicalTarget(target);
-  const result: WalkResult = {
-    root,
-    rootIsFile: false,
-    files: [],
-    unreadableNames: [],
-    skipped: new Map(),
-    skippedTotal: 0,
-    symlinksSkipped: 0,
-  };
-  const tally = (path: string) => {
-    const ext = extensionOf(path);
-    const key = ext === "" || ext.includes("\uFFFD") ? "<none>" : ext;
-    result.skipped.set(key, (result.skipped.get(key) ?? 0) + 1);
-    result.skippedTotal++;
-  };
-  const found = (path: string) => {
-    result.files.push(path);
-    options.onFound?.(result.files.length);
-  };
-
   let rootInfo: Deno.FileInfo;
   try {
     rootInfo = Deno.statSync(root);
   } catch (e) {
     throw new WalkError(`cannot read ${target}: ${message(e)}`, target, { cause: e });
   }
+  const summary: WalkSummary = {
+    root,
+    rootIsFile: !rootInfo.isDirectory,
+    found: 0,
+    unreadableNames: [],
+    skipped: new Map(),
+    skippedTotal: 0,
+    symlinksSkipped: 0,
+  };
+  return { summary, paths: walkPaths(root, rootInfo, summary, options) };
+}
+
+/** Walk a target to the end, collecting every music path (revalidate needs the whole set). */
+export async function walk(target: string, options: WalkOptions): Promise<WalkResult> {
+  const { summary, paths } = walkStream(target, options);
+  const files: string[] = [];
+  for await (const path of paths) files.push(path);
+  return { ...summary, files };
+}
+
+async function* walkPaths(
+  root: string,
+  rootInfo: Deno.FileInfo,
+  result: WalkSummary,
+  options: WalkOptions,
+): AsyncGenerator<string, void, undefined> {
+  const tally = (path: string) => {
+    const ext = extensionOf(path);
+    const key = ext === "" || ext.includes("\uFFFD") ? "<none>" : ext;
+    result.skipped.set(key, (result.skipped.get(key) ?? 0) + 1);
+    result.skippedTotal++;
+  };
+  /** Counts a found music file; the caller yields it. */
+  const found = () => {
+    result.found++;
+    options.onFound?.(result.found);
+  };
+
   if (!rootInfo.isDirectory) {
-    result.rootIsFile = true;
-    if (rootInfo.isFile && probeKindForPath(root) !== null) found(root);
-    else tally(root);
-    return result;
+    if (rootInfo.isFile && probeKindForPath(root) !== null) {
+      found();
+      yield root;
+    } else tally(root);
+    return;
   }
 
   const follow = options.followSymlinks;
@@ -195,7 +230,10 @@ export async function walk(target: string, options: WalkOptions): Promise<WalkRe
           seenDirs.add(key);
           subdirs.push(real);
         } else if (info.isFile && probeKindForPath(real) !== null) {
-          if (firstVisit(real, info)) found(real);
+          if (firstVisit(real, info)) {
+            found();
+            yield real;
+          }
         } else {
           tally(real);
         }
@@ -212,7 +250,10 @@ export async function walk(target: string, options: WalkOptions): Promise<WalkRe
         }
         subdirs.push(path);
       } else if (entry.isFile && audio) {
-        if (firstVisit(path)) found(path);
+        if (firstVisit(path)) {
+          found();
+          yield path;
+        }
       } else {
         tally(path); // non-music files, FIFOs, sockets, devices
       }
@@ -220,7 +261,6 @@ export async function walk(target: string, options: WalkOptions): Promise<WalkRe
     // Depth-first in name order: push in reverse so the first name pops first.
     for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
   }
-  return result;
 }
 
 function exists(path: string): boolean {
@@ -232,16 +272,24 @@ function exists(path: string): boolean {
   }
 }
 
-/** Walk a scan or revalidate target, reporting through the run's reporter. */
-export function walkTarget(
-  request: { target: string; followSymlinks: boolean; signal?: AbortSignal },
-  reporter: ScanReporter,
-): Promise<WalkResult> {
-  return walk(request.target, {
+type TargetRequest = { target: string; followSymlinks: boolean; signal?: AbortSignal };
+
+function targetOptions(request: TargetRequest, reporter: ScanReporter): WalkOptions {
+  return {
     signal: request.signal,
     followSymlinks: request.followSymlinks,
     warn: reporter.warn,
     debug: reporter.debug,
     onFound: reporter.discovered,
-  });
+  };
+}
+
+/** Walk a scan or revalidate target to the end, reporting through the run's reporter. */
+export function walkTarget(request: TargetRequest, reporter: ScanReporter): Promise<WalkResult> {
+  return walk(request.target, targetOptions(request, reporter));
+}
+
+/** Start a streaming walk of a scan target, reporting through the run's reporter. */
+export function streamTarget(request: TargetRequest, reporter: ScanReporter): WalkStream {
+  return walkStream(request.target, targetOptions(request, reporter));
 }

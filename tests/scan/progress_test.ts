@@ -45,3 +45,28 @@ Deno.test("terminal bar: count, percent, rate, ETA and the current file; cleared
   assert.equal(out.at(-1), "\r\x1b[2K");
   assert.ok(out.every((t) => t.startsWith("\r\x1b[2K")));
 });
+
+Deno.test("progress before the total is known: count and rate, no percent or ETA", () => {
+  let now = 1_000_000;
+  const out: string[] = [];
+  const bar = new BarProgress((t) => out.push(t), () => now, () => 120);
+  bar.discovered(700);
+  now += 10_000;
+  // Scan probes while it walks: commits arrive before walked().
+  bar.committed(300, null, "/music/A/02 - Other.flac");
+  assert.match(bar.line(), /^. \[00:00:10\] 300 done, 700 found 30\/s {2}02 - Other\.flac$/);
+  bar.walked(1000);
+  bar.committed(500, 1000, "/music/A/03 - Third.flac");
+  assert.match(bar.line(), /500\/1000 \(50%\) 50\/s ETA 10 seconds {2}03 - Third\.flac$/);
+  bar.finish();
+
+  const lines: string[] = [];
+  const plain = new LineProgress((t) => lines.push(t));
+  plain.committed(30, null);
+  assert.deepEqual(lines, [], "no percentage without a total");
+  plain.walked(40);
+  plain.committed(35, 40);
+  plain.committed(40, 40);
+  plain.finish();
+  assert.deepEqual(lines, ["ingested 35/40 (87%)\n", "ingested 40/40 (100%)\n"]);
+});
