@@ -48,6 +48,18 @@ async function serveInProcess(source: string, mountpoint: string, attrTtlMs?: nu
   return { library, stop, serving };
 }
 
+/** A mount whose one file is held open by another process (so unmounting finds it busy). */
+async function busyMount(source: string, mountpoint: string, graceMs: number) {
+  await Deno.writeTextFile(`${source}/a.txt`, "a\n");
+  const m = await startMount(source, mountpoint, { graceMs });
+  const holder = holdOpen(`${mountpoint}/a.txt`);
+  await until("the holder to open the file", async () => {
+    const r = await sh(`ls -l /proc/${holder.pid}/fd 2>/dev/null | grep -c ${mountpoint}`);
+    return r.stdout.trim() === "1";
+  });
+  return { m, holder };
+}
+
 Deno.test({
   name: "fuse lifecycle: SIGTERM unmounts cleanly and the process exits 0",
   ignore: noFuse,
@@ -75,13 +87,8 @@ Deno.test({
     const { base, source, mountpoint } = await tempDirs();
     let holder: Deno.ChildProcess | null = null;
     try {
-      await Deno.writeTextFile(`${source}/a.txt`, "a\n");
-      const m = await startMount(source, mountpoint, { graceMs: 60_000 });
-      holder = holdOpen(`${mountpoint}/a.txt`);
-      await until("the holder to open the file", async () => {
-        const r = await sh(`ls -l /proc/${holder!.pid}/fd 2>/dev/null | grep -c ${mountpoint}`);
-        return r.stdout.trim() === "1";
-      });
+      const { m, holder: h } = await busyMount(source, mountpoint, 60_000);
+      holder = h;
       m.child.kill("SIGTERM");
       await until("a lazy detach", () => m.stderr().includes("busy; detaching it lazily"));
       await until("the mountpoint to be detached", async () => !(await isMounted(mountpoint)));
@@ -108,13 +115,8 @@ Deno.test({
     const { base, source, mountpoint } = await tempDirs();
     let holder: Deno.ChildProcess | null = null;
     try {
-      await Deno.writeTextFile(`${source}/a.txt`, "a\n");
-      const m = await startMount(source, mountpoint, { graceMs: 300 });
-      holder = holdOpen(`${mountpoint}/a.txt`);
-      await until("the holder to open the file", async () => {
-        const r = await sh(`ls -l /proc/${holder!.pid}/fd 2>/dev/null | grep -c ${mountpoint}`);
-        return r.stdout.trim() === "1";
-      });
+      const { m, holder: h } = await busyMount(source, mountpoint, 300);
+      holder = h;
       const started = Date.now();
       m.child.kill("SIGTERM");
       const r = await m.wait();
