@@ -8,19 +8,13 @@
 //   npx deno task build --target x86_64 # one target
 
 import denoJson from "./deno.json" with { type: "json" };
+import { DENO_FLAGS } from "./src/cli/deno_flags.ts";
 
 export type Arch = "x86_64" | "aarch64";
 export const ARCHES: readonly Arch[] = ["x86_64", "aarch64"];
 
-/** What the binary may do: read the library and store, FFI for FUSE/libc, run fusermount3/umount. */
-export const PERMISSIONS = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-ffi",
-  "--allow-run",
-  "--allow-sys",
-] as const;
+/** The shipped Deno flags (src/cli/deno_flags.ts): the binary runs with exactly these. */
+export const PERMISSIONS = DENO_FLAGS;
 
 /** Modules loaded as Workers by URL: not reachable from main.ts's static import graph. */
 export const WORKER_MODULES = ["src/scan/probe_worker.ts", "src/fuse/io_worker.ts"] as const;
