@@ -13,9 +13,6 @@ import { DENO_FLAGS } from "./src/cli/deno_flags.ts";
 export type Arch = "x86_64" | "aarch64";
 export const ARCHES: readonly Arch[] = ["x86_64", "aarch64"];
 
-/** The shipped Deno flags (src/cli/deno_flags.ts): the binary runs with exactly these. */
-export const PERMISSIONS = DENO_FLAGS;
-
 /** Modules loaded as Workers by URL: not reachable from main.ts's static import graph. */
 export const WORKER_MODULES = ["src/scan/probe_worker.ts", "src/fuse/io_worker.ts"] as const;
 
@@ -58,7 +55,8 @@ export function compilePlan(
       "--exclude",
       "node_modules",
       ...includes.flatMap((m) => ["--include", m]),
-      ...PERMISSIONS,
+      // The binary runs with exactly the shipped flags (src/cli/deno_flags.ts).
+      ...DENO_FLAGS,
       "main.ts",
     ];
     const denortBin = env[`DENORT_BIN_${arch.toUpperCase()}`] ??

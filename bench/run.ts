@@ -2,6 +2,8 @@
 // (so one's memory and caches do not colour the next). Pass names to run a
 // subset: `npx deno task bench format core`.
 
+import { DENO_FLAGS } from "../src/cli/deno_flags.ts";
+
 const BENCHES: { name: string; file: string; flags: string[] }[] = [
   { name: "format", file: "bench/format_bench.ts", flags: [] },
   { name: "core", file: "bench/core_bench.ts", flags: ["--v8-flags=--expose-gc"] },
@@ -22,7 +24,7 @@ if (import.meta.main) {
     }
     console.log(`\n== ${b.name} (${b.file})`);
     const { code } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", ...b.flags, b.file],
+      args: ["run", ...DENO_FLAGS, ...b.flags, b.file],
       stdout: "inherit",
       stderr: "inherit",
     }).output();

@@ -19,6 +19,7 @@ import type { TagEntry } from "../src/format/types.ts";
 import { revalidateTarget, type ScanReporter, scanTarget } from "../src/scan/mod.ts";
 import type { ChecksumTier } from "../src/scan/probe_file.ts";
 import { openStore } from "../src/store/mod.ts";
+import { DENO_FLAGS } from "../src/cli/deno_flags.ts";
 
 const TARGET_FILES_PER_S = 1000;
 const TARGET_BYTES_PER_FILE = 8 * 1024;
@@ -96,7 +97,7 @@ async function runPhase(
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "-A",
+      ...DENO_FLAGS,
       import.meta.filename!,
       "--phase",
       kind,

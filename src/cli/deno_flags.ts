@@ -1,14 +1,15 @@
 // How musefs runs: the one list of Deno flags (permissions included) used by
 // the `musefs` task in deno.json, by build.ts for `deno compile`, and by every
-// test or benchmark that runs the CLI as a subprocess. tests/build_test.ts
-// fails when the three disagree.
+// test or benchmark that runs musefs as a subprocess. tests/build_test.ts
+// fails when they disagree.
+//
+// The list is --allow-all, because no narrower set makes every feature work
+// (docs/permissions.md has the evidence): Deno grants /proc, /sys and /dev
+// (passthrough's privilege check, the connection's read_ahead_kb, the RSS
+// metric, mountinfo) and SQLite ATTACH (which VACUUM runs internally) only
+// under full permissions, whatever --allow-read/--allow-write say. FUSE needs
+// --allow-ffi and unmounting needs --allow-run, and either already lets the
+// process do anything its user can, so a narrower list would not contain it.
 
-/** What the binary may do: read the library and store, FFI for FUSE/libc, run fusermount3/umount. */
-export const DENO_FLAGS = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-ffi",
-  "--allow-run",
-  "--allow-sys",
-] as const;
+/** Full permissions: see the comment above and docs/permissions.md. */
+export const DENO_FLAGS = ["--allow-all"] as const;

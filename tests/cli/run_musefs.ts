@@ -1,9 +1,34 @@
 // Runs main.ts in a child Deno, the way users run the binary, with a clean
-// environment (no MUSEFS_* leaking in from the test runner).
+// environment (no MUSEFS_* leaking in from the test runner). Every test or
+// benchmark that starts a musefs process builds its argv here, from the
+// shipped Deno flags (src/cli/deno_flags.ts), so what is tested is what ships.
 
 import { fileURLToPath } from "node:url";
+import { DENO_FLAGS } from "../../src/cli/deno_flags.ts";
+import denoJson from "../../deno.json" with { type: "json" };
 
 export const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
+
+/** `run <shipped flags> <script> <args>`: Deno's arguments for running musefs code as a process. */
+export function denoRunArgs(script: string, args: readonly string[] = []): string[] {
+  return ["run", ...DENO_FLAGS, script, ...args];
+}
+
+/** The Deno flags of a deno.json task: the words between the subcommand and `script`. */
+export function taskDenoFlags(task: keyof typeof denoJson.tasks, script: string): string[] {
+  const words = denoJson.tasks[task].split(/\s+/);
+  const sub = words.findIndex((w) => w === "run" || w === "test");
+  const end = words.indexOf(script, sub);
+  if (sub < 0 || end < 0) {
+    throw new Error(`task ${task} does not run ${script}: ${denoJson.tasks[task]}`);
+  }
+  return words.slice(sub + 1, end);
+}
+
+/** The whole argv of `musefs <args>` run the shipped way: the Deno binary first. */
+export function musefsCommand(args: readonly string[]): string[] {
+  return [Deno.execPath(), ...denoRunArgs(MAIN, args)];
+}
 
 export interface Ran {
   code: number;
@@ -20,8 +45,9 @@ export async function musefs(args: string[], env: Record<string, string> = {}): 
     const value = Deno.env.get(name);
     if (value !== undefined) base[name] = value;
   }
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
+  const [deno, ...argv] = musefsCommand(args);
+  const out = await new Deno.Command(deno, {
+    args: argv,
     env: { ...base, NO_COLOR: "1", ...env },
     clearEnv: true,
     stdin: "null",

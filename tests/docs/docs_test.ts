@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { dirname, join, normalize, relative } from "node:path";
 import { fileExists, headingSlugs, read, ROOT, stripFences } from "./markdown.ts";
+import { musefsCommand } from "../cli/run_musefs.ts";
 
 // ---- --help --------------------------------------------------------------
 
@@ -31,8 +32,9 @@ interface Help {
 }
 
 function helpText(args: string[]): string {
-  const out = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", ...args],
+  const [deno, ...argv] = musefsCommand(args);
+  const out = new Deno.Command(deno, {
+    args: argv,
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",

@@ -8,6 +8,7 @@ import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { ensureFixtures, type Fixture } from "../fixtures/fixtures.ts";
 import { fuseUnavailable, type RunResult, sh, shOk } from "../fuse/helpers.ts";
+import { musefsCommand } from "../cli/run_musefs.ts";
 
 export const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const dec = new TextDecoder();
@@ -41,8 +42,9 @@ function cleanEnv(): Record<string, string> {
 
 /** `musefs <args>` to completion (cwd = repo root, no MUSEFS_* from the runner). */
 export async function musefs(args: string[]): Promise<Ran> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", ...args],
+  const [deno, ...argv] = musefsCommand(args);
+  const out = await new Deno.Command(deno, {
+    args: argv,
     cwd: REPO,
     env: cleanEnv(),
     clearEnv: true,
@@ -259,8 +261,9 @@ async function collect(
  * exits first or nothing happens within 30 s.
  */
 export async function mount(db: string, mountpoint: string, flags: string[] = []): Promise<Mount> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", "mount", mountpoint, "--db", db, "-v", ...flags],
+  const [deno, ...argv] = musefsCommand(["mount", mountpoint, "--db", db, "-v", ...flags]);
+  const child = new Deno.Command(deno, {
+    args: argv,
     cwd: REPO,
     env: cleanEnv(),
     clearEnv: true,

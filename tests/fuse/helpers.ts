@@ -2,8 +2,9 @@
 // run shell commands against it, and skip cleanly where FUSE is unusable.
 
 import * as libc from "../../ffi/libc.ts";
+import { denoRunArgs } from "../cli/run_musefs.ts";
 
-const SERVE_MAIN = new URL("./serve_main.ts", import.meta.url).pathname;
+export const SERVE_MAIN = new URL("./serve_main.ts", import.meta.url).pathname;
 const dec = new TextDecoder();
 
 /** Why real-mount tests cannot run here, or null when they can. */
@@ -93,7 +94,7 @@ export async function startMount(
   options: Record<string, unknown> = {},
 ): Promise<MountHandle> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", SERVE_MAIN, mountpoint, source, JSON.stringify(options)],
+    args: denoRunArgs(SERVE_MAIN, [mountpoint, source, JSON.stringify(options)]),
     stdout: "piped",
     stderr: "piped",
   }).spawn();

@@ -3,7 +3,17 @@
 // fusermount3.
 
 import assert from "node:assert/strict";
-import { cleanup, isMounted, noFuse, sh, shOk, startMount, tempDirs } from "./helpers.ts";
+import {
+  cleanup,
+  isMounted,
+  noFuse,
+  SERVE_MAIN,
+  sh,
+  shOk,
+  startMount,
+  tempDirs,
+} from "./helpers.ts";
+import { denoRunArgs } from "../cli/run_musefs.ts";
 
 async function until(what: string, check: () => boolean | Promise<boolean>, ms = 10_000) {
   const end = Date.now() + ms;
@@ -172,7 +182,8 @@ Deno.test({
       await Deno.writeTextFile(`${source}/a.txt`, "unprivileged\n");
       await Deno.mkdir(`${base}/denodir`);
       await shOk(`chmod 755 ${base} && chown -R nobody:nogroup ${base}`);
-      const serveMain = new URL("./serve_main.ts", import.meta.url).pathname;
+      const serve = denoRunArgs(SERVE_MAIN, [mountpoint, source, '{"allowOther":false}'])
+        .map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
       const asNobody = "setpriv --reuid=nobody --regid=nogroup --clear-groups " +
         `env HOME=${base} DENO_DIR=${base}/denodir`;
       // A private mount namespace in which /dev/fuse has its usual 0666 mode
@@ -180,8 +191,7 @@ Deno.test({
       const script = `
         set -e
         mknod ${base}/fuse c 10 229 && chmod 666 ${base}/fuse && mount --bind ${base}/fuse /dev/fuse
-        ${asNobody} ${Deno.execPath()} run -A ${serveMain} ${mountpoint} ${source} '{"allowOther":false}' \
-          > ${base}/out 2> ${base}/err &
+        ${asNobody} ${Deno.execPath()} ${serve} > ${base}/out 2> ${base}/err &
         pid=$!
         for i in $(seq 1 200); do grep -q READY ${base}/out && break; sleep 0.1; done
         grep -q READY ${base}/out

@@ -5,6 +5,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { ensureFixtures, type Fixture, type FixtureName } from "../fixtures/fixtures.ts";
+import { musefsCommand } from "../cli/run_musefs.ts";
 
 export const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
@@ -32,7 +33,7 @@ function baseEnv(): Record<string, string> {
 }
 
 function command(args: string[], options: RunOptions): Deno.Command {
-  const denoArgs = ["run", "-A", MAIN, ...args];
+  const argv = musefsCommand(args);
   const [cmd, cmdArgs] = options.asUser
     ? [
       "setpriv",
@@ -40,11 +41,10 @@ function command(args: string[], options: RunOptions): Deno.Command {
         `--reuid=${options.asUser}`,
         `--regid=${options.asUser === "nobody" ? "nogroup" : options.asUser}`,
         "--clear-groups",
-        Deno.execPath(),
-        ...denoArgs,
+        ...argv,
       ],
     ]
-    : [Deno.execPath(), denoArgs];
+    : [argv[0], argv.slice(1)];
   return new Deno.Command(cmd, {
     args: cmdArgs,
     env: { ...baseEnv(), NO_COLOR: "1", ...options.env },
