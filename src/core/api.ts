@@ -19,7 +19,8 @@ export type Errno =
 
 export class FsError extends Error {
   override readonly name = "FsError";
-  constructor(readonly errno: Errno, message: string) {
+  /** `backingPath`: the backing file that could not be served, when that is the cause. */
+  constructor(readonly errno: Errno, message: string, readonly backingPath?: string) {
     super(message);
   }
 }

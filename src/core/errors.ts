@@ -41,10 +41,11 @@ const OS_ERRNO: Record<string, FsError["errno"]> = {
 export function toFsError(e: unknown): FsError {
   if (e instanceof FsError) return e;
   if (e instanceof TrackGoneError) return new FsError("ENOENT", e.message);
-  if (e instanceof BackingIoError) return new FsError(OS_ERRNO[e.code] ?? "EIO", e.message);
-  if (e instanceof BackingChangedError || e instanceof ReadRaceError) {
-    return new FsError("EIO", e.message);
+  if (e instanceof BackingIoError) {
+    return new FsError(OS_ERRNO[e.code] ?? "EIO", e.message, e.path);
   }
+  if (e instanceof BackingChangedError) return new FsError("EIO", e.message, e.path);
+  if (e instanceof ReadRaceError) return new FsError("EIO", e.message);
   if (e instanceof StoreError || e instanceof FormatError) return new FsError("EIO", e.message);
   const message = e instanceof Error ? e.message : String(e);
   return new FsError("EIO", message);

@@ -34,7 +34,8 @@ import {
   writeOutHeader,
 } from "../../ffi/fuse_abi.ts";
 import type { Attr, Library, RefreshReport } from "../core/api.ts";
-import { errnoOf, RateLimitedWarn, type ServerLog } from "./errno.ts";
+import { BackingWarnings } from "./backing_warn.ts";
+import { errnoOf, RateLimitedWarn, type ServerLog, unservable } from "./errno.ts";
 import { type InitWishes, type Negotiated, negotiateInit } from "./init.ts";
 import type { IoPool } from "./io_pool.ts";
 import { INFLIGHT_MAX, type ServerStats } from "./metrics.ts";
@@ -58,6 +59,7 @@ export class Dispatcher {
   private readonly reply: Replier;
   private readonly inline: InlineReader;
   private readonly warn: RateLimitedWarn;
+  private readonly backingWarn: BackingWarnings;
   private readonly attr: FuseAttr = {
     ino: 0,
     size: 0,
@@ -87,6 +89,12 @@ export class Dispatcher {
     this.reply = new Replier(devFd);
     this.inline = new InlineReader(devFd);
     this.warn = new RateLimitedWarn(opts.log);
+    this.backingWarn = new BackingWarnings(opts.log);
+  }
+
+  /** Serving is over: report warnings still held back. */
+  close(): void {
+    this.backingWarn.flush();
   }
 
   get deviceGone(): boolean {
@@ -110,7 +118,15 @@ export class Dispatcher {
     } catch (e) {
       const { errno, expected } = errnoOf(e);
       if (opcode === Op.READ) this.stats.readErrors++;
-      if (!expected) {
+      const backing = unservable(e);
+      if (backing !== null) {
+        this.backingWarn.warn(
+          backing.path,
+          `cannot serve ${backing.path} (${opName(opcode)} → ${backing.errno}): ${
+            (e as Error).message
+          }`,
+        );
+      } else if (!expected) {
         this.warn.warn(`${opName(opcode)} of inode ${nodeid}: ${(e as Error).message}`);
       }
       if (opcode !== Op.FORGET && opcode !== Op.BATCH_FORGET && opcode !== Op.INTERRUPT) {

@@ -2,6 +2,7 @@
 // rate-limited warning that keeps a failing mount from flooding the log.
 
 import { E, ENOTSUP, ErrnoError } from "../../ffi/libc.ts";
+import { BackingIoError } from "../../ffi/stat.ts";
 import { type Errno, FsError } from "../core/api.ts";
 
 /** The logging the server needs; the CLI's logger satisfies it structurally. */
@@ -53,6 +54,15 @@ export function errnoOf(e: unknown): { errno: number; expected: boolean } {
     if (e instanceof cls) return { errno, expected: false };
   }
   return { errno: E.EIO, expected: false };
+}
+
+/** The backing file behind a failure and the errno name, when a served file could not be served. */
+export function unservable(e: unknown): { path: string; errno: string } | null {
+  if (e instanceof FsError && e.backingPath !== undefined) {
+    return { path: e.backingPath, errno: e.errno };
+  }
+  if (e instanceof BackingIoError) return { path: e.path, errno: e.code };
+  return null;
 }
 
 /** Errno names for FsError codes, in numbers (for tests and the metrics file). */

@@ -216,6 +216,7 @@ export async function serve(
       Deno.removeSignalListener("SIGTERM", onSignal);
     }
     pool.close();
+    d.close();
     mount.close();
   }
   return { reason };

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { E, ErrnoError } from "../../ffi/libc.ts";
 import { FsError } from "../../src/core/api.ts";
-import { errnoOf, RateLimitedWarn } from "../../src/fuse/errno.ts";
+import { BackingIoError } from "../../ffi/stat.ts";
+import { BackingChangedError, toFsError } from "../../src/core/errors.ts";
+import { errnoOf, RateLimitedWarn, unservable } from "../../src/fuse/errno.ts";
 
 Deno.test("errno: FsError names map to Linux numbers and count as expected", () => {
   assert.deepEqual(errnoOf(new FsError("ENOENT", "x")), { errno: 2, expected: true });
@@ -35,4 +37,21 @@ Deno.test("errno: warnings are limited per window, the rest go to debug and are 
     "W 3 similar warning(s) suppressed in the last window",
     "W later",
   ]);
+});
+
+Deno.test("errno: a backing file behind a failure is named, with its errno", () => {
+  assert.deepEqual(
+    unservable(toFsError(new BackingIoError("EACCES", "/lib/a.flac", "cannot open /lib/a.flac"))),
+    { path: "/lib/a.flac", errno: "EACCES" },
+  );
+  assert.deepEqual(
+    unservable(toFsError(new BackingChangedError("/lib/b.flac", "the open file changed"))),
+    { path: "/lib/b.flac", errno: "EIO" },
+  );
+  assert.deepEqual(unservable(new BackingIoError("EIO", "/lib/c.mp3", "cannot read")), {
+    path: "/lib/c.mp3",
+    errno: "EIO",
+  });
+  assert.equal(unservable(new FsError("ENOENT", "no entry x in inode 1")), null);
+  assert.equal(unservable(new TypeError("bug")), null);
 });
