@@ -57,8 +57,6 @@ function deviceOf(mountpoint: string): string {
 
 Deno.test({
   name: "shipped flags: `deno task musefs vacuum` compacts, and names a store in use",
-  // Scanning the library uses FUSE-free commands only, but makeLibrary lives with the mounts.
-  ignore: noFuse,
   async fn() {
     const lib = await makeLibrary("musefs-shipped-");
     try {
