@@ -394,3 +394,16 @@ export function backingMap(fd: number): Uint8Array<ArrayBuffer> {
   new DataView(b.buffer).setInt32(0, fd, true);
   return b;
 }
+
+/** fuse_getxattr_in (also LISTXATTR's): the caller's buffer size; the name (GETXATTR) follows. */
+export const GETXATTR_IN_SIZE = 8;
+export function readGetxattrIn(v: DataView, o: number): { size: number } {
+  return { size: v.getUint32(o, true) };
+}
+
+/** fuse_getxattr_out: the value's size, the answer to a size-0 probe. */
+export const GETXATTR_OUT_SIZE = 8;
+export function writeGetxattrOut(v: DataView, o: number, size: number): void {
+  v.setUint32(o, size, true);
+  v.setUint32(o + 4, 0, true);
+}

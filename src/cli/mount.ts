@@ -4,6 +4,7 @@
 
 import type { LibraryOptions } from "../core/options.ts";
 import { CliError, EXIT_OK } from "./errors.ts";
+import denoJson from "../../deno.json" with { type: "json" };
 import { log } from "./log.ts";
 import type { Io } from "./io.ts";
 import type { MountOptions } from "./options.ts";
@@ -134,6 +135,13 @@ export async function runMount(options: MountOptions, io: Io): Promise<number> {
       passthrough: structureOnly,
       exposeMetrics: options.exposeMetrics,
       log,
+      status: () => ({
+        version: denoJson.version,
+        store: library.storePath,
+        mode: options.mode,
+        template: options.template,
+        mountpoint: Deno.realPathSync(mountpoint),
+      }),
       onReady: (info) => {
         const { files, dirs } = library.counts();
         log.info(

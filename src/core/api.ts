@@ -25,6 +25,18 @@ export class FsError extends Error {
   }
 }
 
+/**
+ * The read-only extended attributes a mount answers (docs/cli.md, "Selecting
+ * tracks"): the track behind a served file, its backing file, the store's
+ * absolute path, and on the root a JSON status of the mount.
+ */
+export const XATTR = {
+  trackId: "user.musefs.track_id",
+  backingPath: "user.musefs.backing_path",
+  store: "user.musefs.store",
+  status: "user.musefs.status",
+} as const;
+
 export const S_IFDIR = 0o040000;
 export const S_IFREG = 0o100000;
 
@@ -125,6 +137,10 @@ export interface Library {
    * (`--expose-metrics`), e.g. header cache entries/bytes/hits, tree nodes.
    */
   metrics?(): MetricSample[];
+  /** Names of the read-only extended attributes of `ino` (XATTR); throws FsError ENOENT. */
+  xattrNames?(ino: number): string[];
+  /** One attribute's value, or null when `ino` has no attribute `name`. */
+  xattr?(ino: number, name: string): string | null;
   /** Counts for the mount log line. */
   counts(): { files: number; dirs: number };
   close(): void;

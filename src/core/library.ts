@@ -15,9 +15,10 @@ import {
   type RefreshReport,
   S_IFDIR,
   S_IFREG,
+  XATTR,
 } from "./api.ts";
 import { openStore, type Store } from "../store/mod.ts";
-import { contentVersion } from "../store/mod.ts";
+import { contentVersion, getTrack } from "../store/mod.ts";
 import { closeBacking, FdSource } from "./backing.ts";
 import { asFs, BackingChangedError, ReadRaceError, toFsError } from "./errors.ts";
 import { type LibraryOptions, type ResolvedLibraryOptions, resolveOptions } from "./options.ts";
@@ -72,6 +73,8 @@ export class MusefsLibrary implements Library {
   /** Directories whose listing changed since mount → that time (sec, nsec). */
   readonly #dirTimes = new Map<number, [number, number]>();
   readonly mountTime: [number, number];
+  /** The store's absolute path, as the `user.musefs.store` attribute answers it. */
+  readonly storePath: string;
   #nextFh = 1;
   #closed = false;
   dirSnapshotRejections = 0;
@@ -105,6 +108,7 @@ export class MusefsLibrary implements Library {
     this.resolver = new Resolver(this.#serve, options.mode, options.headerCacheBytes);
     this.art = new ArtCache(this.#serve, options.artCacheBytes);
     this.readAhead = new ReadAheadPool(options.readAheadBudgetBytes);
+    this.storePath = absolutePath(dbPath);
     const now = Date.now();
     this.mountTime = [Math.floor(now / 1000), (now % 1000) * 1_000_000];
   }
@@ -170,6 +174,28 @@ export class MusefsLibrary implements Library {
       mtimeSec: sec,
       mtimeNsec: nsec,
     };
+  }
+
+  // ---- extended attributes ------------------------------------------------
+
+  xattrNames(ino: number): string[] {
+    const node = this.tree.node(ino);
+    if (node === undefined) throw new FsError("ENOENT", `no inode ${ino}`);
+    return node.trackId === null ? [XATTR.store] : [XATTR.trackId, XATTR.backingPath, XATTR.store];
+  }
+
+  xattr(ino: number, name: string): string | null {
+    const node = this.tree.node(ino);
+    if (node === undefined) throw new FsError("ENOENT", `no inode ${ino}`);
+    if (name === XATTR.store) return this.storePath;
+    if (node.trackId === null) return null;
+    if (name === XATTR.trackId) return String(node.trackId);
+    if (name === XATTR.backingPath) {
+      const row = asFs(() => getTrack(this.#serve, node.trackId!));
+      if (row === null) throw new FsError("ENOENT", `track ${node.trackId} is gone`);
+      return row.backingPath;
+    }
+    return null;
   }
 
   // ---- directories ----------------------------------------------------------
@@ -398,5 +424,13 @@ export class MusefsLibrary implements Library {
     this.#dirSnapshots.clear();
     this.#serve.close();
     this.#poll.close();
+  }
+}
+
+function absolutePath(path: string): string {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
   }
 }

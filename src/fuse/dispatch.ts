@@ -14,7 +14,10 @@ import {
   FOPEN_PASSTHROUGH,
   FUSE_DEV_IOC_BACKING_CLOSE,
   FUSE_DEV_IOC_BACKING_OPEN,
+  FUSE_ROOT_ID,
   type FuseAttr,
+  GETXATTR_IN_SIZE,
+  GETXATTR_OUT_SIZE,
   IN_HEADER_SIZE,
   INIT_OUT_SIZE,
   KSTATFS_SIZE,
@@ -22,10 +25,12 @@ import {
   Op,
   OPEN_OUT_SIZE,
   OUT_HEADER_SIZE,
+  readGetxattrIn,
   readInitIn,
   writeAttrOut,
   writeDirent,
   writeEntryOut,
+  writeGetxattrOut,
   writeInitOut,
   writeKstatfs,
   writeNotifyInvalEntry,
@@ -33,7 +38,7 @@ import {
   writeOpenOut,
   writeOutHeader,
 } from "../../ffi/fuse_abi.ts";
-import type { Attr, Library, RefreshReport } from "../core/api.ts";
+import { type Attr, type Library, type RefreshReport, XATTR } from "../core/api.ts";
 import { BackingWarnings } from "./backing_warn.ts";
 import { errnoOf, RateLimitedWarn, type ServerLog, unservable } from "./errno.ts";
 import { type InitWishes, type Negotiated, negotiateInit } from "./init.ts";
@@ -44,6 +49,8 @@ import { Replier } from "./reply.ts";
 import { MAX_READ } from "./session.ts";
 
 const O_TRUNC = 0o1000;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
 /** F§5 statfs: 1 TiB of 512-byte blocks, 2^32 files, names up to 255 bytes. */
 const STATFS = { blocks: 2 ** 40 / 512, files: 2 ** 32, bsize: 512, namelen: 255 };
 const ATTR_BLKSIZE = 512;
@@ -51,6 +58,11 @@ const ATTR_BLKSIZE = 512;
 export interface DispatchOptions extends InitWishes {
   attrTtlMs: number;
   log: ServerLog;
+  /**
+   * What the root's `user.musefs.status` attribute reports besides what the
+   * server knows itself (process id, passthrough, start time, counts).
+   */
+  status?: () => Record<string, unknown>;
   /** Called once after INIT was answered (the mount is usable from then on). */
   onInit?: (negotiated: Negotiated) => void;
 }
@@ -237,13 +249,23 @@ export class Dispatcher {
         writeKstatfs(r.view, body, STATFS);
         r.ok(unique, KSTATFS_SIZE);
         return;
-      case Op.GETXATTR:
-      case Op.LISTXATTR:
+      case Op.GETXATTR: {
+        const { size } = readGetxattrIn(v, b);
+        const name = dec.decode(buf.subarray(b + GETXATTR_IN_SIZE, len - 1));
+        const value = this.xattr(nodeid, name);
+        this.xattrReply(unique, size, value === null ? null : enc.encode(value));
+        return;
+      }
+      case Op.LISTXATTR: {
+        const names = this.xattrNames(nodeid).map((n) => `${n}\0`).join("");
+        this.xattrReply(unique, readGetxattrIn(v, b).size, enc.encode(names));
+        return;
+      }
       case Op.SETXATTR:
       case Op.REMOVEXATTR:
-        // ENOSYS makes the kernel remember and answer EOPNOTSUPP (= ENOTSUP)
-        // itself from then on: callers see ENOTSUP, and we see no flood.
-        this.once("xattr", "extended attributes are not supported (ENOTSUP)");
+        // The attributes are read-only. ENOSYS makes the kernel remember and
+        // answer EOPNOTSUPP (= ENOTSUP) itself from then on: no flood.
+        this.once("xattr", "setting extended attributes is not supported (ENOTSUP)");
         r.error(unique, libc.E.ENOSYS);
         return;
       case Op.INTERRUPT:
@@ -258,6 +280,45 @@ export class Dispatcher {
       default:
         this.opts.log.debug(`unsupported request ${opName(opcode)}: ENOSYS`);
         r.error(unique, libc.E.ENOSYS);
+    }
+  }
+
+  private xattrNames(nodeid: number): string[] {
+    const names = this.library.xattrNames?.(nodeid) ?? [];
+    return nodeid === FUSE_ROOT_ID ? [...names, XATTR.status] : names;
+  }
+
+  private xattr(nodeid: number, name: string): string | null {
+    if (nodeid === FUSE_ROOT_ID && name === XATTR.status) return this.status();
+    return this.library.xattr?.(nodeid, name) ?? null;
+  }
+
+  /** The mount's status as one JSON object (read by `musefs status`). */
+  private status(): string {
+    const { files, dirs } = this.library.counts();
+    return JSON.stringify({
+      ...this.opts.status?.(),
+      pid: Deno.pid,
+      passthrough: this.passthrough,
+      started_at: Math.floor(this.stats.startedAt / 1000),
+      files,
+      directories: dirs,
+    });
+  }
+
+  /** Answer GETXATTR/LISTXATTR: the size for a size-0 probe, ERANGE when it does not fit. */
+  private xattrReply(unique: bigint, size: number, value: Uint8Array | null): void {
+    const r = this.reply;
+    if (value === null) {
+      r.error(unique, libc.E.ENODATA);
+    } else if (size === 0) {
+      writeGetxattrOut(r.view, OUT_HEADER_SIZE, value.length);
+      r.ok(unique, GETXATTR_OUT_SIZE);
+    } else if (value.length > size || value.length > r.buf.length - OUT_HEADER_SIZE) {
+      r.error(unique, libc.E.ERANGE);
+    } else {
+      r.buf.set(value, OUT_HEADER_SIZE);
+      r.ok(unique, value.length);
     }
   }
 

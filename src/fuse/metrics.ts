@@ -241,6 +241,16 @@ export class MetricsLibrary implements Library {
     return this.inner.counts();
   }
 
+  xattrNames(ino: number): string[] {
+    if (ino === METRICS_DIR_INO || ino === METRICS_FILE_INO) return [];
+    return this.inner.xattrNames?.(ino) ?? [];
+  }
+
+  xattr(ino: number, name: string): string | null {
+    if (ino === METRICS_DIR_INO || ino === METRICS_FILE_INO) return null;
+    return this.inner.xattr?.(ino, name) ?? null;
+  }
+
   close(): void {
     this.bodies.clear();
     this.inner.close();

@@ -47,6 +47,8 @@ export interface ServeOptions {
   graceMs?: number;
   /** Aborting it stops serving like a first signal (unmount, then the loop ends). */
   signal?: AbortSignal;
+  /** Extra fields of the root's `user.musefs.status` attribute (version, store, mode …). */
+  status?: () => Record<string, unknown>;
   /** Called once INIT is answered: the mount is usable. */
   onReady?: (info: ReadyInfo) => void;
   log?: ServerLog;
@@ -130,6 +132,7 @@ export async function serve(
     maxBackground: options.maxBackground ?? 64,
     passthrough: wantPassthrough,
     log,
+    status: options.status,
     onInit: (n: Negotiated) => {
       const raised = readAheadKib > 0 && raiseReadAhead(mount.mountpoint, readAheadKib, log);
       options.onReady?.({ passthrough: n.passthrough, minor: n.minor, readAheadRaised: raised });
