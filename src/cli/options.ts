@@ -2,6 +2,7 @@
 // their construction from a parsed command line (defaults resolved, mutual
 // exclusions checked). The command implementations never see raw flags.
 
+import type { ArtOptions, ShowOptions, StatusOptions, TagOptions } from "./curate_options.ts";
 import { CliError, UsageError } from "./errors.ts";
 import type { ParsedCommand } from "./flags.ts";
 import type {
@@ -103,7 +104,11 @@ export type Invocation =
     viaScanAlias: boolean;
   }
   | { command: "mount"; options: MountOptions; verbose: number }
-  | { command: "vacuum"; options: VacuumOptions; verbose: number };
+  | { command: "vacuum"; options: VacuumOptions; verbose: number }
+  | { command: "show"; options: ShowOptions; verbose: number }
+  | { command: "tag"; options: TagOptions; verbose: number }
+  | { command: "art"; options: ArtOptions; verbose: number }
+  | { command: "status"; options: StatusOptions; verbose: number };
 
 /**
  * `scan`. `--revalidate` turns it into a non-pruning revalidate. Mutual

@@ -20,7 +20,19 @@ import {
   scanInvocation,
   vacuumInvocation,
 } from "./options.ts";
-import { COMMANDS, commandSpec, mountSpec, revalidateSpec, scanSpec, vacuumSpec } from "./spec.ts";
+import {
+  artSpec,
+  COMMANDS,
+  commandSpec,
+  mountSpec,
+  revalidateSpec,
+  scanSpec,
+  showSpec,
+  statusSpec,
+  tagSpec,
+  vacuumSpec,
+} from "./spec.ts";
+import { artOptions, showOptions, statusOptions, tagOptions } from "./curate_options.ts";
 import { isBoolish, parseBoolish } from "./values.ts";
 
 export const VERSION: string = denoJson.version;
@@ -116,6 +128,22 @@ export function invocationFor(name: string, argv: string[], env: EnvLookup): Inv
       return mountInvocation(parseCommand(mountSpec, argv, env));
     case "vacuum":
       return vacuumInvocation(parseCommand(vacuumSpec, argv, env));
+    case "show": {
+      const parsed = parseCommand(showSpec, argv, env);
+      return { command: "show", verbose: parsed.flags.verbose, options: showOptions(parsed) };
+    }
+    case "tag": {
+      const parsed = parseCommand(tagSpec, argv, env);
+      return { command: "tag", verbose: parsed.flags.verbose, options: tagOptions(parsed) };
+    }
+    case "art": {
+      const parsed = parseCommand(artSpec, argv, env);
+      return { command: "art", verbose: parsed.flags.verbose, options: artOptions(parsed) };
+    }
+    case "status": {
+      const parsed = parseCommand(statusSpec, argv, env);
+      return { command: "status", verbose: parsed.flags.verbose, options: statusOptions(parsed) };
+    }
     default:
       throw new UsageError(`unknown command '${name}'`);
   }
@@ -145,6 +173,22 @@ async function dispatch(inv: Invocation, io: Io): Promise<number> {
     case "vacuum": {
       const { runVacuum } = await import("./vacuum.ts");
       return await runVacuum(inv.options, io);
+    }
+    case "show": {
+      const { runShow } = await import("./show.ts");
+      return runShow(inv.options, io);
+    }
+    case "tag": {
+      const { runTag } = await import("./tag.ts");
+      return await runTag(inv.options, io);
+    }
+    case "art": {
+      const { runArt } = await import("./art.ts");
+      return runArt(inv.options, io);
+    }
+    case "status": {
+      const { runStatus } = await import("./status.ts");
+      return runStatus(inv.options, io);
     }
   }
 }

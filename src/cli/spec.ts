@@ -21,6 +21,13 @@ import {
   parseOwner,
   parseUnsigned,
 } from "./values.ts";
+import {
+  CONFIRM_OVER,
+  parseCondition,
+  parseKeyOptionalValue,
+  parseKeyValue,
+  parsePictureType,
+} from "./curate_values.ts";
 
 export const CHECKSUM_TIERS = ["none", "fingerprint", "full"] as const;
 export const SERVE_MODES = ["synthesis", "structure-only"] as const;
@@ -281,12 +288,151 @@ export const vacuumSpec = {
   },
 } satisfies CommandSpec<FlagTable>;
 
+// ---- curation: show, tag, art, status (docs/cli.md "Curating from the command line") ----
+
+const selectionPositional = {
+  name: "TARGETS",
+  help: "Served files or directories inside a musefs mount, or backing files or directories " +
+    "(these need --db).",
+  variadic: true,
+} as const;
+
+/** How the curation commands pick tracks; shared by show, tag and art. */
+const selectionFlags = {
+  db: optionalFlag(
+    "db",
+    "The store (not needed when every target lies inside a live musefs mount).",
+    { parse: text, valueName: "PATH" },
+  ),
+  track: listFlag("track", "Select a track by id. Repeatable.", {
+    parse: (raw) => parseUnsigned(raw, 64),
+    valueName: "ID",
+  }),
+  where: listFlag(
+    "where",
+    "Select tracks whose tag FIELD equals VALUE (FIELD=VALUE) or contains TEXT " +
+      "(FIELD~TEXT, any case); field names match in any case. Repeatable: all must hold.",
+    { parse: parseCondition, valueName: "FIELD=VALUE" },
+  ),
+} satisfies FlagTable;
+
+const yes = switchFlag(
+  "yes",
+  `Allow an edit of more than ${CONFIRM_OVER} tracks at once.`,
+  { env: false },
+);
+const curateDryRun = switchFlag(
+  "dry-run",
+  "Print what would change and change nothing.",
+  { env: false },
+);
+
+export const showSpec = {
+  name: "show",
+  summary: "Print what the store holds for the selected tracks.",
+  about: "Tags (multi-values in order), binary tags and art as size + SHA-256, served paths.",
+  positionals: [selectionPositional],
+  flags: {
+    ...globalFlags,
+    ...selectionFlags,
+    json: switchFlag("json", "One JSON object per track, one per line (docs/cli.md).", {
+      env: false,
+    }),
+  },
+} satisfies CommandSpec<FlagTable>;
+
+export const tagSpec = {
+  name: "tag",
+  summary: "Edit the text tags of the selected tracks (one transaction).",
+  about: "`musefs tag export TARGETS… > tags.json` writes the selected tracks' text tags as " +
+    "JSON; `musefs tag import tags.json` makes the store match such a file. Binary tags are " +
+    "never touched.",
+  positionals: [selectionPositional],
+  flags: {
+    ...globalFlags,
+    ...selectionFlags,
+    set: listFlag("set", "Replace every value of KEY with VALUE. Repeatable.", {
+      parse: parseKeyValue,
+      valueName: "KEY=VALUE",
+    }),
+    add: listFlag("add", "Add VALUE after the existing values of KEY. Repeatable.", {
+      parse: parseKeyValue,
+      valueName: "KEY=VALUE",
+    }),
+    rm: listFlag("rm", "Remove KEY (every value), or only the value VALUE. Repeatable.", {
+      parse: parseKeyOptionalValue,
+      valueName: "KEY[=VALUE]",
+    }),
+    dryRun: curateDryRun,
+    yes,
+  },
+} satisfies CommandSpec<FlagTable>;
+
+export const artSpec = {
+  name: "art",
+  summary: "Set, remove or extract the pictures of the selected tracks.",
+  positionals: [selectionPositional],
+  flags: {
+    ...globalFlags,
+    ...selectionFlags,
+    set: optionalFlag("set", "Link this image (JPEG, PNG, GIF, WebP or BMP) as --type.", {
+      parse: text,
+      valueName: "IMAGE",
+    }),
+    type: optionalFlag(
+      "type",
+      "Picture type for --set and --rm: front, back, a name from docs/cli.md, or 0–20.",
+      {
+        parse: parsePictureType,
+        defaultText: "front for --set, every type for --rm",
+        valueName: "TYPE",
+      },
+    ),
+    description: valueFlag("description", "Description of the picture set with --set.", {
+      parse: text,
+      default: () => "",
+      valueName: "TEXT",
+    }),
+    rm: switchFlag("rm", "Unlink pictures (of --type only, when given).", { env: false }),
+    extract: optionalFlag("extract", "Write each picture into DIR.", {
+      parse: text,
+      valueName: "DIR",
+    }),
+    dryRun: curateDryRun,
+    yes,
+  },
+} satisfies CommandSpec<FlagTable>;
+
+export const statusSpec = {
+  name: "status",
+  summary: "List the live musefs mounts on this machine.",
+  positionals: [],
+  flags: {
+    ...globalFlags,
+    json: switchFlag("json", "One JSON object per mount, one per line.", { env: false }),
+  },
+} satisfies CommandSpec<FlagTable>;
+
+export type ShowSpec = typeof showSpec;
+export type TagSpec = typeof tagSpec;
+export type ArtSpec = typeof artSpec;
+export type StatusSpec = typeof statusSpec;
+
 export type ScanSpec = typeof scanSpec;
 export type RevalidateSpec = typeof revalidateSpec;
 export type MountSpec = typeof mountSpec;
 export type VacuumSpec = typeof vacuumSpec;
 
-export const COMMANDS = [scanSpec, revalidateSpec, mountSpec, vacuumSpec] as const;
+export const COMMANDS = [
+  scanSpec,
+  revalidateSpec,
+  mountSpec,
+  vacuumSpec,
+  showSpec,
+  tagSpec,
+  artSpec,
+  statusSpec,
+] as const;
 export type CommandName = (typeof COMMANDS)[number]["name"];
 
 export function commandSpec(name: string): CommandSpec<FlagTable> | undefined {

@@ -35,6 +35,8 @@ export const XATTR = {
   backingPath: "user.musefs.backing_path",
   store: "user.musefs.store",
   status: "user.musefs.status",
+  /** On the root only, not listed: `user.musefs.served.<track id>` → the served path (relative). */
+  servedPrefix: "user.musefs.served.",
 } as const;
 
 export const S_IFDIR = 0o040000;

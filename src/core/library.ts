@@ -188,6 +188,11 @@ export class MusefsLibrary implements Library {
     const node = this.tree.node(ino);
     if (node === undefined) throw new FsError("ENOENT", `no inode ${ino}`);
     if (name === XATTR.store) return this.storePath;
+    if (ino === 1 && name.startsWith(XATTR.servedPrefix)) {
+      const id = Number(name.slice(XATTR.servedPrefix.length));
+      const file = Number.isSafeInteger(id) ? this.tree.inodeOfTrack(id) : undefined;
+      return file === undefined ? null : this.tree.pathOf(file);
+    }
     if (node.trackId === null) return null;
     if (name === XATTR.trackId) return String(node.trackId);
     if (name === XATTR.backingPath) {

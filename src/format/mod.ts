@@ -209,3 +209,4 @@ export function compareKey(a: string, b: string): number {
   for (let i = 0; i < n; i++) if (ea[i] !== eb[i]) return ea[i] - eb[i];
   return ea.length - eb.length;
 }
+export { type ImageInfo, sniffImage } from "./image.ts";

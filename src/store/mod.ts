@@ -60,3 +60,18 @@ export {
 export { changelogBounds, changelogHasGap, type ChangelogRead, changelogSince } from "./changes.ts";
 export { storeBlobSource } from "./blobs.ts";
 export { storeFilesBytes, vacuumStore } from "./maintenance.ts";
+export {
+  artBytes,
+  type BinaryTagInfo,
+  binaryTagInfo,
+  groupTags,
+  setTextTags,
+  setTrackArt,
+  type TagCondition,
+  type TrackArtInfo,
+  trackArtInfo,
+  trackArtLinks,
+  trackIdsAtOrUnder,
+  trackIdsWhere,
+  trackVersion,
+} from "./curate.ts";
