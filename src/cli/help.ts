@@ -78,7 +78,8 @@ const HELP_VERSION = [
 
 function usageLine(spec: CommandSpec<FlagTable>): string {
   const parts = [`musefs ${spec.name} [OPTIONS]`];
-  if ("db" in spec.flags) parts.push("--db <PATH>");
+  const db = (spec.flags as FlagTable).db;
+  if (db) parts.push(db.kind === "value" && db.default ? "[--db <PATH>]" : "--db <PATH>");
   for (const p of spec.positionals) {
     const name = `<${p.name}>${p.variadic ? "..." : ""}`;
     parts.push(p.required ? name : `[${name}]`);

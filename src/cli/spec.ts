@@ -378,6 +378,7 @@ export const artSpec = {
     set: optionalFlag("set", "Link this image (JPEG, PNG, GIF, WebP or BMP) as --type.", {
       parse: text,
       valueName: "IMAGE",
+      env: false,
     }),
     type: optionalFlag(
       "type",
@@ -386,17 +387,21 @@ export const artSpec = {
         parse: parsePictureType,
         defaultText: "front for --set, every type for --rm",
         valueName: "TYPE",
+        env: false,
       },
     ),
     description: valueFlag("description", "Description of the picture set with --set.", {
       parse: text,
       default: () => "",
+      defaultText: "empty",
       valueName: "TEXT",
+      env: false,
     }),
     rm: switchFlag("rm", "Unlink pictures (of --type only, when given).", { env: false }),
-    extract: optionalFlag("extract", "Write each picture into DIR.", {
+    extract: optionalFlag("extract", "Write each picture into DIR (created if missing).", {
       parse: text,
       valueName: "DIR",
+      env: false,
     }),
     dryRun: curateDryRun,
     yes,

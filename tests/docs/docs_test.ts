@@ -152,6 +152,10 @@ const COMMANDS: [args: string[], section: string][] = [
   [["revalidate", "--help"], "`musefs revalidate`"],
   [["mount", "--help"], "`musefs mount`"],
   [["vacuum", "--help"], "`musefs vacuum`"],
+  [["show", "--help"], "`musefs show`"],
+  [["tag", "--help"], "`musefs tag`"],
+  [["art", "--help"], "`musefs art`"],
+  [["status", "--help"], "`musefs status`"],
 ];
 
 const helps = new Map<string, Help>();
