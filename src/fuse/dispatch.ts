@@ -263,8 +263,8 @@ export class Dispatcher {
       }
       case Op.SETXATTR:
       case Op.REMOVEXATTR:
-        // The attributes are read-only. ENOSYS makes the kernel remember and
-        // answer EOPNOTSUPP (= ENOTSUP) itself from then on: no flood.
+        // The kernel refuses these on our read-only mount (EROFS) before
+        // asking; should one arrive, ENOSYS makes it answer ENOTSUP itself.
         this.once("xattr", "setting extended attributes is not supported (ENOTSUP)");
         r.error(unique, libc.E.ENOSYS);
         return;
