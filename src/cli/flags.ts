@@ -23,6 +23,8 @@ interface FlagBase {
   defaultText?: string;
   /** Parsed but not listed in `--help`. */
   hidden?: boolean;
+  /** The accepted values, when a fixed list (offered by the shell completions). */
+  choices?: readonly string[];
 }
 
 /** A bool switch: present → true. Its environment variable takes a boolish value. */
@@ -75,6 +77,8 @@ export interface Positional {
   required?: boolean;
   /** An environment variable that supplies this positional when absent. */
   env?: string;
+  /** The accepted values, when a fixed list (offered by the shell completions). */
+  choices?: readonly string[];
 }
 
 export interface CommandSpec<F extends FlagTable> {

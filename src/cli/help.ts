@@ -21,7 +21,8 @@ function wrap(text: string, indent: string): string[] {
   return lines;
 }
 
-function flagHead(flag: Flag): string {
+/** `-q, --quiet`, `    --db <PATH>`: a flag's first help line (also the man page's tag). */
+export function flagHead(flag: Flag): string {
   const short = flag.short ? `-${flag.short}, ` : "    ";
   let head = `  ${short}--${flag.long}`;
   if (flag.kind === "value" || flag.kind === "list") {
@@ -32,7 +33,8 @@ function flagHead(flag: Flag): string {
   return head;
 }
 
-function defaultText(flag: Flag): string | undefined {
+/** The default as `--help` shows it; undefined when there is none to show. */
+export function defaultText(flag: Flag): string | undefined {
   if (flag.defaultText !== undefined) return flag.defaultText;
   switch (flag.kind) {
     case "switch":
@@ -47,8 +49,8 @@ function defaultText(flag: Flag): string | undefined {
   }
 }
 
-function flagLines(flag: Flag): string[] {
-  const lines = [flagHead(flag), ...wrap(flag.help, INDENT)];
+/** `[env: …] [default: …] [required]`: the notes under a flag's help. */
+export function flagNotes(flag: Flag): string[] {
   const notes: string[] = [];
   const env = envName(flag);
   notes.push(env ? `[env: ${env}]` : "[env: none]");
@@ -56,8 +58,11 @@ function flagLines(flag: Flag): string[] {
   if (def !== undefined) notes.push(`[default: ${def}]`);
   if (flag.kind === "value" && !flag.default) notes.push("[required]");
   if (flag.kind === "list") notes.push("[repeatable]");
-  lines.push(INDENT + notes.join(" "));
-  return lines;
+  return notes;
+}
+
+function flagLines(flag: Flag): string[] {
+  return [flagHead(flag), ...wrap(flag.help, INDENT), INDENT + flagNotes(flag).join(" ")];
 }
 
 function flagSection(title: string, flags: FlagTable, skip: Set<string> = new Set()): string[] {
@@ -76,7 +81,7 @@ const HELP_VERSION = [
   `${INDENT}Print the version.`,
 ];
 
-function usageLine(spec: CommandSpec<FlagTable>): string {
+export function usageLine(spec: CommandSpec<FlagTable>): string {
   const parts = [`musefs ${spec.name} [OPTIONS]`];
   const db = (spec.flags as FlagTable).db;
   if (db) parts.push(db.kind === "value" && db.default ? "[--db <PATH>]" : "--db <PATH>");

@@ -7,11 +7,14 @@ import { CliError, UsageError } from "./errors.ts";
 import type { ParsedCommand } from "./flags.ts";
 import type {
   CHECKSUM_TIERS,
+  CompletionsSpec,
   EXTENSION_STYLES,
+  ManpageSpec,
   MountSpec,
   RevalidateSpec,
   ScanSpec,
   SERVE_MODES,
+  SHELLS,
   VacuumSpec,
 } from "./spec.ts";
 
@@ -108,7 +111,9 @@ export type Invocation =
   | { command: "show"; options: ShowOptions; verbose: number }
   | { command: "tag"; options: TagOptions; verbose: number }
   | { command: "art"; options: ArtOptions; verbose: number }
-  | { command: "status"; options: StatusOptions; verbose: number };
+  | { command: "status"; options: StatusOptions; verbose: number }
+  | { command: "completions"; options: { shell: (typeof SHELLS)[number] }; verbose: number }
+  | { command: "manpage"; options: Record<never, never>; verbose: number };
 
 /**
  * `scan`. `--revalidate` turns it into a non-pruning revalidate. Mutual
@@ -222,6 +227,28 @@ export function mountInvocation(parsed: ParsedCommand<MountSpec["flags"]>): Invo
 
 export function vacuumInvocation(parsed: ParsedCommand<VacuumSpec["flags"]>): Invocation {
   return { command: "vacuum", verbose: parsed.flags.verbose, options: { db: parsed.flags.db } };
+}
+
+export function completionsInvocation(
+  parsed: ParsedCommand<CompletionsSpec["flags"]>,
+  shells: readonly string[],
+): Invocation {
+  const shell = parsed.positionals.SHELL[0];
+  if (!shells.includes(shell)) {
+    throw new UsageError(
+      `unknown shell '${shell}' (supported: ${shells.join(", ")})`,
+      "completions",
+    );
+  }
+  return {
+    command: "completions",
+    verbose: parsed.flags.verbose,
+    options: { shell: shell as (typeof SHELLS)[number] },
+  };
+}
+
+export function manpageInvocation(parsed: ParsedCommand<ManpageSpec["flags"]>): Invocation {
+  return { command: "manpage", verbose: parsed.flags.verbose, options: {} };
 }
 
 function processUid(): number {

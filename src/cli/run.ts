@@ -13,8 +13,10 @@ import { commandHelp, rootHelp } from "./help.ts";
 import { type Io, stdio } from "./io.ts";
 import { configureLogging, log } from "./log.ts";
 import {
+  completionsInvocation,
   type Invocation,
   invocationToJson,
+  manpageInvocation,
   mountInvocation,
   revalidateInvocation,
   scanInvocation,
@@ -24,9 +26,12 @@ import {
   artSpec,
   COMMANDS,
   commandSpec,
+  completionsSpec,
+  manpageSpec,
   mountSpec,
   revalidateSpec,
   scanSpec,
+  SHELLS,
   showSpec,
   statusSpec,
   tagSpec,
@@ -144,6 +149,10 @@ export function invocationFor(name: string, argv: string[], env: EnvLookup): Inv
       const parsed = parseCommand(statusSpec, argv, env);
       return { command: "status", verbose: parsed.flags.verbose, options: statusOptions(parsed) };
     }
+    case "completions":
+      return completionsInvocation(parseCommand(completionsSpec, argv, env), SHELLS);
+    case "manpage":
+      return manpageInvocation(parseCommand(manpageSpec, argv, env));
     default:
       throw new UsageError(`unknown command '${name}'`);
   }
@@ -189,6 +198,16 @@ async function dispatch(inv: Invocation, io: Io): Promise<number> {
     case "status": {
       const { runStatus } = await import("./status.ts");
       return runStatus(inv.options, io);
+    }
+    case "completions": {
+      const { completionScript } = await import("./completions.ts");
+      io.out(completionScript(inv.options.shell).replace(/\n$/, ""));
+      return EXIT_OK;
+    }
+    case "manpage": {
+      const { manPage } = await import("./manpage.ts");
+      io.out(manPage(VERSION).replace(/\n$/, ""));
+      return EXIT_OK;
     }
   }
 }

@@ -32,6 +32,9 @@ import {
 export const CHECKSUM_TIERS = ["none", "fingerprint", "full"] as const;
 export const SERVE_MODES = ["synthesis", "structure-only"] as const;
 export const EXTENSION_STYLES = ["served", "original"] as const;
+export const SHELLS = ["bash", "zsh", "fish"] as const;
+/** What completions offer for a boolean value (any boolish value is accepted). */
+const BOOL_CHOICES = ["true", "false"] as const;
 
 const text = (raw: string) => raw;
 const u16 = (raw: string) => parseUnsigned(raw, 16);
@@ -72,6 +75,7 @@ const checksum = valueFlag(
     parse: (raw) => parseChoice(raw, CHECKSUM_TIERS),
     default: () => "fingerprint" as const,
     valueName: "TIER",
+    choices: CHECKSUM_TIERS,
   },
 );
 
@@ -172,6 +176,7 @@ export const mountSpec = {
         parse: (raw) => parseChoice(raw, SERVE_MODES),
         default: () => "synthesis" as const,
         valueName: "MODE",
+        choices: SERVE_MODES,
       },
     ),
     extensions: valueFlag(
@@ -182,6 +187,7 @@ export const mountSpec = {
         parse: (raw) => parseChoice(raw, EXTENSION_STYLES),
         default: () => "served" as const,
         valueName: "STYLE",
+        choices: EXTENSION_STYLES,
       },
     ),
     pollIntervalMs: valueFlag(
@@ -228,6 +234,7 @@ export const mountSpec = {
         default: () => true,
         optionalValue: { implicit: true, takesToken: isBoolish },
         valueName: "BOOL",
+        choices: BOOL_CHOICES,
       },
     ),
     caseInsensitive: valueFlag(
@@ -238,6 +245,7 @@ export const mountSpec = {
         default: () => Deno.build.os === "darwin",
         defaultText: "true on macOS, false elsewhere",
         valueName: "BOOL",
+        choices: BOOL_CHOICES,
       },
     ),
     owner: optionalFlag(
@@ -423,10 +431,35 @@ export type TagSpec = typeof tagSpec;
 export type ArtSpec = typeof artSpec;
 export type StatusSpec = typeof statusSpec;
 
+export const completionsSpec = {
+  name: "completions",
+  summary: "Print a shell completion script (bash, zsh or fish) for musefs.",
+  about: "Generated from the same tables as --help. Install, e.g.: `musefs completions bash > " +
+    "~/.local/share/bash-completion/completions/musefs` (zsh and fish: see docs/cli.md).",
+  positionals: [{
+    name: "SHELL",
+    help: "The shell: bash, zsh or fish.",
+    required: true,
+    choices: SHELLS,
+  }],
+  flags: { ...globalFlags },
+} satisfies CommandSpec<FlagTable>;
+
+export const manpageSpec = {
+  name: "manpage",
+  summary: "Print the manual page musefs(1) (roff) on stdout.",
+  about: "Generated from the same tables as --help, e.g. " +
+    "`musefs manpage > /usr/local/share/man/man1/musefs.1`.",
+  positionals: [],
+  flags: { ...globalFlags },
+} satisfies CommandSpec<FlagTable>;
+
 export type ScanSpec = typeof scanSpec;
 export type RevalidateSpec = typeof revalidateSpec;
 export type MountSpec = typeof mountSpec;
 export type VacuumSpec = typeof vacuumSpec;
+export type CompletionsSpec = typeof completionsSpec;
+export type ManpageSpec = typeof manpageSpec;
 
 export const COMMANDS = [
   scanSpec,
@@ -437,6 +470,8 @@ export const COMMANDS = [
   tagSpec,
   artSpec,
   statusSpec,
+  completionsSpec,
+  manpageSpec,
 ] as const;
 export type CommandName = (typeof COMMANDS)[number]["name"];
 

@@ -156,6 +156,8 @@ const COMMANDS: [args: string[], section: string][] = [
   [["tag", "--help"], "`musefs tag`"],
   [["art", "--help"], "`musefs art`"],
   [["status", "--help"], "`musefs status`"],
+  [["completions", "--help"], "`musefs completions`"],
+  [["manpage", "--help"], "`musefs manpage`"],
 ];
 
 const helps = new Map<string, Help>();
