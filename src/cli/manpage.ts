@@ -18,7 +18,7 @@ const COMMANDS: readonly CommandSpec<FlagTable>[] = COMMAND_TABLE;
  */
 export function roffText(text: string): string {
   const escaped = text.replaceAll("\\", "\\e").replace(
-    /[^\x00-\x7f]/gu,
+    /[^ -~\n\t]/gu,
     (c) => `\\[u${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}]`,
   );
   return escaped.split("\n").map((line) => /^[.']/.test(line) ? `\\&${line}` : line).join("\n");

@@ -93,7 +93,8 @@ Deno.test({
       assert.equal(man.code, 0, err);
       assert.equal(err, "");
       // The rendered text, not only the source, shows every long flag.
-      const text = new TextDecoder().decode(man.stdout).replace(/.\x08/g, "");
+      // deno-lint-ignore no-control-regex
+      const text = new TextDecoder().decode(man.stdout).replace(/.\x08/g, ""); // overstrike
       for (const spec of COMMANDS) {
         for (const flag of Object.values(spec.flags) as Flag[]) {
           if (!flag.hidden) assert.ok(text.includes(`--${flag.long}`), `rendered: --${flag.long}`);
