@@ -19,6 +19,16 @@ export class UsageError extends Error {
   }
 }
 
+/** A flag the command does not take; `flag` is as typed (`--tempalte`, `-x`). */
+export class UnknownFlagError extends UsageError {
+  constructor(readonly flag: string, command: string, readonly suggestion?: string) {
+    super(
+      `unexpected argument '${flag}'` + (suggestion ? ` (did you mean ${suggestion}?)` : ""),
+      command,
+    );
+  }
+}
+
 /** A hard error a command reports as `musefs: <message>` and exit 1. */
 export class CliError extends Error {
   override readonly name = "CliError";

@@ -6,7 +6,8 @@
 // Precedence: flag on the command line > MUSEFS_* environment variable >
 // default. An environment variable set to the empty string counts as unset.
 
-import { UsageError, ValueError } from "./errors.ts";
+import { UnknownFlagError, UsageError, ValueError } from "./errors.ts";
+import { nearest } from "./suggest.ts";
 import { parseBoolish } from "./values.ts";
 
 interface FlagBase {
@@ -227,7 +228,10 @@ function parseTokens<F extends FlagTable>(
       const name = eq < 0 ? token.slice(2) : token.slice(2, eq);
       const inline = eq < 0 ? undefined : token.slice(eq + 1);
       const entry = byLong.get(name);
-      if (!entry) fail(`unexpected argument '--${name}'`);
+      if (!entry) {
+        const near = nearest(name, byLong.keys());
+        throw new UnknownFlagError(`--${name}`, spec.name, near && `--${near}`);
+      }
       const [key, flag] = entry!;
       const label = `--${flag.long}`;
       switch (flag.kind) {
@@ -263,7 +267,7 @@ function parseTokens<F extends FlagTable>(
       for (let c = 1; c < token.length; c++) {
         const letter = token[c];
         const entry = byShort.get(letter);
-        if (!entry) fail(`unexpected argument '-${letter}'`);
+        if (!entry) throw new UnknownFlagError(`-${letter}`, spec.name);
         const [key, flag] = entry!;
         const label = `-${letter}`;
         if (flag.kind === "switch" || flag.kind === "count") {

@@ -7,8 +7,15 @@
 // program exits 0 without running the command (used by the CLI tests).
 
 import denoJson from "../../deno.json" with { type: "json" };
-import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.ts";
-import { type EnvLookup, parseCommand } from "./flags.ts";
+import {
+  CliError,
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  UnknownFlagError,
+  UsageError,
+} from "./errors.ts";
+import { type EnvLookup, type Flag, parseCommand } from "./flags.ts";
 import { commandHelp, rootHelp } from "./help.ts";
 import { type Io, stdio } from "./io.ts";
 import { configureLogging, log } from "./log.ts";
@@ -38,6 +45,8 @@ import {
   vacuumSpec,
 } from "./spec.ts";
 import { artOptions, showOptions, statusOptions, tagOptions } from "./curate_options.ts";
+import { editDistance } from "./suggest.ts";
+import { checkInvocationStore, expandInvocationPaths } from "./store_path.ts";
 import { isBoolish, parseBoolish } from "./values.ts";
 
 export const VERSION: string = denoJson.version;
@@ -56,13 +65,28 @@ type Route =
 
 const isGlobalToken = (t: string) => t === "--verbose" || /^-v+$/.test(t);
 
+/** Commands people try for unmounting; musefs has none (the kernel's tools do it). */
+const UNMOUNT_WORDS = new Set(["umount", "unmount", "unmnt"]);
+
+export function unmountHint(word: string): string {
+  return `there is no '${word}' command; to unmount, run \`fusermount3 -u MOUNTPOINT\` ` +
+    "(as root, `umount MOUNTPOINT` works too), or stop the musefs process with Ctrl-C or " +
+    "SIGTERM: it unmounts cleanly";
+}
+
 /** Which command the tokens name; help and version short-circuit. */
 export function route(args: readonly string[]): Route {
   let i = 0;
   while (i < args.length && isGlobalToken(args[i])) i++;
   const first = args[i];
+  if (first !== undefined && UNMOUNT_WORDS.has(first) && !pathExists(first)) {
+    throw new UsageError(unmountHint(first));
+  }
   if (first === "help") {
     const spec = args[i + 1] === undefined ? undefined : commandSpec(args[i + 1]);
+    if (args[i + 1] !== undefined && UNMOUNT_WORDS.has(args[i + 1])) {
+      throw new UsageError(unmountHint(args[i + 1]));
+    }
     if (args[i + 1] !== undefined && !spec) {
       throw new UsageError(`unknown command '${args[i + 1]}'`);
     }
@@ -92,22 +116,6 @@ function pathExists(path: string): boolean {
   }
 }
 
-/** Edit distance counting an adjacent transposition as one edit. */
-function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.length][b.length];
-}
-
 /**
  * The bare mount form takes any unknown word as the mountpoint, so a typo of
  * a command shows up as a mount usage error; name the likely command.
@@ -120,6 +128,26 @@ export function commandSuggestion(
     return undefined;
   }
   return COMMANDS.map((c) => c.name).find((name) => editDistance(word, name) <= maxEdits);
+}
+
+/**
+ * `scan --prune`: a flag the command does not take but another does. Say
+ * which command takes it (exact names only; near misses are handled by the
+ * parser's own suggestion).
+ */
+export function flagOfAnotherCommand(e: UnknownFlagError): UsageError | undefined {
+  if (!e.flag.startsWith("--")) return undefined;
+  const long = e.flag.slice(2);
+  const owners = COMMANDS.filter((c) =>
+    c.name !== e.command && Object.values(c.flags).some((f: Flag) => f.long === long)
+  ).map((c) => c.name);
+  if (owners.length === 0) return undefined;
+  const named = owners.map((n) => `\`musefs ${n}\``).join(" and ");
+  return new UsageError(
+    `unexpected argument '${e.flag}': it is a flag of ${named}, not of \`musefs ${e.command}\` ` +
+      `(run \`musefs ${owners[0]} ${e.flag} …\`)`,
+    e.command,
+  );
 }
 
 /** Parse and validate one command's tokens into an Invocation. */
@@ -167,11 +195,6 @@ async function dispatch(inv: Invocation, io: Io): Promise<number> {
       return await runScan(inv.options, io);
     }
     case "revalidate": {
-      if (inv.viaScanAlias) {
-        log.warn(
-          "`scan --revalidate` is deprecated; use `musefs revalidate` (add --prune to prune)",
-        );
-      }
       const { runRevalidate } = await import("./revalidate.ts");
       return await runRevalidate(inv.options, io);
     }
@@ -272,6 +295,7 @@ export async function runCli(
     try {
       inv = invocationFor(r.name, r.argv, env);
     } catch (e) {
+      if (e instanceof UnknownFlagError) throw flagOfAnotherCommand(e) ?? e;
       const suggestion = r.bare ? commandSuggestion(r.first) : undefined;
       if (e instanceof UsageError && suggestion) {
         throw new UsageError(`${e.message} (did you mean \`musefs ${suggestion}\`?)`, e.command);
@@ -288,12 +312,17 @@ export async function runCli(
         );
       }
     }
+    expandInvocationPaths(inv, env);
     configureLogging(inv.verbose, env);
     const print = env("MUSEFS_PRINT_OPTIONS");
     if (print !== undefined && isBoolish(print) && parseBoolish(print)) {
       io.out(invocationToJson(inv));
       return EXIT_OK;
     }
+    if (inv.command === "revalidate" && inv.viaScanAlias) {
+      log.warn("`scan --revalidate` is deprecated; use `musefs revalidate` (add --prune to prune)");
+    }
+    checkInvocationStore(inv);
     return await dispatch(inv, io);
   } catch (e) {
     return reportError(e, io);

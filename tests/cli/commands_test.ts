@@ -63,7 +63,10 @@ Deno.test("mount refuses a missing store before anything else (exit 1)", async (
     ]);
     for (const x of [r, dry]) {
       assert.equal(x.code, 1, x.stderr);
-      assert.equal(x.stderr, `musefs: database does not exist: ${db}\n`);
+      assert.equal(
+        x.stderr,
+        `musefs: database does not exist: ${db} (create it with \`musefs scan <MUSIC DIR> --db ${db}\`)\n`,
+      );
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -133,7 +136,8 @@ Deno.test("a hard error prints `musefs: <message>` on stderr and exits 1", async
   assert.equal(r.stdout, "");
   assert.equal(
     r.stderr,
-    "musefs: database not found: /nonexistent-dir-musefs/lib.db (nothing to vacuum)\n",
+    "musefs: database does not exist: /nonexistent-dir-musefs/lib.db " +
+      "(create it with `musefs scan <MUSIC DIR> --db /nonexistent-dir-musefs/lib.db`)\n",
   );
 });
 

@@ -96,7 +96,10 @@ Deno.test("vacuum of a missing store: exit 1, nothing created", async () => {
     const db = join(dir, "none.db");
     const r = await musefs(["vacuum", "--db", db]);
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, `musefs: database not found: ${db} (nothing to vacuum)\n`);
+    assert.equal(
+      r.stderr,
+      `musefs: database does not exist: ${db} (create it with \`musefs scan <MUSIC DIR> --db ${db}\`)\n`,
+    );
     assert.deepEqual([...Deno.readDirSync(dir)], []);
   } finally {
     await Deno.remove(dir, { recursive: true });
