@@ -8,6 +8,7 @@ import denoJson from "../../deno.json" with { type: "json" };
 import { log } from "./log.ts";
 import type { Io } from "./io.ts";
 import type { MountOptions } from "./options.ts";
+import { templateWarnings } from "./template_lint.ts";
 
 function statOrNull(path: string): Deno.FileInfo | null {
   try {
@@ -36,8 +37,8 @@ export function writeBitWarning(flag: string, mode: number): string | null {
 /**
  * Checks before any FUSE work (exit 1 on failure): the store must exist
  * (mount never creates one); the mountpoint must be an existing directory
- * (not needed for --dry-run); a non-empty mountpoint and modes with write
- * bits only warn.
+ * (not needed for --dry-run); a non-empty mountpoint, template text in
+ * another tool's syntax and modes with write bits only warn.
  */
 export function preMountChecks(options: MountOptions, io: Io): void {
   if (statOrNull(options.db) === null) {
@@ -55,6 +56,7 @@ export function preMountChecks(options: MountOptions, io: Io): void {
       );
     }
   }
+  for (const warning of templateWarnings(options.template)) io.err(warning);
   for (
     const [flag, mode] of [["file-mode", options.fileMode], ["dir-mode", options.dirMode]] as const
   ) {

@@ -19,6 +19,7 @@ import {
   parseGroup,
   parseOctalMode,
   parseOwner,
+  parseTemplateText,
   parseUnsigned,
 } from "./values.ts";
 import {
@@ -151,7 +152,11 @@ export const mountSpec = {
       "template",
       "Path template, e.g. '$albumartist/$album/$title'. Supports ${a|b} fallback " +
         "chains, [...] conditional sections and $!{field} path fields.",
-      { parse: text, default: () => "$albumartist/$album/$title", valueName: "TEMPLATE" },
+      {
+        parse: parseTemplateText,
+        default: () => "$albumartist/$album/$title",
+        valueName: "TEMPLATE",
+      },
     ),
     defaultFallback: valueFlag(
       "default-fallback",

@@ -92,3 +92,17 @@ export function parseOwner(raw: string): number {
 export function parseGroup(raw: string): number {
   return parseAccount(raw, lookupGroupId, "group");
 }
+
+/**
+ * `--template`: any text but an empty or blank one (which would put every
+ * track at the root under its extension alone). The grammar is checked when
+ * the library opens.
+ */
+export function parseTemplateText(raw: string): string {
+  if (raw.trim() === "") {
+    throw new ValueError(
+      "the template is empty or blank; give a path template, e.g. '$albumartist/$album/$title'",
+    );
+  }
+  return raw;
+}

@@ -82,12 +82,15 @@ type JoinedRow = [
   value: string | null,
 ];
 
-/** Render the joined rows (grouped by track, in order) into `out`. */
-function renderRows(
+/**
+ * Group the joined rows (in order) into one TrackFields per track and call
+ * `visit` with it and its first row. The TrackFields object is reused: read
+ * it during the call only.
+ */
+function forEachTrack(
   store: Store,
-  template: Template,
   rows: JoinedRow[],
-  out: CatalogTrack[],
+  visit: (track: TrackFields, first: JoinedRow) => void,
 ): void {
   const fields = new Map<string, string>();
   const track: { fields: Map<string, string>; format: Format; backingPath: string } = {
@@ -123,16 +126,29 @@ function renderRows(
       const k = key.toLowerCase();
       if (!fields.has(k)) fields.set(k, value);
     }
-    const [, cv, format, backingPath, size, mlo, mhi, clo, chi] = first;
+    const format = first[2];
     if (!isFormat(format)) {
       throw new StoreError("corrupt", `track ${id} has unknown format ${format}`, store.path);
     }
     track.format = format;
-    track.backingPath = backingPath;
-    const path = template.render(track as TrackFields);
+    track.backingPath = first[3];
+    visit(track as TrackFields, first);
+  }
+}
+
+/** Render the joined rows (grouped by track, in order) into `out`. */
+function renderRows(
+  store: Store,
+  template: Template,
+  rows: JoinedRow[],
+  out: CatalogTrack[],
+): void {
+  forEachTrack(store, rows, (track, first) => {
+    const [id, cv, format, backingPath, size, mlo, mhi, clo, chi] = first;
+    const path = template.render(track);
     const sig = hash52(`${format}\u0000${backingPath}\u0000${size}:${mlo}:${mhi}:${clo}:${chi}`);
     out.push({ id, state: { cv, sig, path } });
-  }
+  });
 }
 
 function query(store: Store, sql: string, ...params: (number | string)[]): JoinedRow[] {
@@ -145,9 +161,8 @@ function query(store: Store, sql: string, ...params: (number | string)[]): Joine
   }
 }
 
-/** Every track, ascending id, rendered (call inside a read snapshot). */
-export function loadAll(store: Store, template: Template): CatalogTrack[] {
-  const out: CatalogTrack[] = [];
+/** Pages of the joined rows of every track, ascending id (call inside a read snapshot). */
+function* allRows(store: Store, template: Template): Generator<JoinedRow[]> {
   // Pages of ids (not id ranges: ids may be sparse), each one joined query.
   const sql = joinedSql(
     template,
@@ -155,10 +170,29 @@ export function loadAll(store: Store, template: Template): CatalogTrack[] {
   );
   for (let from = Number.MIN_SAFE_INTEGER;;) {
     const rows = query(store, sql, from);
-    if (rows.length === 0) return out;
-    renderRows(store, template, rows, out);
+    if (rows.length === 0) return;
+    yield rows;
     from = rows[rows.length - 1][0] + 1;
   }
+}
+
+/** Every track, ascending id, rendered (call inside a read snapshot). */
+export function loadAll(store: Store, template: Template): CatalogTrack[] {
+  const out: CatalogTrack[] = [];
+  for (const rows of allRows(store, template)) renderRows(store, template, rows, out);
+  return out;
+}
+
+/**
+ * Every track's template fields, ascending id, without rendering (for
+ * `mount --dry-run`'s statistics). `track` is reused: read it during the call.
+ */
+export function visitAllFields(
+  store: Store,
+  template: Template,
+  visit: (track: TrackFields) => void,
+): void {
+  for (const rows of allRows(store, template)) forEachTrack(store, rows, (track) => visit(track));
 }
 
 /** The given tracks that still exist, ascending id, rendered (call inside a read snapshot). */

@@ -212,6 +212,33 @@ export class Template {
     return undefined;
   }
 
+  /**
+   * Which candidate of a field node's chain resolves for `track` and from
+   * where: a tag (or derived field), or that candidate's `--fallback`; null
+   * when none does. For `mount --dry-run`'s statistics; `render` does not use it.
+   */
+  trace(
+    node: Extract<TemplateNode, { kind: "field" | "path" }>,
+    track: TrackFields,
+  ): { index: number; from: "tag" | "fallback" } | null {
+    const ext = this.extensionOf(track);
+    for (let index = 0; index < node.chain.length; index++) {
+      if (node.kind === "path") {
+        const name = node.chain[index];
+        const own = derived(name, track, ext) ?? track.fields.get(name);
+        const raw = own ?? this.#fallbacks.get(name);
+        if (raw === undefined || sanitizePathValue(raw).length === 0) continue;
+        return { index, from: own !== undefined ? "tag" : "fallback" };
+      }
+      const ref = node.chain[index];
+      if (this.#plain(ref, track, ext) === undefined) continue;
+      const tag = track.fields.get(ref.name);
+      const own = derived(ref.name, track, ext) !== undefined || (tag !== undefined && tag !== "");
+      return { index, from: own ? "tag" : "fallback" };
+    }
+    return null;
+  }
+
   #plain(ref: FieldRef, track: TrackFields, ext: string): string | undefined {
     const derivedValue = derived(ref.name, track, ext);
     if (derivedValue !== undefined) return derivedValue;

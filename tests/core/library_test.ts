@@ -179,7 +179,13 @@ Deno.test("dry run walks depth-first in readdir order; counts and metrics", asyn
     inodeAt(lib, s.samples[2]);
     const lines = dryRunLines(dryRun(t.db, options));
     assert.equal(lines[0], "dry run: 11 files across 7 directories. Sample paths:");
-    assert.equal(lines.length, 12);
+    // Header, 11 samples, the field statistics (header + $format + $title), the collisions.
+    assert.equal(lines.length, 16);
+    assert.equal(
+      lines.at(-1),
+      'Name collisions: 3 file(s) and 0 directory(ies) got a " (k)" ' +
+        "suffix because a sibling already had the name",
+    );
     assert.deepEqual(dryRunLines({ files: 0, dirs: 0, samples: [], more: 0 }).length, 1);
     const metrics = new Map(lib.metrics().map((m) => [m.name, m.value]));
     assert.equal(metrics.get("musefs_tree_nodes"), 11 + 7 + 1);
