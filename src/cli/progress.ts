@@ -2,10 +2,13 @@
 // while the walk discovers files (with the count committed and the rate once
 // commits arrive — scan probes while it walks), then, once the walk is over
 // and the total known, a live bar with count, percent, rate, ETA and the file
-// last committed, redrawn at most every 100 ms and cleared at the end; log
-// lines printed meanwhile clear the bar first. Elsewhere: plain
-// `ingested <done>/<total> (<pct>%)` lines, one per 5% bucket crossed (only
-// once the total is known) and one at completion. Nothing at all with --quiet.
+// last committed (relative to the scan target), redrawn at most every 100 ms
+// and cleared at the end; log lines printed meanwhile clear the bar first.
+// Elsewhere (a log file, a pipe, journald): `discovering… <n> files found`
+// every few seconds while the walk runs, so a long walk shows signs of life;
+// then `ingested <done>/<total> (<pct>%)` lines, one per 5% bucket crossed
+// and one at completion, repeated every few seconds when no bucket is
+// crossed. Nothing at all with --quiet.
 
 import { humanDuration } from "./human.ts";
 import { setLogSink } from "./log.ts";
@@ -19,6 +22,10 @@ export interface ProgressOptions {
   now?: () => number;
   /** Terminal width (default: the console's, else 100). */
   columns?: () => number;
+  /** The scan target: the terminal bar shows the current file relative to it. */
+  root?: string;
+  /** Plain mode: the longest silence before a status line (default 5 s; 0 = never). */
+  heartbeatMs?: number;
 }
 
 export interface Progress {
@@ -34,6 +41,8 @@ const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", 
 const BAR_WIDTH = 30;
 const REDRAW_MS = 100;
 const TICK_MS = 120;
+/** Plain mode: at most this long without a line while work goes on. */
+export const HEARTBEAT_MS = 5000;
 
 const encoder = new TextEncoder();
 
@@ -62,23 +71,50 @@ export function createProgress(options: ProgressOptions): Progress {
   if (options.quiet) return silent;
   const write = options.write ?? writeStderr;
   const tty = options.tty ?? Deno.stderr.isTerminal();
+  const now = options.now ?? Date.now;
   return tty
-    ? new BarProgress(write, options.now ?? Date.now, options.columns ?? consoleColumns)
-    : new LineProgress(write);
+    ? new BarProgress(write, now, options.columns ?? consoleColumns, options.root)
+    : new LineProgress(write, { now, intervalMs: options.heartbeatMs ?? HEARTBEAT_MS });
 }
 
-/** `ingested <done>/<total> (<pct>%)` each time a 5% bucket is crossed, and at 100%. */
+/**
+ * `ingested <done>/<total> (<pct>%)` each time a 5% bucket is crossed, and at
+ * 100%; with a heartbeat, a status line whenever `intervalMs` passed without
+ * one (`discovering… <n> files found` during the walk).
+ */
 export class LineProgress implements Progress {
   #bucket = 0;
   #total = 0;
   #done = 0;
+  #found = 0;
+  #walking = true;
   #printedDone = false;
+  #lastWrite: number;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #now: () => number;
+  readonly #intervalMs: number;
 
-  constructor(readonly write: (text: string) => void) {}
+  constructor(
+    readonly write: (text: string) => void,
+    heartbeat: { now?: () => number; intervalMs?: number } = {},
+  ) {
+    this.#now = heartbeat.now ?? Date.now;
+    this.#intervalMs = heartbeat.intervalMs ?? 0;
+    this.#lastWrite = this.#now();
+    if (this.#intervalMs > 0) {
+      // Checked a few times per interval, so the gap stays close to intervalMs.
+      const timer = setInterval(() => this.tick(), Math.max(10, this.#intervalMs / 4));
+      Deno.unrefTimer(timer as unknown as number);
+      this.#timer = timer;
+    }
+  }
 
-  discovered(): void {}
+  discovered(found: number): void {
+    this.#found = found;
+  }
 
   walked(total: number): void {
+    this.#walking = false;
     this.#total = total;
   }
 
@@ -91,16 +127,36 @@ export class LineProgress implements Progress {
     const bucket = Math.floor(pct / 5);
     if (bucket > this.#bucket) {
       this.#bucket = bucket;
-      this.write(`ingested ${done}/${total} (${pct}%)\n`);
+      this.#emit(`ingested ${done}/${total} (${pct}%)\n`);
       if (done >= total) this.#printedDone = true;
     }
   }
 
+  /** The heartbeat: a status line if `intervalMs` passed since the last line (public for tests). */
+  tick(): void {
+    if (this.#intervalMs <= 0 || this.#printedDone) return;
+    if (this.#now() - this.#lastWrite < this.#intervalMs) return;
+    if (this.#walking) {
+      const done = this.#done > 0 ? `, ${this.#done} done` : "";
+      this.#emit(`discovering… ${this.#found} files found${done}\n`);
+    } else if (this.#total > 0 && this.#done < this.#total) {
+      const pct = Math.floor((this.#done * 100) / this.#total);
+      this.#emit(`ingested ${this.#done}/${this.#total} (${pct}%)\n`);
+    }
+  }
+
   finish(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
     if (this.#total > 0 && this.#done >= this.#total && !this.#printedDone) {
       this.write(`ingested ${this.#done}/${this.#total} (100%)\n`);
     }
     this.#printedDone = true;
+  }
+
+  #emit(text: string): void {
+    this.#lastWrite = this.#now();
+    this.write(text);
   }
 }
 
@@ -112,6 +168,19 @@ function clock(ms: number): string {
 
 function basename(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
+}
+
+/**
+ * `path` as the bar shows it: relative to the scan target `root` (a
+ * directory), so the album folder stays visible; the file name alone when
+ * the target is the file itself, and the whole path when it lies elsewhere
+ * (a followed symlink).
+ */
+export function displayPath(path: string, root: string | undefined): string {
+  if (root === undefined || root === "") return basename(path);
+  const prefix = root.endsWith("/") ? root : `${root}/`;
+  if (path.startsWith(prefix)) return path.slice(prefix.length);
+  return path === root ? basename(path) : path;
 }
 
 /** The live terminal bar. */
@@ -131,6 +200,7 @@ export class BarProgress implements Progress {
     readonly write: (text: string) => void,
     readonly now: () => number,
     readonly columns: () => number,
+    readonly root?: string,
   ) {
     this.#started = now();
     this.#previousSink = setLogSink((line) => {
@@ -159,7 +229,7 @@ export class BarProgress implements Progress {
   committed(done: number, total: number | null, lastPath: string): void {
     this.#done = done;
     if (total !== null) this.#total = total;
-    this.#name = basename(lastPath);
+    this.#name = lastPath === "" ? "" : displayPath(lastPath, this.root);
     this.#draw(false);
   }
 

@@ -25,8 +25,14 @@ export function reporterFor(progress: Progress): ScanReporter {
   };
 }
 
-export function progressFor(quiet: boolean): Progress {
-  return createProgress({ quiet });
+/** Progress for one target; the bar names files relative to the target's real path. */
+export function progressFor(quiet: boolean, target?: string): Progress {
+  let root: string | undefined;
+  try {
+    // The walk reports canonical paths; a target it cannot resolve fails there.
+    if (target !== undefined) root = Deno.realPathSync(target);
+  } catch { /* the walk reports it */ }
+  return createProgress({ quiet, root });
 }
 
 /**
@@ -101,7 +107,7 @@ export async function runTargets(
   try {
     for (const target of targets) {
       if (interrupt.signal.aborted) return interrupted(io, command);
-      const progress = progressFor(quiet);
+      const progress = progressFor(quiet, target);
       let outcome;
       try {
         outcome = await each(target, {

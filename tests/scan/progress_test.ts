@@ -1,7 +1,10 @@
-// The progress display: plain lines per 5% bucket, the terminal bar's line.
+// The progress display: plain lines per 5% bucket and a heartbeat while the
+// walk runs; the terminal bar's line, naming files relative to the target.
 
 import assert from "node:assert/strict";
-import { BarProgress, createProgress, LineProgress } from "../../src/cli/progress.ts";
+import { DENO_FLAGS } from "../../src/cli/deno_flags.ts";
+import { BarProgress, createProgress, displayPath, LineProgress } from "../../src/cli/progress.ts";
+import { copyFixtures, MAIN, makeTemp } from "./helpers.ts";
 
 Deno.test("plain progress: one line per 5% bucket crossed and one at 100%", () => {
   const out: string[] = [];
@@ -69,4 +72,136 @@ Deno.test("progress before the total is known: count and rate, no percent or ETA
   plain.committed(40, 40);
   plain.finish();
   assert.deepEqual(lines, ["ingested 35/40 (87%)\n", "ingested 40/40 (100%)\n"]);
+});
+
+Deno.test("terminal bar: the current file relative to the scan target", () => {
+  let now = 1_000_000;
+  const out: string[] = [];
+  const bar = createProgress({
+    quiet: false,
+    tty: true,
+    write: (t) => out.push(t),
+    now: () => now,
+    columns: () => 200,
+    root: "/music",
+  }) as BarProgress;
+  bar.walked(3);
+  now += 1000;
+  bar.committed(1, 3, "/music/Some Album/CD 1/01 - Song.flac");
+  assert.match(bar.line(), / {2}Some Album\/CD 1\/01 - Song\.flac$/);
+  bar.committed(2, 3, "/elsewhere/linked.flac"); // a followed symlink out of the target
+  assert.match(bar.line(), / {2}\/elsewhere\/linked\.flac$/);
+  bar.finish();
+  assert.equal(displayPath("/music/a.flac", "/music/a.flac"), "a.flac"); // the target is the file
+  assert.equal(displayPath("/music/x/a.flac", "/"), "music/x/a.flac");
+  assert.equal(displayPath("/music/x/a.flac", undefined), "a.flac");
+});
+
+Deno.test("plain progress: a status line after every silent interval, during and after the walk", () => {
+  let now = 0;
+  const out: string[] = [];
+  const p = new LineProgress((t) => out.push(t), { now: () => now, intervalMs: 1000 });
+  try {
+    p.discovered(10);
+    now = 500;
+    p.tick();
+    assert.deepEqual(out, [], "not before the interval");
+    now = 1000;
+    p.tick();
+    p.discovered(25);
+    p.committed(3, null);
+    now = 1500;
+    p.tick();
+    now = 2000;
+    p.tick();
+    p.walked(40);
+    p.committed(3, 40); // 7%: a bucket line, which restarts the interval
+    now = 2500;
+    p.tick();
+    now = 3100;
+    p.tick();
+    p.committed(40, 40);
+    now = 9000;
+    p.tick();
+  } finally {
+    p.finish();
+  }
+  assert.deepEqual(out, [
+    "discovering… 10 files found\n",
+    "discovering… 25 files found, 3 done\n",
+    "ingested 3/40 (7%)\n",
+    "ingested 3/40 (7%)\n",
+    "ingested 40/40 (100%)\n",
+  ]);
+});
+
+Deno.test("plain progress: the heartbeat runs on its own timer", async () => {
+  const out: string[] = [];
+  const p = createProgress({
+    quiet: false,
+    tty: false,
+    write: (t) => out.push(t),
+    heartbeatMs: 20,
+  });
+  try {
+    p.discovered(7);
+    for (let i = 0; i < 100 && out.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  } finally {
+    p.finish();
+  }
+  assert.ok(out.length >= 2, `lines: ${JSON.stringify(out)}`);
+  assert.ok(out.every((l) => l === "discovering… 7 files found\n"), JSON.stringify(out));
+  const after = out.length;
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(out.length, after, "finish() stops the heartbeat");
+});
+
+function hasScript(): boolean {
+  try {
+    return new Deno.Command("script", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "scan on a terminal: the bar names the current file relative to the target",
+  // `script` (util-linux) provides the pseudo-terminal.
+  ignore: !hasScript(),
+  fn: async () => {
+    const dir = makeTemp();
+    try {
+      const music = `${dir}/music`;
+      // Four slow probes, one at a time: a batch commits (naming its last file) after 1 s open.
+      await copyFixtures(`${music}/Album One`, ["flac", "opus", "mp3_v24", "wav"]);
+      const cmd = [
+        "stty cols 300 rows 40;",
+        "exec",
+        Deno.execPath(),
+        "run",
+        ...DENO_FLAGS,
+        MAIN,
+        "scan",
+        music,
+        "--db",
+        `${dir}/lib.db`,
+        "--jobs",
+        "1",
+      ].map((w) => w.endsWith(";") ? w : `'${w}'`).join(" ");
+      const out = await new Deno.Command("script", {
+        args: ["-qec", cmd, "/dev/null"],
+        env: { MUSEFS_TEST_PROBE_DELAY_MS: "700", TERM: "xterm" },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      assert.equal(out.code, 0, text);
+      assert.match(text, / {2}Album One\/(flac\.flac|opus\.opus|mp3_v24\.mp3|wav\.wav)/);
+      assert.doesNotMatch(text, new RegExp(` {2}${dir}/music/Album One/`));
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
 });
