@@ -295,11 +295,12 @@ export async function runCli(
     try {
       inv = invocationFor(r.name, r.argv, env);
     } catch (e) {
-      if (e instanceof UnknownFlagError) throw flagOfAnotherCommand(e) ?? e;
+      // A mistyped command explains the rest (`musefs sacn --jobs 2`): name it first.
       const suggestion = r.bare ? commandSuggestion(r.first) : undefined;
       if (e instanceof UsageError && suggestion) {
         throw new UsageError(`${e.message} (did you mean \`musefs ${suggestion}\`?)`, e.command);
       }
+      if (e instanceof UnknownFlagError) throw flagOfAnotherCommand(e) ?? e;
       throw e;
     }
     if (r.bare && inv.command === "mount" && inv.options.mountpoint === r.first) {

@@ -104,6 +104,8 @@ Deno.test("a flag of another command names that command; a near miss names the f
     [["--db", "x.db", "--dry"], /\(did you mean --dry-run\?\)/],
     [["scan", "/m", "--db", "x.db", "--quite"], /\(did you mean --quiet\?\)/],
     [["scan", "/m", "--db", "x.db", "--zzzzzz"], /^musefs: unexpected argument '--zzzzzz'\n/],
+    // A mistyped command is the real mistake: it is named rather than the flag's owner.
+    [["sacn", "/m", "--db", "x.db", "--jobs", "2"], /'--jobs' \(did you mean `musefs scan`\?\)\n/],
   ];
   const runs = await musefsAll(cases.map(([args]) => ({ args })));
   runs.forEach((r, i) => {
