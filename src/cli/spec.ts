@@ -19,6 +19,7 @@ import {
   parseGroup,
   parseOctalMode,
   parseOwner,
+  parseStorePath,
   parseTemplateText,
   parseUnsigned,
 } from "./values.ts";
@@ -52,7 +53,7 @@ const globalFlags = {
   ),
 } satisfies FlagTable;
 
-const db = (help: string) => valueFlag("db", help, { parse: text, valueName: "PATH" });
+const db = (help: string) => valueFlag("db", help, { parse: parseStorePath, valueName: "PATH" });
 
 const jobs = valueFlag(
   "jobs",

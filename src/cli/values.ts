@@ -106,3 +106,9 @@ export function parseTemplateText(raw: string): string {
   }
   return raw;
 }
+
+/** `--db`: a path, never empty (SQLite would open a throwaway temporary database). */
+export function parseStorePath(raw: string): string {
+  if (raw === "") throw new ValueError("expected the path of the store file, e.g. ~/music.db");
+  return raw;
+}

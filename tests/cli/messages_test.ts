@@ -54,6 +54,13 @@ Deno.test("--db in a missing directory: scan says to create the directory; other
     assert.equal(mount.code, 1);
     assert.match(mount.stderr, /database does not exist: .* \(create it with `musefs scan /);
     assert.deepEqual([...Deno.readDirSync(dir)], []);
+    // An empty path would make SQLite open a throwaway temporary database.
+    const empty = await musefs(["scan", dir, "--db", ""]);
+    assert.equal(empty.code, 2);
+    assert.match(
+      empty.stderr,
+      /^musefs: invalid value "" for --db: expected the path of the store file/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
