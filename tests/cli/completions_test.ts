@@ -5,6 +5,7 @@
 // is syntax-checked and its per-command `_arguments` blocks read as text.
 
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { completionScript } from "../../src/cli/completions.ts";
 import type { CommandSpec, Flag, FlagTable } from "../../src/cli/flags.ts";
 import { COMMANDS as COMMAND_TABLE, mountSpec, SHELLS } from "../../src/cli/spec.ts";
@@ -213,4 +214,75 @@ Deno.test("zsh: each command's _arguments lists every flag, with choices", async
     const syntax = await shell("zsh", ["-n"], script);
     assert.equal(syntax.code, 0, syntax.err);
   }
+});
+
+/**
+ * Types each query after "musefs " into an interactive zsh (a zpty), presses
+ * Tab twice and prints "#<query>" followed by what zsh listed.
+ */
+const ZSH_DRIVER = String.raw`
+zmodload zsh/zpty
+dir=$1; shift
+zpty -b z zsh -f -i
+zpty -w z "PS1='> '; fpath=($dir \$fpath); autoload -U compinit; compinit -u -D; LISTMAX=10000; setopt nobeep; stty cols 400 rows 200"
+zpty -w z 'musefs() { : }'
+zpty -w z 'print READY'
+out=""; for i in {1..100}; do zpty -r -t z chunk 2>/dev/null && out+=$chunk; [[ $out == *$'\nREADY'* ]] && break; sleep 0.1; done
+for q in "$@"; do
+  zpty -n -w z $'musefs '"$q"$'\t\t'
+  out=""; idle=0
+  while (( idle < 8 )); do
+    if zpty -r -t z chunk 2>/dev/null; then out+=$chunk; idle=0; else sleep 0.1; (( idle++ )); fi
+  done
+  print -r -- "#$q"
+  print -r -- "$out"
+  zpty -n -w z $'\x15'
+  sleep 0.2; zpty -r -t z chunk 2>/dev/null
+done
+zpty -d z
+`;
+
+Deno.test({
+  name: "zsh: an interactive zsh completes every long flag and choice of every command",
+  // zsh is optional (not in the CI's apt list): without it this test is skipped.
+  ignore: !has("zsh"),
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeTextFile(join(dir, "_musefs"), completionScript("zsh"));
+      await Deno.writeTextFile(join(dir, "driver.zsh"), ZSH_DRIVER);
+      const queries = [...COMMANDS.map((c) => `${c.name} --`), "--db x.db --", "mount --mode "];
+      const out = await new Deno.Command("zsh", {
+        args: [join(dir, "driver.zsh"), dir, ...queries],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      // deno-lint-ignore no-control-regex
+      const text = new TextDecoder().decode(out.stdout).replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, "");
+      const blocks = new Map<string, string>();
+      queries.forEach((q, i) => {
+        const start = text.indexOf(`#${q}\n`);
+        assert.ok(start >= 0, `no output for ${q}:\n${text}`);
+        // (zsh marks a partial line with "#" for root: only the next query ends a block.)
+        const end = i + 1 < queries.length ? text.indexOf(`\n#${queries[i + 1]}\n`, start) : -1;
+        blocks.set(q, text.slice(start, end < 0 ? undefined : end));
+      });
+      const longFlags = (spec: CommandSpec<FlagTable>) =>
+        expectedFlags(spec).filter((f) => f.startsWith("--"));
+      for (const spec of COMMANDS) {
+        const listed = blocks.get(`${spec.name} --`)!;
+        for (const f of longFlags(spec)) {
+          assert.match(listed, new RegExp(`(^|\\s)${f}(\\s|$)`, "m"), `zsh: ${spec.name} ${f}`);
+        }
+      }
+      for (const f of longFlags(mountSpec)) {
+        assert.match(blocks.get("--db x.db --")!, new RegExp(`(^|\\s)${f}(\\s|$)`, "m"), f);
+      }
+      for (const choice of mountSpec.flags.mode.choices!) {
+        assert.ok(blocks.get("mount --mode ")!.includes(choice), choice);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
