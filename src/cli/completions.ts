@@ -70,7 +70,7 @@ function bashValueArms(spec: CommandSpec<FlagTable>, key: string): string[] {
   const arms: string[] = [];
   for (const f of completedFlags(spec)) {
     if (!takesValue(f)) continue;
-    const pattern = `${key}:--${f.long}`;
+    const pattern = f.short ? `${key}:--${f.long}|${key}:-${f.short}` : `${key}:--${f.long}`;
     if (f.choices) {
       arms.push(
         `    ${pattern}) COMPREPLY=($(compgen -W "${bashWords(f.choices)}" -- "$cur")); return ;;`,

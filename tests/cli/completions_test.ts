@@ -106,10 +106,12 @@ Deno.test({
         }
       });
       for (const f of choiceFlags(spec)) {
-        queries.push(["musefs", spec.name, `--${f.long}`, ""]);
-        expected.push((reply) =>
-          assert.deepEqual(reply.sort(), [...f.choices!].sort(), `bash: ${spec.name} --${f.long}`)
-        );
+        for (const form of f.short ? [`--${f.long}`, `-${f.short}`] : [`--${f.long}`]) {
+          queries.push(["musefs", spec.name, form, ""]);
+          expected.push((reply) =>
+            assert.deepEqual(reply.sort(), [...f.choices!].sort(), `bash: ${spec.name} ${form}`)
+          );
+        }
       }
       const choices = spec.positionals[0]?.choices;
       if (choices) {
