@@ -27,8 +27,46 @@ export function completedFlags(spec: CommandSpec<FlagTable>): Flag[] {
 }
 
 const takesValue = (f: Flag) => f.kind === "value" || f.kind === "list";
-/** A value that names a file (completed with file names). */
-const isPathValue = (f: Flag) => f.valueName === "PATH";
+/** What a free value is, read off its placeholder: files, directories, users, groups, or other. */
+type ValueKind = "file" | "dir" | "user" | "group" | "other";
+export function valueKind(f: Flag): ValueKind {
+  switch (f.valueName) {
+    case "PATH":
+    case "FILE":
+    case "IMAGE":
+      return "file";
+    case "DIR":
+      return "dir";
+    case "NAME|UID":
+      return "user";
+    case "NAME|GID":
+      return "group";
+    default:
+      return "other";
+  }
+}
+
+const BASH_COMPGEN: Record<ValueKind, string | null> = {
+  file: "-f",
+  dir: "-d",
+  user: "-u",
+  group: "-g",
+  other: null,
+};
+const ZSH_ACTION: Record<ValueKind, string> = {
+  file: "_files",
+  dir: "_files -/",
+  user: "_users",
+  group: "_groups",
+  other: " ",
+};
+const FISH_ARGS: Record<ValueKind, string> = {
+  file: "-r -F",
+  dir: "-x -a '(__fish_complete_directories)'",
+  user: "-x -a '(__fish_complete_users)'",
+  group: "-x -a '(__fish_complete_groups)'",
+  other: "-x",
+};
 
 /** The first sentence of a help text, for the one-line descriptions zsh and fish show. */
 export function firstSentence(help: string): string {
@@ -75,8 +113,9 @@ function bashValueArms(spec: CommandSpec<FlagTable>, key: string): string[] {
       arms.push(
         `    ${pattern}) COMPREPLY=($(compgen -W "${bashWords(f.choices)}" -- "$cur")); return ;;`,
       );
-    } else if (isPathValue(f)) {
-      arms.push(`    ${pattern}) COMPREPLY=($(compgen -f -- "$cur")); return ;;`);
+    } else if (BASH_COMPGEN[valueKind(f)] !== null) {
+      const option = BASH_COMPGEN[valueKind(f)];
+      arms.push(`    ${pattern}) COMPREPLY=($(compgen ${option} -- "$cur")); return ;;`);
     } else {
       arms.push(`    ${pattern}) return ;;`); // a free value: nothing sensible to offer
     }
@@ -147,8 +186,7 @@ function zshDescription(help: string): string {
 function zshAction(f: Flag): string {
   const name = (f.valueName ?? "VALUE").replace(/:/g, "\\:");
   if (f.choices) return `${name}:(${f.choices.join(" ")})`;
-  if (isPathValue(f)) return `${name}:_files`;
-  return `${name}: `;
+  return `${name}:${ZSH_ACTION[valueKind(f)]}`;
 }
 
 function zshFlagSpecs(spec: CommandSpec<FlagTable>): string[] {
@@ -245,8 +283,7 @@ function fishFlagLines(spec: CommandSpec<FlagTable>, condition: string): string[
     parts.push(`-l ${f.long}`);
     if (takesValue(f)) {
       if (f.choices) parts.push(`-x -a ${fishQuote(f.choices.join(" "))}`);
-      else if (isPathValue(f)) parts.push("-r -F");
-      else parts.push("-x");
+      else parts.push(FISH_ARGS[valueKind(f)]);
     }
     parts.push(`-d ${fishQuote(firstSentence(f.help))}`);
     lines.push(parts.join(" "));

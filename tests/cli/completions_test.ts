@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { completionScript } from "../../src/cli/completions.ts";
+import { completionScript, valueKind } from "../../src/cli/completions.ts";
 import type { CommandSpec, Flag, FlagTable } from "../../src/cli/flags.ts";
 import { COMMANDS as COMMAND_TABLE, mountSpec, SHELLS } from "../../src/cli/spec.ts";
 import { musefs } from "./run_musefs.ts";
@@ -117,6 +117,15 @@ Deno.test({
       if (choices) {
         queries.push(["musefs", spec.name, ""]);
         expected.push((reply) => assert.deepEqual(reply.sort(), [...choices].sort()));
+      }
+    }
+    // Account values complete account names (root exists everywhere).
+    for (const spec of COMMANDS) {
+      for (const f of Object.values(spec.flags) as Flag[]) {
+        const kind = valueKind(f);
+        if (kind !== "user" && kind !== "group") continue;
+        queries.push(["musefs", spec.name, `--${f.long}`, "roo"]);
+        expected.push((reply) => assert.ok(reply.includes("root"), `${spec.name} --${f.long}`));
       }
     }
     // No command: the bare mount form's flags, and the command names first.
