@@ -113,10 +113,9 @@ export function manPage(version: string): string {
     "\\fBmusefs scan\\fR builds the store, \\fBmusefs mount\\fR serves it.",
     "Without a command, musefs mounts (the flags of \\fBmusefs mount\\fR apply).",
     ".PP",
-    "Every option except \\fB\\-v\\fR, \\fB\\-h\\fR, \\fB\\-V\\fR, \\fB\\-\\-fallback\\fR and " +
-    "\\fB\\-\\-dry\\-run\\fR can also be set through its environment variable " +
-    "(see ENVIRONMENT); a flag on the command line wins over the environment, which wins " +
-    "over the default.",
+    "Most options can also be set through an environment variable, shown with each option as " +
+    "[env: ...] and listed under ENVIRONMENT; a flag on the command line wins over the " +
+    "environment, which wins over the default.",
     ".SH COMMANDS",
   ];
   for (const spec of COMMANDS) lines.push(...commandSection(spec));
