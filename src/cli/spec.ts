@@ -32,6 +32,7 @@ import {
 export const CHECKSUM_TIERS = ["none", "fingerprint", "full"] as const;
 export const SERVE_MODES = ["synthesis", "structure-only"] as const;
 export const EXTENSION_STYLES = ["served", "original"] as const;
+export const ID3_VERSIONS = ["2.4", "2.3"] as const;
 
 const text = (raw: string) => raw;
 const u16 = (raw: string) => parseUnsigned(raw, 16);
@@ -182,6 +183,16 @@ export const mountSpec = {
         parse: (raw) => parseChoice(raw, EXTENSION_STYLES),
         default: () => "served" as const,
         valueName: "STYLE",
+      },
+    ),
+    id3Version: valueFlag(
+      "id3-version",
+      "ID3v2 version of the tags served in MP3 and WAV files: 2.4, or 2.3 for car stereos, " +
+        "old players and Windows versions that cannot read 2.4.",
+      {
+        parse: (raw) => parseChoice(raw, ID3_VERSIONS),
+        default: () => "2.4" as const,
+        valueName: "VERSION",
       },
     ),
     pollIntervalMs: valueFlag(
