@@ -125,3 +125,30 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "e2e: --id3-version 2.3 serves MP3 and WAV with ID3v2.3 tags that readers understand",
+  ignore: noFuse,
+  async fn() {
+    const lib = await makeLibrary("musefs-id3v23-");
+    try {
+      const mnt = `${lib.base}/mnt`;
+      const list = pairs(lib).filter((p) => p.format === "mp3" || p.format === "wav");
+      assert.ok(list.length >= 3);
+      await withMount(lib.db, mnt, ["--id3-version", "2.3"], async () => {
+        for (const p of list) {
+          const m = await mutagenTags(`${mnt}/${p.served}`);
+          assert.equal(m.id3_version, "2.3", p.name);
+          const original = await mutagenTags(p.original);
+          assert.equal(m.normalized.title, original.normalized.title, p.name);
+          assert.equal(m.normalized.date, original.normalized.date, p.name);
+          const taglib = await readView("taglib", `${mnt}/${p.served}`);
+          assert.ok(taglib.includes("tag2:format=ID3v2.3.0"), `${p.name}: ${taglib.join("\n")}`);
+          assert.equal(await pcmMd5(`${mnt}/${p.served}`), await pcmMd5(p.original), p.name);
+        }
+      });
+    } finally {
+      await removeLibrary(lib);
+    }
+  },
+});
