@@ -14,7 +14,7 @@
 // TagLib write), `date` split into TYER/TDAT/TIME, and CHAP/CTOC frames
 // (stored from v2.4 tags, whose sub-frame sizes are synchsafe) left out.
 
-import { ByteWriter, encodeLatin1, encodeUtf8 } from "./bytes.ts";
+import { ByteWriter, encodeLatin1 } from "./bytes.ts";
 import {
   ID3_MB_TRACKID_KEY,
   ID3_PLAYCOUNT_KEY,
@@ -94,6 +94,11 @@ function noNul(what: string, s: string): void {
   if (s.includes("\0")) throw new FormatError("invalid-input", `embedded NUL in ${what}`);
 }
 
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
 /**
  * How strings are encoded in one tag: v2.4 always UTF-8; v2.3 per frame,
  * ISO-8859-1 when every string of the frame is ASCII, else UTF-16 with BOM.
@@ -104,7 +109,7 @@ class TextCoder {
   /** The encoding byte for a frame holding `strings`. */
   encodingFor(...strings: string[]): number {
     if (this.version === 4) return UTF8;
-    return strings.every((s) => /^[\x00-\x7f]*$/.test(s)) ? LATIN1 : UTF16;
+    return strings.every(isAscii) ? LATIN1 : UTF16;
   }
 
   /** Appends `s` in `enc` (a UTF-16 string carries its BOM), without terminator. */
