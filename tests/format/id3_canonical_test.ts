@@ -81,6 +81,16 @@ Deno.test("TYER/TDAT/TIME fold into date; date splits back", () => {
   assert.equal(splitDate("spring 2004"), null);
 });
 
+Deno.test("every MP3 and FLAC fixture stores the same date (ffmpeg's v2.3 TYER included)", async () => {
+  for (const name of ["flac", "mp3_v23", "mp3_v24", "mp3_itunes_ids"] as const) {
+    const f = await fixture(name);
+    const p = probe(f.format, new BufferSource(await Deno.readFile(f.path)));
+    const dates = p.tags.filter((t) => t.key === "date").map((t) => t.value);
+    assert.deepEqual(dates, ["2021"], name);
+    assert.ok(!p.tags.some((t) => t.key === "TYER"), name);
+  }
+});
+
 // ---------------------------------------------------------------- ID3v1
 
 function id3v1(
