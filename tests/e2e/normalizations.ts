@@ -16,6 +16,8 @@ export interface Context {
   leadingId3Values: ReadonlySet<string>;
   /** Values of a WAV file's LIST/INFO chunk (what merging may add). */
   riffInfoValues: ReadonlySet<string>;
+  /** The mount's `--id3-version` (minor version). */
+  id3Version: 3 | 4;
 }
 
 export interface Normalization {
@@ -47,8 +49,36 @@ export const NORMALIZATIONS: readonly Normalization[] = [
     doc: "ID3v2.2 and ID3v2.3 tags are served as ID3v2.4",
     original: (v, c) =>
       ID3_FORMATS.has(c.format) && c.reader === "taglib"
-        ? map(v, (l) => l.replace(/^tag2:format=ID3v2\.[23]\.0$/, "tag2:format=ID3v2.4.0"))
+        ? map(
+          v,
+          (l) => l.replace(/^tag2:format=ID3v2\.[234]\.0$/, `tag2:format=ID3v2.${c.id3Version}.0`),
+        )
         : v,
+  },
+  {
+    doc: "with `--id3-version 2.3`, the values of one frame are joined with `/`",
+    original: (v, c) => {
+      if (!ID3_FORMATS.has(c.format) || c.id3Version !== 3) return v;
+      if (c.reader === "taglib") {
+        return map(v, (l) => l.startsWith("tag2:") ? l.replaceAll("|", "/") : l);
+      }
+      if (c.reader !== "mutagen") return v;
+      // mutagen lists each value of a text frame as its own line: join them per frame.
+      const joined = new Map<string, string[]>();
+      const rest: string[] = [];
+      for (const l of v) {
+        const m = /^(tag:T[A-Z0-9]{3})=(.*)$/s.exec(l);
+        if (m === null) rest.push(l);
+        else joined.set(m[1], [...(joined.get(m[1]) ?? []), m[2]]);
+      }
+      return [...rest, ...[...joined].map(([k, vals]) => `${k}=${vals.join("/")}`)].sort();
+    },
+    // ffprobe shows only the first value of a multi-valued ID3v2.4 frame, so
+    // the original shows a prefix of the joined value.
+    served: (v, c) => {
+      if (!ID3_FORMATS.has(c.format) || c.id3Version !== 3 || c.reader !== "ffprobe") return v;
+      return map(v, (l) => c.original.find((o) => l.startsWith(`${o}/`)) ?? l);
+    },
   },
   {
     doc: "a TXXX frame described `comment` becomes the comment (COMM)",
