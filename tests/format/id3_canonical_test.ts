@@ -59,6 +59,16 @@ Deno.test("the mp3_itunes_ids fixture: probe keeps all frames and carries one wa
   assert.equal(p.warnings?.length, 1);
 });
 
+Deno.test("a FLAC file's leading ID3 tag with v2.2 ids: its values fill gaps, one warning", async () => {
+  const f = await fixture("flac");
+  const flac = await Deno.readFile(f.path);
+  const id3 = id3v23Tag([["TCM\0", "Composer"], ["TIT2", "shadowed"]]);
+  const p = probe("flac", new BufferSource(cat(id3, flac)));
+  assert.deepEqual(p.tags.filter((t) => t.key === "composer").map((t) => t.value), ["Composer"]);
+  assert.deepEqual(p.tags.filter((t) => t.key === "title").map((t) => t.value), [f.expect.title]);
+  assert.equal(p.warnings?.length, 1);
+});
+
 // ---------------------------------------------------------------- dates
 
 Deno.test("TYER/TDAT/TIME fold into date; date splits back", () => {
