@@ -75,6 +75,7 @@ function libraryOptions(o: MountOptions): LibraryOptions {
     mode: o.mode,
     caseInsensitive: o.caseInsensitive,
     extensions: o.extensions,
+    id3Version: o.id3Version,
     uid: o.uid,
     gid: o.gid,
     fileMode: o.fileMode,

@@ -62,6 +62,8 @@ export interface MountOptions {
   skipOnMissing: boolean;
   mode: ServeMode;
   extensions: ExtensionStyle;
+  /** `--id3-version`: the ID3v2 minor version served for MP3 and WAV (3 or 4). */
+  id3Version: 3 | 4;
   pollIntervalMs: number;
   /** Entry and attribute TTL. */
   attrTtlMs: number;
@@ -203,6 +205,7 @@ export function mountInvocation(parsed: ParsedCommand<MountSpec["flags"]>): Invo
       skipOnMissing: f.skipOnMissing,
       mode: f.mode,
       extensions: f.extensions,
+      id3Version: f.id3Version === "2.3" ? 3 : 4,
       pollIntervalMs: f.pollIntervalMs,
       attrTtlMs: f.attrTtlMs,
       maxReadaheadKib: f.maxReadaheadKib,

@@ -37,6 +37,7 @@ export const EXTENSION_STYLES = ["served", "original"] as const;
 export const SHELLS = ["bash", "zsh", "fish"] as const;
 /** What completions offer for a boolean value (any boolish value is accepted). */
 const BOOL_CHOICES = ["true", "false"] as const;
+export const ID3_VERSIONS = ["2.4", "2.3"] as const;
 
 const text = (raw: string) => raw;
 const u16 = (raw: string) => parseUnsigned(raw, 16);
@@ -194,6 +195,16 @@ export const mountSpec = {
         default: () => "served" as const,
         valueName: "STYLE",
         choices: EXTENSION_STYLES,
+      },
+    ),
+    id3Version: valueFlag(
+      "id3-version",
+      "ID3v2 version of the tags served in MP3 and WAV files: 2.4, or 2.3 for car stereos, " +
+        "old players and Windows versions that cannot read 2.4.",
+      {
+        parse: (raw) => parseChoice(raw, ID3_VERSIONS),
+        default: () => "2.4" as const,
+        valueName: "VERSION",
       },
     ),
     pollIntervalMs: valueFlag(

@@ -105,7 +105,12 @@ export class MusefsLibrary implements Library {
       this.#serve.close();
       throw e;
     }
-    this.resolver = new Resolver(this.#serve, options.mode, options.headerCacheBytes);
+    this.resolver = new Resolver(
+      this.#serve,
+      options.mode,
+      options.headerCacheBytes,
+      options.id3Version,
+    );
     this.art = new ArtCache(this.#serve, options.artCacheBytes);
     this.readAhead = new ReadAheadPool(options.readAheadBudgetBytes);
     this.storePath = absolutePath(dbPath);

@@ -1,5 +1,6 @@
 // Options of a mounted library, with the defaults of F§1 (`musefs mount`).
 
+import type { Id3Version } from "../format/types.ts";
 import type { ServeMode } from "./resolve.ts";
 import { DEFAULT_FALLBACK, DEFAULT_TEMPLATE, type ExtensionMode } from "./template.ts";
 
@@ -36,6 +37,8 @@ export interface LibraryOptions {
   artCacheBytes?: number;
   /** Where refresh failures are reported (default: nowhere). */
   log?: { warn(message: string): void };
+  /** ID3v2 version of the tags served for MP3 and WAV (default 4). */
+  id3Version?: Id3Version;
 }
 
 /** Options with every default filled in. */
@@ -57,6 +60,7 @@ export interface ResolvedLibraryOptions {
   headerCacheBytes: number;
   artCacheBytes: number;
   log: { warn(message: string): void } | null;
+  id3Version: Id3Version;
 }
 
 function processId(which: "uid" | "gid"): number {
@@ -86,5 +90,6 @@ export function resolveOptions(o: LibraryOptions): ResolvedLibraryOptions {
     headerCacheBytes: o.headerCacheBytes ?? 64 * 1024 * 1024,
     artCacheBytes: o.artCacheBytes ?? 32 * 1024 * 1024,
     log: o.log ?? null,
+    id3Version: o.id3Version ?? 4,
   };
 }

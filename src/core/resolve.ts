@@ -10,7 +10,14 @@
 // inline bytes), the size cache holds what getattr needs.
 
 import { synthesize } from "../format/mod.ts";
-import type { ByteSource, Format, Layout, Segment, SynthInput } from "../format/types.ts";
+import type {
+  ByteSource,
+  Format,
+  Id3Version,
+  Layout,
+  Segment,
+  SynthInput,
+} from "../format/types.ts";
 import {
   getTrack,
   listBinaryTagRefs,
@@ -140,6 +147,11 @@ export class Resolver {
     readonly store: Store,
     readonly mode: ServeMode,
     headerBudget = DEFAULT_HEADER_BUDGET,
+    /**
+     * The ID3v2 version served for MP3 and WAV. Fixed for the Resolver's
+     * life, so the header cache (in memory, per mount) never mixes versions.
+     */
+    readonly id3Version: Id3Version = 4,
   ) {
     this.headers = new WeightedLru(headerBudget);
   }
@@ -233,6 +245,7 @@ export class Resolver {
       binaryTags: listBinaryTagRefs(this.store, row.id),
       art: listTrackArt(this.store, row.id),
       structural: listStructuralBlocks(this.store, row.id),
+      id3Version: this.id3Version,
     };
   }
 

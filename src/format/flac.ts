@@ -109,28 +109,33 @@ const MAX_LEADING_ID3_READ = 16 * 1024 * 1024;
 function readLeadingId3(
   r: WindowReader,
   spans: Id3Span[],
-): { tags: TagEntry[]; pictures: ProbedPicture[] } {
+): { tags: TagEntry[]; pictures: ProbedPicture[]; warnings: string[] } {
   let tags: TagEntry[] = [];
   const pictures: ProbedPicture[] = [];
+  const warnings: string[] = [];
   for (const span of spans) {
     if (span.size > MAX_LEADING_ID3_READ) continue;
     const parsed = parseId3(r.read(span.offset, span.size));
     if (!parsed) continue;
     tags = tags.concat(fillFromId3(tags, parsed.tags));
     if (pictures.length === 0) pictures.push(...parsed.pictures);
+    warnings.push(...parsed.warnings);
   }
-  return { tags, pictures };
+  return { tags, pictures, warnings };
 }
 
 /** ID3-only keys that come from POPM/UFID frames, which FLAC does not ingest. */
 const ID3_FRAME_ONLY_KEYS = new Set([ID3_RATING_KEY, ID3_PLAYCOUNT_KEY, ID3_MB_TRACKID_KEY]);
 
-function parseId3(bytes: Uint8Array): { tags: TagEntry[]; pictures: ProbedPicture[] } | null {
+function parseId3(
+  bytes: Uint8Array,
+): { tags: TagEntry[]; pictures: ProbedPicture[]; warnings: string[] } | null {
   try {
     const parsed = parseId3v2(bytes);
     return {
       tags: parsed.tags.filter((t) => !ID3_FRAME_ONLY_KEYS.has(t.key)),
       pictures: parsed.pictures.filter((p) => p.data.length <= MAX_ART_BYTES),
+      warnings: parsed.warnings ?? [],
     };
   } catch (e) {
     // A broken leading ID3 tag costs only its fallback tags, not the file.
@@ -253,10 +258,12 @@ function probeFlacInner(src: ByteSource): ProbeResult {
     if (tail[0] === 0x54 && tail[1] === 0x41 && tail[2] === 0x47) audioLength -= 128; // "TAG"
   }
 
+  let warnings: string[] = [];
   if (id3Tags.length > 0) {
     const id3 = readLeadingId3(r, id3Tags);
     tags = tags.concat(fillFromId3(tags, id3.tags));
     if (!sawPictureBlock) pictures.push(...id3.pictures);
+    warnings = id3.warnings;
   }
 
   return {
@@ -267,6 +274,7 @@ function probeFlacInner(src: ByteSource): ProbeResult {
     pictures,
     binaryTags,
     structural,
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
 }
 

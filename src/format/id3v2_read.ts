@@ -23,9 +23,14 @@
 //   v2.2/v2.3 tags (their sub-frame sizes would change meaning in a v2.4 tag);
 // - v2.2 frames are mapped to their v2.3/v2.4 ids, so PIC, COM, ULT, POP,
 //   UFI and TXX are read like their modern forms (v2.2 binary frames without
-//   a modern equivalent are still not extracted).
+//   a modern equivalent are still not extracted);
+// - v2.3/v2.4 frames carrying a v2.2 id padded with NUL (`TP1\0`, as some
+//   iTunes versions wrote) are mapped like v2.2 ids (or skipped when there is
+//   no modern equivalent) instead of ending the walk, with one warning per tag;
+// - TYER (+ TDAT, TIME) become one `date` row, as in a v2.4 TDRC.
 
 import { latin1, u16be, u24be, u32be, utf8 } from "./bytes.ts";
+import { foldDate } from "./id3v2_dates.ts";
 import {
   ID3_MB_TRACKID_KEY,
   ID3_PLAYCOUNT_KEY,
@@ -48,6 +53,8 @@ export interface Id3Parsed {
   tags: TagEntry[];
   pictures: ProbedPicture[];
   binaryTags: ProbedBinaryTag[];
+  /** Things the tag got wrong that were repaired while reading (for the scan's log). */
+  warnings?: string[];
 }
 
 /** More frames than this in one tag are ignored (keeps a hostile tag from producing millions of rows). */
@@ -97,8 +104,11 @@ export function parseId3v2(bytes: Uint8Array): Id3Parsed {
   if (version < 4 && (flags & 0x80) !== 0) body = deunsynchronise(body);
   const start = extendedHeaderEnd(version, flags, body);
   if (start === null) return out;
-  const frames = walkFrames(version, flags, body, start);
+  const odd: string[] = [];
+  const frames = walkFrames(version, flags, body, start, odd);
   for (const f of frames) decodeFrame(version, f, out);
+  out.tags = foldDate(out.tags);
+  if (odd.length > 0) out.warnings = [oddIdsWarning(version, odd)];
   assignOrdinals(out.tags);
   assignOrdinals(out.binaryTags);
   return out;
@@ -149,13 +159,44 @@ function isFrameId(b: Uint8Array, o: number, n: number): boolean {
   return true;
 }
 
-/** Frames of the body with their flags applied; compressed/encrypted frames left out. */
-function walkFrames(version: number, flags: number, body: Uint8Array, start: number): RawFrame[] {
-  if (version !== 4) return walk(version, flags, body, start, false).frames;
-  const safe = walk(4, flags, body, start, false);
-  if (safe.clean) return safe.frames;
-  const plain = walk(4, flags, body, start, true);
-  return plain.clean ? plain.frames : safe.frames;
+/** A v2.2 id padded with NUL in a v2.3/v2.4 frame header (`TP1\0`). */
+function isPaddedV22Id(b: Uint8Array, o: number): boolean {
+  return b[o + 3] === 0 && isFrameId(b, o, 3);
+}
+
+/** The warning for a tag whose frames carried v2.2 ids (each id listed once). */
+function oddIdsWarning(version: number, odd: string[]): string {
+  const ids = [...new Set(odd)].map((id) => {
+    const modern = v22Id(id);
+    return modern === "" ? `${id} (skipped)` : `${id} as ${modern}`;
+  });
+  return `ID3v2.${version} tag has frames with ID3v2.2 ids; read ${ids.join(", ")}`;
+}
+
+/**
+ * Frames of the body with their flags applied; compressed/encrypted frames
+ * left out. NUL-padded v2.2 ids met on the way are appended to `odd`.
+ */
+function walkFrames(
+  version: number,
+  flags: number,
+  body: Uint8Array,
+  start: number,
+  odd: string[],
+): RawFrame[] {
+  if (version !== 4) return walk(version, flags, body, start, false, odd).frames;
+  const safeOdd: string[] = [];
+  const safe = walk(4, flags, body, start, false, safeOdd);
+  if (!safe.clean) {
+    const plainOdd: string[] = [];
+    const plain = walk(4, flags, body, start, true, plainOdd);
+    if (plain.clean) {
+      odd.push(...plainOdd);
+      return plain.frames;
+    }
+  }
+  odd.push(...safeOdd);
+  return safe.frames;
 }
 
 function walk(
@@ -164,6 +205,7 @@ function walk(
   body: Uint8Array,
   start: number,
   plainSizes: boolean,
+  odd: string[],
 ): { frames: RawFrame[]; clean: boolean } {
   const idLen = version === 2 ? 3 : 4;
   const headerLen = version === 2 ? 6 : 10;
@@ -172,7 +214,8 @@ function walk(
   let count = 0;
   while (pos + headerLen <= body.length) {
     if (body[pos] === 0) return { frames, clean: true }; // padding
-    if (!isFrameId(body, pos, idLen)) return { frames, clean: false };
+    const paddedV22 = version > 2 && !isFrameId(body, pos, idLen) && isPaddedV22Id(body, pos);
+    if (!paddedV22 && !isFrameId(body, pos, idLen)) return { frames, clean: false };
     if (++count > MAX_ID3_FRAMES) return { frames, clean: true };
     let size: number;
     if (version === 2) size = u24be(body, pos + 3);
@@ -183,7 +226,8 @@ function walk(
     }
     const dataStart = pos + headerLen;
     if (size > body.length - dataStart) return { frames, clean: false };
-    const id = latin1(body.subarray(pos, pos + idLen));
+    const id = latin1(body.subarray(pos, pos + (paddedV22 ? 3 : idLen)));
+    if (paddedV22) odd.push(id);
     const raw = body.subarray(dataStart, dataStart + size);
     const frameFlags = version === 2 ? 0 : u16be(body, pos + 8);
     const data = version === 2
@@ -191,7 +235,9 @@ function walk(
       : version === 3
       ? applyV23Flags(frameFlags, raw)
       : applyV24Flags(frameFlags, tagFlags, raw);
-    if (data !== null && size > 0) frames.push({ id: version === 2 ? v22Id(id) : id, data });
+    if (data !== null && size > 0) {
+      frames.push({ id: version === 2 || paddedV22 ? v22Id(id) : id, data });
+    }
     pos = dataStart + size;
   }
   return { frames, clean: true };

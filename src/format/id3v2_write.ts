@@ -1,13 +1,20 @@
-// The ID3v2.4 writer (F§4 "MP3" synthesis), shared by MP3 and the WAV
-// `id3 ` chunk. Generated frames become inline bytes; picture and binary-tag
+// The ID3v2 writer (F§4 "MP3" synthesis), shared by MP3 and the WAV `id3 `
+// chunk. Generated frames become inline bytes; picture and binary-tag
 // payloads stay `art` / `binary-tag` segments streamed from the store.
 //
-// Output: header v2.4.0, flags 0, no padding, UTF-8 (encoding 3) text,
-// synchsafe sizes. Frame order: one group per stored key in DB order, then
-// one POPM (if a rating parses), one UFID (first musicbrainz_trackid), the
-// binary frames, then one APIC per art row.
+// Output (default, v2.4): header v2.4.0, flags 0, no padding, UTF-8
+// (encoding 3) text, synchsafe frame sizes. Frame order: one group per stored
+// key in DB order, then one POPM (if a rating parses), one UFID (first
+// musicbrainz_trackid), the binary frames, then one APIC per art row.
+//
+// v2.3 (`--id3-version 2.3`, for players that cannot read v2.4): header
+// v2.3.0, plain 32-bit frame sizes, text in ISO-8859-1 when it is ASCII and
+// UTF-16 with BOM otherwise (v2.3 has no UTF-8), several values of one text
+// frame joined with "/" (v2.3 has no value separator; what mutagen and
+// TagLib write), `date` split into TYER/TDAT/TIME, and CHAP/CTOC frames
+// (stored from v2.4 tags, whose sub-frame sizes are synchsafe) left out.
 
-import { ByteWriter, encodeLatin1, encodeUtf8 } from "./bytes.ts";
+import { ByteWriter, encodeLatin1 } from "./bytes.ts";
 import {
   ID3_MB_TRACKID_KEY,
   ID3_PLAYCOUNT_KEY,
@@ -15,7 +22,8 @@ import {
   MUSICBRAINZ_UFID_OWNER,
   vocabByKey,
 } from "./tagmap.ts";
-import { FormatError, type Segment, type SynthInput } from "./types.ts";
+import { splitDate } from "./id3v2_dates.ts";
+import { FormatError, type Id3Version, type Segment, type SynthInput } from "./types.ts";
 
 /** Largest value a synchsafe 28-bit size can hold. */
 export const MAX_SYNCHSAFE = 0x0fff_ffff;
@@ -27,6 +35,8 @@ export interface Id3Build {
   size: number;
 }
 
+const LATIN1 = 0;
+const UTF16 = 1;
 const UTF8 = 3;
 const PROMOTED = new Set([ID3_RATING_KEY, ID3_PLAYCOUNT_KEY, ID3_MB_TRACKID_KEY]);
 const TEXT_FRAME_KEY = /^T[A-Z0-9]{3}$/;
@@ -37,6 +47,8 @@ class TagBuilder {
   readonly segments: Segment[] = [];
   #w = new ByteWriter(1024);
   size = 0;
+
+  constructor(readonly version: Id3Version) {}
 
   bytes(b: Uint8Array): void {
     this.#w.bytes(b);
@@ -52,7 +64,7 @@ class TagBuilder {
       throw new FormatError("too-large", `ID3 frame ${id} of ${bodySize} bytes`);
     }
     this.bytes(encodeLatin1(id));
-    this.bytes(synchsafeBytes(bodySize));
+    this.bytes(this.version === 3 ? u32beBytes(bodySize) : synchsafeBytes(bodySize));
     this.bytes(new Uint8Array(2)); // flags 0
   }
   frame(id: string, body: Uint8Array): void {
@@ -74,25 +86,64 @@ function synchsafeBytes(n: number): Uint8Array {
   return Uint8Array.of((n >>> 21) & 0x7f, (n >>> 14) & 0x7f, (n >>> 7) & 0x7f, n & 0x7f);
 }
 
+function u32beBytes(n: number): Uint8Array {
+  return Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+}
+
 function noNul(what: string, s: string): void {
   if (s.includes("\0")) throw new FormatError("invalid-input", `embedded NUL in ${what}`);
 }
 
-function textBody(values: string[]): Uint8Array {
-  const text = encodeUtf8(values.join("\0"));
-  const b = new Uint8Array(1 + text.length);
-  b[0] = UTF8;
-  b.set(text, 1);
-  return b;
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
-function txxxBody(description: string, value: string): Uint8Array {
-  return new ByteWriter().u8(UTF8).utf8(description).u8(0).utf8(value).finish();
+/**
+ * How strings are encoded in one tag: v2.4 always UTF-8; v2.3 per frame,
+ * ISO-8859-1 when every string of the frame is ASCII, else UTF-16 with BOM.
+ */
+class TextCoder {
+  constructor(readonly version: Id3Version) {}
+
+  /** The encoding byte for a frame holding `strings`. */
+  encodingFor(...strings: string[]): number {
+    if (this.version === 4) return UTF8;
+    return strings.every(isAscii) ? LATIN1 : UTF16;
+  }
+
+  /** Appends `s` in `enc` (a UTF-16 string carries its BOM), without terminator. */
+  put(w: ByteWriter, enc: number, s: string): ByteWriter {
+    if (enc === UTF8) return w.utf8(s);
+    if (enc === LATIN1) return w.latin1(s);
+    w.u8(0xff).u8(0xfe);
+    for (let i = 0; i < s.length; i++) w.u16le(s.charCodeAt(i));
+    return w;
+  }
+
+  /** Appends the string terminator of `enc`. */
+  end(w: ByteWriter, enc: number): ByteWriter {
+    return enc === UTF16 ? w.u8(0).u8(0) : w.u8(0);
+  }
 }
 
-function langBody(lang: string, description: string, value: string): Uint8Array {
-  return new ByteWriter().u8(UTF8).latin1(lang.padEnd(3, "X")).utf8(description).u8(0).utf8(value)
-    .finish();
+function textBody(c: TextCoder, values: string[]): Uint8Array {
+  // v2.3 has no separator for several values: readers split on "/" by convention.
+  const text = c.version === 3 ? values.join("/") : values.join("\0");
+  const enc = c.encodingFor(text);
+  return c.put(new ByteWriter().u8(enc), enc, text).finish();
+}
+
+function txxxBody(c: TextCoder, description: string, value: string): Uint8Array {
+  const enc = c.encodingFor(description, value);
+  const w = c.put(new ByteWriter().u8(enc), enc, description);
+  return c.put(c.end(w, enc), enc, value).finish();
+}
+
+function langBody(c: TextCoder, lang: string, description: string, value: string): Uint8Array {
+  const enc = c.encodingFor(description, value);
+  const w = c.put(new ByteWriter().u8(enc).latin1(lang.padEnd(3, "X")), enc, description);
+  return c.put(c.end(w, enc), enc, value).finish();
 }
 
 /** `id3:COMM:<lang>:<desc>` / `id3:USLT:<lang>:<desc>` → its parts, when writable. */
@@ -114,23 +165,35 @@ function groupByKey(tags: SynthInput["tags"]): Map<string, string[]> {
   return groups;
 }
 
-function writeGroup(b: TagBuilder, key: string, values: string[]): void {
+function writeGroup(b: TagBuilder, c: TextCoder, key: string, values: string[]): void {
   const vocab = vocabByKey(key);
   if (vocab) {
     const m = vocab.id3;
-    if (m.kind === "text") return b.frame(m.frame, textBody(values));
+    if (m.kind === "text") {
+      if (m.frame === "TDRC" && c.version === 3) return writeV23Date(b, c, values);
+      return b.frame(m.frame, textBody(c, values));
+    }
     for (const v of values) {
-      if (m.kind === "txxx") b.frame("TXXX", txxxBody(m.description, v));
-      else b.frame(m.kind === "comm" ? "COMM" : "USLT", langBody("XXX", "", v));
+      if (m.kind === "txxx") b.frame("TXXX", txxxBody(c, m.description, v));
+      else b.frame(m.kind === "comm" ? "COMM" : "USLT", langBody(c, "XXX", "", v));
     }
     return;
   }
-  if (TEXT_FRAME_KEY.test(key) && key !== "TXXX") return b.frame(key, textBody(values));
+  if (TEXT_FRAME_KEY.test(key) && key !== "TXXX") return b.frame(key, textBody(c, values));
   const lang = parseLangKey(key);
   for (const v of values) {
-    if (lang) b.frame(lang.id, langBody(lang.lang, lang.desc, v));
-    else b.frame("TXXX", txxxBody(key, v));
+    if (lang) b.frame(lang.id, langBody(c, lang.lang, lang.desc, v));
+    else b.frame("TXXX", txxxBody(c, key, v));
   }
+}
+
+/**
+ * `date` in a v2.3 tag: TYER, TDAT and TIME from the first value (v2.3 has
+ * one date per tag); a value that is not a timestamp goes to TYER as it is.
+ */
+function writeV23Date(b: TagBuilder, c: TextCoder, values: string[]): void {
+  const parts = splitDate(values[0]) ?? { TYER: values[0] };
+  for (const [id, v] of Object.entries(parts)) b.frame(id, textBody(c, [v]));
 }
 
 const DIGITS = /^\d+$/;
@@ -154,22 +217,34 @@ function writePopm(b: TagBuilder, groups: Map<string, string[]>): void {
 function writeUfid(b: TagBuilder, groups: Map<string, string[]>): void {
   const id = groups.get(ID3_MB_TRACKID_KEY)?.[0];
   if (id === undefined) return;
+  // The identifier is ASCII (a MusicBrainz id), so UTF-8 is right in both versions.
   b.frame("UFID", new ByteWriter().latin1(MUSICBRAINZ_UFID_OWNER).u8(0).utf8(id).finish());
 }
 
-/** Builds the complete ID3v2.4 tag for a track's rows. */
-export function buildId3v2(input: Pick<SynthInput, "tags" | "binaryTags" | "art">): Id3Build {
-  const b = new TagBuilder();
-  b.bytes(Uint8Array.of(0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 0)); // size patched below
+/** v2.4-only frames a v2.3 tag must not carry (their layout differs in v2.3). */
+const V24_ONLY_BINARY = new Set(["CHAP", "CTOC"]);
+
+/** Builds the complete ID3v2 tag (v2.4 unless `input.id3Version` is 3) for a track's rows. */
+export function buildId3v2(
+  input: Pick<SynthInput, "tags" | "binaryTags" | "art" | "id3Version">,
+): Id3Build {
+  const version = input.id3Version ?? 4;
+  const b = new TagBuilder(version);
+  const c = new TextCoder(version);
+  b.bytes(Uint8Array.of(0x49, 0x44, 0x33, version, 0, 0, 0, 0, 0, 0)); // size patched below
   const groups = groupByKey(input.tags);
   for (const [key, values] of groups) {
-    if (!PROMOTED.has(key)) writeGroup(b, key, values);
+    if (PROMOTED.has(key)) continue;
+    // A date written as TYER/TDAT/TIME wins over stored frames of those ids.
+    if (version === 3 && groups.has("date") && /^(TYER|TDAT|TIME)$/.test(key)) continue;
+    writeGroup(b, c, key, values);
   }
   writePopm(b, groups);
   writeUfid(b, groups);
   for (const t of input.binaryTags) {
     // Only keys that are valid frame ids can be written back as frames.
     if (!FRAME_ID.test(t.key) || t.length <= 0) continue;
+    if (version === 3 && V24_ONLY_BINARY.has(t.key)) continue;
     b.frameHeader(t.key, t.length);
     b.external({ kind: "binary-tag", id: t.id, length: t.length });
   }
@@ -180,8 +255,11 @@ export function buildId3v2(input: Pick<SynthInput, "tags" | "binaryTags" | "art"
       throw new FormatError("invalid-input", `picture type ${a.pictureType}`);
     }
     if (a.byteLen <= 0) continue;
-    const prefix = new ByteWriter().u8(UTF8).utf8(a.mime).u8(0).u8(a.pictureType)
-      .utf8(a.description).u8(0).finish();
+    const enc = c.encodingFor(a.description);
+    const w = new ByteWriter().u8(enc);
+    // The MIME type is ASCII in practice; v2.4 tags always carried it as UTF-8 bytes.
+    (version === 4 ? w.utf8(a.mime) : w.latin1(a.mime)).u8(0).u8(a.pictureType);
+    const prefix = c.end(c.put(w, enc, a.description), enc).finish();
     b.frameHeader("APIC", prefix.length + a.byteLen);
     b.bytes(prefix);
     b.external({ kind: "art", artId: a.artId, length: a.byteLen });

@@ -18,12 +18,15 @@
 //   bytes of lyrics), and appended ID3v2.4 tags (`3DI` footer). Only the
 //   appended ID3v2 tags are read as tags (after the leading ones: a leading
 //   tag wins per key); APE and Lyrics3 contents are not ingested.
+// - values only in an ID3v1 trailer fill keys the ID3v2 tags lack (all
+//   values of a key or none), as mutagen and TagLib show such files.
 // "First tag wins per key" is what ffmpeg does with consecutive tags (it
 // never overwrites a key already set) and what mutagen shows (it reads only
 // the first tag), so the served file shows what those tools showed.
 // Only the head (tags + ≤ 64 KiB scan) and a few small tail reads are made.
 
 import { latin1, u32le } from "./bytes.ts";
+import { parseId3v1 } from "./id3v1.ts";
 import { assignOrdinals, buildId3v2, type Id3Parsed, id3v2TagSize, parseId3v2 } from "./id3v2.ts";
 import { makeLayout } from "./layout.ts";
 import {
@@ -119,6 +122,7 @@ function probeInner(src: ByteSource): ProbeResult {
   const appended: Id3Parsed[] = [];
   const audioEnd = stripTrailers(src, audioOffset, appended);
   const merged = mergeStacked([...tags, ...appended.reverse()]);
+  const warnings = [...tags, ...appended].flatMap((t) => t.warnings ?? []);
   return {
     format: "mp3",
     audioOffset,
@@ -127,6 +131,7 @@ function probeInner(src: ByteSource): ProbeResult {
     pictures: merged.pictures,
     binaryTags: merged.binaryTags,
     structural: [],
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
 }
 
@@ -200,15 +205,23 @@ function scanWindow(
 
 const ascii = (b: Uint8Array) => latin1(b);
 
-/** End of the audio range: the file end minus every recognised trailer. */
+/**
+ * End of the audio range: the file end minus every recognised trailer. The
+ * rows of appended ID3v2 tags and of the ID3v1 tag (as the last tag of the
+ * list) go to `appended`.
+ */
 function stripTrailers(src: ByteSource, audioOffset: number, appended: Id3Parsed[]): number {
   let end = src.size;
-  let id3v1Seen = false;
+  let id3v1: Id3Parsed | null = null;
   for (let round = 0; round < 8; round++) {
     const before = end;
-    if (!id3v1Seen && end - 128 >= audioOffset && ascii(src.read(end - 128, 3)) === "TAG") {
+    if (id3v1 === null && end - 128 >= audioOffset && ascii(src.read(end - 128, 3)) === "TAG") {
+      id3v1 = {
+        tags: parseId3v1(readExact(src, end - 128, 128)) ?? [],
+        pictures: [],
+        binaryTags: [],
+      };
       end -= 128;
-      id3v1Seen = true;
     }
     end = stripApe(src, audioOffset, end);
     end = stripLyrics3(src, audioOffset, end);
@@ -216,6 +229,8 @@ function stripTrailers(src: ByteSource, audioOffset: number, appended: Id3Parsed
     if (end === before) break;
   }
   if (end <= audioOffset && src.size > audioOffset) return src.size; // never strip everything
+  // Read last: the caller reverses the list, so the ID3v1 rows come after every ID3v2 tag.
+  if (id3v1 !== null) appended.unshift(id3v1);
   return end;
 }
 

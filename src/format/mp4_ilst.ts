@@ -4,6 +4,7 @@
 
 import { encodeUtf8, u16be, u32be, utf8 } from "./bytes.ts";
 import { type Box, boxEnd, boxPayloadStart, childBoxesLenient, findChild } from "./mp4_boxes.ts";
+import { ID3V1_GENRES } from "./id3v1.ts";
 import { keyPassesFloor, vocabByFreeform, vocabByMp4Atom } from "./tagmap.ts";
 import {
   MAX_ART_BYTES,
@@ -76,6 +77,12 @@ function pairOf(d: DataAtom): string | null {
   const total = u16be(d.value, 4);
   if (n === 0 && total === 0) return null;
   return total > 0 ? `${n}/${total}` : `${n}`;
+}
+
+/** `gnre` body: a 16-bit ID3v1 genre index plus one, as the genre's name. */
+function genreOf(d: DataAtom): string | null {
+  if (d.value.length !== 2) return null;
+  return ID3V1_GENRES[u16be(d.value, 0) - 1] ?? null;
 }
 
 /** Collects rows with per-key ordinals and the store's floors applied. */
@@ -165,6 +172,11 @@ export function readIlst(moov: Uint8Array, root: Box): IlstTags {
         if (d.type === DATA_UTF8) out.tag(key, utf8(d.value));
         else out.binary(`----:${mean}:${name}`, d.value);
       }
+      continue;
+    }
+    if (item.type === "gnre") {
+      // The numeric genre iTunes once wrote; written back as `©gen` text.
+      for (const d of dataAtoms(moov, item)) out.tag("genre", genreOf(d));
       continue;
     }
     const pair = PAIR_ATOMS.get(item.type);

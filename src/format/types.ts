@@ -15,6 +15,9 @@ export const FORMATS: readonly Format[] = [
   "wav",
 ];
 
+/** The ID3v2 versions synthesis can write: 2.3 (for old players) and 2.4. */
+export type Id3Version = 3 | 4;
+
 /** Limits shared by every format (F§4 "Limits summary"). */
 export const MAX_ART_BYTES = 16_711_680;
 export const MAX_BINARY_TAG_BYTES = 16_711_680;
@@ -96,6 +99,8 @@ export interface ProbeResult {
   pictures: ProbedPicture[];
   binaryTags: ProbedBinaryTag[];
   structural: StructuralBlock[];
+  /** Damage the probe repaired or skipped (the scan logs each one with the path). */
+  warnings?: string[];
 }
 
 /** Art attached to a track, as the store holds it (metadata only; bytes come from a BlobSource). */
@@ -129,6 +134,8 @@ export interface SynthInput {
   /** Track art in track_art ordinal order. */
   art: ArtRef[];
   structural: StructuralBlock[];
+  /** ID3v2 version of the tags written for MP3 and WAV `id3 ` chunks (default 4). */
+  id3Version?: Id3Version;
   /**
    * Only the layout's size will be used (getattr): a synthesizer may skip work
    * that cannot change the size, and then marks the layout `sizeOnly`.

@@ -187,6 +187,7 @@ export function probeWav(src: ByteSource): ProbeResult {
       pictures: id3?.pictures ?? [],
       binaryTags: id3?.binaryTags ?? [],
       structural: [],
+      ...(id3?.warnings ? { warnings: id3.warnings } : {}),
     };
   });
 }

@@ -99,8 +99,9 @@ export async function probeAndWrite(
         } else if (o.kind === "raced") {
           reporter.warn(`skipping ${o.path}: ${o.message}`);
           raced++;
-        } else if (!writer.write(o)) {
-          failed++;
+        } else {
+          for (const w of o.probe.warnings ?? []) reporter.warn(`${o.path}: ${w}`);
+          if (!writer.write(o)) failed++;
         }
       },
       onDrained: (idle) => writer.maybeCommit(idle),

@@ -98,7 +98,11 @@ Deno.test("the examples of docs/templates.md render as shown", () => {
 });
 
 // ---- SQL examples --------------------------------------------------------
-/** A store with the `flac` fixture as track 1 and `mp3_v23` as track 2, made by the real probe. */
+/**
+ * A store with the `flac` fixture as track 1 and `mp3_v23` as track 2, made by
+ * the real probe; track 2's date is left out so the "without a date" finder
+ * has something to find.
+ */
 async function fixtureStore(dir: string): Promise<string> {
   const db = join(dir, "lib.db");
   const store = openStore(db, { mode: "rw", create: true });
@@ -119,7 +123,7 @@ async function fixtureStore(dir: string): Promise<string> {
           backingMtimeNs: BigInt(st.mtime!.getTime()) * 1_000_000n,
           backingCtimeNs: BigInt(st.ctime?.getTime() ?? 0) * 1_000_000n,
         });
-        replaceTextTags(store, id, p.tags);
+        replaceTextTags(store, id, p.tags.filter((t) => name === "flac" || t.key !== "date"));
         replaceBinaryTags(store, id, p.binaryTags);
         replaceStructuralBlocks(store, id, p.structural);
         replaceTrackPictures(store, id, p.pictures);
@@ -227,7 +231,7 @@ Deno.test("the SQL of docs/store.md runs against a real store and does what it s
     // The finder queries found the fixtures.
     const found = outputs.join("\n");
     assert.match(found, /\|flac\|.*flac\.flac/);
-    assert.match(found, /mp3_v23\.mp3/); // no `date` tag (ID3v2.3 TYER)
+    assert.match(found, /mp3_v23\.mp3/); // its date row was left out
     // Triggers bumped the version and logged the changes, as the page says.
     assert.ok(Number(await q("SELECT content_version FROM tracks WHERE id = 1")) > version0);
     assert.ok(Number(await q("SELECT max(seq) FROM track_changes")) > changes0);
