@@ -2,7 +2,7 @@
 // checks of F§1, then the library core served by the FUSE server until
 // unmounted or signalled. `--dry-run` builds the tree and prints a sample.
 
-import type { LibraryOptions } from "../core/options.ts";
+import type { LibraryOptions } from "../core/mod.ts";
 import { CliError, EXIT_OK } from "./errors.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import { log } from "./log.ts";
@@ -109,7 +109,7 @@ export async function runMount(options: MountOptions, io: Io): Promise<number> {
   if (statOrNull(options.db) === null) throw new CliError(`database does not exist: ${options.db}`);
   if (mountpoint !== null) {
     // Before the checks: a dead mount left by a killed process fails stat(2).
-    const { prepareMountpoint } = await import("../fuse/session.ts");
+    const { prepareMountpoint } = await import("../fuse/mod.ts");
     prepareMountpoint(mountpoint, log);
   }
   preMountChecks(options, io);
@@ -123,7 +123,7 @@ export async function runMount(options: MountOptions, io: Io): Promise<number> {
   }
   const library = core.openLibrary(options.db, libraryOptions(options));
   try {
-    const { mountAndServe } = await import("../fuse/server.ts");
+    const { mountAndServe } = await import("../fuse/mod.ts");
     const structureOnly = options.mode === "structure-only";
     await mountAndServe(library, {
       mountpoint,

@@ -259,7 +259,7 @@ export function reportError(e: unknown, io: Io): number {
   // Typed errors carry a complete message; an unexpected error gets its chain.
   const typed = e instanceof CliError ||
     (e instanceof Error &&
-      ["VacuumError", "StoreError", "MountError", "TemplateError"].includes(e.name));
+      ["StoreError", "MountError", "TemplateError"].includes(e.name));
   let message = typed ? (e as Error).message : errorChain(e);
   // Store errors name the file they concern; say which when the text does not.
   // (Matched by name: run.ts does not load the store layer for every command.)

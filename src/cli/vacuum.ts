@@ -1,10 +1,16 @@
-// `musefs vacuum --db PATH`: compact the store and report the space reclaimed.
+// `musefs vacuum --db PATH`: compact the store (VACUUM, then the WAL folded
+// back in and truncated) and report the space reclaimed. Sizes count the
+// database with its -wal and -shm files, before opening and after closing
+// (SQLite removes the companions when the last connection closes cleanly).
 
-import { vacuumStore } from "../scan/vacuum.ts";
+import { openStore, type Store, StoreError, storeFilesBytes, vacuumStore } from "../store/mod.ts";
 import { humanBytes } from "./human.ts";
 import type { Io } from "./io.ts";
 import type { VacuumOptions } from "./options.ts";
-import { EXIT_OK } from "./errors.ts";
+import { CliError, EXIT_OK } from "./errors.ts";
+
+export const IN_USE_MESSAGE =
+  "the store is in use — unmount the filesystem or stop any scan before vacuuming";
 
 /** The result line: `vacuumed <path>: <before> → <after> (reclaimed <delta>)`. */
 export function vacuumSummary(path: string, before: number, after: number): string {
@@ -13,9 +19,36 @@ export function vacuumSummary(path: string, before: number, after: number): stri
     `(reclaimed ${humanBytes(before - after)})`;
 }
 
-/** Throws VacuumError ("missing", "in-use") or StoreError; run.ts reports them. */
+/** A lock held by another connection (a mount mid-read, a scan) is "in use"; the rest passes. */
+function inUse(e: unknown): unknown {
+  if (e instanceof StoreError && e.kind === "busy") {
+    return new CliError(IN_USE_MESSAGE, { cause: e });
+  }
+  return e;
+}
+
 export function runVacuum(options: VacuumOptions, io: Io): Promise<number> {
-  const { path, before, after } = vacuumStore(options.db);
-  io.out(vacuumSummary(path, before, after));
+  const path = options.db;
+  try {
+    Deno.statSync(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    throw new CliError(`database not found: ${path} (nothing to vacuum)`);
+  }
+  const before = storeFilesBytes(path);
+  let store: Store;
+  try {
+    store = openStore(path, { mode: "rw" });
+  } catch (e) {
+    throw inUse(e);
+  }
+  try {
+    vacuumStore(store);
+  } catch (e) {
+    throw inUse(e);
+  } finally {
+    store.close();
+  }
+  io.out(vacuumSummary(path, before, storeFilesBytes(path)));
   return Promise.resolve(EXIT_OK);
 }

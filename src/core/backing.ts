@@ -4,7 +4,7 @@
 
 import * as fs from "node:fs";
 import * as libc from "../../ffi/libc.ts";
-import type { ByteSource } from "../format/types.ts";
+import type { ByteSource } from "../format/mod.ts";
 import { BackingIoError } from "./stamp.ts";
 
 /** Open `path` read-only; failures become BackingIoError with the OS code (ENOENT, EACCES …). */

@@ -1,13 +1,17 @@
-// Reading tracks from the store and rendering their paths: the input of a
-// full tree build and of an incremental refresh. Reads only what the tree
-// needs — id, content_version, format, path, stamp, and the tag keys the
-// template references — in one joined query over id ranges, rows as arrays,
-// so a 200k-track build stays fast and its transient memory bounded.
+// Rendering the store's tracks into paths: the input of a full tree build and
+// of an incremental refresh. The rows come from the store's catalog query
+// (only what the tree needs, a page of ids at a time); here they become a
+// rendered path and a change signature per track.
 
-import type { Format } from "../format/types.ts";
-import { FORMATS, MAX_TAG_VALUE_BYTES } from "../format/types.ts";
-import { MAX_ROWS_PER_TRACK, type Store, StoreError } from "../store/mod.ts";
-import { toStoreError } from "../store/errors.ts";
+import { FORMATS, type Format, MAX_TAG_VALUE_BYTES } from "../model/mod.ts";
+import {
+  catalogPage,
+  catalogRows,
+  type CatalogRow,
+  MAX_ROWS_PER_TRACK,
+  type Store,
+  StoreError,
+} from "../store/mod.ts";
 import type { Template, TrackFields } from "./template.ts";
 
 /** What refresh remembers of a track to classify the next change. */
@@ -45,43 +49,6 @@ function isFormat(s: string): s is Format {
   return (FORMATS as readonly string[]).includes(s);
 }
 
-/** SQL string literal (template keys are ASCII field names, but quote properly anyway). */
-function literal(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
-}
-
-/**
- * The joined query: one row per (track, referenced tag row), or one row with
- * NULL tag columns for a track without any. Nanosecond stamps are split into
- * 32-bit halves so every column reads as a plain number. A tag value over the
- * read-time cap reads as NULL (reported as an error, never materialized).
- */
-function joinedSql(template: Template, where: string): string {
-  const keys = template.tagKeys.map(literal).join(", ");
-  const on = keys === "" ? "0" : `g.value_blob IS NULL AND lower(g.key) IN (${keys})`;
-  return `SELECT t.id, t.content_version, t.format, t.backing_path, t.backing_size,
-      t.backing_mtime_ns % 4294967296, t.backing_mtime_ns / 4294967296,
-      t.backing_ctime_ns % 4294967296, t.backing_ctime_ns / 4294967296,
-      g.key, CASE WHEN length(CAST(g.value AS BLOB)) <= ${MAX_TAG_VALUE_BYTES} THEN g.value END
-    FROM tracks AS t LEFT JOIN tags AS g ON g.track_id = t.id AND ${on}
-    WHERE ${where}
-    ORDER BY t.id, g.key COLLATE BINARY, g.ordinal`;
-}
-
-type JoinedRow = [
-  id: number,
-  cv: number,
-  format: string,
-  path: string,
-  size: number,
-  mlo: number,
-  mhi: number,
-  clo: number,
-  chi: number,
-  key: string | null,
-  value: string | null,
-];
-
 /**
  * Group the joined rows (in order) into one TrackFields per track and call
  * `visit` with it and its first row. The TrackFields object is reused: read
@@ -89,8 +56,8 @@ type JoinedRow = [
  */
 function forEachTrack(
   store: Store,
-  rows: JoinedRow[],
-  visit: (track: TrackFields, first: JoinedRow) => void,
+  rows: CatalogRow[],
+  visit: (track: TrackFields, first: CatalogRow) => void,
 ): void {
   const fields = new Map<string, string>();
   const track: { fields: Map<string, string>; format: Format; backingPath: string } = {
@@ -140,7 +107,7 @@ function forEachTrack(
 function renderRows(
   store: Store,
   template: Template,
-  rows: JoinedRow[],
+  rows: CatalogRow[],
   out: CatalogTrack[],
 ): void {
   forEachTrack(store, rows, (track, first) => {
@@ -151,25 +118,11 @@ function renderRows(
   });
 }
 
-function query(store: Store, sql: string, ...params: (number | string)[]): JoinedRow[] {
-  const st = store.statement(sql);
-  st.setReturnArrays(true);
-  try {
-    return st.all(...params) as unknown as JoinedRow[];
-  } catch (e) {
-    throw toStoreError(e, store.path);
-  }
-}
-
 /** Pages of the joined rows of every track, ascending id (call inside a read snapshot). */
-function* allRows(store: Store, template: Template): Generator<JoinedRow[]> {
+function* allRows(store: Store, template: Template): Generator<CatalogRow[]> {
   // Pages of ids (not id ranges: ids may be sparse), each one joined query.
-  const sql = joinedSql(
-    template,
-    `t.id IN (SELECT id FROM tracks WHERE id >= ? ORDER BY id LIMIT ${ID_SPAN})`,
-  );
   for (let from = Number.MIN_SAFE_INTEGER;;) {
-    const rows = query(store, sql, from);
+    const rows = catalogPage(store, template.tagKeys, from, ID_SPAN);
     if (rows.length === 0) return;
     yield rows;
     from = rows[rows.length - 1][0] + 1;
@@ -199,7 +152,6 @@ export function visitAllFields(
 export function loadSome(store: Store, template: Template, ids: readonly number[]): CatalogTrack[] {
   const out: CatalogTrack[] = [];
   if (ids.length === 0) return out;
-  const sql = joinedSql(template, "t.id IN (SELECT value FROM json_each(?))");
-  renderRows(store, template, query(store, sql, JSON.stringify(ids)), out);
+  renderRows(store, template, catalogRows(store, template.tagKeys, ids), out);
   return out;
 }

@@ -4,7 +4,7 @@
 import { FsError } from "./api.ts";
 import { BackingIoError } from "./stamp.ts";
 import { StoreError } from "../store/mod.ts";
-import { FormatError } from "../format/types.ts";
+import { FormatError } from "../format/mod.ts";
 
 /** The backing file no longer matches the stamp the store (or the layout) recorded. */
 export class BackingChangedError extends Error {

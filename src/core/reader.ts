@@ -5,10 +5,10 @@
 // the server preads itself, Ogg audio pages patched in flight.
 
 import type { ReadPiece } from "./api.ts";
-import { readSegment, segmentLength } from "../format/layout.ts";
-import { readOggAudio } from "../format/ogg/audio.ts";
-import type { BlobSource, ByteSource, Layout, Segment } from "../format/types.ts";
-import { readArt, readBinaryTag, type Store } from "../store/mod.ts";
+import { readSegment, segmentLength } from "../format/mod.ts";
+import { readOggAudio } from "../format/mod.ts";
+import type { BlobSource, ByteSource, Layout, Segment } from "../format/mod.ts";
+import { artDigest, readArt, readBinaryTag, type Store } from "../store/mod.ts";
 import { StoreError } from "../store/mod.ts";
 import { BackingChangedError } from "./errors.ts";
 import { WeightedLru } from "./lru.ts";
@@ -27,18 +27,15 @@ export class ArtCache {
 
   /** The full image of art `artId` (call inside the read snapshot). */
   image(artId: number): Uint8Array {
-    const meta = this.store.get<{ sha: string; n: number }>(
-      "SELECT sha256 AS sha, byte_len AS n FROM art WHERE id = ?",
-      artId,
-    );
+    const meta = artDigest(this.store, artId);
     // An orphaned reference (art deleted under a live layout) is an error, never zero bytes.
-    if (meta === undefined) {
+    if (meta === null) {
       throw new StoreError("not-found", `art ${artId} does not exist`, this.store.path);
     }
     const hit = this.#lru.get(artId);
-    if (hit !== undefined && hit.sha === meta.sha) return hit.bytes;
-    const bytes = readArt(this.store, artId, 0, meta.n);
-    this.#lru.set(artId, { sha: meta.sha, bytes }, bytes.length);
+    if (hit !== undefined && hit.sha === meta.sha256) return hit.bytes;
+    const bytes = readArt(this.store, artId, 0, meta.byteLen);
+    this.#lru.set(artId, { sha: meta.sha256, bytes }, bytes.length);
     return bytes;
   }
 

@@ -17,7 +17,7 @@ import type {
   Layout,
   Segment,
   SynthInput,
-} from "../format/types.ts";
+} from "../format/mod.ts";
 import {
   getTrack,
   listBinaryTagRefs,
@@ -25,10 +25,10 @@ import {
   listTextTags,
   listTrackArt,
   type Store,
-  storeBlobSource,
   type TrackRow,
 } from "../store/mod.ts";
 import { closeBacking, FdSource, openBacking } from "./backing.ts";
+import { storeBlobSource } from "./blobs.ts";
 import { BackingChangedError, TrackGoneError } from "./errors.ts";
 import { WeightedLru } from "./lru.ts";
 import { type BackingStamp, fstatStamp, stampsMatch, statStamp } from "./stamp.ts";

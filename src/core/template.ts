@@ -8,7 +8,7 @@
 // the section appears only if some field in it resolved. The result is the
 // concatenation plus "." and the served extension.
 
-import type { Format } from "../format/types.ts";
+import type { Format } from "../format/mod.ts";
 import {
   asciiLower,
   type FieldRef,

@@ -19,8 +19,17 @@ import {
   type SynthInput,
 } from "./types.ts";
 
-export { materialize, readLayoutInto, readLayoutRange } from "./layout.ts";
+export {
+  materialize,
+  readLayoutInto,
+  readLayoutRange,
+  readSegment,
+  segmentLength,
+} from "./layout.ts";
+export { readOggAudio } from "./ogg/mod.ts";
+export { BoundedSource } from "./source.ts";
 export type { LayoutSources } from "./layout.ts";
+export * from "./types.ts";
 
 /**
  * What a path's extension says about its content. Ogg containers (`.ogg`,

@@ -2,33 +2,44 @@
 // needs, and the layout (list of segments) it produces. Plain objects only:
 // the format layer never sees a database or a file handle.
 
-/** The `tracks.format` values of the store (F§2). */
-export type Format = "flac" | "mp3" | "m4a" | "opus" | "vorbis" | "oggflac" | "wav";
-
-export const FORMATS: readonly Format[] = [
-  "flac",
-  "mp3",
-  "m4a",
-  "opus",
-  "vorbis",
-  "oggflac",
-  "wav",
-];
+export {
+  FORMATS,
+  MAX_ART_BYTES,
+  MAX_BINARY_TAG_BYTES,
+  MAX_DESCRIPTION_CHARS,
+  MAX_FLAC_BLOCK,
+  MAX_MIME_CHARS,
+  MAX_TAG_KEY_CHARS,
+  MAX_TAG_VALUE_BYTES,
+} from "../model/mod.ts";
+export type {
+  ArtRef,
+  BinaryTagRef,
+  Format,
+  ProbedBinaryTag,
+  ProbedPicture,
+  StructuralBlock,
+  StructuralKind,
+  TagEntry,
+} from "../model/mod.ts";
+import type {
+  ArtRef,
+  BinaryTagRef,
+  Format,
+  ProbedBinaryTag,
+  ProbedPicture,
+  StructuralBlock,
+  TagEntry,
+} from "../model/mod.ts";
 
 /** The ID3v2 versions synthesis can write: 2.3 (for old players) and 2.4. */
 export type Id3Version = 3 | 4;
 
-/** Limits shared by every format (F§4 "Limits summary"). */
-export const MAX_ART_BYTES = 16_711_680;
-export const MAX_BINARY_TAG_BYTES = 16_711_680;
+/** How much of a file a probe reads at most, and its first window. */
 export const MAX_PROBE_BYTES = 64 * 1024 * 1024;
 export const PROBE_INITIAL_WINDOW = 64 * 1024;
+/** ftyp and moov are each read whole, up to this. */
 export const MAX_MP4_METADATA_BYTES = 256 * 1024 * 1024;
-export const MAX_TAG_KEY_CHARS = 256;
-export const MAX_TAG_VALUE_BYTES = 262_144;
-export const MAX_MIME_CHARS = 255;
-export const MAX_DESCRIPTION_CHARS = 1024;
-export const MAX_FLAC_BLOCK = 0xffffff;
 
 /** Why a format operation failed. Every parser failure is one of these. */
 export type FormatErrorKind =
@@ -56,41 +67,6 @@ export interface ByteSource {
   read(offset: number, length: number): Uint8Array;
 }
 
-/** One text tag row: canonical lowercase key for vocabulary fields, else the native key. */
-export interface TagEntry {
-  key: string;
-  value: string;
-  /** 0-based position among rows with this exact key, in file (or DB) order. */
-  ordinal: number;
-}
-
-/** A picture found by a probe (data in memory; the scanner stores it as art). */
-export interface ProbedPicture {
-  mime: string;
-  /** ID3/FLAC picture type clamped to 0–20. */
-  pictureType: number;
-  description: string;
-  /** null when unknown or 0. */
-  width: number | null;
-  height: number | null;
-  data: Uint8Array;
-}
-
-/** An opaque tag carried as bytes (ID3 PRIV/GEOB/…, FLAC APPLICATION/CUESHEET, MP4 binary freeform). */
-export interface ProbedBinaryTag {
-  key: string;
-  ordinal: number;
-  data: Uint8Array;
-}
-
-export type StructuralKind = "STREAMINFO" | "SEEKTABLE";
-
-export interface StructuralBlock {
-  kind: StructuralKind;
-  ordinal: number;
-  body: Uint8Array;
-}
-
 export interface ProbeResult {
   format: Format;
   audioOffset: number;
@@ -101,25 +77,6 @@ export interface ProbeResult {
   structural: StructuralBlock[];
   /** Damage the probe repaired or skipped (the scan logs each one with the path). */
   warnings?: string[];
-}
-
-/** Art attached to a track, as the store holds it (metadata only; bytes come from a BlobSource). */
-export interface ArtRef {
-  artId: number;
-  mime: string;
-  pictureType: number;
-  description: string;
-  width: number | null;
-  height: number | null;
-  byteLen: number;
-}
-
-/** A binary tag row as the store holds it; `id` is the tags rowid the bytes are streamed from. */
-export interface BinaryTagRef {
-  id: number;
-  key: string;
-  ordinal: number;
-  length: number;
 }
 
 /** Everything a synthesizer needs from the store for one track. */

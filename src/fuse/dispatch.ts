@@ -38,7 +38,7 @@ import {
   writeOpenOut,
   writeOutHeader,
 } from "../../ffi/fuse_abi.ts";
-import { type Attr, type Library, type RefreshReport, XATTR } from "../core/api.ts";
+import { type Attr, type Library, type RefreshReport, XATTR } from "../core/mod.ts";
 import { BackingWarnings } from "./backing_warn.ts";
 import { errnoOf, RateLimitedWarn, type ServerLog, unservable } from "./errno.ts";
 import { type InitWishes, type Negotiated, negotiateInit } from "./init.ts";

@@ -3,7 +3,7 @@
 
 import { E, ENOTSUP, ErrnoError } from "../../ffi/libc.ts";
 import { BackingIoError } from "../../ffi/stat.ts";
-import { type Errno, FsError } from "../core/api.ts";
+import { type Errno, FsError } from "../core/mod.ts";
 
 /** The logging the server needs; the CLI's logger satisfies it structurally. */
 export interface ServerLog {

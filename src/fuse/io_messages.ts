@@ -1,6 +1,6 @@
 // Messages between the server's main thread and its I/O Workers.
 
-import type { ReadPiece } from "../core/api.ts";
+import type { ReadPiece } from "../core/mod.ts";
 
 export type WorkerRequest =
   | { type: "init"; devFd: number }

@@ -5,7 +5,7 @@
 // Workers start lazily: a mount whose data stays in the page cache (or uses
 // passthrough) never pays for one.
 
-import type { ReadPiece } from "../core/api.ts";
+import type { ReadPiece } from "../core/mod.ts";
 import type { WorkerReply, WorkerRequest } from "./io_messages.ts";
 import type { ServerLog } from "./errno.ts";
 

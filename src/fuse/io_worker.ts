@@ -9,7 +9,7 @@
 
 import * as libc from "../../ffi/libc.ts";
 import { OUT_HEADER_SIZE, writeOutHeader } from "../../ffi/fuse_abi.ts";
-import type { ReadPiece } from "../core/api.ts";
+import type { ReadPiece } from "../core/mod.ts";
 import type { WorkerReply, WorkerRequest } from "./io_messages.ts";
 
 let devFd = -1;

@@ -20,7 +20,7 @@ import {
   type RefreshReport,
   S_IFDIR,
   S_IFREG,
-} from "../core/api.ts";
+} from "../core/mod.ts";
 import type { IoPoolStats } from "./io_pool.ts";
 
 export const METRICS_DIR_INO = 2 ** 53 - 2;

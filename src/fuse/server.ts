@@ -11,7 +11,7 @@
 
 import * as libc from "../../ffi/libc.ts";
 import { FUSE_MIN_READ_BUFFER, IN_HEADER_SIZE } from "../../ffi/fuse_abi.ts";
-import type { Library } from "../core/api.ts";
+import type { Library } from "../core/mod.ts";
 import { Dispatcher } from "./dispatch.ts";
 import { type ServerLog, silentLog } from "./errno.ts";
 import type { Negotiated } from "./init.ts";

@@ -12,7 +12,7 @@
 
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import type { ProbeResult } from "../format/types.ts";
+import type { ProbeResult } from "../format/mod.ts";
 
 const encoder = new TextEncoder();
 

@@ -11,4 +11,3 @@ export type { ChecksumTier, ProbeHooks } from "./probe_file.ts";
 export type { MatchStrictness } from "./moves.ts";
 export { ProbeAborted, resolveJobs } from "./pool.ts";
 export { WalkError } from "./walk.ts";
-export { VacuumError, vacuumStore } from "./vacuum.ts";

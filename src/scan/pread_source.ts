@@ -6,7 +6,7 @@
 // headers costs one system call, not one per header.
 
 import * as fs from "node:fs";
-import type { ByteSource } from "../format/types.ts";
+import type { ByteSource } from "../format/mod.ts";
 
 /** Reads smaller than this are widened (clamped to the end of the file). */
 export const MIN_READ = 4096;

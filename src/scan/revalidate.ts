@@ -12,6 +12,7 @@ import {
   getTrackByPath,
   hasStructuralBlocks,
   type Store,
+  tracksAtOrUnder,
 } from "../store/mod.ts";
 import { probeAndWrite } from "./pipeline.ts";
 import type { ChecksumTier, ProbeHooks } from "./probe_file.ts";
@@ -122,18 +123,10 @@ export function prune(
   rootIsFile: boolean,
   reporter: Pick<ScanReporter, "warn" | "debug">,
 ): { pruned: number; artRemoved: number } {
-  const prefix = root.endsWith("/") ? root : `${root}/`;
-  const rows = rootIsFile
-    ? store.all<{ id: number; p: string }>(
-      "SELECT id, backing_path AS p FROM tracks WHERE backing_path = ?",
-      root,
-    )
-    : store.all<{ id: number; p: string }>(
-      `SELECT id, backing_path AS p FROM tracks
-        WHERE substr(backing_path, 1, length(?)) = ? ORDER BY id`,
-      prefix,
-      prefix,
-    );
+  const rows = tracksAtOrUnder(store, root, rootIsFile).map((t) => ({
+    id: t.id,
+    p: t.backingPath,
+  }));
   return store.transaction(() => {
     let pruned = 0;
     for (const r of rows) {

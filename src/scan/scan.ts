@@ -5,7 +5,7 @@
 // memory stays flat however many files the target holds; the number to probe
 // is known, and reported, only when the walk ends.
 
-import { type Store } from "../store/mod.ts";
+import { hasTrackAt, type Store } from "../store/mod.ts";
 import type { MatchStrictness } from "./moves.ts";
 import { type PoolProbe, probeAndWrite } from "./pipeline.ts";
 import type { ChecksumTier, ProbeHooks } from "./probe_file.ts";
@@ -42,10 +42,6 @@ export interface ScanStats {
   io: IoTotals;
 }
 
-function pathInStore(store: Store, path: string): boolean {
-  return store.get("SELECT 1 FROM tracks WHERE backing_path = ?", path) !== undefined;
-}
-
 export async function scanTarget(
   store: Store,
   request: ScanRequest,
@@ -68,7 +64,7 @@ export async function scanTarget(
   async function* pathsToProbe(): AsyncGenerator<string, void, undefined> {
     for await (const path of walk.paths) {
       warnUnreadable();
-      if (!request.force && pathInStore(store, path)) {
+      if (!request.force && hasTrackAt(store, path)) {
         alreadyPresent++;
         continue;
       }

@@ -9,7 +9,7 @@
 // (revalidate) refreshes only the scanner-owned columns and structural
 // blocks, leaving curated tags and art alone.
 
-import type { ProbeResult, StructuralBlock } from "../format/types.ts";
+import type { ProbeResult, StructuralBlock } from "../format/mod.ts";
 import {
   getTrackByPath,
   listStructuralBlocks,
@@ -84,7 +84,7 @@ export class BatchWriter {
    */
   write(unit: WriteUnit): boolean {
     if (!this.store.inTransaction) {
-      this.store.exec("BEGIN IMMEDIATE");
+      this.store.beginBatch();
       this.#openedAt = Date.now();
     }
     this.#artAdded = [];
@@ -113,7 +113,7 @@ export class BatchWriter {
   }
 
   commit(): void {
-    if (this.store.inTransaction) this.store.exec("COMMIT");
+    this.store.commitBatch();
     const files = this.#pendingFiles;
     this.committed += files;
     this.#pendingFiles = 0;
@@ -123,11 +123,7 @@ export class BatchWriter {
 
   /** Drop the open batch (interrupt or fatal error). */
   rollback(): void {
-    if (this.store.inTransaction) {
-      try {
-        this.store.exec("ROLLBACK");
-      } catch { /* the connection already rolled back */ }
-    }
+    this.store.rollbackBatch();
     this.#pendingFiles = 0;
     this.#pendingBytes = 0;
     this.#artIds.clear();

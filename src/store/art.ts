@@ -3,8 +3,8 @@
 // row and a relink. External writers own both tables, so reads are guarded.
 
 import { createHash } from "node:crypto";
-import type { ArtRef, ProbedPicture } from "../format/types.ts";
-import { MAX_ART_BYTES, MAX_DESCRIPTION_CHARS, MAX_MIME_CHARS } from "../format/types.ts";
+import type { ArtRef, ProbedPicture } from "../model/mod.ts";
+import { MAX_ART_BYTES, MAX_DESCRIPTION_CHARS, MAX_MIME_CHARS } from "../model/mod.ts";
 import { StoreError } from "./errors.ts";
 import type { Store } from "./open.ts";
 import { MAX_ROWS_PER_TRACK } from "./tags.ts";
@@ -57,6 +57,15 @@ export function upsertArt(store: Store, art: ArtInput): number {
     );
     return store.get<{ id: number }>("SELECT id FROM art WHERE sha256 = ?", sha)!.id;
   });
+}
+
+/** The content address and size of art `artId`, or null when the row is gone. */
+export function artDigest(store: Store, artId: number): { sha256: string; byteLen: number } | null {
+  const r = store.get<{ sha: string; n: number }>(
+    "SELECT sha256 AS sha, byte_len AS n FROM art WHERE id = ?",
+    artId,
+  );
+  return r ? { sha256: r.sha, byteLen: r.n } : null;
 }
 
 export function getArtMeta(store: Store, artId: number): ArtMeta | null {

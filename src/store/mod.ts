@@ -1,7 +1,7 @@
 // Public API of the store layer (F§2): open a store, then read and write it
 // through the typed functions below. Knows nothing of formats beyond the
 // plain row shapes of src/format/types.ts.
-export { StoreError, type StoreErrorKind } from "./errors.ts";
+export { StoreError, type StoreErrorKind, toStoreError } from "./errors.ts";
 export {
   CHANGELOG_CAP,
   migrate,
@@ -18,6 +18,7 @@ export {
   getTrack,
   getTrackByPath,
   getTracks,
+  hasTrackAt,
   listBackingPaths,
   listRenderKeys,
   listTrackIds,
@@ -27,6 +28,7 @@ export {
   setTrackChecksums,
   type TrackInput,
   type TrackRow,
+  tracksAtOrUnder,
   tracksByFingerprint,
   upsertTrack,
 } from "./tracks.ts";
@@ -40,6 +42,7 @@ export {
   tagsForTracks,
 } from "./tags.ts";
 export {
+  artDigest,
   type ArtInput,
   type ArtLink,
   type ArtMeta,
@@ -58,7 +61,6 @@ export {
   replaceStructuralBlocks,
 } from "./structural.ts";
 export { changelogBounds, changelogHasGap, type ChangelogRead, changelogSince } from "./changes.ts";
-export { storeBlobSource } from "./blobs.ts";
 export { storeFilesBytes, vacuumStore } from "./maintenance.ts";
 export {
   artBytes,
@@ -75,3 +77,4 @@ export {
   trackIdsWhere,
   trackVersion,
 } from "./curate.ts";
+export { catalogPage, type CatalogRow, catalogRows } from "./catalog.ts";

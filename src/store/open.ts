@@ -135,6 +135,28 @@ export class Store {
   }
 
   /**
+   * Open a write batch that spans many calls (and awaits) of the caller:
+   * BEGIN IMMEDIATE, so the write lock is taken now. `transaction` inside it
+   * nests as savepoints; end it with commitBatch or rollbackBatch.
+   */
+  beginBatch(): void {
+    this.exec("BEGIN IMMEDIATE");
+  }
+
+  /** Commit the open batch (nothing when none is open). */
+  commitBatch(): void {
+    if (this.db.isTransaction) this.exec("COMMIT");
+  }
+
+  /** Drop the open batch (nothing when none is open, or the connection already rolled back). */
+  rollbackBatch(): void {
+    if (!this.db.isTransaction) return;
+    try {
+      this.db.exec("ROLLBACK");
+    } catch { /* SQLite already rolled it back (a failed COMMIT, an I/O error) */ }
+  }
+
+  /**
    * Run `fn` inside one read snapshot (BEGIN DEFERRED … ROLLBACK); works on
    * read-only connections. Nested use just runs `fn` in the outer transaction.
    */

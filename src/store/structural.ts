@@ -2,8 +2,8 @@
 // the scanner; replaced wholesale (delete + insert, so every rewrite bumps
 // content_version through the triggers).
 
-import type { StructuralBlock, StructuralKind } from "../format/types.ts";
-import { MAX_FLAC_BLOCK } from "../format/types.ts";
+import type { StructuralBlock, StructuralKind } from "../model/mod.ts";
+import { MAX_FLAC_BLOCK } from "../model/mod.ts";
 import { StoreError } from "./errors.ts";
 import type { Store } from "./open.ts";
 

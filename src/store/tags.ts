@@ -4,8 +4,8 @@
 // with SQL length() before a value is materialized, and a track with more
 // than 4096 rows of a kind is refused.
 
-import type { BinaryTagRef, ProbedBinaryTag, TagEntry } from "../format/types.ts";
-import { MAX_BINARY_TAG_BYTES, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_BYTES } from "../format/types.ts";
+import type { BinaryTagRef, ProbedBinaryTag, TagEntry } from "../model/mod.ts";
+import { MAX_BINARY_TAG_BYTES, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_BYTES } from "../model/mod.ts";
 import { StoreError } from "./errors.ts";
 import type { Store } from "./open.ts";
 

@@ -5,8 +5,8 @@
 // integer as a number. Every other integer column is a number (sizes and
 // offsets stay below 2^53; updated_at is unix seconds).
 
-import type { Format } from "../format/types.ts";
-import { FORMATS } from "../format/types.ts";
+import type { Format } from "../model/mod.ts";
+import { FORMATS } from "../model/mod.ts";
 import { StoreError } from "./errors.ts";
 import type { Store } from "./open.ts";
 
@@ -141,6 +141,39 @@ export function getTracks(store: Store, ids: readonly number[]): TrackRow[] {
 
 export function listTrackIds(store: Store): number[] {
   return store.all<{ id: number }>("SELECT id FROM tracks ORDER BY id").map((r) => r.id);
+}
+
+/** Whether a track has this backing file (the unique index answers it). */
+export function hasTrackAt(store: Store, backingPath: string): boolean {
+  return store.get("SELECT 1 FROM tracks WHERE backing_path = ?", backingPath) !== undefined;
+}
+
+/**
+ * The tracks whose backing file is `path` or, unless `exact`, lies under the
+ * directory `path`, ascending id: an equality and a range `path/` ≤ p <
+ * `path0` on the unique index ('0' is the byte after '/'), never a table scan.
+ */
+export function tracksAtOrUnder(
+  store: Store,
+  path: string,
+  exact = false,
+): { id: number; backingPath: string }[] {
+  const dir = path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
+  const rows = exact
+    ? store.all<{ id: number; p: string }>(
+      "SELECT id, backing_path AS p FROM tracks WHERE backing_path = ?",
+      dir,
+    )
+    : store.all<{ id: number; p: string }>(
+      `SELECT id, backing_path AS p FROM tracks WHERE backing_path = ?
+        UNION SELECT id, backing_path AS p FROM tracks
+          WHERE backing_path >= ? AND backing_path < ?
+        ORDER BY id`,
+      dir,
+      dir === "/" ? "/" : `${dir}/`,
+      dir === "/" ? "0" : `${dir}0`,
+    );
+  return rows.map((r) => ({ id: r.id, backingPath: r.p }));
 }
 
 /** Every backing_path (unordered): the scan's "already present" set. */

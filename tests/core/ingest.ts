@@ -19,9 +19,9 @@ import {
   replaceTextTags,
   replaceTrackPictures,
   type Store,
-  storeBlobSource,
   upsertTrack,
 } from "../../src/store/mod.ts";
+import { storeBlobSource } from "../../src/core/blobs.ts";
 import type { ReadPiece } from "../../src/core/api.ts";
 import type { MusefsLibrary } from "../../src/core/library.ts";
 import { statStamp } from "../../src/core/stamp.ts";

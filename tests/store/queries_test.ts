@@ -35,7 +35,6 @@ import {
   setTrackChecksums,
   sha256Hex,
   type Store,
-  storeBlobSource,
   StoreError,
   storeFilesBytes,
   tagsForTracks,
@@ -44,6 +43,7 @@ import {
   upsertTrack,
   vacuumStore,
 } from "../../src/store/mod.ts";
+import { storeBlobSource } from "../../src/core/blobs.ts";
 import { addTrack, cleanup, freshStore, NS_2025, sampleTrack, versionOf } from "./helpers.ts";
 
 function withStore(fn: (store: Store) => void): () => void {
