@@ -3,7 +3,7 @@
 // pictures, or extract them into a directory. One transaction per run.
 
 import { join } from "node:path";
-import { MAX_ART_BYTES } from "../format/types.ts";
+import { MAX_ART_BYTES } from "../format/mod.ts";
 import { sniffImage } from "../format/mod.ts";
 import {
   artBytes,

@@ -3,7 +3,7 @@
 // read-only attributes on its root. Asking a mount is bounded in time: a
 // wedged daemon makes that mount "not answering", never a hung command.
 
-import { XATTR } from "../core/api.ts";
+import { XATTR } from "../core/mod.ts";
 import { getXattrWithin } from "../../ffi/xattr.ts";
 
 /** How long one mount may take to answer an attribute read. */

@@ -5,7 +5,7 @@
 // must hold. Everything is checked before anything is written.
 
 import { resolve } from "node:path";
-import { XATTR } from "../core/api.ts";
+import { XATTR } from "../core/mod.ts";
 import { getXattr, getXattrWithin } from "../../ffi/xattr.ts";
 import {
   getTrack,

@@ -3,7 +3,7 @@
 // binary tags and pictures as size + SHA-256, content_version, updated_at.
 // `--json` prints one object per line in the shape docs/cli.md documents.
 
-import { XATTR } from "../core/api.ts";
+import { XATTR } from "../core/mod.ts";
 import { getXattrWithin } from "../../ffi/xattr.ts";
 import {
   binaryTagInfo,

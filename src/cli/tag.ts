@@ -3,7 +3,7 @@
 // and `tag export` / `tag import`, which round-trip exactly: importing an
 // unchanged export writes nothing, so no content_version moves.
 
-import { MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_BYTES } from "../format/types.ts";
+import { MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_BYTES } from "../format/mod.ts";
 import {
   getTrack,
   getTrackByPath,

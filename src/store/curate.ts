@@ -5,10 +5,11 @@
 // They write as any external writer does (docs/store.md): tags, art and
 // track_art only; keys are matched case-insensitively; binary rows untouched.
 
-import type { TagEntry } from "../format/types.ts";
+import type { TagEntry } from "../model/mod.ts";
 import { type ArtLink, listTrackArt, replaceTrackArt, sha256Hex } from "./art.ts";
 import type { Store } from "./open.ts";
 import { listTextTags, replaceTextTags } from "./tags.ts";
+import { tracksAtOrUnder } from "./tracks.ts";
 
 /** `FIELD=VALUE` (exact value) or `FIELD~TEXT` (case-insensitive substring); keys case-insensitive. */
 export interface TagCondition {
@@ -17,21 +18,9 @@ export interface TagCondition {
   value: string;
 }
 
-/**
- * Ids of the tracks whose backing file is `path` or lies under the directory
- * `path`: two indexed lookups on backing_path (an equality and a range
- * `path/` ≤ p < `path0`, '0' being the byte after '/'), never a table scan.
- */
+/** Ids of the tracks whose backing file is `path` or lies under the directory `path`. */
 export function trackIdsAtOrUnder(store: Store, path: string): number[] {
-  const dir = path.endsWith("/") ? path.slice(0, -1) : path;
-  return store.all<{ id: number }>(
-    `SELECT id FROM tracks WHERE backing_path = ?
-      UNION SELECT id FROM tracks WHERE backing_path >= ? AND backing_path < ?
-      ORDER BY id`,
-    dir,
-    `${dir}/`,
-    `${dir}0`,
-  ).map((r) => r.id);
+  return tracksAtOrUnder(store, path).map((t) => t.id);
 }
 
 /** Ids of the tracks matching every condition (AND), ascending. */

@@ -147,7 +147,10 @@ Deno.test({
         assert.deepEqual(textTags(lib.db, flacId).get("title"), ["Curated Title"]);
         const moved = `${flac.slice(0, flac.lastIndexOf("/"))}/Curated Title.flac`;
         assert.ok(
-          await eventually(async () => (await listFiles(mnt)).includes(moved.slice(mnt.length + 1)), 5000),
+          await eventually(
+            async () => (await listFiles(mnt)).includes(moved.slice(mnt.length + 1)),
+            5000,
+          ),
           `the served path did not move to ${moved}`,
         );
         const seen = await mutagenTags(moved);
