@@ -3,6 +3,7 @@
 // unmounted or signalled. `--dry-run` builds the tree and prints a sample.
 
 import type { LibraryOptions } from "../core/mod.ts";
+import { SERVE_DEFAULTS } from "../fuse/defaults.ts";
 import { CliError, EXIT_OK } from "./errors.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import { log } from "./log.ts";
@@ -113,6 +114,12 @@ export async function runMount(options: MountOptions, io: Io): Promise<number> {
     prepareMountpoint(mountpoint, log);
   }
   preMountChecks(options, io);
+  if (options.readAheadPrefetch) {
+    log.warn(
+      "--read-ahead-prefetch has no effect in this musefs (accepted for compatibility): " +
+        "the kernel reads ahead in 1 MiB requests and the read-ahead window follows them",
+    );
+  }
   await upgradeIfOld(options.db);
   const core = await import("../core/mod.ts");
   if (mountpoint === null) {
@@ -131,7 +138,7 @@ export async function runMount(options: MountOptions, io: Io): Promise<number> {
       attrTtlMs: options.attrTtlMs,
       maxReadaheadKib: options.maxReadaheadKib,
       // Raise the connection's read_ahead_kb so reads arrive 1 MiB at a time (DESIGN).
-      readAheadKib: Math.max(1024, options.maxReadaheadKib),
+      readAheadKib: Math.max(SERVE_DEFAULTS.readAheadKib, options.maxReadaheadKib),
       maxBackground: options.maxBackground,
       pollIntervalMs: options.pollIntervalMs,
       workers: options.workers,

@@ -3,6 +3,7 @@
 // exclusions checked). The command implementations never see raw flags.
 
 import type { ArtOptions, ShowOptions, StatusOptions, TagOptions } from "./curate_options.ts";
+import { LIBRARY_DEFAULTS } from "../core/defaults.ts";
 import { CliError, UsageError } from "./errors.ts";
 import type { ParsedCommand } from "./flags.ts";
 import type {
@@ -219,8 +220,8 @@ export function mountInvocation(parsed: ParsedCommand<MountSpec["flags"]>): Invo
       gid: f.group ?? processGid(),
       ownerGiven: f.owner !== undefined,
       groupGiven: f.group !== undefined,
-      fileMode: f.fileMode ?? 0o444,
-      dirMode: f.dirMode ?? 0o555,
+      fileMode: f.fileMode ?? LIBRARY_DEFAULTS.fileMode,
+      dirMode: f.dirMode ?? LIBRARY_DEFAULTS.dirMode,
       allowOther: f.allowOther || f.owner !== undefined || f.group !== undefined,
       exposeMetrics: f.exposeMetrics,
       dryRun: f.dryRun,

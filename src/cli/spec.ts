@@ -23,6 +23,8 @@ import {
   parseTemplateText,
   parseUnsigned,
 } from "./values.ts";
+import { EXTENSION_STYLES, LIBRARY_DEFAULTS as LIB, SERVE_MODES } from "../core/defaults.ts";
+import { SERVE_DEFAULTS as SRV } from "../fuse/defaults.ts";
 import {
   CONFIRM_OVER,
   parseCondition,
@@ -32,8 +34,7 @@ import {
 } from "./curate_values.ts";
 
 export const CHECKSUM_TIERS = ["none", "fingerprint", "full"] as const;
-export const SERVE_MODES = ["synthesis", "structure-only"] as const;
-export const EXTENSION_STYLES = ["served", "original"] as const;
+export { EXTENSION_STYLES, SERVE_MODES } from "../core/defaults.ts";
 export const SHELLS = ["bash", "zsh", "fish"] as const;
 /** What completions offer for a boolean value (any boolish value is accepted). */
 const BOOL_CHOICES = ["true", "false"] as const;
@@ -156,14 +157,14 @@ export const mountSpec = {
         "chains, [...] conditional sections and $!{field} path fields.",
       {
         parse: parseTemplateText,
-        default: () => "$albumartist/$album/$title",
+        default: (): string => LIB.template,
         valueName: "TEMPLATE",
       },
     ),
     defaultFallback: valueFlag(
       "default-fallback",
       "Value substituted for a missing template field.",
-      { parse: text, default: () => "Unknown", valueName: "TEXT" },
+      { parse: text, default: (): string => LIB.defaultFallback, valueName: "TEXT" },
     ),
     fallbacks: listFlag(
       "fallback",
@@ -181,7 +182,7 @@ export const mountSpec = {
         "or structure-only (the backing files' bytes unchanged).",
       {
         parse: (raw) => parseChoice(raw, SERVE_MODES),
-        default: () => "synthesis" as const,
+        default: () => LIB.mode,
         valueName: "MODE",
         choices: SERVE_MODES,
       },
@@ -192,7 +193,7 @@ export const mountSpec = {
         "or original (the stored format name, as the original musefs did).",
       {
         parse: (raw) => parseChoice(raw, EXTENSION_STYLES),
-        default: () => "served" as const,
+        default: () => LIB.extensions,
         valueName: "STYLE",
         choices: EXTENSION_STYLES,
       },
@@ -203,38 +204,39 @@ export const mountSpec = {
         "old players and Windows versions that cannot read 2.4.",
       {
         parse: (raw) => parseChoice(raw, ID3_VERSIONS),
-        default: () => "2.4" as const,
+        default: () => LIB.id3Version === 3 ? "2.3" as const : "2.4" as const,
         valueName: "VERSION",
       },
     ),
     pollIntervalMs: valueFlag(
       "poll-interval-ms",
       "Debounce window (ms) for picking up changes other programs make to the store.",
-      { parse: u64, default: () => 1000, valueName: "MS" },
+      { parse: u64, default: (): number => LIB.pollIntervalMs, valueName: "MS" },
     ),
     attrTtlMs: valueFlag(
       "attr-ttl-ms",
       "How long (ms) the kernel may cache entries and attributes before asking again.",
-      { parse: u64, default: () => 1000, valueName: "MS" },
+      { parse: u64, default: (): number => SRV.attrTtlMs, valueName: "MS" },
     ),
     maxReadaheadKib: valueFlag(
       "max-readahead-kib",
       "Kernel read-ahead window (KiB); clamped to the kernel's maximum.",
-      { parse: u32, default: () => 512, valueName: "KIB" },
+      { parse: u32, default: (): number => SRV.maxReadaheadKib, valueName: "KIB" },
     ),
     readAheadBudgetMib: valueFlag(
       "read-ahead-budget-mib",
       "Read-ahead memory (MiB) shared by all open streams; 0 disables read-ahead.",
-      { parse: u32, default: () => 64, valueName: "MIB" },
+      { parse: u32, default: (): number => LIB.readAheadBudgetMib, valueName: "MIB" },
     ),
     readAheadPrefetch: switchFlag(
       "read-ahead-prefetch",
-      "Prefetch ahead of readers in the background (advanced; off by default).",
+      "Accepted for compatibility with the original musefs; has no effect (a warning says so).",
+      { hidden: true },
     ),
     maxBackground: valueFlag(
       "max-background",
       "Most background (read-ahead/async) requests the kernel queues.",
-      { parse: u16, default: () => 64, valueName: "N" },
+      { parse: u16, default: (): number => SRV.maxBackground, valueName: "N" },
     ),
     workers: valueFlag(
       "workers",
@@ -248,7 +250,7 @@ export const mountSpec = {
         "Disable with --keep-cache false.",
       {
         parse: parseBoolish,
-        default: () => true,
+        default: (): boolean => LIB.keepCache,
         optionalValue: { implicit: true, takesToken: isBoolish },
         valueName: "BOOL",
         choices: BOOL_CHOICES,
@@ -278,12 +280,12 @@ export const mountSpec = {
     fileMode: optionalFlag(
       "file-mode",
       "Permission bits of files, octal. Write bits are shown but writes fail (EROFS).",
-      { parse: parseOctalMode, valueName: "OCTAL", defaultText: "444" },
+      { parse: parseOctalMode, valueName: "OCTAL", defaultText: LIB.fileMode.toString(8) },
     ),
     dirMode: optionalFlag(
       "dir-mode",
       "Permission bits of directories, octal.",
-      { parse: parseOctalMode, valueName: "OCTAL", defaultText: "555" },
+      { parse: parseOctalMode, valueName: "OCTAL", defaultText: LIB.dirMode.toString(8) },
     ),
     allowOther: switchFlag(
       "allow-other",

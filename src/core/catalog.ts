@@ -3,11 +3,11 @@
 // (only what the tree needs, a page of ids at a time); here they become a
 // rendered path and a change signature per track.
 
-import { FORMATS, type Format, MAX_TAG_VALUE_BYTES } from "../model/mod.ts";
+import { type Format, FORMATS, MAX_TAG_VALUE_BYTES } from "../model/mod.ts";
 import {
   catalogPage,
-  catalogRows,
   type CatalogRow,
+  catalogRows,
   MAX_ROWS_PER_TRACK,
   type Store,
   StoreError,

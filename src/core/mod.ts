@@ -4,7 +4,7 @@ export { MAX_DIR_SNAPSHOTS, MusefsLibrary, openLibrary, READ_ATTEMPTS } from "./
 export type { LibraryOptions, ResolvedLibraryOptions } from "./options.ts";
 export { resolveOptions } from "./options.ts";
 export { DRY_RUN_SAMPLES, dryRun, dryRunLines, type DryRunSummary, walkTree } from "./dry_run.ts";
-export type { ServeMode } from "./resolve.ts";
+export * from "./defaults.ts";
 export { BackingChangedError, ReadRaceError, toFsError, TrackGoneError } from "./errors.ts";
 export { type BackingStamp, fstatStamp, nativeStamps, stampsMatch, statStamp } from "./stamp.ts";
 export * from "./api.ts";

@@ -1,8 +1,7 @@
-// Options of a mounted library, with the defaults of F§1 (`musefs mount`).
+// Options of a mounted library; every default comes from defaults.ts.
 
-import type { Id3Version } from "../format/types.ts";
-import type { ServeMode } from "./resolve.ts";
-import { DEFAULT_FALLBACK, DEFAULT_TEMPLATE, type ExtensionMode } from "./template.ts";
+import type { Id3Version } from "../format/mod.ts";
+import { type ExtensionMode, LIBRARY_DEFAULTS as D, type ServeMode } from "./defaults.ts";
 
 export interface LibraryOptions {
   /** Path template (default `$albumartist/$album/$title`). */
@@ -73,23 +72,23 @@ function processId(which: "uid" | "gid"): number {
 
 export function resolveOptions(o: LibraryOptions): ResolvedLibraryOptions {
   return {
-    template: o.template ?? DEFAULT_TEMPLATE,
+    template: o.template ?? D.template,
     fallbacks: o.fallbacks ?? new Map(),
-    defaultFallback: o.defaultFallback ?? DEFAULT_FALLBACK,
+    defaultFallback: o.defaultFallback ?? D.defaultFallback,
     skipOnMissing: o.skipOnMissing ?? false,
-    mode: o.mode ?? "synthesis",
+    mode: o.mode ?? D.mode,
     caseInsensitive: o.caseInsensitive ?? false,
-    extensions: o.extensions ?? "served",
+    extensions: o.extensions ?? D.extensions,
     uid: o.uid ?? processId("uid"),
     gid: o.gid ?? processId("gid"),
-    fileMode: (o.fileMode ?? 0o444) & 0o7777,
-    dirMode: (o.dirMode ?? 0o555) & 0o7777,
-    pollIntervalMs: Math.max(0, o.pollIntervalMs ?? 1000),
-    readAheadBudgetBytes: Math.max(0, o.readAheadBudgetMib ?? 64) * 1024 * 1024,
-    keepCache: o.keepCache ?? true,
-    headerCacheBytes: o.headerCacheBytes ?? 64 * 1024 * 1024,
-    artCacheBytes: o.artCacheBytes ?? 32 * 1024 * 1024,
+    fileMode: (o.fileMode ?? D.fileMode) & 0o7777,
+    dirMode: (o.dirMode ?? D.dirMode) & 0o7777,
+    pollIntervalMs: Math.max(0, o.pollIntervalMs ?? D.pollIntervalMs),
+    readAheadBudgetBytes: Math.max(0, o.readAheadBudgetMib ?? D.readAheadBudgetMib) * 1024 * 1024,
+    keepCache: o.keepCache ?? D.keepCache,
+    headerCacheBytes: o.headerCacheBytes ?? D.headerCacheBytes,
+    artCacheBytes: o.artCacheBytes ?? D.artCacheBytes,
     log: o.log ?? null,
-    id3Version: o.id3Version ?? 4,
+    id3Version: o.id3Version ?? D.id3Version,
   };
 }

@@ -16,11 +16,12 @@
 // as a `file` piece, whose I/O workers do the blocking read — and the
 // backing file system's own read-ahead warms the cache for the next window.
 
+import { LIBRARY_DEFAULTS } from "./defaults.ts";
 import { preadCached, preadInto } from "./backing.ts";
 
 export const READ_AHEAD_FLOOR = 512 * 1024;
 export const READ_AHEAD_MAX_CAP = 8 * 1024 * 1024;
-export const DEFAULT_READ_AHEAD_BUDGET = 64 * 1024 * 1024;
+export const DEFAULT_READ_AHEAD_BUDGET = LIBRARY_DEFAULTS.readAheadBudgetMib * 1024 * 1024;
 
 /** Per-stream cap: clamp(budget / 4, 512 KiB, 8 MiB). */
 export function perStreamCap(budget: number): number {

@@ -4,6 +4,7 @@
 // backing audio through the handle's read-ahead window or as a `file` piece
 // the server preads itself, Ogg audio pages patched in flight.
 
+import { LIBRARY_DEFAULTS } from "./defaults.ts";
 import type { ReadPiece } from "./api.ts";
 import { readSegment, segmentLength } from "../format/mod.ts";
 import { readOggAudio } from "../format/mod.ts";
@@ -15,7 +16,7 @@ import { WeightedLru } from "./lru.ts";
 import type { ReadAheadWindow } from "./readahead.ts";
 import { segmentStreamsRows } from "./resolve.ts";
 
-export const DEFAULT_ART_CACHE_BUDGET = 32 * 1024 * 1024;
+export const DEFAULT_ART_CACHE_BUDGET = LIBRARY_DEFAULTS.artCacheBytes;
 
 /** Whole art images by id, checked against the store's sha256 on every use. */
 export class ArtCache {

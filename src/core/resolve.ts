@@ -10,14 +10,7 @@
 // inline bytes), the size cache holds what getattr needs.
 
 import { synthesize } from "../format/mod.ts";
-import type {
-  ByteSource,
-  Format,
-  Id3Version,
-  Layout,
-  Segment,
-  SynthInput,
-} from "../format/mod.ts";
+import type { ByteSource, Format, Id3Version, Layout, Segment, SynthInput } from "../format/mod.ts";
 import {
   getTrack,
   listBinaryTagRefs,
@@ -33,9 +26,10 @@ import { BackingChangedError, TrackGoneError } from "./errors.ts";
 import { WeightedLru } from "./lru.ts";
 import { type BackingStamp, fstatStamp, stampsMatch, statStamp } from "./stamp.ts";
 
-export type ServeMode = "synthesis" | "structure-only";
+export type { ServeMode } from "./defaults.ts";
+import { LIBRARY_DEFAULTS, type ServeMode } from "./defaults.ts";
 
-export const DEFAULT_HEADER_BUDGET = 64 * 1024 * 1024;
+export const DEFAULT_HEADER_BUDGET = LIBRARY_DEFAULTS.headerCacheBytes;
 
 /** A track resolved to its served bytes. Immutable once built (shared by cache and handles). */
 export interface ResolvedFile {

@@ -20,7 +20,9 @@ import {
 export { TemplateError } from "./template_parse.ts";
 
 /** "served": extensions players recognize (SPEC §3); "original": the store's format string, as upstream. */
-export type ExtensionMode = "served" | "original";
+export type { ExtensionMode } from "./defaults.ts";
+import type { ExtensionMode } from "./defaults.ts";
+import { LIBRARY_DEFAULTS } from "./defaults.ts";
 
 /** Fields computed from the track rather than read from tags; they win over a tag of the same name. */
 export const DERIVED_FIELDS: ReadonlySet<string> = new Set(["ext", "format"]);
@@ -28,8 +30,8 @@ export const DERIVED_FIELDS: ReadonlySet<string> = new Set(["ext", "format"]);
 /** At most this many directories come from one path field (`$!{…}`). */
 export const MAX_PATH_FIELD_SEGMENTS = 64;
 
-export const DEFAULT_TEMPLATE = "$albumartist/$album/$title";
-export const DEFAULT_FALLBACK = "Unknown";
+export const DEFAULT_TEMPLATE = LIBRARY_DEFAULTS.template;
+export const DEFAULT_FALLBACK = LIBRARY_DEFAULTS.defaultFallback;
 
 const SERVED: Record<Format, string> = {
   flac: "flac",

@@ -46,7 +46,7 @@ import type { IoPool } from "./io_pool.ts";
 import { INFLIGHT_MAX, type ServerStats } from "./metrics.ts";
 import { InlineReader } from "./read.ts";
 import { Replier } from "./reply.ts";
-import { MAX_READ } from "./session.ts";
+import { MAX_READ } from "./defaults.ts";
 
 const O_TRUNC = 0o1000;
 const enc = new TextEncoder();

@@ -8,3 +8,4 @@ export {
   type ServeOptions,
 } from "./server.ts";
 export { prepareMountpoint } from "./session.ts";
+export { MAX_READ, SERVE_DEFAULTS } from "./defaults.ts";

@@ -11,7 +11,10 @@
 
 import * as libc from "../../ffi/libc.ts";
 import { FUSE_MIN_READ_BUFFER, IN_HEADER_SIZE } from "../../ffi/fuse_abi.ts";
-import type { Library } from "../core/mod.ts";
+import { type Library, LIBRARY_DEFAULTS } from "../core/mod.ts";
+
+const LIBRARY_POLL_MS = LIBRARY_DEFAULTS.pollIntervalMs;
+import { SERVE_DEFAULTS } from "./defaults.ts";
 import { Dispatcher } from "./dispatch.ts";
 import { type ServerLog, silentLog } from "./errno.ts";
 import type { Negotiated } from "./init.ts";
@@ -125,11 +128,11 @@ export async function serve(
   });
   stats.pool = () => pool.stats();
   const wantPassthrough = options.passthrough === true && hasCapSysAdmin();
-  const readAheadKib = options.readAheadKib ?? 1024;
+  const readAheadKib = options.readAheadKib ?? SERVE_DEFAULTS.readAheadKib;
   dispatcher = new Dispatcher(fd, served, pool, stats, {
-    attrTtlMs: options.attrTtlMs ?? 1000,
-    maxReadaheadKib: options.maxReadaheadKib ?? 512,
-    maxBackground: options.maxBackground ?? 64,
+    attrTtlMs: options.attrTtlMs ?? SERVE_DEFAULTS.attrTtlMs,
+    maxReadaheadKib: options.maxReadaheadKib ?? SERVE_DEFAULTS.maxReadaheadKib,
+    maxBackground: options.maxBackground ?? SERVE_DEFAULTS.maxBackground,
     passthrough: wantPassthrough,
     log,
     status: options.status,
@@ -164,7 +167,7 @@ export async function serve(
   }
   if (options.signal?.aborted) stop();
   options.signal?.addEventListener("abort", stop, { once: true });
-  const pollEvery = Math.max(options.pollIntervalMs ?? 1000, 100);
+  const pollEvery = Math.max(options.pollIntervalMs ?? LIBRARY_POLL_MS, 100);
   const pollTimer = setInterval(() => d.poll(), pollEvery);
 
   libc.fcntl(fd, libc.F_SETFL, libc.fcntl(fd, libc.F_GETFL, 0) | libc.O_NONBLOCK);

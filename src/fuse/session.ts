@@ -4,12 +4,12 @@
 // recovery of a dead mount left by a killed process, and the read-ahead
 // window of the connection.
 
+import { MAX_READ } from "./defaults.ts";
 import * as libc from "../../ffi/libc.ts";
 import { libfuseMount, type LibfuseSession, loadLibfuse } from "../../ffi/libfuse.ts";
 import { type ServerLog, silentLog } from "./errno.ts";
 
 /** Largest read the kernel may send (FUSE max_pages 256 × 4 KiB). */
-export const MAX_READ = 1 << 20;
 
 /** A mount that failed for a reason we can explain; `message` says cause and fix. */
 export class MountError extends Error {

@@ -1,0 +1,30 @@
+// The library's defaults and choices, stated once. Constants only and no
+// imports: the command line's flag table shows them without loading the core.
+
+/** How file contents are served. */
+export const SERVE_MODES = ["synthesis", "structure-only"] as const;
+export type ServeMode = (typeof SERVE_MODES)[number];
+
+/** Served extensions by content (.ogg, .oga, .m4b …), or the store's format names. */
+export const EXTENSION_STYLES = ["served", "original"] as const;
+export type ExtensionMode = (typeof EXTENSION_STYLES)[number];
+
+export const LIBRARY_DEFAULTS = {
+  template: "$albumartist/$album/$title",
+  defaultFallback: "Unknown",
+  mode: "synthesis" as ServeMode,
+  extensions: "served" as ExtensionMode,
+  fileMode: 0o444,
+  dirMode: 0o555,
+  /** Minimum time between store polls. */
+  pollIntervalMs: 1000,
+  /** Read-ahead memory shared by all open streams (0 disables read-ahead). */
+  readAheadBudgetMib: 64,
+  keepCache: true,
+  /** ID3v2 major version written into MP3s and WAV id3 chunks (3 for old players). */
+  id3Version: 4 as 3 | 4,
+  /** Synthesized headers kept in memory. */
+  headerCacheBytes: 64 * 1024 * 1024,
+  /** Whole art images kept in memory. */
+  artCacheBytes: 32 * 1024 * 1024,
+} as const;
