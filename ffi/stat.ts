@@ -1,13 +1,13 @@
 // Backing-file stamps (size, mtime_ns, ctime_ns) as the store records them,
-// read from the file system with nanosecond precision, and their comparison.
+// read from the file system with nanosecond precision. How two stamps are
+// compared is a rule of its own: src/model/stamp.ts.
 //
 // Why native statx: Deno's node:fs reports mtimeNs with millisecond and
 // ctimeNs with whole-second precision, so a chmod within the same second
 // would go unseen and a store written by the original program (true
 // nanoseconds) would look drifted on every file. statx(2) has a fixed layout
 // on every Linux architecture. Without --allow-ffi (or off Linux) we fall
-// back to node:fs. The comparison tolerates a stamp written at a coarser
-// precision (a multiple of 1e6 or 1e9 ns) by comparing at that grain.
+// back to node:fs.
 //
 // The scanner records stamps and the mount checks them through these same
 // functions, so stored and observed stamps agree in precision.
@@ -128,38 +128,4 @@ function cstr(s: string): Uint8Array<ArrayBuffer> {
   const { written } = enc.encodeInto(s, b);
   b[written] = 0;
   return b;
-}
-
-const SECOND = 1_000_000_000n;
-const MILLI = 1_000_000n;
-
-/** The coarsest precision a stamp value could have been recorded with. */
-function grain(ns: bigint): bigint {
-  if (ns % SECOND === 0n) return SECOND;
-  if (ns % MILLI === 0n) return MILLI;
-  return 1n;
-}
-
-function sameTime(a: bigint, b: bigint): boolean {
-  if (a === b) return true;
-  const ga = grain(a);
-  const gb = grain(b);
-  const g = ga > gb ? ga : gb;
-  if (g === 1n) return false;
-  return floorDiv(a, g) === floorDiv(b, g);
-}
-
-function floorDiv(a: bigint, g: bigint): bigint {
-  const q = a / g;
-  return a < 0n && q * g !== a ? q - 1n : q;
-}
-
-/**
- * True when an observed stamp matches a recorded one. Times compare at the
- * coarser of the two precisions, so a store stamped at millisecond or second
- * precision still validates against a nanosecond reading (and vice versa).
- */
-export function stampsMatch(recorded: BackingStamp, observed: BackingStamp): boolean {
-  return recorded.size === observed.size && sameTime(recorded.mtimeNs, observed.mtimeNs) &&
-    sameTime(recorded.ctimeNs, observed.ctimeNs);
 }

@@ -1,10 +1,11 @@
-// Backing-file stamps live in ffi/stat.ts (statx with nanoseconds), shared
-// with the scanner so recorded and observed stamps agree in precision.
+// Backing-file stamps are read in ffi/stat.ts (statx with nanoseconds),
+// shared with the scanner so recorded and observed stamps agree in
+// precision; they are compared by the one rule of src/model/stamp.ts.
 export {
   BackingIoError,
   type BackingStamp,
   fstatStamp,
   nativeStamps,
-  stampsMatch,
   statStamp,
 } from "../../ffi/stat.ts";
+export { stampsMatch } from "../model/mod.ts";

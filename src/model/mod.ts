@@ -78,3 +78,5 @@ export interface BinaryTagRef {
   ordinal: number;
   length: number;
 }
+
+export { type Stamp, stampsMatch } from "./stamp.ts";

@@ -11,7 +11,7 @@ import { BoundedSource } from "../format/mod.ts";
 import { FormatError, type ProbeResult } from "../format/mod.ts";
 import { contentHashOfFd, fingerprintOf } from "./fingerprint.ts";
 import { PreadSource } from "./pread_source.ts";
-import { type BackingStamp, sameStamp, stampOfFd } from "./stamp.ts";
+import { type BackingStamp, stampOfFd, stampsMatch } from "./stamp.ts";
 
 export type ChecksumTier = "none" | "fingerprint" | "full";
 
@@ -114,7 +114,7 @@ export function probeFile(path: string, tier: ChecksumTier, hooks: ProbeHooks = 
     if (hooks.delayMs) sleep(hooks.delayMs);
     if (hooks.pauseDir) pauseForTest(hooks.pauseDir, path);
     const after = stampOfFd(fd, path);
-    if (!sameStamp(before, after)) {
+    if (!stampsMatch(before, after)) {
       return { kind: "raced", path, message: "changed during probe", counters };
     }
     if (!result) return { kind: "failed", path, message: failure ?? "unparseable", counters };
@@ -149,9 +149,9 @@ export function contentHashIfUnchanged(path: string, expected: BackingStamp): st
   const fd = fs.openSync(path, "r");
   try {
     const before = stampOfFd(fd);
-    if (!sameStamp(before, expected)) return null;
+    if (!stampsMatch(before, expected)) return null;
     const { hash } = contentHashOfFd(fd, before.size);
-    return sameStamp(stampOfFd(fd), expected) ? hash : null;
+    return stampsMatch(stampOfFd(fd), expected) ? hash : null;
   } finally {
     fs.closeSync(fd);
   }

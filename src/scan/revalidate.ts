@@ -17,7 +17,7 @@ import {
 import { probeAndWrite } from "./pipeline.ts";
 import type { ChecksumTier, ProbeHooks } from "./probe_file.ts";
 import type { IoTotals, ScanReporter } from "./report.ts";
-import { isGone, sameStamp, stampOfPath } from "./stamp.ts";
+import { isGone, stampOfPath, stampsMatch } from "./stamp.ts";
 import { walkTarget } from "./walk.ts";
 
 export interface RevalidateRequest {
@@ -76,7 +76,7 @@ export async function revalidateTarget(
     const needsStructural = track.format === "flac" && !hasStructuralBlocks(store, track.id);
     const needsChecksum = (request.checksum !== "none" && track.fingerprint === null) ||
       (request.checksum === "full" && track.contentHash === null);
-    const same = sameStamp(stamp, {
+    const same = stampsMatch(stamp, {
       size: track.backingSize,
       mtimeNs: track.backingMtimeNs,
       ctimeNs: track.backingCtimeNs,

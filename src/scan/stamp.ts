@@ -1,4 +1,4 @@
-// The backing stamp of a file: size, mtime and ctime in nanoseconds (F§2
+// The backing stamp of a file: size, mtime and ctime in nanoseconds (the
 // tracks columns). Read through the same functions the mount uses to check a
 // backing file before serving it (ffi/stat.ts: statx with true
 // nanoseconds when --allow-ffi is granted, node:fs otherwise), so stored and
@@ -19,10 +19,7 @@ export function stampOfPath(path: string): BackingStamp {
   return statStamp(path);
 }
 
-/** Exact equality (both sides read by this module, at the same precision). */
-export function sameStamp(a: BackingStamp, b: BackingStamp): boolean {
-  return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
-}
+export { stampsMatch } from "../model/mod.ts";
 
 /** True when a stat error means the path does not exist (ENOENT, ENOTDIR). */
 export function isGone(e: unknown): boolean {
