@@ -9,7 +9,12 @@
 // (revalidate) refreshes only the scanner-owned columns and structural
 // blocks, leaving curated tags and art alone.
 
-import type { ProbeResult, StructuralBlock } from "../format/mod.ts";
+import {
+  type ProbedPicture,
+  type ProbeResult,
+  sniffImage,
+  type StructuralBlock,
+} from "../format/mod.ts";
 import {
   getTrackByPath,
   listStructuralBlocks,
@@ -154,7 +159,7 @@ export class BatchWriter {
   }
 
   #replacePictures(trackId: number, u: WriteUnit): void {
-    const pictures = u.probe.pictures;
+    const pictures = u.probe.pictures.map(withDimensions);
     const shas = u.pictureSha256;
     if (!shas || shas.length !== pictures.length) {
       replaceTrackPictures(this.store, trackId, pictures);
@@ -231,4 +236,18 @@ function replaceStructuralIfChanged(
 ): void {
   if (sameBlocks(listStructuralBlocks(store, trackId), blocks)) return;
   replaceStructuralBlocks(store, trackId, blocks);
+}
+
+/**
+ * A picture whose container does not record its size (ID3 APIC, MP4 covr)
+ * gets the size its own image header states. Art is stored once per image
+ * (content-addressed, immutable), so without this the first file to bring an
+ * image would decide whether every track sharing it is served with or
+ * without dimensions.
+ */
+function withDimensions(p: ProbedPicture): ProbedPicture {
+  if (p.width !== null && p.height !== null) return p;
+  const image = sniffImage(p.data);
+  if (image?.width == null || image.height == null) return p;
+  return { ...p, width: p.width ?? image.width, height: p.height ?? image.height };
 }
