@@ -6,6 +6,8 @@
 // Everything here is loaded lazily: importing this module costs nothing
 // until a function is called (scan and tests never open libc).
 
+import { cstr } from "./cstr.ts";
+
 export class ErrnoError extends Error {
   override readonly name = "ErrnoError";
   constructor(readonly call: string, readonly errno: number) {
@@ -98,13 +100,6 @@ function strerror(n: number): string {
   } catch {
     return `errno ${n}`;
   }
-}
-
-const enc = new TextEncoder();
-function cstr(s: string): Uint8Array<ArrayBuffer> {
-  const b = new Uint8Array(enc.encode(s).length + 1);
-  enc.encodeInto(s, b);
-  return b;
 }
 
 function num(v: number | bigint): number {

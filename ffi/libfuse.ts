@@ -11,6 +11,8 @@
 // child as an extra fd, and fork/exec through FFI is not safe in a
 // multi-threaded runtime. libfuse already does this correctly.
 
+import { cstr } from "./cstr.ts";
+
 const symbols = {
   fuse_session_new: { parameters: ["buffer", "buffer", "usize", "pointer"], result: "pointer" },
   fuse_session_mount: { parameters: ["pointer", "buffer"], result: "i32" },
@@ -37,14 +39,6 @@ export function loadLibfuse(): Libfuse | null {
     } catch { /* try the next name */ }
   }
   return loaded;
-}
-
-const enc = new TextEncoder();
-function cstr(s: string): Uint8Array<ArrayBuffer> {
-  const bytes = enc.encode(s);
-  const b = new Uint8Array(bytes.length + 1);
-  b.set(bytes);
-  return b;
 }
 
 function addressOf(b: Uint8Array<ArrayBuffer>): bigint {

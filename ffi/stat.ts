@@ -12,6 +12,7 @@
 // The scanner records stamps and the mount checks them through these same
 // functions, so stored and observed stamps agree in precision.
 
+import { cstr } from "./cstr.ts";
 import * as fs from "node:fs";
 import * as libc from "./libc.ts";
 
@@ -67,7 +68,6 @@ export function nativeStamps(): boolean {
 const buf = new Uint8Array(STATX_SIZE);
 const view = new DataView(buf.buffer);
 const EMPTY = new Uint8Array(1);
-const enc = new TextEncoder();
 
 function timeNs(at: number): bigint {
   return view.getBigInt64(at, true) * 1_000_000_000n + BigInt(view.getUint32(at + 8, true));
@@ -121,11 +121,4 @@ export function fstatStamp(fd: number, path = `fd ${fd}`): BackingStamp {
   } catch (e) {
     throw nodeError(e, path);
   }
-}
-
-function cstr(s: string): Uint8Array<ArrayBuffer> {
-  const b = new Uint8Array(s.length * 3 + 1);
-  const { written } = enc.encodeInto(s, b);
-  b[written] = 0;
-  return b;
 }

@@ -2,6 +2,8 @@
 // art | status` learn which track and store a path inside a live mount is.
 // Loaded lazily; a missing attribute (or a file system without them) is null.
 
+import { cstr } from "./cstr.ts";
+
 const symbols = {
   __errno_location: { parameters: [], result: "pointer" },
   lgetxattr: { parameters: ["buffer", "buffer", "buffer", "usize"], result: "isize" },
@@ -17,15 +19,7 @@ function load(): Lib {
 }
 
 const ERANGE = 34;
-const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-function cstr(s: string): Uint8Array<ArrayBuffer> {
-  const bytes = enc.encode(s);
-  const b = new Uint8Array(bytes.length + 1);
-  b.set(bytes);
-  return b;
-}
 
 function errno(l: Lib): number {
   return new Deno.UnsafePointerView(l.__errno_location()!).getInt32();

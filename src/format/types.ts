@@ -2,26 +2,8 @@
 // needs, and the layout (list of segments) it produces. Plain objects only:
 // the format layer never sees a database or a file handle.
 
-export {
-  FORMATS,
-  MAX_ART_BYTES,
-  MAX_BINARY_TAG_BYTES,
-  MAX_DESCRIPTION_CHARS,
-  MAX_FLAC_BLOCK,
-  MAX_MIME_CHARS,
-  MAX_TAG_KEY_CHARS,
-  MAX_TAG_VALUE_BYTES,
-} from "../model/mod.ts";
-export type {
-  ArtRef,
-  BinaryTagRef,
-  Format,
-  ProbedBinaryTag,
-  ProbedPicture,
-  StructuralBlock,
-  StructuralKind,
-  TagEntry,
-} from "../model/mod.ts";
+// The vocabulary shared with the store (format names, limits, row shapes).
+export * from "../model/mod.ts";
 import type {
   ArtRef,
   BinaryTagRef,

@@ -84,6 +84,12 @@ export async function makeLibrary(prefix = "musefs-e2e-"): Promise<Library> {
   return { base, lib, db, fixtures };
 }
 
+/** makeLibrary, removed when the scope ends: `await using lib = await scannedLibrary()`. */
+export async function scannedLibrary(prefix?: string): Promise<Library & AsyncDisposable> {
+  const lib = await makeLibrary(prefix);
+  return Object.assign(lib, { [Symbol.asyncDispose]: () => removeLibrary(lib) });
+}
+
 /** Remove a library's temp dir (after making sure nothing is mounted under it). */
 export async function removeLibrary(l: Library): Promise<void> {
   for (const mp of await mountsUnder(l.base)) await lazyUnmount(mp);
