@@ -19,7 +19,7 @@ export const ALLOWED: Record<string, readonly string[]> = {
   format: ["model"],
   core: ["model", "store", "format", "ffi"],
   scan: ["model", "store", "format", "ffi"],
-  fuse: ["core", "ffi"],
+  fuse: ["model", "core", "ffi"],
   cli: ["model", "store", "format", "core", "scan", "fuse", "ffi", "config"],
   main: ["cli"],
 };

@@ -1,6 +1,8 @@
 // The CLI's error types and its exit codes. Every failure that leaves the
 // program is mapped to an exit code in exactly one place (run.ts).
 
+import { MusefsError } from "../model/mod.ts";
+
 /** Exit codes (F§1): 0 ok, 1 hard error, 2 usage error or ≥1 file failed. */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -30,10 +32,10 @@ export class UnknownFlagError extends UsageError {
 }
 
 /** A hard error a command reports as `musefs: <message>` and exit 1. */
-export class CliError extends Error {
+export class CliError extends MusefsError {
   override readonly name = "CliError";
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super("command", message, undefined, options);
   }
 }
 

@@ -7,8 +7,8 @@
 // program exits 0 without running the command (used by the CLI tests).
 
 import denoJson from "../../deno.json" with { type: "json" };
+import { MusefsError } from "../model/mod.ts";
 import {
-  CliError,
   EXIT_FAILURE,
   EXIT_OK,
   EXIT_USAGE,
@@ -257,17 +257,12 @@ export function reportError(e: unknown, io: Io): number {
     return EXIT_USAGE;
   }
   // Typed errors carry a complete message; an unexpected error gets its chain.
-  const typed = e instanceof CliError ||
-    (e instanceof Error &&
-      ["StoreError", "MountError", "TemplateError"].includes(e.name));
+  const typed = e instanceof MusefsError;
   let message = typed ? (e as Error).message : errorChain(e);
-  // Store errors name the file they concern; say which when the text does not.
-  // (Matched by name: run.ts does not load the store layer for every command.)
-  const path = e instanceof Error && e.name === "StoreError"
-    ? (e as Error & { path?: unknown }).path
-    : undefined;
-  if (typeof path === "string" && path !== "" && !message.includes(path)) {
-    message = `${path}: ${message}`;
+  // An error about a file names it; say which when the text does not.
+  const subject = e instanceof MusefsError ? e.subject : undefined;
+  if (typeof subject === "string" && subject.includes("/") && !message.includes(subject)) {
+    message = `${subject}: ${message}`;
   }
   io.err(`musefs: ${message}`);
   return EXIT_FAILURE;

@@ -14,6 +14,8 @@
 // sections nested deeper than 64 and unknown syntax after ":" are errors that
 // name the problem and its 1-based column (in characters).
 
+import { MusefsError } from "../model/mod.ts";
+
 /** One candidate of a fallback chain. */
 export interface FieldRef {
   /** ASCII-lowercased field name ("" never matches). */
@@ -32,10 +34,10 @@ export const MAX_SECTION_DEPTH = 64;
 /** Widest zero-padding accepted (`${x:64}`). */
 export const MAX_PAD_WIDTH = 64;
 
-export class TemplateError extends Error {
+export class TemplateError extends MusefsError {
   override readonly name = "TemplateError";
   constructor(readonly column: number, readonly problem: string) {
-    super(`template error at column ${column}: ${problem}`);
+    super("template", `template error at column ${column}: ${problem}`, column);
   }
 }
 

@@ -4,6 +4,7 @@
 
 // The vocabulary shared with the store (format names, limits, row shapes).
 export * from "../model/mod.ts";
+import { MusefsError } from "../model/mod.ts";
 import type {
   ArtRef,
   BinaryTagRef,
@@ -31,10 +32,11 @@ export type FormatErrorKind =
   | "truncated" // the file ends before a structure it declares
   | "invalid-input"; // synthesis input rows that cannot be written (embedded NUL, bad STREAMINFO …)
 
-export class FormatError extends Error {
+export class FormatError extends MusefsError {
   override readonly name = "FormatError";
-  constructor(readonly kind: FormatErrorKind, message: string) {
-    super(message);
+  declare readonly kind: FormatErrorKind;
+  constructor(kind: FormatErrorKind, message: string) {
+    super(kind, message);
   }
 }
 

@@ -4,6 +4,7 @@
 // recovery of a dead mount left by a killed process, and the read-ahead
 // window of the connection.
 
+import { MusefsError } from "../model/mod.ts";
 import { MAX_READ } from "./defaults.ts";
 import * as libc from "../../ffi/libc.ts";
 import { libfuseMount, type LibfuseSession, loadLibfuse } from "../../ffi/libfuse.ts";
@@ -12,10 +13,10 @@ import { type ServerLog, silentLog } from "./errno.ts";
 /** Largest read the kernel may send (FUSE max_pages 256 × 4 KiB). */
 
 /** A mount that failed for a reason we can explain; `message` says cause and fix. */
-export class MountError extends Error {
+export class MountError extends MusefsError {
   override readonly name = "MountError";
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super("mount", message, undefined, options);
   }
 }
 

@@ -80,3 +80,4 @@ export interface BinaryTagRef {
 }
 
 export { type Stamp, stampsMatch } from "./stamp.ts";
+export { MusefsError } from "./errors.ts";

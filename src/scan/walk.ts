@@ -14,6 +14,7 @@
 // about and skipped. The original stored these with a lossy path it could
 // not serve either.
 
+import { MusefsError } from "../model/mod.ts";
 import { extensionOf, probeKindForPath } from "../format/mod.ts";
 import { ProbeAborted } from "./pool.ts";
 import type { ScanReporter } from "./report.ts";
@@ -59,10 +60,10 @@ export interface WalkStream {
   paths: AsyncGenerator<string, void, undefined>;
 }
 
-export class WalkError extends Error {
+export class WalkError extends MusefsError {
   override readonly name = "WalkError";
   constructor(message: string, readonly target: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super("walk", message, target, options);
   }
 }
 

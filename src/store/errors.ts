@@ -2,6 +2,8 @@
 // failure as a plain Error with code ERR_SQLITE_ERROR and the SQLite message,
 // without the numeric result code, so the kind is recovered from the message.
 
+import { MusefsError } from "../model/mod.ts";
+
 export type StoreErrorKind =
   | "missing" // the database file does not exist and creation was not requested
   | "newer-version" // user_version above what this build supports
@@ -15,16 +17,17 @@ export type StoreErrorKind =
   | "not-found" // a row the caller named does not exist
   | "io"; // anything else (open failure, disk error, …)
 
-export class StoreError extends Error {
+export class StoreError extends MusefsError {
   override readonly name = "StoreError";
+  declare readonly kind: StoreErrorKind;
   constructor(
-    readonly kind: StoreErrorKind,
+    kind: StoreErrorKind,
     message: string,
     /** The database file the error concerns. */
     readonly path: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(kind, message, path, options);
   }
 }
 
