@@ -2,6 +2,7 @@
 // TYER/TDAT/TIME, ID3v1 trailers, MP4 gnre) and the ID3v2.3 writer, the
 // latter checked with mutagen, ffprobe and TagLib (kid3-cli) on real files.
 
+import { concat, encodeLatin1 } from "../../src/format/bytes.ts";
 import assert from "node:assert/strict";
 import { parseId3v1 } from "../../src/format/id3v1.ts";
 import { buildId3v2, parseId3v2 } from "../../src/format/id3v2.ts";
@@ -13,16 +14,8 @@ import { fixture, id3v23Tag, mutagenTags, pcmMd5, tempDir } from "../fixtures/fi
 import { readView } from "../e2e/readers.ts";
 
 const rows = (tags: TagEntry[]) => tags.map((t) => `${t.key}[${t.ordinal}]=${t.value}`);
-const latin = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
-const cat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
+const latin = encodeLatin1;
+const cat = (...parts: Uint8Array[]) => concat(parts);
 
 // ---------------------------------------------------------------- v2.2 ids in v2.3 tags
 

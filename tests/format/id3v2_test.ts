@@ -1,6 +1,7 @@
 // ID3v2 reading (v2.2/v2.3/v2.4, hand-built tags) and the ID3v2.4 writer,
 // checked against mutagen as an independent reader.
 
+import { encodeLatin1 } from "../../src/format/bytes.ts";
 import {
   deepStrictEqual as assertEquals,
   ok as assert,
@@ -27,7 +28,7 @@ const cat = (...parts: (Uint8Array | number[])[]) => {
   }
   return out;
 };
-const latin = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+const latin = encodeLatin1;
 const synchsafe = (n: number) => [(n >> 21) & 0x7f, (n >> 14) & 0x7f, (n >> 7) & 0x7f, n & 0x7f];
 const u32 = (n: number) => [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
 

@@ -2,6 +2,7 @@
 // edits, the SPEC §4 improvements (junk, stacked tags, APE/Lyrics3/ID3v2
 // trailers) on files made from the fixtures, and hostile inputs.
 
+import { concat, encodeLatin1 } from "../../src/format/bytes.ts";
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { mpegHeader, probeMp3, synthesizeMp3 } from "../../src/format/mp3.ts";
 import { BoundedSource, BufferSource } from "../../src/format/source.ts";
@@ -53,16 +54,8 @@ const errorKind = (f: () => unknown): string => {
   return "none";
 };
 
-const cat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
-const latin = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+const cat = (...parts: Uint8Array[]) => concat(parts);
+const latin = encodeLatin1;
 
 // ---------------------------------------------------------------- frame headers
 

@@ -4,7 +4,7 @@
 // pictures, and synthesis against a backing file that changed.
 
 import assert from "node:assert/strict";
-import { concat, encodeUtf8, putU32le } from "../../src/format/bytes.ts";
+import { concat, encodeLatin1, encodeUtf8, putU32le } from "../../src/format/bytes.ts";
 import { materialize } from "../../src/format/layout.ts";
 import { inputFromProbe } from "../../src/format/mod.ts";
 import { probeOgg, synthesizeOgg } from "../../src/format/ogg/mod.ts";
@@ -19,7 +19,7 @@ const u32 = (v: number) => {
   return b;
 };
 const str = (s: string) => encodeUtf8(s);
-const latin = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+const latin = encodeLatin1;
 
 function comment(entries: string[]): Uint8Array {
   const vendor = str("test vendor");

@@ -2,6 +2,7 @@
 // ffmpeg and mutagen, edits, chunk layouts the original could not read
 // (tags after data, size sentinels), odd payloads, and hostile inputs.
 
+import { concat, encodeLatin1 } from "../../src/format/bytes.ts";
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { probeWav, synthesizeWav } from "../../src/format/wav.ts";
 import { BoundedSource, BufferSource } from "../../src/format/source.ts";
@@ -34,16 +35,8 @@ import { fuzzProbe } from "./mutate.ts";
 
 // ---------------------------------------------------------------- helpers
 
-const latin = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
-const cat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
+const latin = encodeLatin1;
+const cat = (...parts: Uint8Array[]) => concat(parts);
 const u32le = (n: number) => Uint8Array.of(n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24);
 
 type Chunk = [id: string, body: Uint8Array];
