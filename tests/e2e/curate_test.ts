@@ -305,42 +305,20 @@ Deno.test({
     for (let i = 0; i < 1100; i++) tag.run(ins.run(`/nowhere/${i}.flac`).lastInsertRowid);
     conn.exec("COMMIT");
     conn.close();
-    const many = await musefs([
-      "tag",
-      "--db",
-      lib.db,
-      "--where",
-      "grouping=bulk",
-      "--set",
-      "genre=x",
-    ]);
+    const bulkSet = ["tag", "--db", lib.db, "--where", "grouping=bulk", "--set", "genre=x"];
+    const genreX = () =>
+      query<{ n: number }>(
+        lib.db,
+        "SELECT count(*) AS n FROM tags WHERE key='genre' AND value='x'",
+      )[0]
+        .n;
+    const many = await musefs(bulkSet);
     assert.deepEqual(many.code, 1);
     assert.match(many.stderr, /1100 tracks selected; add --yes/);
-    assert.deepEqual(
-      query<{ n: number }>(
-        lib.db,
-        "SELECT count(*) AS n FROM tags WHERE key='genre' AND value='x'",
-      )[0].n,
-      0,
-    );
-    const yes = await musefs([
-      "tag",
-      "--db",
-      lib.db,
-      "--where",
-      "grouping=bulk",
-      "--set",
-      "genre=x",
-      "--yes",
-    ]);
+    assert.equal(genreX(), 0);
+    const yes = await musefs([...bulkSet, "--yes"]);
     assert.deepEqual(yes.code, 0, yes.stderr);
-    assert.deepEqual(
-      query<{ n: number }>(
-        lib.db,
-        "SELECT count(*) AS n FROM tags WHERE key='genre' AND value='x'",
-      )[0].n,
-      1100,
-    );
+    assert.equal(genreX(), 1100);
 
     // Another writer holds the write lock: wait the busy timeout, then say who.
     const holder = new Deno.Command("/usr/bin/python3", {
