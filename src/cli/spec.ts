@@ -64,7 +64,7 @@ const jobs = valueFlag(
 );
 const followSymlinks = switchFlag(
   "follow-symlinks",
-  "Follow symlinks while walking directories (off: symlinks are logged and skipped).",
+  "Follow symlinks while walking directories (off: they are skipped silently; -v counts them, -vv names each).",
 );
 const quiet = switchFlag(
   "quiet",

@@ -54,6 +54,11 @@ export async function revalidateTarget(
 ): Promise<RevalidateStats> {
   const started = performance.now();
   const walked = await walkTarget(request, reporter);
+  if (walked.symlinksSkipped > 0) {
+    reporter.info(
+      `skipped ${walked.symlinksSkipped} symlink(s) (pass --follow-symlinks to follow them)`,
+    );
+  }
   let failed = 0;
   let unchanged = 0;
   const changed: string[] = [];
