@@ -101,6 +101,46 @@ Deno.test("README: the demo command runs as written, with LANG and LC_ALL unset"
   await assert.rejects(Deno.stat(`/tmp/${tmp}`), Deno.errors.NotFound, "temp folder removed");
 });
 
+/** setpriv's absolute path (the child's PATH will not have it), or "" when missing. */
+const setpriv = new TextDecoder().decode(
+  new Deno.Command("sh", { args: ["-c", "command -v setpriv || true"] }).outputSync().stdout,
+).trim();
+
+Deno.test({
+  name: "demo: as a normal user without fusermount3 it shows the dry run and what to install",
+  ignore: Deno.uid() !== 0 || setpriv === "",
+  async fn() {
+    // PATH holds only sh and test: no fusermount3. The user `nobody` cannot mount without it.
+    const tmp = await Deno.makeTempDir({ prefix: "musefs-demo-nofuse-" });
+    try {
+      await Deno.chmod(tmp, 0o777);
+      await Deno.symlink("/bin/sh", `${tmp}/sh`);
+      const { tasks } = JSON.parse(read("deno.json"));
+      const r = await new Deno.Command(setpriv, {
+        args: ["--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", "-c", tasks.demo],
+        cwd: ROOT,
+        env: { PATH: tmp, HOME: tmp, DENO_DIR: `${tmp}/deno`, TMPDIR: tmp, NO_COLOR: "1" },
+        clearEnv: true,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const dec = new TextDecoder();
+      const out = dec.decode(r.stdout) + dec.decode(r.stderr);
+      assert.equal(r.code, 0, out);
+      assert.match(out, /dry run: 7 files across 4 directories/);
+      assert.match(out, /01 A440\.flac/);
+      assert.match(
+        out,
+        /cannot mount: mounting as a normal user needs fusermount3: `sudo apt-get install fuse3`/,
+      );
+      assert.doesNotMatch(out, /musefs mounted at/);
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
+
 Deno.test("demo: says what to install when it cannot mount", () => {
   assert.equal(mountBlocker(0, true, false), null);
   assert.equal(mountBlocker(1000, true, true), null);
