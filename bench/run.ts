@@ -9,6 +9,7 @@ const BENCHES: { name: string; file: string; flags: string[] }[] = [
   { name: "core", file: "bench/core_bench.ts", flags: ["--v8-flags=--expose-gc"] },
   { name: "scan", file: "bench/scan_bench.ts", flags: [] },
   { name: "fuse", file: "bench/fuse_bench.ts", flags: [] },
+  { name: "memory", file: "bench/memory_bench.ts", flags: [] },
 ];
 
 if (import.meta.main) {

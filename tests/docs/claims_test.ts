@@ -2,7 +2,9 @@
 // - the metrics table of docs/tuning.md lists exactly the metrics a real mount's
 //   `.musefs-metrics/metrics` file reports, with their types;
 // - `mount` upgrades a version-1 store in place (docs/troubleshooting.md, store.md);
-// - symlinks are skipped silently unless -v (docs/cli.md, troubleshooting.md).
+// - symlinks are skipped silently unless -v (docs/cli.md, troubleshooting.md);
+// - the memory table of docs/tuning.md has the rows bench/memory_bench.ts measures
+//   (the bench compares the figures; a timed or memory-measuring test would be flaky).
 
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
@@ -10,6 +12,7 @@ import { migrate } from "../../src/store/schema.ts";
 import { listFiles, musefs, noFuse, withMount } from "../e2e/helpers.ts";
 import { copyFixtures, makeTemp, musefs as scanCli } from "../scan/helpers.ts";
 import { read } from "./markdown.ts";
+import { documented as documentedMemory, MEMORY_ROWS } from "../../bench/memory_bench.ts";
 
 /** name → type of every metric in the table under "## Metrics" of docs/tuning.md. */
 export function documentedMetrics(tuning: string): Map<string, string> {
@@ -149,4 +152,14 @@ Deno.test("symlinks are skipped silently unless -v (scan and revalidate)", async
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("docs/tuning.md's memory table has every row the memory bench measures", () => {
+  const doc = documentedMemory();
+  for (const [label] of MEMORY_ROWS) {
+    const row = doc.get(label);
+    assert.ok(row, `no row "${label}" in the memory table of docs/tuning.md`);
+    assert.ok(row.base > 16 * 1024 * 1024 && row.perTrack > 0, label);
+  }
+  assert.doesNotMatch(read("docs/tuning.md"), /1–2 KB per track/);
 });
