@@ -223,10 +223,31 @@ async function serve(db: string, mountpoint: string, exitAfterListing: boolean):
   console.log(`unmounted ${mountpoint}; musefs exited 0`);
 }
 
+const USAGE = `usage: npx deno task demo [MOUNTPOINT] [--exit-after-listing]
+
+Scans the sample library demo/library into a temporary store and mounts it at MOUNTPOINT
+(created if missing and kept) or at a temporary folder; prints the tree and one file's tags,
+then serves until Ctrl-C. --exit-after-listing (or DEMO_EXIT_AFTER_LISTING=1) unmounts
+right after the listing.`;
+
 async function main(): Promise<number> {
+  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+    console.log(USAGE);
+    return 0;
+  }
+  const unknown = Deno.args.filter((a) => a.startsWith("-") && a !== "--exit-after-listing");
+  const positional = Deno.args.filter((a) => !a.startsWith("-"));
+  if (unknown.length > 0 || positional.length > 1) {
+    console.error(
+      unknown.length > 0
+        ? `demo: unknown option ${unknown[0]}`
+        : `demo: one mountpoint at most, got ${positional.join(" ")}`,
+    );
+    console.error(USAGE);
+    return 2;
+  }
   const exitAfterListing = Deno.args.includes("--exit-after-listing") ||
     Deno.env.get("DEMO_EXIT_AFTER_LISTING") === "1";
-  const positional = Deno.args.filter((a) => !a.startsWith("--"));
   const tmp = await Deno.makeTempDir({ prefix: "musefs-demo-" });
   try {
     const db = join(tmp, "library.db");
@@ -241,12 +262,17 @@ async function main(): Promise<number> {
       return 0;
     }
     const mountpoint = positional[0] ?? join(tmp, "mnt");
+    const st = await Deno.stat(mountpoint).catch(() => null);
+    if (st && !st.isDirectory) {
+      throw new Error(`the mountpoint ${mountpoint} is not a directory: name a folder`);
+    }
     await Deno.mkdir(mountpoint, { recursive: true });
     console.log("");
     await serve(db, mountpoint, exitAfterListing);
     return 0;
   } catch (e) {
     console.error(`demo failed: ${e instanceof Error ? e.message : e}`);
+    console.error("docs/troubleshooting.md explains the mount errors and their fixes.");
     return 1;
   } finally {
     await Deno.remove(tmp, { recursive: true }).catch(() => undefined);
