@@ -19,14 +19,21 @@ function sectionBlocks(heading: string): string[] {
 }
 
 async function bash(script: string, cwd: string): Promise<{ code: number; out: string }> {
-  const r = await new Deno.Command("bash", {
-    args: ["-euo", "pipefail", "-c", script],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
+  // Output goes to a file, not a pipe: a command the script leaves running in the background
+  // (the mount, when a later line fails) would hold a pipe open and hang the test.
+  const log = await Deno.makeTempFile({ prefix: "musefs-readme-log-" });
+  try {
+    const r = await new Deno.Command("bash", {
+      args: ["-euo", "pipefail", "-c", `exec >'${log}' 2>&1\n${script}`],
+      cwd,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return { code: r.code, out: await Deno.readTextFile(log) };
+  } finally {
+    await Deno.remove(log);
+  }
 }
 
 const canMount = Deno.uid() === 0 && (() => {
