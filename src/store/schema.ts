@@ -156,7 +156,7 @@ WHEN NEW.data <> OLD.data OR NEW.sha256 <> OLD.sha256 OR NEW.mime <> OLD.mime
   OR NEW.byte_len <> OLD.byte_len
   OR NEW.width IS NOT OLD.width OR NEW.height IS NOT OLD.height
 BEGIN
-  SELECT RAISE(ABORT, 'art rows are immutable; insert a new row and relink it in track_art');
+  SELECT RAISE(ABORT, 'art rows are immutable; insert a new content-addressed row and relink via track_art');
 END;
 
 -- Deleting art still referenced (possible with foreign_keys OFF) must make
