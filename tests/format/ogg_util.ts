@@ -84,13 +84,76 @@ export function assertAudioSameExceptSeqCrc(a: Uint8Array, b: Uint8Array): void 
   assert(ma.every((v, i) => v === mb[i]), "audio pages identical apart from sequence/CRC");
 }
 
-/** The audio region re-patched the slow way: every page's seq += delta, CRC from scratch. */
+/** Whether the bytes at `at` hold "OggS" and version 0. */
+function captureAt(bytes: Uint8Array, at: number): boolean {
+  return at + 27 <= bytes.length && bytes[at] === 0x4f && bytes[at + 1] === 0x67 &&
+    bytes[at + 2] === 0x67 && bytes[at + 3] === 0x53 && bytes[at + 4] === 0;
+}
+
+/** The page at `at` when its header is plausible and it lies wholly in `bytes`. */
+function pageIn(bytes: Uint8Array, at: number): WalkedPage | null {
+  let h;
+  try {
+    h = parsePageHeader(bytes, at);
+  } catch {
+    return null; // header cut off by the end
+  }
+  if (h === null || at + h.headerSize + h.bodySize > bytes.length) return null;
+  return {
+    offset: at,
+    size: h.headerSize + h.bodySize,
+    seq: h.seq,
+    flags: h.flags,
+    serial: h.serial,
+  };
+}
+
+function crcOk(bytes: Uint8Array, p: WalkedPage): boolean {
+  const page = bytes.subarray(p.offset, p.offset + p.size);
+  return u32le(page, CRC_AT) === naivePageCrc(page);
+}
+
+/**
+ * The pages of an audio region as musefs serves them, the slow way: walk
+ * from the start; a plausible page that ends the region, is followed by a
+ * capture or has a valid CRC is a page; otherwise skip byte by byte to the
+ * next position holding such a page. Everything else is non-page bytes.
+ */
+export function canonicalPages(audio: Uint8Array): WalkedPage[] {
+  const isPage = (pos: number): WalkedPage | null => {
+    const p = pageIn(audio, pos);
+    if (p === null) return null;
+    const end = p.offset + p.size;
+    return end === audio.length || captureAt(audio, end) || crcOk(audio, p) ? p : null;
+  };
+  const pages: WalkedPage[] = [];
+  let pos = 0;
+  while (pos < audio.length) {
+    const p = isPage(pos);
+    if (p !== null) {
+      pages.push(p);
+      pos += p.size;
+      continue;
+    }
+    pos++;
+    while (pos < audio.length && isPage(pos) === null) pos++;
+  }
+  return pages;
+}
+
+/**
+ * The audio region re-patched the slow way: every page's seq += delta, its
+ * CRC moved by the CRC difference computed from scratch (a page whose CRC
+ * was wrong stays wrong by the same amount); non-page bytes untouched.
+ */
 export function naiveRepatch(audio: Uint8Array, delta: number): Uint8Array {
   const out = audio.slice();
-  for (const p of walkPages(audio)) {
+  for (const p of canonicalPages(audio)) {
     const page = out.subarray(p.offset, p.offset + p.size);
+    const oldTrue = naivePageCrc(page);
+    const oldStored = u32le(page, CRC_AT);
     putU32le(page, SEQ_AT, (p.seq + delta) >>> 0);
-    setPageCrc(page, naivePageCrc(page));
+    setPageCrc(page, (naivePageCrc(page) ^ oldTrue ^ oldStored) >>> 0);
   }
   return out;
 }

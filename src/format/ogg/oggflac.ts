@@ -123,14 +123,14 @@ export const oggFlacCodec: OggCodec = {
       return true;
     });
     for (const a of input.art) checkArt(a);
-    const blocks: { type: number; pieces: Piece[] }[] = kept.map((p) => ({
-      type: p[0] & 0x7f,
-      pieces: [p.subarray(4)],
-    }));
-    blocks.push({
+    // The Ogg FLAC mapping requires the VORBIS_COMMENT to be the first packet
+    // after the identification packet; readers such as mutagen look for the
+    // tags there only.
+    const blocks: { type: number; pieces: Piece[] }[] = [{
       type: BLOCK_VORBIS_COMMENT,
       pieces: [vorbisCommentPrefix(VENDOR, vorbisEntriesFromTags(input.tags))],
-    });
+    }];
+    for (const p of kept) blocks.push({ type: p[0] & 0x7f, pieces: [p.subarray(4)] });
     for (const a of input.art) {
       const pieces: Piece[] = [pictureBlockPrefix(a)];
       if (a.byteLen > 0) {
