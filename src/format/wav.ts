@@ -9,12 +9,14 @@
 //
 // Decisions beyond the original:
 // - riff_size 0 or 0xFFFFFFFF (streaming writers that never patched the
-//   header) means "to the end of the file"; a `data` size of 0xFFFFFFFF (or
-//   0 inside such a form) likewise means "to the end of the form" (over
-//   4 GiB that way is `too-large` at probe time, as synthesis could not
-//   write it);
-// - a form end exactly one byte past the file end (missing final pad byte)
-//   is tolerated; anything else past the end is `truncated`;
+//   header), or any riff_size past the end of the file (a streaming guess,
+//   a cut file), means "to the end of the file"; a `data` size of
+//   0xFFFFFFFF, 0 inside such a form, or past the end of the file likewise
+//   means "to the end of the file" (over 4 GiB that way is `too-large` at
+//   probe time, as synthesis could not write it); ffmpeg and mutagen read
+//   such files the same way;
+// - a chunk after the audio whose size runs past the end of the file (a
+//   damaged trailer) ends the walk; before the audio it fails the file;
 // - an `id3 ` chunk that does not hold a readable ID3v2 tag is ignored
 //   rather than failing the file;
 // - at most 4096 chunks are walked.
@@ -90,11 +92,9 @@ function walkChunks(src: ByteSource): WavChunks {
   }
   const riffSize = u32le(head, 4);
   const sentinel = riffSize === 0 || riffSize === U32_MAX;
-  let formEnd = sentinel ? src.size : 8 + riffSize;
-  if (formEnd === src.size + 1) formEnd = src.size; // missing final pad byte
-  if (formEnd > src.size) {
-    throw new FormatError("truncated", `RIFF form ends at ${formEnd}, file has ${src.size} bytes`);
-  }
+  // A form claiming more than the file (a streaming writer's guess such as
+  // 0x7FFFF024, or a file cut short) ends with the file, as readers take it.
+  const formEnd = Math.min(sentinel ? src.size : 8 + riffSize, src.size);
   const found: WavChunks = {};
   let pos = 12;
   for (let count = 0; pos + 8 <= formEnd; count++) {
@@ -103,14 +103,19 @@ function walkChunks(src: ByteSource): WavChunks {
     const id = ascii4(h, 0);
     const body = pos + 8;
     let size = u32le(h, 4);
-    if (id === "data" && (size === U32_MAX || (size === 0 && sentinel))) {
-      size = formEnd - body;
-      if (size > U32_MAX) throw new FormatError("too-large", "data chunk over 4 GiB");
-    }
-    if (size > formEnd - body) {
+    if (id === "data" && !found.data) {
+      // Streaming writers leave 0xFFFFFFFF (or 0, or a guess larger than the
+      // file) in the data size: the audio then runs to the end of the file.
+      if (size === U32_MAX || (size === 0 && sentinel) || size > src.size - body) {
+        size = src.size - body;
+        if (size > U32_MAX) throw new FormatError("too-large", "data chunk over 4 GiB");
+      }
+    } else if (size > formEnd - body) {
+      // A damaged chunk after intact audio is dropped (readers stop there too).
+      if (found.data && found.fmt) break;
       throw new FormatError(
-        id === "data" && !sentinel ? "truncated" : "malformed",
-        `chunk '${id}' at ${pos} runs past the RIFF form`,
+        "malformed",
+        `chunk '${printable(id)}' at ${pos} claims ${size} bytes, past the end of the file`,
       );
     }
     const span = { id, body, size };
@@ -131,6 +136,11 @@ function walkChunks(src: ByteSource): WavChunks {
     throw new FormatError("malformed", `'fmt ' chunk of ${found.fmt.size} bytes`);
   }
   return found;
+}
+
+/** A chunk id for a message: non-printable bytes as \xNN. */
+function printable(id: string): string {
+  return id.replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
 // ---- probe ----------------------------------------------------------------
