@@ -15,6 +15,7 @@
 import { cstr } from "./cstr.ts";
 import * as fs from "node:fs";
 import * as libc from "./libc.ts";
+import { LossyPathError, maybeLossy, rawPath } from "./lossy_path.ts";
 
 export interface BackingStamp {
   size: number;
@@ -104,11 +105,33 @@ function nodeError(e: unknown, path: string): BackingIoError {
 /** The stamp of the file at `path` (follows symlinks). Throws BackingIoError. */
 export function statStamp(path: string): BackingStamp {
   const n = loadNative();
-  if (n) return nativeStat(n, AT_FDCWD, cstr(path), 0, path);
+  if (n) {
+    try {
+      return nativeStat(n, AT_FDCWD, cstr(path), 0, path);
+    } catch (e) {
+      if (!(e instanceof BackingIoError && e.code === "ENOENT" && maybeLossy(path))) throw e;
+    }
+    // A name that is not valid UTF-8, stored in its lossy form: stat the real bytes.
+    let raw: Uint8Array;
+    try {
+      raw = rawPath(path);
+    } catch (e) {
+      if (e instanceof LossyPathError) throw new BackingIoError(e.code, path, e.message);
+      throw e;
+    }
+    const c = new Uint8Array(raw.length + 1);
+    c.set(raw);
+    return nativeStat(n, AT_FDCWD, c, 0, path);
+  }
   try {
     return fromNode(fs.statSync(path, { bigint: true }));
   } catch (e) {
-    throw nodeError(e, path);
+    const err = nodeError(e, path);
+    // Without libc a lossy name cannot be checked: never report it missing.
+    if (err.code === "ENOENT" && maybeLossy(path)) {
+      throw new BackingIoError("EIO", path, `cannot stat ${path}: not a UTF-8 name`);
+    }
+    throw err;
   }
 }
 

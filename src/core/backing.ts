@@ -4,13 +4,18 @@
 
 import * as fs from "node:fs";
 import * as libc from "../../ffi/libc.ts";
+import { openLossy } from "../../ffi/lossy_path.ts";
 import type { ByteSource } from "../format/mod.ts";
 import { BackingIoError } from "./stamp.ts";
 
-/** Open `path` read-only; failures become BackingIoError with the OS code (ENOENT, EACCES …). */
+/**
+ * Open `path` read-only (a name that is not valid UTF-8 by its stored lossy
+ * form, see ffi/lossy_path.ts); failures become BackingIoError with the OS
+ * code (ENOENT, EACCES …).
+ */
 export function openBacking(path: string): number {
   try {
-    return fs.openSync(path, "r");
+    return openLossy(path, fs.constants.O_RDONLY);
   } catch (e) {
     const code = (e as { code?: string }).code ?? "EIO";
     throw new BackingIoError(code, path, `cannot open ${path}: ${(e as Error).message}`);

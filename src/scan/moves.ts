@@ -23,8 +23,6 @@ export type MoveDecision =
 
 /** True only when stat says the path does not exist; other errors keep the candidate out. */
 function backingGone(path: string): boolean {
-  // A name Deno cannot represent (lossy U+FFFD) cannot be checked: never treat it as gone.
-  if (path.includes("\uFFFD")) return false;
   try {
     stampOfPath(path);
     return false;

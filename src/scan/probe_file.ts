@@ -5,6 +5,7 @@
 
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import { openLossy } from "../../ffi/lossy_path.ts";
 import { probeKindForPath } from "../format/mod.ts";
 import { probe } from "../format/mod.ts";
 import { BoundedSource } from "../format/mod.ts";
@@ -87,7 +88,7 @@ export function probeFile(path: string, tier: ChecksumTier, hooks: ProbeHooks = 
   try {
     // O_NONBLOCK: a FIFO swapped in after the walk must not hang the probe
     // (no effect on regular files).
-    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    fd = openLossy(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch (e) {
     return { kind: "failed", path, message: describe(e), counters };
   }
@@ -146,7 +147,7 @@ export function probeFile(path: string, tier: ChecksumTier, hooks: ProbeHooks = 
  * (a move confirmation computed after the probe); null when it changed.
  */
 export function contentHashIfUnchanged(path: string, expected: BackingStamp): string | null {
-  const fd = fs.openSync(path, "r");
+  const fd = openLossy(path, fs.constants.O_RDONLY);
   try {
     const before = stampOfFd(fd);
     if (!stampsMatch(before, expected)) return null;

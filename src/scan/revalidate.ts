@@ -64,8 +64,11 @@ export async function revalidateTarget(
   const changed: string[] = [];
   for (const path of walked.unreadableNames) {
     if (getTrackByPath(store, path) === null) continue;
-    reporter.warn(`skipping ${path}: its name is not valid UTF-8 (cannot be opened)`);
-    failed++;
+    // Skipped, not failed (as scan does): the row stays as it is.
+    reporter.warn(
+      `skipping ${path}: another name in its directory differs only in bytes that are ` +
+        "not valid UTF-8, so neither can be told apart (rename them)",
+    );
   }
   for (const path of walked.files) {
     const track = getTrackByPath(store, path);
@@ -135,10 +138,6 @@ export function prune(
   return store.transaction(() => {
     let pruned = 0;
     for (const r of rows) {
-      if (r.p.includes("\uFFFD")) {
-        reporter.debug(`not pruning ${r.p}: its name cannot be checked (not valid UTF-8)`);
-        continue;
-      }
       try {
         stampOfPath(r.p);
         continue;

@@ -55,7 +55,10 @@ export async function scanTarget(
   const warnUnreadable = () => {
     for (; reportedUnreadable < walked.unreadableNames.length; reportedUnreadable++) {
       const path = walked.unreadableNames[reportedUnreadable];
-      reporter.warn(`skipping ${path}: its name is not valid UTF-8 (cannot be opened)`);
+      reporter.warn(
+        `skipping ${path}: another name in its directory differs only in bytes that are ` +
+          "not valid UTF-8, so neither can be told apart (rename them)",
+      );
     }
   };
   let alreadyPresent = 0;
@@ -85,7 +88,9 @@ export async function scanTarget(
     signal: request.signal,
     pool: request.pool,
   }, reporter);
-  const failed = walked.unreadableNames.length;
+  // Names that cannot be addressed are skipped, not failed: one odd name must
+  // not make the whole scan report failure (exit 2) to the plugins.
+  const unaddressable = walked.unreadableNames.length;
   const summary = skippedSummary(walked.skipped, walked.skippedTotal);
   if (summary) reporter.warn(summary);
   if (walked.symlinksSkipped > 0) {
@@ -97,8 +102,8 @@ export async function scanTarget(
     root: walked.root,
     scanned: result.written,
     alreadyPresent,
-    skipped: walked.skippedTotal,
-    failed: failed + result.failed,
+    skipped: walked.skippedTotal + unaddressable,
+    failed: result.failed,
     raced: result.raced,
     moved: result.moved,
     durationMs: performance.now() - started,

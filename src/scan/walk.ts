@@ -8,12 +8,16 @@
 // not music are tallied by lowercase extension for the summary.
 //
 // Names that are not valid UTF-8: Deno hands directory entries to us as
-// strings with such bytes replaced by U+FFFD, and cannot open the resulting
-// path. Such a music file is reported in `unreadableNames` (the scan counts
-// it failed, with a warning naming the cause); such a directory is warned
-// about and skipped. The original stored these with a lossy path it could
-// not serve either.
+// strings with such bytes replaced by U+FFFD. Files and directories with such
+// names are walked, probed and served under that lossy path (the form the
+// original stored and python-musefs expects); ffi/lossy_path.ts maps it back
+// to the real bytes. When two names in one directory differ only in their
+// invalid bytes, the lossy path cannot tell them apart: such music files are
+// reported in `unreadableNames` (the scan warns and counts them skipped),
+// such directories are warned about and skipped. A symlink with such a name
+// is not followed (warned about).
 
+import { exists, maybeLossy, readDirLossy } from "../../ffi/lossy_path.ts";
 import { MusefsError } from "../model/mod.ts";
 import { extensionOf, probeKindForPath } from "../format/mod.ts";
 import { ProbeAborted } from "./pool.ts";
@@ -39,7 +43,10 @@ export interface WalkSummary {
   rootIsFile: boolean;
   /** Music files found so far. */
   found: number;
-  /** Music files whose names Deno cannot represent (not valid UTF-8). */
+  /**
+   * Music files whose names cannot be addressed: not valid UTF-8, and another
+   * name in the same directory reads the same once invalid bytes are replaced.
+   */
   unreadableNames: string[];
   /** Non-music entries by lowercase extension (`<none>` when absent). */
   skipped: Map<string, number>;
@@ -186,26 +193,34 @@ async function* walkPaths(
       if (options.signal?.aborted) throw new ProbeAborted();
     }
     const dir = stack.pop()!;
-    let entries: Deno.DirEntry[];
+    let entries: DirEntry[];
     try {
-      entries = [...Deno.readDirSync(dir)];
+      entries = readDir(dir);
     } catch (e) {
       options.warn(`skipping directory ${dir}: ${message(e)}`);
       continue;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const subdirs: string[] = [];
-    for (const entry of entries) {
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i];
       const path = join(dir, entry.name);
       const audio = probeKindForPath(path) !== null;
-      if (entry.name.includes("\uFFFD") && !exists(path)) {
-        // The real name is not UTF-8: Deno cannot address this entry.
-        if (entry.isDirectory) {
-          options.warn(`skipping directory ${path}: its name is not valid UTF-8`);
-        } else if (entry.isFile && audio) {
-          result.unreadableNames.push(path);
-        } else if (!entry.isSymlink) tally(path);
-        continue;
+      if (maybeLossy(entry.name) && !exists(path)) {
+        // The real name is not UTF-8: addressed by its lossy form, when that is unique.
+        const twins = sameNameRun(entries, i);
+        if (twins > 1 || entry.isSymlink) {
+          i += twins - 1;
+          const why = entry.isSymlink
+            ? "a symlink whose name is not valid UTF-8 is not followed"
+            : `${twins} names here differ only in bytes that are not valid UTF-8 (rename them)`;
+          if (entry.isDirectory) options.warn(`skipping directory ${path}: ${why}`);
+          else if (audio && !entry.isSymlink) {
+            for (let k = 0; k < twins; k++) result.unreadableNames.push(path);
+          } else if (audio) options.warn(`skipping ${path}: ${why}`);
+          else if (!entry.isSymlink) for (let k = 0; k < twins; k++) tally(path);
+          continue;
+        }
       }
       if (entry.isSymlink) {
         if (!follow) {
@@ -245,8 +260,11 @@ async function* walkPaths(
             if (seenDirs.has(key)) continue;
             seenDirs.add(key);
           } catch (e) {
-            options.warn(`skipping directory ${path}: ${message(e)}`);
-            continue;
+            // A lossy name cannot be stat'ed by Deno; it is no symlink, so no loop either.
+            if (!maybeLossy(path)) {
+              options.warn(`skipping directory ${path}: ${message(e)}`);
+              continue;
+            }
           }
         }
         subdirs.push(path);
@@ -264,13 +282,23 @@ async function* walkPaths(
   }
 }
 
-function exists(path: string): boolean {
+type DirEntry = Pick<Deno.DirEntry, "name" | "isFile" | "isDirectory" | "isSymlink">;
+
+/** A directory's entries; a directory whose own path is lossy is listed through libc. */
+function readDir(dir: string): DirEntry[] {
   try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
+    return [...Deno.readDirSync(dir)];
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound) || !maybeLossy(dir)) throw e;
+    return readDirLossy(dir);
   }
+}
+
+/** How many entries from `i` on (sorted) share entries[i]'s name. */
+function sameNameRun(entries: DirEntry[], i: number): number {
+  let n = 1;
+  while (i + n < entries.length && entries[i + n].name === entries[i].name) n++;
+  return n;
 }
 
 type TargetRequest = { target: string; followSymlinks: boolean; signal?: AbortSignal };

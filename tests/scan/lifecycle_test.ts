@@ -296,28 +296,80 @@ Deno.test("SIGINT mid-scan commits only whole batches; a rerun continues where i
   }
 });
 
-Deno.test("an unaddressable (non-UTF-8) music file name fails that file with a clear warning", async () => {
+Deno.test("a non-UTF-8 music file name is scanned under its lossy path; exit 0", async () => {
   const dir = makeTemp();
   try {
     await copyFixtures(`${dir}/lib`, ["wav"]);
     const py = await new Deno.Command("/usr/bin/python3", {
       args: [
         "-c",
-        "import sys,shutil; shutil.copy(sys.argv[1], sys.argv[1].encode()[:-7] + b'\\xe9t\\xe9.wav')",
+        "import sys,shutil,os; s=sys.argv[1].encode(); d=os.path.dirname(s); " +
+        "os.mkdir(d+b'/sub\\xff'); shutil.copy(s, d+b'/sub\\xff/\\xe9t\\xe9.wav')",
+        `${dir}/lib/wav.wav`,
+      ],
+    }).output();
+    assert.equal(py.code, 0, new TextDecoder().decode(py.stderr));
+    const db = `${dir}/lib.db`;
+    const r = await musefs(["scan", `${dir}/lib`, "--db", db]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(scannedLine(r.stdout, `${dir}/lib`), {
+      files: 2,
+      present: 0,
+      skipped: 0,
+      failed: 0,
+    });
+    // Stored as the original and python-musefs key it: invalid bytes as U+FFFD.
+    const lossy = `${dir}/lib/sub\uFFFD/\uFFFDt\uFFFD.wav`;
+    const rows = query<{ backing_path: string; backing_size: number }>(
+      db,
+      "SELECT backing_path, backing_size FROM tracks ORDER BY backing_path",
+    );
+    assert.deepEqual(rows.map((x) => x.backing_path), [lossy, `${dir}/lib/wav.wav`]);
+    assert.equal(rows[0].backing_size, rows[1].backing_size);
+    // Revalidate finds it unchanged (stat by the real bytes), and does not prune it.
+    const rv = await musefs(["revalidate", `${dir}/lib`, "--db", db, "--prune"]);
+    assert.equal(rv.code, 0, rv.stderr);
+    assert.match(rv.stdout, /0 updated, 2 unchanged, 0 pruned, 0 failed/);
+    // Gone for real: pruned.
+    await new Deno.Command("/usr/bin/python3", {
+      args: [
+        "-c",
+        "import sys,shutil; shutil.rmtree(sys.argv[1].encode() + b'/sub\\xff')",
+        `${dir}/lib`,
+      ],
+    }).output();
+    const gone = await musefs(["revalidate", `${dir}/lib`, "--db", db, "--prune"]);
+    assert.equal(gone.code, 0, gone.stderr);
+    assert.match(gone.stdout, /1 pruned/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("names that differ only in invalid UTF-8 bytes are skipped with a warning; exit 0", async () => {
+  const dir = makeTemp();
+  try {
+    await copyFixtures(`${dir}/lib`, ["wav"]);
+    const py = await new Deno.Command("/usr/bin/python3", {
+      args: [
+        "-c",
+        "import sys,shutil; s=sys.argv[1].encode(); " +
+        "shutil.copy(s, s[:-7] + b'\\xe9t\\xe9.wav'); shutil.copy(s, s[:-7] + b'\\xeat\\xe9.wav')",
         `${dir}/lib/wav.wav`,
       ],
     }).output();
     assert.equal(py.code, 0);
     const db = `${dir}/lib.db`;
     const r = await musefs(["scan", `${dir}/lib`, "--db", db]);
-    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(scannedLine(r.stdout, `${dir}/lib`), {
       files: 1,
       present: 0,
-      skipped: 0,
-      failed: 1,
+      skipped: 2,
+      failed: 0,
     });
-    assert.match(r.stderr, /\uFFFDt\uFFFD\.wav: its name is not valid UTF-8/);
+    assert.match(r.stderr, /skipping .*\uFFFDt\uFFFD\.wav: another name in its directory/);
+    assert.equal(count(db, "tracks"), 1);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -101,7 +101,7 @@ Deno.test("walk: symlinks are skipped unless followed; followed ones de-duplicat
   }
 });
 
-Deno.test("walk: names that are not UTF-8 are reported, not silently mangled", async () => {
+Deno.test("walk: names that are not UTF-8 are walked under their lossy form", async () => {
   const dir = makeTemp();
   try {
     // Deno cannot create such names; python can (bytes paths).
@@ -111,17 +111,30 @@ Deno.test("walk: names that are not UTF-8 are reported, not silently mangled", a
         "import os,sys; d=sys.argv[1].encode(); " +
         "open(d+b'/caf\\xe9.flac','wb').write(b'x'); open(d+b'/img\\xff.jpg','wb').write(b'x'); " +
         "os.mkdir(d+b'/dir\\xfe'); open(d+b'/dir\\xfe/in.flac','wb').write(b'x'); " +
+        "os.mkdir(d+b'/dir\\xfe/deep\\xfd'); open(d+b'/dir\\xfe/deep\\xfd/z\\xfc.ogg','wb').write(b'x'); " +
+        "open(d+b'/twin\\xe9.mp3','wb').write(b'x'); open(d+b'/twin\\xea.mp3','wb').write(b'x'); " +
+        "os.mkdir(d+b'/tw\\xe9'); os.mkdir(d+b'/tw\\xea'); " +
+        "os.symlink(d+b'/ok.flac', d+b'/link\\xe9.flac'); " +
         "open(d+b'/ok.flac','wb').write(b'x')",
         dir,
       ],
     }).output();
     assert.equal(py.code, 0, new TextDecoder().decode(py.stderr));
-    const r = await collect(dir, false);
-    assert.deepEqual(r.files, [`${dir}/ok.flac`]);
-    assert.deepEqual(r.unreadableNames, [`${dir}/caf\uFFFD.flac`]);
-    assert.deepEqual(Object.fromEntries(r.skipped), { jpg: 1 });
-    assert.equal(r.warnings.length, 1);
-    assert.match(r.warnings[0], /^skipping directory .*dir\uFFFD: its name is not valid UTF-8/);
+    for (const follow of [false, true]) {
+      const r = await collect(dir, follow);
+      assert.deepEqual(r.files, [
+        `${dir}/caf\uFFFD.flac`,
+        `${dir}/ok.flac`,
+        `${dir}/dir\uFFFD/in.flac`,
+        `${dir}/dir\uFFFD/deep\uFFFD/z\uFFFD.ogg`,
+      ]);
+      assert.deepEqual(r.unreadableNames, [`${dir}/twin\uFFFD.mp3`, `${dir}/twin\uFFFD.mp3`]);
+      assert.deepEqual(Object.fromEntries(r.skipped), { jpg: 1 });
+      assert.match(r.warnings.join("\n"), /skipping directory .*tw\uFFFD: 2 names here differ/);
+      if (follow) {
+        assert.match(r.warnings.join("\n"), /skipping .*link\uFFFD\.flac: a symlink whose name/);
+      }
+    }
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
