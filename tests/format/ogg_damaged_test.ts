@@ -8,113 +8,18 @@
 import assert from "node:assert/strict";
 import { probeOgg } from "../../src/format/ogg/mod.ts";
 import { BufferSource } from "../../src/format/source.ts";
-import { coverJpeg, mutagenTags, pcmMd5, run, tempDir } from "../fixtures/fixtures.ts";
+import { coverJpeg, mutagenTags, pcmMd5, tempDir } from "../fixtures/fixtures.ts";
+import {
+  damageOgg,
+  encodeOgg,
+  longSourceWav,
+  OGG_CODECS,
+  OGG_DAMAGES,
+  OGG_EXT,
+} from "../fixtures/odd.ts";
 import { addArt, assertRandomRanges, type RoundTrip, roundTrip, setTag } from "./harness.ts";
 import { mulberry32 } from "./mutate.ts";
 import { bigJpeg, canonicalPages, naiveRepatch, walkPages } from "./ogg_util.ts";
-
-type Codec = "opus" | "vorbis" | "oggflac";
-
-/** A 4 s tone-and-noise source: long enough for dozens of audio pages. */
-async function sourceWav(dir: string): Promise<string> {
-  const path = `${dir}/source.wav`;
-  await run([
-    "ffmpeg",
-    "-v",
-    "error",
-    "-y",
-    "-f",
-    "lavfi",
-    "-i",
-    "sine=frequency=330:duration=4,aformat=channel_layouts=stereo",
-    "-f",
-    "lavfi",
-    "-i",
-    "anoisesrc=d=4:a=0.05:seed=7",
-    "-filter_complex",
-    "amix=inputs=2",
-    "-ar",
-    "44100",
-    "-c:a",
-    "pcm_s16le",
-    "-bitexact",
-    path,
-  ], { check: true });
-  return path;
-}
-
-async function encode(codec: Codec, wav: string, dir: string): Promise<string> {
-  const tags = ["TITLE=Damaged", "ARTIST=Encoder", "ALBUM=Odd Pages", "TRACKNUMBER=4"];
-  switch (codec) {
-    case "opus": {
-      const out = `${dir}/clean.opus`;
-      const args = tags.flatMap((t) => ["--comment", t]);
-      await run(
-        ["opusenc", "--quiet", "--max-delay", "20", "--serial", "4242", ...args, wav, out],
-        { check: true },
-      );
-      return out;
-    }
-    case "vorbis": {
-      const out = `${dir}/clean.ogg`;
-      const args = tags.flatMap((t) => ["-c", t]);
-      await run(["oggenc", "-Q", "--serial", "4343", "-q", "2", ...args, "-o", out, wav], {
-        check: true,
-      });
-      return out;
-    }
-    case "oggflac": {
-      const out = `${dir}/clean.oga`;
-      const args = tags.flatMap((t) => ["-T", t]);
-      await run(["flac", "-s", "--ogg", "--serial-number=4444", ...args, "-o", out, wav], {
-        check: true,
-      });
-      return out;
-    }
-  }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-type Damage = "cut-off final page" | "junk between pages" | "partial page between pages";
-const DAMAGES: Damage[] = [
-  "cut-off final page",
-  "junk between pages",
-  "partial page between pages",
-];
-
-/** `clean` with its audio region damaged. */
-function damage(clean: Uint8Array, kind: Damage): Uint8Array {
-  const audioOffset = probeOgg(new BufferSource(clean)).audioOffset;
-  const pages = walkPages(clean, audioOffset);
-  assert(pages.length >= 8, `${pages.length} audio pages`);
-  const mid = pages[Math.floor(pages.length / 2)];
-  const rand = mulberry32(99);
-  switch (kind) {
-    case "cut-off final page": {
-      const last = pages[pages.length - 1];
-      return clean.slice(0, last.offset + Math.floor(last.size / 2));
-    }
-    case "junk between pages": {
-      const junk = new Uint8Array(333).map(() => (rand() * 256) | 0);
-      return concat([clean.subarray(0, mid.offset), junk, clean.subarray(mid.offset)]);
-    }
-    case "partial page between pages": {
-      // The first 40% of a later page, as a broken concatenation leaves it.
-      const donor = pages[pages.length - 3];
-      const part = clean.subarray(donor.offset, donor.offset + Math.floor(donor.size * 0.4));
-      return concat([clean.subarray(0, mid.offset), part, clean.subarray(mid.offset)]);
-    }
-  }
-}
 
 /** mutagen's core view, or the error text when mutagen cannot read the file. */
 async function mutagenCore(path: string): Promise<unknown> {
@@ -143,16 +48,15 @@ async function checkServed(rt: RoundTrip, title: string): Promise<void> {
   assert.equal(m.normalized.title, title, "mutagen reads the served tags");
 }
 
-for (const codec of ["opus", "vorbis", "oggflac"] as Codec[]) {
+for (const codec of OGG_CODECS) {
   Deno.test(`ogg damaged ${codec}: cut-off, junk and partial pages serve and decode`, async () => {
     const dir = await tempDir("musefs-ogg-damaged-");
     try {
-      const clean = await Deno.readFile(await encode(codec, await sourceWav(dir), dir));
+      const clean = await Deno.readFile(await encodeOgg(codec, await longSourceWav(dir), dir));
       const cover = bigJpeg(await coverJpeg(), 200 * 1024, mulberry32(5));
-      for (const kind of DAMAGES) {
-        const bytes = damage(clean, kind);
-        const ext = codec === "opus" ? "opus" : codec === "vorbis" ? "ogg" : "oga";
-        const path = `${dir}/${kind.replaceAll(" ", "_")}.${ext}`;
+      for (const kind of OGG_DAMAGES) {
+        const bytes = damageOgg(clean, kind);
+        const path = `${dir}/${kind.replaceAll(" ", "_")}.${OGG_EXT[codec]}`;
         await Deno.writeFile(path, bytes);
         const probe = probeOgg(new BufferSource(bytes));
         assert.equal(probe.format, codec);

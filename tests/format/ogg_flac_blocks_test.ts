@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { u16be } from "../../src/format/bytes.ts";
 import { coverPng, mutagenTags, pcmMd5, run, tempDir } from "../fixtures/fixtures.ts";
+import { oggFlacWithBlocks } from "../fixtures/odd.ts";
 import { addArt, type RoundTrip, roundTrip, setTag } from "./harness.ts";
 import { walkPages } from "./ogg_util.ts";
 
@@ -45,57 +46,6 @@ function headerBlocks(bytes: Uint8Array): { types: string[]; declared: number } 
   return { types, declared };
 }
 
-async function makeFixture(dir: string): Promise<string> {
-  const wav = `${dir}/source.wav`;
-  // ffmpeg's WAV carries a LIST chunk: flac keeps it as APPLICATION "riff" blocks.
-  await run([
-    "ffmpeg",
-    "-v",
-    "error",
-    "-y",
-    "-f",
-    "lavfi",
-    "-i",
-    "sine=frequency=440:duration=3,aformat=channel_layouts=stereo",
-    "-ar",
-    "44100",
-    "-c:a",
-    "pcm_s16le",
-    "-metadata",
-    "title=wav title",
-    wav,
-  ], { check: true });
-  await Deno.writeTextFile(
-    `${dir}/cue.txt`,
-    'FILE "source.wav" WAVE\n  TRACK 01 AUDIO\n    INDEX 01 00:00:00\n' +
-      "  TRACK 02 AUDIO\n    INDEX 01 00:01:00\n",
-  );
-  const native = `${dir}/native.flac`;
-  await run([
-    "flac",
-    "-s",
-    "-f",
-    "--keep-foreign-metadata",
-    "-S",
-    "1s",
-    `--cuesheet=${dir}/cue.txt`,
-    "-T",
-    "TITLE=Blocks",
-    "-T",
-    "ARTIST=Cue Sheet",
-    "-T",
-    "ALBUM=Seek Table",
-    "-o",
-    native,
-    wav,
-  ], { check: true });
-  const oga = `${dir}/blocks.oga`;
-  await run(["flac", "-s", "-f", "--ogg", "--serial-number=77", "-o", oga, native], {
-    check: true,
-  });
-  return oga;
-}
-
 async function checkServed(rt: RoundTrip, title: string): Promise<void> {
   const served = headerBlocks(rt.bytes);
   assert.equal(served.types[0], NAMES[VORBIS_COMMENT], `order ${served.types}`);
@@ -115,7 +65,7 @@ async function checkServed(rt: RoundTrip, title: string): Promise<void> {
 Deno.test("ogg flac: SEEKTABLE/CUESHEET/APPLICATION blocks stay behind the VORBIS_COMMENT", async () => {
   const dir = await tempDir("musefs-oggflac-blocks-");
   try {
-    const path = await makeFixture(dir);
+    const path = await oggFlacWithBlocks(dir);
     const original = headerBlocks(await Deno.readFile(path));
     for (const t of ["VORBIS_COMMENT", "SEEKTABLE", "CUESHEET", "APPLICATION"]) {
       assert(original.types.includes(t), `fixture has ${t}: ${original.types}`);
