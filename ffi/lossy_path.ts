@@ -205,6 +205,47 @@ export function readDirLossy(path: string): RawEntry[] {
   return listRaw(rawPath(path), path);
 }
 
+const strict = new TextDecoder("utf-8", { fatal: true });
+
+/** A raw name for messages: valid UTF-8 as text, every other byte as \xNN. */
+export function escapeName(raw: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < raw.length;) {
+    const b = raw[i];
+    const n = b < 0x80
+      ? 1
+      : b >= 0xc2 && b < 0xe0
+      ? 2
+      : b >= 0xe0 && b < 0xf0
+      ? 3
+      : b < 0xf5
+      ? 4
+      : 0;
+    if (n > 0 && i + n <= raw.length) {
+      try {
+        const text = strict.decode(raw.subarray(i, i + n));
+        if (text !== "\\" || n !== 1) {
+          out += text;
+          i += n;
+          continue;
+        }
+      } catch { /* not a valid sequence: escape its first byte */ }
+    }
+    out += `\\x${b.toString(16).padStart(2, "0")}`;
+    i++;
+  }
+  return out;
+}
+
+/** The names of `dir`'s entries that read as `name`, escaped (empty when unreadable). */
+export function escapedTwins(dir: string, name: string): string[] {
+  try {
+    return readDirLossy(dir).filter((e) => e.name === name).map((e) => escapeName(e.raw)).sort();
+  } catch {
+    return [];
+  }
+}
+
 /** Whether `path` exists under its literal (UTF-8) spelling. */
 export function exists(path: string): boolean {
   try {

@@ -62,14 +62,14 @@ export async function revalidateTarget(
   let failed = 0;
   let unchanged = 0;
   const changed: string[] = [];
-  for (const path of walked.unreadableNames) {
-    if (getTrackByPath(store, path) === null) continue;
+  walked.unreadableNames.forEach((path, i) => {
+    if (getTrackByPath(store, path) === null) return;
     // Skipped, not failed (as scan does): the row stays as it is.
     reporter.warn(
-      `skipping ${path}: another name in its directory differs only in bytes that are ` +
-        "not valid UTF-8, so neither can be told apart (rename them)",
+      `skipping ${walked.unreadableShown[i]}: another name in its directory differs only in ` +
+        "bytes that are not valid UTF-8, so they cannot be told apart (rename them)",
     );
-  }
+  });
   for (const path of walked.files) {
     const track = getTrackByPath(store, path);
     if (track === null) continue;

@@ -54,10 +54,10 @@ export async function scanTarget(
   /** Warn about names found unreadable since the last call (as the walk finds them). */
   const warnUnreadable = () => {
     for (; reportedUnreadable < walked.unreadableNames.length; reportedUnreadable++) {
-      const path = walked.unreadableNames[reportedUnreadable];
+      const shown = walked.unreadableShown[reportedUnreadable];
       reporter.warn(
-        `skipping ${path}: another name in its directory differs only in bytes that are ` +
-          "not valid UTF-8, so neither can be told apart (rename them)",
+        `skipping ${shown}: another name in its directory differs only in bytes that are ` +
+          "not valid UTF-8, so they cannot be told apart (rename them)",
       );
     }
   };

@@ -17,7 +17,7 @@
 // such directories are warned about and skipped. A symlink with such a name
 // is not followed (warned about).
 
-import { exists, maybeLossy, readDirLossy } from "../../ffi/lossy_path.ts";
+import { escapedTwins, exists, maybeLossy, readDirLossy } from "../../ffi/lossy_path.ts";
 import { MusefsError } from "../model/mod.ts";
 import { extensionOf, probeKindForPath } from "../format/mod.ts";
 import { ProbeAborted } from "./pool.ts";
@@ -48,6 +48,8 @@ export interface WalkSummary {
    * name in the same directory reads the same once invalid bytes are replaced.
    */
   unreadableNames: string[];
+  /** The same files, their real names with invalid bytes escaped as \xNN (for messages). */
+  unreadableShown: string[];
   /** Non-music entries by lowercase extension (`<none>` when absent). */
   skipped: Map<string, number>;
   skippedTotal: number;
@@ -125,6 +127,7 @@ export function walkStream(target: string, options: WalkOptions): WalkStream {
     rootIsFile: !rootInfo.isDirectory,
     found: 0,
     unreadableNames: [],
+    unreadableShown: [],
     skipped: new Map(),
     skippedTotal: 0,
     symlinksSkipped: 0,
@@ -211,14 +214,19 @@ async function* walkPaths(
         const twins = sameNameRun(entries, i);
         if (twins > 1 || entry.isSymlink) {
           i += twins - 1;
+          const shown = escapedTwins(dir, entry.name).map((n) => join(dir, n));
           const why = entry.isSymlink
             ? "a symlink whose name is not valid UTF-8 is not followed"
-            : `${twins} names here differ only in bytes that are not valid UTF-8 (rename them)`;
+            : `${twins} names here differ only in bytes that are not valid UTF-8 ` +
+              `(${shown.join(", ")}; rename them)`;
           if (entry.isDirectory) options.warn(`skipping directory ${path}: ${why}`);
           else if (audio && !entry.isSymlink) {
-            for (let k = 0; k < twins; k++) result.unreadableNames.push(path);
-          } else if (audio) options.warn(`skipping ${path}: ${why}`);
-          else if (!entry.isSymlink) for (let k = 0; k < twins; k++) tally(path);
+            for (let k = 0; k < twins; k++) {
+              result.unreadableNames.push(path);
+              result.unreadableShown.push(shown[k] ?? path);
+            }
+          } else if (audio) options.warn(`skipping ${shown[0] ?? path}: ${why}`);
+          else if (!entry.isSymlink) { for (let k = 0; k < twins; k++) tally(path); }
           continue;
         }
       }
