@@ -246,10 +246,10 @@ export function readOggAudioInto(
   ) {
     pos = memo.pos;
     junk = memo.junk;
-    win = readWindow(backing, seg, from, end);
+    win = readWindow(backing, seg, from, Math.min(seg.length, end + slack(length)));
   } else if (from === 0) {
     pos = 0;
-    win = readWindow(backing, seg, from, end);
+    win = readWindow(backing, seg, from, Math.min(seg.length, end + slack(length)));
   } else {
     // One read: the search area before `from`, the requested bytes, and a page past `from`.
     const lo = Math.max(0, from - (MAX_PAGE_SIZE - 1));
@@ -299,6 +299,16 @@ export function readOggAudioInto(
     pos: memoPos,
     junk: memoJunk,
   });
+}
+
+/**
+ * Bytes read past a large range (the kernel's read-ahead requests) so the
+ * last page's header and usually the start of the page after it (which
+ * confirms the last page) come in the same read instead of two more small
+ * ones. Small reads are rare and keep their exact size.
+ */
+function slack(length: number): number {
+  return length >= 64 * 1024 ? 8 * 1024 : 0;
 }
 
 function checkRange(seg: OggAudioSegment, from: number, length: number): void {
