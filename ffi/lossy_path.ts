@@ -207,7 +207,7 @@ export function readDirLossy(path: string): RawEntry[] {
 
 const strict = new TextDecoder("utf-8", { fatal: true });
 
-/** A raw name for messages: valid UTF-8 as text, every other byte as \xNN. */
+/** A raw name for messages: valid UTF-8 as text, every other byte (and `\`) as \xNN. */
 export function escapeName(raw: Uint8Array): string {
   let out = "";
   for (let i = 0; i < raw.length;) {
@@ -218,7 +218,7 @@ export function escapeName(raw: Uint8Array): string {
       ? 2
       : b >= 0xe0 && b < 0xf0
       ? 3
-      : b < 0xf5
+      : b >= 0xf0 && b < 0xf5
       ? 4
       : 0;
     if (n > 0 && i + n <= raw.length) {
