@@ -262,15 +262,16 @@ Deno.test("ogg flac: unknown header count, preserved blocks, padding dropped", (
   const layout = synthesizeOgg(input, backing, blobs);
   const served = materialize(layout, { backing, blobs });
   const pages = assertCleanStream(served);
-  // Packets: first (count 4), SEEKTABLE, APPLICATION, CUESHEET (preserved order), VORBIS_COMMENT (last).
+  // Packets: first (count 4), VORBIS_COMMENT (the mapping wants it first), then SEEKTABLE,
+  // APPLICATION, CUESHEET in their original order (the last one flagged last).
   const bodies = pages.slice(0, 5).map((pg) =>
     served.subarray(pg.offset + 28, pg.offset + pg.size)
   );
   assert.deepEqual([bodies[0][7], bodies[0][8]], [0, 4]);
   assert.equal(bodies[0][13], 0, "STREAMINFO is not last");
-  assert.deepEqual(bodies.slice(1).map((b) => b[0]), [3, 2, 5, 0x84]);
-  assert.deepEqual(bodies[1], block(3, seektable));
-  assert.deepEqual(bodies[2], block(2, app));
+  assert.deepEqual(bodies.slice(1).map((b) => b[0]), [4, 3, 2, 0x85]);
+  assert.deepEqual(bodies[2], block(3, seektable));
+  assert.deepEqual(bodies[3], block(2, app));
   assert.equal(probeBytes(served).audioLength, p.audioLength);
   // No last-block flag anywhere: count 0 cannot be resolved.
   assertKind(() =>
