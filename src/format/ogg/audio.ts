@@ -144,12 +144,19 @@ class SegmentView {
   span(pos: number): PageSpan | null {
     const n = Math.min(MAX_PAGE_HEADER, this.length - pos);
     if (n < PAGE_HEADER_FIXED) return null;
+    // Straight from the window when the header is there (the common case: no copy).
+    const { bytes, at } = this.win;
+    const whole = spanIn(bytes, at, pos, this.length);
+    if (whole !== null || (pos >= at && pos + n <= at + bytes.length)) return whole;
     return spanIn(this.bytes(pos, n), pos, pos, this.length);
   }
 
   /** Whether another page capture starts at `pos`. */
   captureAt(pos: number): boolean {
-    return this.length - pos >= PAGE_HEADER_FIXED && captureIn(this.bytes(pos, 5), 0);
+    if (this.length - pos < PAGE_HEADER_FIXED) return false;
+    const at = pos - this.win.at;
+    if (at >= 0 && at + 5 <= this.win.bytes.length) return captureIn(this.win.bytes, at);
+    return captureIn(this.bytes(pos, 5), 0);
   }
 
   crcValid(span: PageSpan): boolean {
