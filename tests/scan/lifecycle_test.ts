@@ -325,6 +325,16 @@ Deno.test("a non-UTF-8 music file name is scanned under its lossy path; exit 0",
       "SELECT backing_path, backing_size FROM tracks ORDER BY backing_path",
     );
     assert.deepEqual(rows.map((x) => x.backing_path), [lossy, `${dir}/lib/wav.wav`]);
+    // python-musefs keys tracks by realpath decoded with replacement: the same string.
+    const key = await new Deno.Command("/usr/bin/python3", {
+      args: [
+        "-c",
+        "import os,sys; p=os.path.realpath(sys.argv[1].encode()+b'/sub\\xff/\\xe9t\\xe9.wav'); " +
+        "sys.stdout.write(p.decode('utf-8', 'replace'))",
+        `${dir}/lib`,
+      ],
+    }).output();
+    assert.equal(new TextDecoder().decode(key.stdout), lossy);
     assert.equal(rows[0].backing_size, rows[1].backing_size);
     // Revalidate finds it unchanged (stat by the real bytes), and does not prune it.
     const rv = await musefs(["revalidate", `${dir}/lib`, "--db", db, "--prune"]);
