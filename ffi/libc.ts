@@ -69,6 +69,7 @@ const symbols = {
   umount2: { parameters: ["buffer", "i32"], result: "i32" },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
   getuid: { parameters: [], result: "u32" },
   geteuid: { parameters: [], result: "u32" },
@@ -117,10 +118,19 @@ export const O_WRONLY = 1;
 export const O_RDWR = 2;
 export const O_ACCMODE = 3;
 export const O_NONBLOCK = 0o4000;
+/** Architecture-specific: aarch64 moved O_NOFOLLOW (and O_DIRECTORY, O_DIRECT). */
+export const O_NOFOLLOW = Deno.build.arch === "aarch64" ? 0o100000 : 0o400000;
 export const O_CLOEXEC = 0o2000000;
 
 export function open(path: string, flags: number, mode = 0): number {
   return check(`open ${path}`, libc().open(cstr(path), flags, mode));
+}
+
+/** open(2) of a path given as raw bytes (a name that is not valid UTF-8), shown as `shown`. */
+export function openBytes(raw: Uint8Array, shown: string, flags: number, mode = 0): number {
+  const c = new Uint8Array(raw.length + 1);
+  c.set(raw);
+  return check(`open ${shown}`, libc().open(c, flags, mode));
 }
 
 export function close(fd: number): void {
@@ -275,6 +285,16 @@ export const F_SETFL = 4;
 
 export function fcntl(fd: number, cmd: number, arg: number): number {
   return check("fcntl", libc().fcntl(fd, cmd, arg));
+}
+
+export const RLIMIT_NOFILE = 7;
+
+/** getrlimit(2): the soft and hard limit (Infinity for RLIM_INFINITY). */
+export function getrlimit(resource: number): { soft: number; hard: number } {
+  const buf = new BigUint64Array(2);
+  check("getrlimit", libc().getrlimit(resource, new Uint8Array(buf.buffer)));
+  const lim = (v: bigint) => v >= 2n ** 63n ? Infinity : Number(v);
+  return { soft: lim(buf[0]), hard: lim(buf[1]) };
 }
 
 export function getuid(): number {

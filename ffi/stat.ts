@@ -145,3 +145,36 @@ export function fstatStamp(fd: number, path = `fd ${fd}`): BackingStamp {
     throw nodeError(e, path);
   }
 }
+
+/** What the daemon checks of an open backing fd: its stamp, type and identity. */
+export interface FileFacts {
+  stamp: BackingStamp;
+  /** S_ISREG: a regular file (not a FIFO, device, socket or directory). */
+  regular: boolean;
+  /** The file system it lives on (st_dev as one number) and its inode there. */
+  dev: number;
+  ino: bigint;
+}
+
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+
+/** Stamp, type and identity of an open file descriptor. Throws BackingIoError. */
+export function fstatFile(fd: number, path = `fd ${fd}`): FileFacts {
+  const n = loadNative();
+  if (n) {
+    const stamp = nativeStat(n, fd, EMPTY, AT_EMPTY_PATH, path);
+    return {
+      stamp,
+      regular: (view.getUint16(28, true) & S_IFMT) === S_IFREG,
+      dev: view.getUint32(136, true) * 0x100000 + view.getUint32(140, true),
+      ino: view.getBigUint64(32, true),
+    };
+  }
+  try {
+    const st = fs.fstatSync(fd, { bigint: true });
+    return { stamp: fromNode(st), regular: st.isFile(), dev: Number(st.dev), ino: st.ino };
+  } catch (e) {
+    throw nodeError(e, path);
+  }
+}

@@ -11,6 +11,7 @@ export type Errno =
   | "EIO"
   | "EROFS"
   | "ENFILE"
+  | "EMFILE"
   | "EAGAIN"
   | "EACCES"
   | "EINVAL"
@@ -80,11 +81,13 @@ export interface OpenResult {
  * pieces are raw reads of an already-open backing fd that the server performs
  * (inline with RWF_NOWAIT, or on an I/O worker when that would block). The
  * pieces concatenated are the reply; their total may be shorter than asked
- * only at end of file.
+ * only at end of file. `cold`: the core already found these bytes not
+ * readable without blocking, so the server sends the read to an I/O worker
+ * without probing again.
  */
 export type ReadPiece =
   | { kind: "bytes"; bytes: Uint8Array }
-  | { kind: "file"; fd: number; offset: number; length: number };
+  | { kind: "file"; fd: number; offset: number; length: number; cold?: boolean };
 
 /** What a refresh changed, so the server can invalidate kernel caches. */
 export interface RefreshReport {
@@ -115,7 +118,12 @@ export interface Library {
   lookup(parent: number, name: Uint8Array): Attr;
   /** The kernel dropped `nlookup` references to `ino` (FORGET); the core may ignore it. */
   forget(ino: number, nlookup: number): void;
-  getattr(ino: number): Attr;
+  /**
+   * `fh`, when the kernel asks on behalf of an open file: once the inode's
+   * name is gone, the attributes of the version that handle opened (it keeps
+   * reading it until closed) instead of ENOENT.
+   */
+  getattr(ino: number, fh?: number): Attr;
   opendir(ino: number): number;
   /**
    * Entries from index `offset` on ("." and ".." included as the first two).
@@ -124,8 +132,11 @@ export interface Library {
    */
   readdir(fh: number, ino: number, offset: number, limit?: number): DirEntry[];
   releasedir(fh: number): void;
-  /** `flags` are open(2) flags; write access must throw FsError("EROFS"). */
-  open(ino: number, flags: number): OpenResult;
+  /**
+   * `flags` are open(2) flags; write access must throw FsError("EROFS").
+   * `uid` is the opening user: a user over the open-file limit gets EMFILE.
+   */
+  open(ino: number, flags: number, uid?: number): OpenResult;
   read(fh: number, ino: number, offset: number, size: number): ReadPiece[];
   release(fh: number): void;
   /**

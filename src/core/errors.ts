@@ -14,6 +14,17 @@ export class BackingChangedError extends Error {
   }
 }
 
+/**
+ * The stored rows do not fit the (unchanged) backing file: the geometry does
+ * not point at audio, or synthesis refused the rows.
+ */
+export class GeometryError extends Error {
+  override readonly name = "GeometryError";
+  constructor(readonly trackId: number, readonly path: string, why: string) {
+    super(`track ${trackId}: the stored rows do not fit ${path} (${why}); rescan it`);
+  }
+}
+
 /** A track the tree names is gone from the store. */
 export class TrackGoneError extends Error {
   override readonly name = "TrackGoneError";
@@ -35,6 +46,9 @@ const OS_ERRNO: Record<string, FsError["errno"]> = {
   ENOTDIR: "ENOENT",
   EACCES: "EACCES",
   EPERM: "EACCES",
+  // The daemon is out of descriptors: the opener is told so, and may retry.
+  EMFILE: "ENFILE",
+  ENFILE: "ENFILE",
 };
 
 /** Map anything thrown inside the core to the FsError the server answers with. */
@@ -44,7 +58,9 @@ export function toFsError(e: unknown): FsError {
   if (e instanceof BackingIoError) {
     return new FsError(OS_ERRNO[e.code] ?? "EIO", e.message, e.path);
   }
-  if (e instanceof BackingChangedError) return new FsError("EIO", e.message, e.path);
+  if (e instanceof BackingChangedError || e instanceof GeometryError) {
+    return new FsError("EIO", e.message, e.path);
+  }
   if (e instanceof ReadRaceError) return new FsError("EIO", e.message);
   if (e instanceof StoreError || e instanceof FormatError) return new FsError("EIO", e.message);
   const message = e instanceof Error ? e.message : String(e);

@@ -19,14 +19,20 @@ import {
 } from "./api.ts";
 import { openStore, type Store } from "../store/mod.ts";
 import { contentVersion, getTrack } from "../store/mod.ts";
-import { closeBacking, FdSource } from "./backing.ts";
+import { closeBacking, FdSource, nowaitUnsupportedFileSystems } from "./backing.ts";
+import { BackingFds, type BackingFile } from "./backing_fds.ts";
 import { asFs, BackingChangedError, ReadRaceError, toFsError } from "./errors.ts";
 import { type LibraryOptions, type ResolvedLibraryOptions, resolveOptions } from "./options.ts";
 import { ReadAheadPool, ReadAheadWindow } from "./readahead.ts";
-import { ArtCache, type BackingAccess, rangeTouchesRows, readPieces } from "./reader.ts";
+import {
+  ArtCache,
+  type BackingAccess,
+  rangeTouchesMutableRows,
+  rangeTouchesRows,
+  readPieces,
+} from "./reader.ts";
 import { Refresher } from "./refresh.ts";
 import { type ResolvedFile, Resolver } from "./resolve.ts";
-import { fstatStamp, stampsMatch } from "./stamp.ts";
 import { Template } from "./template.ts";
 import { VirtualTree } from "./tree.ts";
 
@@ -41,11 +47,17 @@ const O_TRUNC = 0o1000;
 const O_APPEND = 0o2000;
 const O_CREAT = 0o100;
 
+/**
+ * One open served file. It keeps the layout it was opened with until it is
+ * closed (a tag edit, rename or retarget never changes what an open file
+ * reads: the semantics of replacing a file by rename), and its backing file
+ * by identity (see backing_fds.ts).
+ */
 interface Handle {
   trackId: number;
-  fd: number;
-  file: ResolvedFile;
-  generation: number;
+  uid: number;
+  backing: BackingFile;
+  readonly file: ResolvedFile;
   window: ReadAheadWindow | null;
   access: BackingAccess;
 }
@@ -66,6 +78,7 @@ export class MusefsLibrary implements Library {
   readonly resolver: Resolver;
   readonly art: ArtCache;
   readonly readAhead: ReadAheadPool;
+  readonly fds: BackingFds;
   readonly #poll: Store;
   readonly #serve: Store;
   readonly #handles = new Map<number, Handle>();
@@ -114,6 +127,7 @@ export class MusefsLibrary implements Library {
     this.art = new ArtCache(this.#serve, options.artCacheBytes);
     this.readAhead = new ReadAheadPool(options.readAheadBudgetBytes);
     this.storePath = absolutePath(dbPath);
+    this.fds = new BackingFds();
     const now = Date.now();
     this.mountTime = [Math.floor(now / 1000), (now % 1000) * 1_000_000];
   }
@@ -146,10 +160,18 @@ export class MusefsLibrary implements Library {
     // Inodes are path-stable and never reused; nothing to release.
   }
 
-  getattr(ino: number): Attr {
+  getattr(ino: number, fh?: number): Attr {
     const tree = this.tree;
     const node = tree.node(ino);
-    if (node === undefined) throw new FsError("ENOENT", `no inode ${ino}`);
+    if (node === undefined) {
+      // The name went away (renamed or removed) while a file was open on it:
+      // that open file still answers, with the version it opened. While the
+      // name exists, the kernel's one set of attributes for it is the current
+      // version's (new opens must see it).
+      const h = fh === undefined ? undefined : this.#handles.get(fh);
+      if (h !== undefined) return this.#fileAttr(ino, h.file.layout.size, h.file);
+      throw new FsError("ENOENT", `no inode ${ino}`);
+    }
     const o = this.options;
     if (node.trackId === null) {
       const [sec, nsec] = this.#dirTimes.get(ino) ?? this.mountTime;
@@ -167,11 +189,16 @@ export class MusefsLibrary implements Library {
     }
     const trackId = node.trackId;
     const a = asFs(() => this.resolver.attrs(trackId));
+    return this.#fileAttr(ino, a.size, a);
+  }
+
+  #fileAttr(ino: number, size: number, a: { mtimeSec: number; mtimeNsec: number }): Attr {
+    const o = this.options;
     const [sec, nsec] = a.mtimeSec > 0 ? [a.mtimeSec, a.mtimeNsec] : this.mountTime;
     return {
       ino,
-      size: a.size,
-      blocks: Math.ceil(a.size / 512),
+      size,
+      blocks: Math.ceil(size / 512),
       mode: S_IFREG | o.fileMode,
       nlink: 1,
       uid: o.uid,
@@ -258,28 +285,36 @@ export class MusefsLibrary implements Library {
     return node.trackId;
   }
 
-  open(ino: number, flags: number): OpenResult {
+  open(ino: number, flags: number, uid = 0): OpenResult {
     if ((flags & O_ACCMODE) !== O_RDONLY || (flags & (O_TRUNC | O_APPEND | O_CREAT)) !== 0) {
       throw new FsError("EROFS", "read-only file system");
     }
     const trackId = this.#trackOf(ino);
-    // The generation before resolving: a refresh racing the resolve makes the first read re-resolve.
-    const generation = this.refresher.generation;
-    const { file, fd } = asFs(() => this.resolver.open(trackId));
+    this.fds.admit(uid);
+    let file: ResolvedFile;
+    let backing: BackingFile;
+    try {
+      const r = asFs(() => this.resolver.open(trackId));
+      file = r.file;
+      backing = this.fds.adopt(file.backingPath, r.opened);
+    } catch (e) {
+      this.fds.leave(uid);
+      throw e;
+    }
     const structureOnly = this.options.mode === "structure-only";
     const window = this.readAhead.enabled
-      ? new ReadAheadWindow(this.readAhead, fd, file.stamp.size, file.backingPath)
+      ? new ReadAheadWindow(this.readAhead, backing, file.stamp.size, file.backingPath)
       : null;
     const handle: Handle = {
       trackId,
-      fd,
+      uid,
+      backing,
       file,
-      generation,
       window,
       access: {
-        fd,
+        fd: backing.fd,
         window,
-        source: new FdSource(fd, file.stamp.size, file.backingPath),
+        source: new FdSource(backing, file.stamp.size, file.backingPath),
         path: file.backingPath,
       },
     };
@@ -289,7 +324,7 @@ export class MusefsLibrary implements Library {
       fh,
       keepCache: this.options.keepCache && !structureOnly,
       directIo: false,
-      passthroughFd: structureOnly ? fd : undefined,
+      passthroughFd: structureOnly ? backing.fd : undefined,
     };
   }
 
@@ -305,38 +340,45 @@ export class MusefsLibrary implements Library {
     }
   }
 
+  /** A read of an open handle: always its own layout, from its own backing file. */
   #readHandle(h: Handle, offset: number, size: number): ReadPiece[] {
-    for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
-      const generation = this.refresher.generation;
-      if (h.generation !== generation) {
-        h.file = this.resolver.resolve(h.trackId);
-        h.generation = generation;
-      }
-      // Every read: the open fd must still be the file the layout was made for.
-      const now = fstatStamp(h.fd, h.file.backingPath);
-      if (!stampsMatch(h.file.stamp, now)) {
-        throw new BackingChangedError(h.file.backingPath, "the open file changed");
-      }
-      const pieces = this.#serveLayout(h.file, h.access, offset, size);
-      if (pieces !== null) return pieces;
-      // Stale layout inside the snapshot: re-resolve and try again.
-      h.file = this.resolver.resolve(h.trackId);
-      h.generation = generation;
+    const fd = this.fds.acquire(h.backing);
+    // Every read: the open file must still hold the bytes the layout was made for.
+    this.fds.check(h.backing);
+    h.access.fd = fd;
+    const file = h.file;
+    if (!file.streamsRows || !rangeTouchesRows(file.layout, offset, size)) {
+      return readPieces(file.layout, offset, size, h.access, this.#serve, this.art);
     }
-    throw new ReadRaceError(h.trackId, READ_ATTEMPTS);
+    // Rows streamed from the store are read in one snapshot. Art rows are
+    // immutable, so an older layout still reads the bytes it was made with;
+    // binary tags change in place, so a handle opened before an edit cannot
+    // serve them any more.
+    return this.#serve.readTransaction(() => {
+      if (
+        contentVersion(this.#serve, file.trackId) !== file.contentVersion &&
+        rangeTouchesMutableRows(file.layout, offset, size)
+      ) {
+        throw new BackingChangedError(
+          file.backingPath,
+          "its tags changed since this file was opened; reopen it",
+        );
+      }
+      return readPieces(file.layout, offset, size, h.access, this.#serve, this.art);
+    });
   }
 
   #readStateless(ino: number, offset: number, size: number): ReadPiece[] {
     const trackId = this.#trackOf(ino);
     for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
-      const { file, fd } = this.resolver.open(trackId);
+      const { file, opened } = this.resolver.open(trackId);
       try {
-        const source = new FdSource(fd, file.stamp.size, file.backingPath);
+        const source = new FdSource(opened, file.stamp.size, file.backingPath);
         const access: BackingAccess = { fd: null, window: null, source, path: file.backingPath };
         const pieces = this.#serveLayout(file, access, offset, size);
         if (pieces !== null) return pieces;
       } finally {
-        closeBacking(fd);
+        closeBacking(opened.fd);
       }
     }
     throw new ReadRaceError(trackId, READ_ATTEMPTS);
@@ -364,7 +406,8 @@ export class MusefsLibrary implements Library {
     if (h === undefined) return;
     this.#handles.delete(fh);
     h.window?.close();
-    closeBacking(h.fd);
+    this.fds.release(h.backing);
+    this.fds.leave(h.uid);
   }
 
   // ---- refresh --------------------------------------------------------------
@@ -424,6 +467,23 @@ export class MusefsLibrary implements Library {
       g("musefs_refresh_needs_rebuild", "A full rebuild is pending", r.needsRebuild ? 1 : 0),
       c("musefs_refresh_gap_fallbacks_total", "Changelog gaps (full rebuilds)", r.gapFallbacks),
       c("musefs_read_errors_total", "Reads that failed in the core", this.readErrors),
+      g("musefs_backing_fds_open", "Backing file descriptors held", this.fds.openFds),
+      g("musefs_backing_fds_max", "Backing file descriptor cap", this.fds.cap),
+      c(
+        "musefs_backing_fd_reopens_total",
+        "Backing files reopened after eviction",
+        this.fds.reopens,
+      ),
+      c(
+        "musefs_open_refusals_total",
+        "Opens refused over the open-file limits (EMFILE/ENFILE)",
+        this.fds.refusals,
+      ),
+      g(
+        "musefs_backing_nowait_unsupported_filesystems",
+        "Backing file systems read through the I/O workers only (no RWF_NOWAIT)",
+        nowaitUnsupportedFileSystems(),
+      ),
     ];
   }
 

@@ -8,3 +8,5 @@ export * from "./defaults.ts";
 export { BackingChangedError, ReadRaceError, toFsError, TrackGoneError } from "./errors.ts";
 export { type BackingStamp, fstatStamp, nativeStamps, stampsMatch, statStamp } from "./stamp.ts";
 export * from "./api.ts";
+// The one non-blocking read of backing bytes, and the holds the I/O pool takes on fds it reads.
+export { holdBacking, readNow, releaseBacking } from "./backing.ts";

@@ -10,14 +10,16 @@
 // (the kernel's own large read-ahead requests) never use a window. Budget 0
 // disables windows.
 //
-// Windows are filled only from what the page cache holds (RWF_NOWAIT): this
-// runs on the thread that answers metadata, which must never wait on a slow
-// disk (DESIGN). When the data is not cached the request goes to the server
-// as a `file` piece, whose I/O workers do the blocking read — and the
-// backing file system's own read-ahead warms the cache for the next window.
+// Windows are filled only through `readNow` (what the page cache holds):
+// this runs on the thread that answers metadata, which must never wait on a
+// slow disk, and the window does no blocking I/O of its own. When the data is
+// not cached, or the file system cannot read without blocking, the window
+// says so (`coldMiss`) and the request goes to the server as a `file` piece
+// marked cold, which goes straight to an I/O worker (no second probe) — and
+// the backing file system's own read-ahead warms the cache for the next window.
 
 import { LIBRARY_DEFAULTS } from "./defaults.ts";
-import { preadCached, preadInto } from "./backing.ts";
+import { type FdHolder, readNow } from "./backing.ts";
 
 export const READ_AHEAD_FLOOR = 512 * 1024;
 export const READ_AHEAD_MAX_CAP = 8 * 1024 * 1024;
@@ -91,10 +93,13 @@ export class ReadAheadWindow {
   #start = -1;
   #end = -1;
   #size = READ_AHEAD_FLOOR;
+  /** The last read returned null because the bytes cannot be had without blocking. */
+  coldMiss = false;
 
   constructor(
     readonly pool: ReadAheadPool,
-    readonly fd: number,
+    /** The handle's backing file; its fd is current whenever read() is called. */
+    readonly file: FdHolder,
     /** Size of the backing file (validated stamp): windows never extend past it. */
     readonly fileSize: number,
     readonly path: string,
@@ -115,6 +120,7 @@ export class ReadAheadWindow {
    * than the request). The returned view stays valid until the next call.
    */
   read(offset: number, length: number): Uint8Array | null {
+    this.coldMiss = false;
     if (!this.pool.enabled) return null;
     const end = offset + length;
     if (length >= READ_AHEAD_FLOOR) {
@@ -150,11 +156,12 @@ export class ReadAheadWindow {
       ? this.#spare
       : new Uint8Array(want);
     this.pool.preads++;
-    let got = preadCached(this.fd, fresh, want, offset, this.path);
-    if (got === null) got = preadInto(this.fd, fresh, 0, want, offset, this.path);
-    else if (got < length && offset + got < this.fileSize) {
-      // Not (all) cached: no window now; the server reads this one off-thread.
+    const got = readNow(this.file.fd, fresh, 0, want, offset);
+    if (got < 0 || (got < length && offset + got < this.fileSize)) {
+      // Not (all) cached, or not knowable without blocking: no window now;
+      // the server reads this one off-thread.
       this.pool.uncached++;
+      this.coldMiss = true;
       this.drop();
       this.#start = offset;
       this.#end = end;

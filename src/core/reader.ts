@@ -84,6 +84,23 @@ export function rangeTouchesRows(layout: Layout, offset: number, size: number): 
 }
 
 /**
+ * True if [offset, offset+size) touches a segment streaming rows that may
+ * change in place (binary tags: a tag edit rewrites them). Art rows are
+ * immutable, so art segments of an older layout still read the same bytes.
+ */
+export function rangeTouchesMutableRows(layout: Layout, offset: number, size: number): boolean {
+  let at = 0;
+  const end = offset + size;
+  for (const seg of layout.segments) {
+    const len = segmentLength(seg);
+    if (at >= end) break;
+    if (at + len > offset && seg.kind === "binary-tag") return true;
+    at += len;
+  }
+  return false;
+}
+
+/**
  * The pieces of [offset, offset+size) of `layout`, clipped at its end.
  * Segments that stream store rows must be read inside a snapshot the caller
  * holds (see Library.read).
@@ -126,7 +143,8 @@ export function readPieces(
           if (viaWindow.length !== take) throw shortRead(backing, at, take, viaWindow.length);
           pieces.push({ kind: "bytes", bytes: viaWindow });
         } else if (backing.fd !== null) {
-          pieces.push({ kind: "file", fd: backing.fd, offset: at, length: take });
+          const cold = backing.window?.coldMiss === true;
+          pieces.push({ kind: "file", fd: backing.fd, offset: at, length: take, cold });
         } else {
           const bytes = backing.source.read(at, take);
           if (bytes.length !== take) throw shortRead(backing, at, take, bytes.length);

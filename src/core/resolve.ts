@@ -9,7 +9,7 @@
 // stale layout): the header cache holds layouts under a byte budget (weight =
 // inline bytes), the size cache holds what getattr needs.
 
-import { synthesize } from "../format/mod.ts";
+import { audioStartProblem, FormatError, synthesize } from "../format/mod.ts";
 import type { ByteSource, Format, Id3Version, Layout, Segment, SynthInput } from "../format/mod.ts";
 import {
   getTrack,
@@ -20,11 +20,11 @@ import {
   type Store,
   type TrackRow,
 } from "../store/mod.ts";
-import { closeBacking, FdSource, openBacking } from "./backing.ts";
+import { closeBacking, FdSource, openBacking, type OpenedBacking } from "./backing.ts";
 import { storeBlobSource } from "./blobs.ts";
-import { BackingChangedError, TrackGoneError } from "./errors.ts";
+import { BackingChangedError, GeometryError, TrackGoneError } from "./errors.ts";
 import { WeightedLru } from "./lru.ts";
-import { type BackingStamp, fstatStamp, stampsMatch, statStamp } from "./stamp.ts";
+import { type BackingStamp, stampsMatch, statStamp } from "./stamp.ts";
 
 export type { ServeMode } from "./defaults.ts";
 import { LIBRARY_DEFAULTS, type ServeMode } from "./defaults.ts";
@@ -36,6 +36,9 @@ export interface ResolvedFile {
   readonly trackId: number;
   readonly backingPath: string;
   readonly format: Format;
+  /** The stored audio range of the backing file. */
+  readonly audioOffset: number;
+  readonly audioLength: number;
   readonly contentVersion: number;
   /** tracks.updated_at it was resolved at (feeds the attribute mtime). */
   readonly updatedAt: number;
@@ -136,6 +139,7 @@ export function segmentStreamsRows(seg: Segment): boolean {
 export class Resolver {
   readonly headers: WeightedLru<number, ResolvedFile>;
   readonly #sizes = new Map<number, SizeEntry>();
+  readonly #geometryChecked = new WeakSet<ResolvedFile>();
 
   constructor(
     readonly store: Store,
@@ -154,8 +158,9 @@ export class Resolver {
    * Resolve a track and open its backing file: the fd is validated against
    * the recorded stamp and owned by the caller (close it with closeBacking).
    */
-  open(trackId: number): { file: ResolvedFile; fd: number } {
-    return this.#resolve(trackId, true) as { file: ResolvedFile; fd: number };
+  open(trackId: number): { file: ResolvedFile; opened: OpenedBacking } {
+    const r = this.#resolve(trackId, true);
+    return { file: r.file, opened: r.opened! };
   }
 
   /** Resolve a track (re-stamping the backing file); no fd stays open. */
@@ -173,7 +178,7 @@ export class Resolver {
     keepFd: boolean,
     sizeOnly = false,
     known: TrackRow | null = null,
-  ): { file: ResolvedFile; fd: number | null } {
+  ): { file: ResolvedFile; opened: OpenedBacking | null } {
     const cached = this.headers.get(trackId);
     if (cached !== undefined) {
       const row = known ?? getTrack(this.store, trackId);
@@ -184,16 +189,17 @@ export class Resolver {
     // (no separate read first: the first getattr of every file comes here).
     const { row, input } = this.#readForBuild(trackId);
     if (input !== null && sizeOnly) input.sizeOnly = true;
-    const fd = openBacking(row.backingPath);
+    const opened = openBacking(row.backingPath);
     try {
-      checkStamp(row, fstatStamp(fd, row.backingPath));
-      const file = this.#build(row, input, fd);
+      checkStamp(row, opened.stamp);
+      const file = this.#build(row, input, opened);
+      if (keepFd) this.#checkGeometry(file, opened);
       if (!file.layout.sizeOnly) this.headers.set(trackId, file, file.inlineBytes);
-      if (keepFd) return { file, fd };
-      closeBacking(fd);
-      return { file, fd: null };
+      if (keepFd) return { file, opened };
+      closeBacking(opened.fd);
+      return { file, opened: null };
     } catch (e) {
-      closeBacking(fd);
+      closeBacking(opened.fd);
       throw e;
     }
   }
@@ -202,16 +208,30 @@ export class Resolver {
   #reuse(cached: ResolvedFile, row: TrackRow, keepFd: boolean) {
     if (!keepFd) {
       checkStamp(row, statStamp(row.backingPath));
-      return { file: cached, fd: null };
+      return { file: cached, opened: null };
     }
-    const fd = openBacking(row.backingPath);
+    const opened = openBacking(row.backingPath);
     try {
-      checkStamp(row, fstatStamp(fd, row.backingPath));
+      checkStamp(row, opened.stamp);
+      this.#checkGeometry(cached, opened);
     } catch (e) {
-      closeBacking(fd);
+      closeBacking(opened.fd);
       throw e;
     }
-    return { file: cached, fd };
+    return { file: cached, opened };
+  }
+
+  /**
+   * Before a layout is first served (opened), check that the stored geometry
+   * points at audio; getattr's builds skip it (they serve no bytes). Layouts
+   * are immutable and keyed on the row and stamp, so once per layout suffices.
+   */
+  #checkGeometry(file: ResolvedFile, opened: OpenedBacking): void {
+    if (this.mode !== "synthesis" || this.#geometryChecked.has(file)) return;
+    const source = new FdSource(opened, file.stamp.size, file.backingPath);
+    const problem = audioStartProblem(file.format, source, file.audioOffset, file.audioLength);
+    if (problem !== null) throw new GeometryError(file.trackId, file.backingPath, problem);
+    this.#geometryChecked.add(file);
   }
 
   /** The row, and in synthesis mode everything synthesis needs, read in one snapshot. */
@@ -243,7 +263,7 @@ export class Resolver {
     };
   }
 
-  #build(row: TrackRow, input: SynthInput | null, fd: number): ResolvedFile {
+  #build(row: TrackRow, input: SynthInput | null, opened: OpenedBacking): ResolvedFile {
     let layout: Layout;
     if (input === null) {
       // Structure-only: the backing file as it is.
@@ -252,9 +272,14 @@ export class Resolver {
         size: row.backingSize,
       };
     } else {
-      const backing = new FrontSource(new FdSource(fd, row.backingSize, row.backingPath));
+      const backing = new FrontSource(new FdSource(opened, row.backingSize, row.backingPath));
       // Blobs are only sized here (synthesizers stream them); reads go through the reader.
-      layout = synthesize(input, backing, storeBlobSource(this.store));
+      try {
+        layout = synthesize(input, backing, storeBlobSource(this.store));
+      } catch (e) {
+        if (!(e instanceof FormatError)) throw e;
+        throw new GeometryError(row.id, row.backingPath, e.message);
+      }
     }
     let inlineBytes = 0;
     let streamsRows = false;
@@ -267,6 +292,8 @@ export class Resolver {
       trackId: row.id,
       backingPath: row.backingPath,
       format: row.format,
+      audioOffset: row.audioOffset,
+      audioLength: row.audioLength,
       contentVersion: row.contentVersion,
       updatedAt: row.updatedAt,
       stamp: recordedStamp(row),

@@ -4,8 +4,10 @@
 export {
   BackingIoError,
   type BackingStamp,
+  type FileFacts,
+  fstatFile,
   fstatStamp,
   nativeStamps,
   statStamp,
 } from "../../ffi/stat.ts";
-export { stampsMatch } from "../model/mod.ts";
+export { sameContent, stampsMatch } from "../model/mod.ts";

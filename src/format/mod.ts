@@ -28,6 +28,7 @@ export {
 } from "./layout.ts";
 export { readOggAudio } from "./ogg/mod.ts";
 export { BoundedSource } from "./source.ts";
+export { audioStartProblem } from "./audio_start.ts";
 export type { LayoutSources } from "./layout.ts";
 export * from "./types.ts";
 

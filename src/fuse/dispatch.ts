@@ -54,6 +54,7 @@ const dec = new TextDecoder();
 /** F§5 statfs: 1 TiB of 512-byte blocks, 2^32 files, names up to 255 bytes. */
 const STATFS = { blocks: 2 ** 40 / 512, files: 2 ** 32, bsize: 512, namelen: 255 };
 const ATTR_BLKSIZE = 512;
+const GETATTR_FH = 1;
 
 export interface DispatchOptions extends InitWishes {
   attrTtlMs: number;
@@ -188,7 +189,12 @@ export class Dispatcher {
       }
       case Op.GETATTR:
         this.poll();
-        this.fillAttr(this.library.getattr(nodeid));
+        // FUSE_GETATTR_FH: asked for an open file, which outlives its name.
+        this.fillAttr(
+          (v.getUint32(b, true) & GETATTR_FH) !== 0
+            ? this.library.getattr(nodeid, u64(v, b + 8))
+            : this.library.getattr(nodeid),
+        );
         writeAttrOut(r.view, body, this.attr, this.opts.attrTtlMs);
         r.ok(unique, ATTR_OUT_SIZE);
         return;
@@ -203,7 +209,7 @@ export class Dispatcher {
         return;
       }
       case Op.OPEN:
-        this.open(unique, nodeid, v.getUint32(b, true));
+        this.open(unique, nodeid, v.getUint32(b, true), v.getUint32(24, true));
         return;
       case Op.RELEASE: {
         const fh = u64(v, b);
@@ -338,7 +344,7 @@ export class Dispatcher {
     this.opts.onInit?.(negotiated);
   }
 
-  private open(unique: bigint, nodeid: number, flags: number): void {
+  private open(unique: bigint, nodeid: number, flags: number, uid: number): void {
     if ((flags & libc.O_ACCMODE) !== libc.O_RDONLY || (flags & O_TRUNC) !== 0) {
       this.reply.error(unique, libc.E.EROFS);
       return;
@@ -347,7 +353,7 @@ export class Dispatcher {
     this.stats.handlesOpen++;
     let res;
     try {
-      res = this.library.open(nodeid, flags);
+      res = this.library.open(nodeid, flags, uid);
     } catch (e) {
       this.stats.handlesOpen--;
       throw e;

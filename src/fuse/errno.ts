@@ -27,6 +27,7 @@ const NUMBERS: Record<Errno, number> = {
   EIO: E.EIO,
   EROFS: E.EROFS,
   ENFILE: E.ENFILE,
+  EMFILE: E.EMFILE,
   EAGAIN: E.EAGAIN,
   EACCES: E.EACCES,
   EINVAL: E.EINVAL,

@@ -5,7 +5,7 @@
 // Workers start lazily: a mount whose data stays in the page cache (or uses
 // passthrough) never pays for one.
 
-import type { ReadPiece } from "../core/mod.ts";
+import { holdBacking, type ReadPiece, releaseBacking } from "../core/mod.ts";
 import type { WorkerReply, WorkerRequest } from "./io_messages.ts";
 import type { ServerLog } from "./errno.ts";
 
@@ -13,7 +13,8 @@ const WORKER_URL = new URL("./io_worker.ts", import.meta.url).href;
 
 interface Slot {
   worker: Worker;
-  pending: Set<bigint>;
+  /** Reads in progress → the backing fds they hold open (see holdBacking). */
+  pending: Map<bigint, number[]>;
 }
 
 export interface IoPoolStats {
@@ -70,7 +71,7 @@ export class IoPool {
     if (best !== null && (best.pending.size === 0 || this.slots.length >= this.maxWorkers)) {
       return best;
     }
-    const slot: Slot = { worker: null as unknown as Worker, pending: new Set() };
+    const slot: Slot = { worker: null as unknown as Worker, pending: new Map() };
     slot.worker = this.spawn((m) => this.onReadMessage(slot, m));
     slot.worker.onerror = (ev) => {
       ev.preventDefault();
@@ -83,7 +84,10 @@ export class IoPool {
 
   private onReadMessage(slot: Slot, m: WorkerReply): void {
     if (m.type === "notified") return;
-    if (!slot.pending.delete(m.unique)) return;
+    const fds = slot.pending.get(m.unique);
+    if (fds === undefined) return;
+    slot.pending.delete(m.unique);
+    for (const fd of fds) releaseBacking(fd);
     this.inflight--;
     if (m.type === "failed") this.onFailed(m.unique, m.message);
   }
@@ -92,7 +96,8 @@ export class IoPool {
   private retire(slot: Slot, message: string): void {
     const i = this.slots.indexOf(slot);
     if (i >= 0) this.slots.splice(i, 1);
-    for (const unique of slot.pending) {
+    for (const [unique, fds] of slot.pending) {
+      for (const fd of fds) releaseBacking(fd);
       this.inflight--;
       this.onFailed(unique, message);
     }
@@ -103,7 +108,17 @@ export class IoPool {
   /** Hand a read to a worker; it writes the reply itself. */
   submit(unique: bigint, pieces: ReadPiece[]): void {
     const slot = this.pick();
-    slot.pending.add(unique);
+    // The fds stay open until the worker answers, even if the core closes
+    // them meanwhile (handle released, fd evicted): their numbers cannot be
+    // reused for another file under the worker.
+    const fds: number[] = [];
+    for (const p of pieces) {
+      if (p.kind === "file") {
+        holdBacking(p.fd);
+        fds.push(p.fd);
+      }
+    }
+    slot.pending.set(unique, fds);
     this.inflight++;
     // Copy `bytes` pieces into their own buffers and transfer those: a piece
     // may be a small view into a large cached buffer, which posting as is

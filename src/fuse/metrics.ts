@@ -167,9 +167,9 @@ export class MetricsLibrary implements Library {
     if (ino !== METRICS_DIR_INO && ino !== METRICS_FILE_INO) this.inner.forget(ino, nlookup);
   }
 
-  getattr(ino: number): Attr {
+  getattr(ino: number, fh?: number): Attr {
     if (ino === METRICS_DIR_INO || ino === METRICS_FILE_INO) return this.attrs(ino);
-    return this.inner.getattr(ino);
+    return this.inner.getattr(ino, fh);
   }
 
   opendir(ino: number): number {
@@ -199,9 +199,9 @@ export class MetricsLibrary implements Library {
     if (fh !== METRICS_DIR_FH) this.inner.releasedir(fh);
   }
 
-  open(ino: number, flags: number): OpenResult {
+  open(ino: number, flags: number, uid?: number): OpenResult {
     if (ino === METRICS_DIR_INO) throw new FsError("EISDIR", "metrics directory");
-    if (ino !== METRICS_FILE_INO) return this.inner.open(ino, flags);
+    if (ino !== METRICS_FILE_INO) return this.inner.open(ino, flags, uid);
     if ((flags & 3) !== 0) throw new FsError("EROFS", "read-only file system");
     if (this.bodies.size >= METRICS_HANDLES_MAX) {
       throw new FsError("ENFILE", "too many metrics handles");

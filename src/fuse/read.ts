@@ -1,12 +1,13 @@
 // The hot path: answering READ with one writev of header + data. `bytes`
-// pieces go into the iovec as they are; `file` pieces are read inline with
-// preadv2(RWF_NOWAIT) into a reused buffer. When that would block (cold
-// data), the whole request goes to an I/O worker. No allocation per read
-// beyond what the FFI layer does.
+// pieces go into the iovec as they are; `file` pieces are read inline through
+// the core's one non-blocking read (`readNow`) into a reused buffer. When that
+// would block (cold data), the backing file system cannot read without
+// blocking, or the core already found the piece cold, the whole request goes
+// to an I/O worker. No allocation per read beyond what the FFI layer does.
 
 import * as libc from "../../ffi/libc.ts";
 import { OUT_HEADER_SIZE, writeOutHeader } from "../../ffi/fuse_abi.ts";
-import type { ReadPiece } from "../core/mod.ts";
+import { type ReadPiece, readNow } from "../core/mod.ts";
 import { MAX_READ } from "./defaults.ts";
 
 const IOV_MAX = 1024;
@@ -16,7 +17,6 @@ export class InlineReader {
   private readonly headerView = new DataView(this.header.buffer);
   private readonly data = new Uint8Array(MAX_READ);
   private readonly iov = new libc.IoVec(IOV_MAX);
-  private readonly one = new libc.IoVec(1);
   /** Set when the device has gone (ENODEV). */
   gone = false;
 
@@ -40,17 +40,12 @@ export class InlineReader {
         continue;
       }
       if (p.length === 0) continue;
-      if (pos + p.length > this.data.length) return false;
-      // A short RWF_NOWAIT read is either end of file or a partly cached
-      // range: read on from there; 0 means end of file, -1 would block.
+      if (p.cold === true || pos + p.length > this.data.length) return false;
+      // A short read is either end of file or a partly cached range: read on
+      // from there; 0 means end of file, negative: an I/O worker must read it.
       let got = 0;
       while (got < p.length) {
-        const n = libc.preadv2(
-          p.fd,
-          this.one.reset().push(this.data, pos + got, p.length - got),
-          p.offset + got,
-          libc.RWF_NOWAIT,
-        );
+        const n = readNow(p.fd, this.data, pos + got, p.length - got, p.offset + got);
         if (n < 0) return false;
         if (n === 0) break;
         got += n;

@@ -79,5 +79,5 @@ export interface BinaryTagRef {
   length: number;
 }
 
-export { type Stamp, stampsMatch } from "./stamp.ts";
+export { sameContent, type Stamp, stampsMatch } from "./stamp.ts";
 export { MusefsError } from "./errors.ts";

@@ -45,3 +45,13 @@ export function stampsMatch(recorded: Stamp, observed: Stamp): boolean {
   return recorded.size === observed.size && sameTime(recorded.mtimeNs, observed.mtimeNs) &&
     sameTime(recorded.ctimeNs, observed.ctimeNs);
 }
+
+/**
+ * True when an open file still holds the bytes it held when `opened` was
+ * read from it: same size and mtime. ctime is left out on purpose: a rename,
+ * chmod or new hard link moves it without touching a byte, and an open file
+ * must keep working across those.
+ */
+export function sameContent(opened: Stamp, now: Stamp): boolean {
+  return opened.size === now.size && opened.mtimeNs === now.mtimeNs;
+}

@@ -76,7 +76,7 @@ Deno.test("a replaced backing file answers EIO, never the wrong bytes", async ()
   }
 });
 
-Deno.test("a ctime-only change (chmod) is drift; a restamp makes the file servable again", async () => {
+Deno.test("a ctime-only change (chmod) is drift for new opens; open handles keep reading", async () => {
   const t = await fixtureStore(["opus"]);
   const lib = openLibrary(t.db, { pollIntervalMs: 0 });
   try {
@@ -86,7 +86,8 @@ Deno.test("a ctime-only change (chmod) is drift; a restamp makes the file servab
     assert.ok(sameBytes(readAll(lib, ino), expected));
     const { fh } = lib.open(ino, 0);
     Deno.chmodSync(path, 0o640);
-    assertErrno(() => lib.read(fh, ino, 0, 100), "EIO", "held handle after chmod");
+    // The bytes did not change: a handle opened before keeps its file (as across a rename).
+    assert.ok(sameBytes(assemble(lib.read(fh, ino, 0, 100)), expected.subarray(0, 100)));
     assertErrno(() => lib.getattr(ino), "EIO", "getattr after chmod (size cache hit)");
     assertErrno(() => lib.open(ino, 0), "EIO", "open after chmod (header cache hit)");
     // What revalidate does: record the new stamp (ctime does not bump content_version).
@@ -184,24 +185,66 @@ Deno.test("an orphaned art reference answers EIO", async () => {
   }
 });
 
-Deno.test("a held handle reading store rows re-checks content_version in its snapshot", async () => {
+Deno.test("a held handle keeps the version it opened across edits; new opens see the edit", async () => {
+  const t = await fixtureStore(["flac", "mp3_v24", "opus", "m4a_moov_last"]);
+  const lib = openLibrary(t.db, { pollIntervalMs: 0 });
+  try {
+    for (const { id } of t.tracks.values()) {
+      const ino = inodeOf(lib, id);
+      const { fh } = lib.open(ino, 0);
+      const before = expectedBytes(t.store, id);
+      // The first half before the edit, the rest after it (and after a poll).
+      const half = Math.floor(before.length / 2);
+      const head = assemble(lib.read(fh, ino, 0, half));
+      t.store.run(
+        "UPDATE tags SET value = 'Retitled while open, and longer' WHERE track_id = ? AND key = 'title'",
+        id,
+      );
+      lib.poll();
+      const after = expectedBytes(t.store, id);
+      assert.ok(!sameBytes(before, after));
+      const tail = assemble(lib.read(fh, ino, half, before.length));
+      const got = new Uint8Array(head.length + tail.length);
+      got.set(head);
+      got.set(tail, head.length);
+      assert.ok(sameBytes(got, before), "the open handle read the version it opened, not a mix");
+      // Whole header again (art streamed from the store: art rows are immutable).
+      assert.ok(sameBytes(assemble(lib.read(fh, ino, 0, before.length)), before), "re-read");
+      assert.ok(sameBytes(readAll(lib, inodeOf(lib, id)), after), "a new open serves the edit");
+      lib.release(fh);
+    }
+  } finally {
+    lib.close();
+    disposeStore(t);
+  }
+});
+
+Deno.test("a held handle serving binary tags answers EIO for them after an edit, audio still reads", async () => {
   const t = await fixtureStore(["flac"]);
-  const lib = openLibrary(t.db, { pollIntervalMs: 60_000 });
+  const lib = openLibrary(t.db, { pollIntervalMs: 0 });
   try {
     const { id } = t.tracks.get("flac")!;
+    // An APPLICATION block, streamed from the tags table (binary tags change in place).
+    t.store.run(
+      "INSERT INTO tags (track_id, key, value, ordinal, value_blob) VALUES (?, 'APPLICATION', '', 0, ?)",
+      id,
+      new Uint8Array([0x74, 0x65, 0x73, 0x74, 1, 2, 3, 4]),
+    );
+    lib.poll();
     const ino = inodeOf(lib, id);
     const { fh } = lib.open(ino, 0);
-    const before = expectedBytes(t.store, id);
-    // No poll: the generation does not move, only the snapshot check can notice.
+    const opened = expectedBytes(t.store, id);
+    assert.ok(sameBytes(assemble(lib.read(fh, ino, 0, opened.length)), opened));
     t.store.run(
-      "UPDATE tags SET value = 'Retitled without a poll' WHERE track_id = ? AND key = 'title'",
+      "UPDATE tags SET value_blob = ? WHERE track_id = ? AND key = 'APPLICATION'",
+      new Uint8Array([0x74, 0x65, 0x73, 0x74, 9, 9, 9, 9]),
       id,
     );
-    const after = expectedBytes(t.store, id);
-    assert.ok(!sameBytes(before, after));
-    // The whole header range includes the PICTURE blocks streamed from the art table.
-    const got = assemble(lib.read(fh, ino, 0, after.length));
-    assert.ok(sameBytes(got, after), "served the current version, not a mix");
+    lib.poll();
+    assertErrno(() => lib.read(fh, ino, 0, opened.length), "EIO", "the edited binary tag");
+    // The audio at the end is the backing file's: still the opened version.
+    const tail = assemble(lib.read(fh, ino, opened.length - 1000, 1000));
+    assert.ok(sameBytes(tail, opened.subarray(opened.length - 1000)));
     lib.release(fh);
   } finally {
     lib.close();

@@ -3,7 +3,7 @@
 // the store API. Plus helpers to open a library over such a store and read
 // a whole served file through Library.read (file pieces pread here).
 
-import * as fs from "node:fs";
+import * as libc from "../../ffi/libc.ts";
 import { materialize, probePath, synthesize } from "../../src/format/mod.ts";
 import { BufferSource } from "../../src/format/source.ts";
 import type { SynthInput } from "../../src/format/types.ts";
@@ -108,7 +108,7 @@ export function assemble(pieces: ReadPiece[]): Uint8Array {
     const buf = new Uint8Array(p.length);
     let got = 0;
     while (got < p.length) {
-      const n = fs.readSync(p.fd, buf, got, p.length - got, p.offset + got);
+      const n = libc.pread(p.fd, buf.subarray(got), p.offset + got);
       if (n === 0) break;
       got += n;
     }

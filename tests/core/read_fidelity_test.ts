@@ -154,24 +154,29 @@ Deno.test("after random tag and art edits, reads still equal the synthesized fil
   try {
     const rand = rng(42);
     for (let round = 0; round < 3; round++) {
-      // Handles opened before the edits must serve the new bytes after the poll.
+      // Handles opened before the edits keep serving the version they opened.
       const held = [...t.tracks.values()].map(({ id }) => {
         const ino = inodeOf(lib, id);
         const { fh } = lib.open(ino, 0);
         assemble(lib.read(fh, ino, 0, 4096));
-        return { id, ino, fh };
+        return { id, ino, fh, opened: expectedBytes(t.store, id) };
       });
       for (const { id } of t.tracks.values()) randomEdit(t, id, rand, jpeg);
       const report = lib.poll();
       assert.ok(report !== null, "the edits reach the library in one poll");
-      for (const { id, ino, fh } of held) {
-        const expected = expectedBytes(t.store, id);
-        const got = assemble(lib.read(fh, ino, 0, expected.length + 10));
+      for (const { id, ino, fh, opened } of held) {
+        const got = assemble(lib.read(fh, ino, 0, opened.length + 10));
         assert.ok(
-          got.length === expected.length && got.every((b, i) => b === expected[i]),
-          `track ${id}: a held handle serves the edited file`,
+          got.length === opened.length && got.every((b, i) => b === opened[i]),
+          `track ${id}: a held handle serves the version it opened`,
         );
         lib.release(fh);
+        const expected = expectedBytes(t.store, id);
+        const now = readAll(lib, inodeOf(lib, id));
+        assert.ok(
+          now.length === expected.length && now.every((b, i) => b === expected[i]),
+          `track ${id}: a new open serves the edited file`,
+        );
       }
       checkRandomRanges(lib, t, 100 + round, 12);
     }

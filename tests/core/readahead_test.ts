@@ -38,7 +38,7 @@ Deno.test("per-stream cap is clamp(budget / 4, 512 KiB, 8 MiB)", () => {
 Deno.test("sequential misses double the window up to the cap; a seek resets it", () => {
   withFile(40 * MiB, (fd, bytes, path) => {
     const pool = new ReadAheadPool(64 * MiB);
-    const w = new ReadAheadWindow(pool, fd, bytes.length, path);
+    const w = new ReadAheadWindow(pool, { fd }, bytes.length, path);
     const chunk = 128 * 1024;
     const sizes: number[] = [];
     for (let at = 0; at < 30 * MiB; at += chunk) {
@@ -60,7 +60,7 @@ Deno.test("sequential misses double the window up to the cap; a seek resets it",
     const tail = w.read(bytes.length - 1000, 10);
     assert.deepEqual(tail, bytes.subarray(bytes.length - 1000, bytes.length - 990));
     assert.equal(w.holding, 1000);
-    const fresh = new ReadAheadWindow(pool, fd, bytes.length, path);
+    const fresh = new ReadAheadWindow(pool, { fd }, bytes.length, path);
     assert.equal(fresh.read(bytes.length - 10, 10), null);
     fresh.close();
     w.close();
@@ -71,7 +71,7 @@ Deno.test("sequential misses double the window up to the cap; a seek resets it",
 Deno.test("the budget is shared: other streams' windows are evicted least recently used first", () => {
   withFile(8 * MiB, (fd, bytes, path) => {
     const pool = new ReadAheadPool(1 * MiB); // two floor windows fit
-    const ws = [0, 1, 2].map(() => new ReadAheadWindow(pool, fd, bytes.length, path));
+    const ws = [0, 1, 2].map(() => new ReadAheadWindow(pool, { fd }, bytes.length, path));
     ws[0].read(0, 1000);
     ws[1].read(2 * MiB, 1000);
     assert.equal(pool.charged, 1 * MiB);
@@ -88,9 +88,9 @@ Deno.test("the budget is shared: other streams' windows are evicted least recent
 Deno.test("budget 0 disables windows; requests as large as the window are read directly", () => {
   withFile(4 * MiB, (fd, bytes, path) => {
     const off = new ReadAheadPool(0);
-    assert.equal(new ReadAheadWindow(off, fd, bytes.length, path).read(0, 100), null);
+    assert.equal(new ReadAheadWindow(off, { fd }, bytes.length, path).read(0, 100), null);
     const pool = new ReadAheadPool(64 * MiB);
-    const w = new ReadAheadWindow(pool, fd, bytes.length, path);
+    const w = new ReadAheadWindow(pool, { fd }, bytes.length, path);
     assert.equal(w.read(0, 1 * MiB), null, "a 1 MiB read gains nothing from a 512 KiB window");
     assert.equal(pool.charged, 0);
     // Small reads continuing the stream still get a window that grows past them.
@@ -120,7 +120,7 @@ Deno.test("a window is filled only from the page cache: uncached data is left to
   const fd = fs.openSync(path, "r");
   try {
     const pool = new ReadAheadPool(64 * MiB);
-    const w = new ReadAheadWindow(pool, fd, bytes.length, path);
+    const w = new ReadAheadWindow(pool, { fd }, bytes.length, path);
     assert.equal(w.read(0, 64 * 1024), null, "cold data: no blocking fill on this thread");
     assert.equal(pool.uncached, 1);
     assert.equal(pool.charged, 0);
@@ -140,7 +140,7 @@ Deno.test("a window is filled only from the page cache: uncached data is left to
 Deno.test("requests of the floor size or more bypass the window (the kernel already reads ahead)", () => {
   withFile(8 * MiB, (fd, bytes, path) => {
     const pool = new ReadAheadPool(64 * MiB);
-    const w = new ReadAheadWindow(pool, fd, bytes.length, path);
+    const w = new ReadAheadWindow(pool, { fd }, bytes.length, path);
     assert.ok(w.read(0, 64 * 1024) !== null, "small reads use a window");
     assert.equal(w.read(1 * MiB, READ_AHEAD_FLOOR), null);
     assert.equal(w.read(2 * MiB, 1 * MiB), null);

@@ -1,0 +1,182 @@
+// End to end: libraries on file systems without non-blocking reads. tmpfs
+// (and NFS, CIFS, FUSE stores such as mergerfs) answer EOPNOTSUPP to
+// RWF_NOWAIT; their reads go to the I/O workers, remembered per backing file
+// system, so other file systems of the same library keep reading inline.
+// Every served file must read back exactly, with read-ahead off and on.
+
+import assert from "node:assert/strict";
+import { expectedBytes } from "../core/ingest.ts";
+import { openStore } from "../../src/store/mod.ts";
+import { ensureFixtures } from "../fixtures/fixtures.ts";
+import {
+  expectedFiles,
+  type Library,
+  musefs,
+  noFuse,
+  q,
+  removeLibrary,
+  sanitize,
+  sh,
+  shOk,
+  textTags,
+  type TrackRow,
+  tracks,
+  withMount,
+} from "./helpers.ts";
+
+function stemOf(db: string) {
+  return (t: TrackRow) =>
+    ["albumartist", "album", "title"].map((k) =>
+      sanitize(textTags(db, t.id).get(k)?.[0] || "Unknown")
+    ).join("/");
+}
+
+/** Mounted path of each track id. */
+function pathsById(db: string, mnt: string): Map<number, string> {
+  const files = expectedFiles(tracks(db), stemOf(db));
+  return new Map([...files].map(([rel, id]) => [id, `${mnt}/${rel}`]));
+}
+
+function metric(text: string, name: string): number {
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  assert.ok(line !== undefined, `metric ${name} in:\n${text}`);
+  return Number(line.slice(name.length + 1));
+}
+
+/** A temp dir with `lib/` and `mnt/`; `prepare` fills lib (and may mount things under base). */
+async function library(prepare: (base: string, lib: string) => Promise<string>): Promise<Library> {
+  const base = await Deno.realPath(await Deno.makeTempDir({ prefix: "musefs-backing-fs-" }));
+  const lib = `${base}/lib`;
+  await Deno.mkdir(lib);
+  await Deno.mkdir(`${base}/mnt`);
+  const l: Library = { base, lib, db: `${base}/lib.db`, fixtures: new Map() };
+  try {
+    const scanned = await prepare(base, lib);
+    const r = await musefs(["scan", scanned, "--db", l.db, "--quiet"]);
+    if (r.code !== 0) throw new Error(`scan failed (${r.code}): ${r.stderr}`);
+  } catch (e) {
+    await removeLibrary(l);
+    throw e;
+  }
+  return l;
+}
+
+async function copyFixtures(dir: string, suffix = ""): Promise<void> {
+  for (const f of await ensureFixtures()) {
+    await Deno.copyFile(f.path, `${dir}/${f.name}${suffix}${f.ext}`);
+  }
+}
+
+/** The served bytes every track must read back as (synthesized from the store in-process). */
+function expected(db: string): Map<number, Uint8Array> {
+  const store = openStore(db, { mode: "ro" });
+  try {
+    return new Map(tracks(db).map((t) => [t.id, expectedBytes(store, t.id)]));
+  } finally {
+    store.close();
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Read every served file (through `cat`, as a user would) and compare with the expected bytes. */
+async function readsBack(db: string, mnt: string, flags: string[]): Promise<string> {
+  const want = expected(db);
+  let metrics = "";
+  await withMount(db, mnt, [...flags, "--expose-metrics"], async () => {
+    for (const [id, path] of pathsById(db, mnt)) {
+      const r = await sh(`cat ${q(path)} > /dev/null`);
+      assert.equal(r.code, 0, `cat ${path} (${flags.join(" ")}): ${r.stderr}`);
+      const got = await Deno.readFile(path);
+      assert.ok(sameBytes(got, want.get(id)!), `${path} (${flags.join(" ")}) reads back exactly`);
+    }
+    metrics = await Deno.readTextFile(`${mnt}/.musefs-metrics/metrics`);
+  });
+  return metrics;
+}
+
+const FLAG_SETS = [["--read-ahead-budget-mib", "0"], []];
+
+Deno.test({
+  name: "e2e: a library on tmpfs reads back exactly, read-ahead off and on",
+  ignore: noFuse,
+  async fn() {
+    const lib = await library(async (_base, dir) => {
+      await shOk(`mount -t tmpfs -o size=64m musefs-test ${q(dir)}`);
+      await copyFixtures(dir);
+      return dir;
+    });
+    try {
+      for (const flags of FLAG_SETS) {
+        const metrics = await readsBack(lib.db, `${lib.base}/mnt`, flags);
+        assert.equal(metric(metrics, "musefs_backing_nowait_unsupported_filesystems"), 1, metrics);
+        assert.ok(metric(metrics, "musefs_reads_offloaded_total") > 0, metrics);
+      }
+    } finally {
+      await removeLibrary(lib);
+    }
+  },
+});
+
+Deno.test({
+  name: "e2e: a library through bindfs (a FUSE store) reads back exactly, read-ahead off and on",
+  ignore: noFuse,
+  async fn() {
+    const lib = await library(async (base, dir) => {
+      await copyFixtures(dir);
+      const bind = `${base}/bind`;
+      await Deno.mkdir(bind);
+      await shOk(`bindfs -r ${q(dir)} ${q(bind)}`);
+      return bind;
+    });
+    try {
+      for (const flags of FLAG_SETS) await readsBack(lib.db, `${lib.base}/mnt`, flags);
+    } finally {
+      await removeLibrary(lib);
+    }
+  },
+});
+
+Deno.test({
+  name: "e2e: EOPNOTSUPP on one backing file system leaves another one's reads inline",
+  ignore: noFuse,
+  async fn() {
+    const lib = await library(async (_base, dir) => {
+      await copyFixtures(dir);
+      await Deno.mkdir(`${dir}/shm`);
+      await shOk(`mount -t tmpfs -o size=64m musefs-test ${q(`${dir}/shm`)}`);
+      await copyFixtures(`${dir}/shm`, "_shm");
+      return dir;
+    });
+    const mnt = `${lib.base}/mnt`;
+    try {
+      const want = expected(lib.db);
+      const rows = tracks(lib.db);
+      const onTmpfs = (r: TrackRow) => r.backing_path.includes("/shm/");
+      await withMount(lib.db, mnt, ["--expose-metrics"], async () => {
+        const paths = pathsById(lib.db, mnt);
+        const read = async (r: TrackRow) => {
+          const got = await Deno.readFile(paths.get(r.id)!);
+          assert.ok(sameBytes(got, want.get(r.id)!), `${r.backing_path} reads back exactly`);
+        };
+        for (const r of rows.filter(onTmpfs)) await read(r);
+        const metricsFile = `${mnt}/.musefs-metrics/metrics`;
+        const before = await Deno.readTextFile(metricsFile);
+        assert.equal(metric(before, "musefs_backing_nowait_unsupported_filesystems"), 1, before);
+        // The ext4 (or other disk) copies, warm in the page cache: answered inline.
+        const onDisk = rows.filter((r) => !onTmpfs(r));
+        for (const r of onDisk) await Deno.readFile(r.backing_path);
+        for (const r of onDisk) await read(r);
+        const after = await Deno.readTextFile(metricsFile);
+        assert.equal(metric(after, "musefs_backing_nowait_unsupported_filesystems"), 1, after);
+        const inline = metric(after, "musefs_reads_inline_total") -
+          metric(before, "musefs_reads_inline_total");
+        assert.ok(inline >= onDisk.length, `${inline} inline reads for ${onDisk.length} files`);
+      });
+    } finally {
+      await removeLibrary(lib);
+    }
+  },
+});
