@@ -17,6 +17,7 @@ import {
 import { BackingFds, fdCapFor } from "../../src/core/backing_fds.ts";
 import { BackingChangedError } from "../../src/core/errors.ts";
 import { BackingIoError, fstatStamp } from "../../src/core/stamp.ts";
+import { tmpfsLacksNowait } from "./nowait_probe.ts";
 
 function tempDir(under = Deno.env.get("TMPDIR") ?? "/var/tmp"): string {
   return Deno.makeTempDirSync({ dir: under, prefix: "musefs-backing-" });
@@ -64,7 +65,8 @@ Deno.test("openBacking: regular files only, never a FIFO, a symlink or a directo
 
 Deno.test({
   name: "readNow: EOPNOTSUPP (tmpfs) is remembered for that file system only",
-  ignore: !isTmpfs("/dev/shm") || isTmpfs(Deno.realPathSync("/var/tmp")),
+  // Needs a tmpfs without RWF_NOWAIT next to a disk file system.
+  ignore: !tmpfsLacksNowait || isTmpfs(Deno.realPathSync("/var/tmp")),
   fn() {
     const shm = tempDir("/dev/shm");
     const disk = tempDir("/var/tmp");

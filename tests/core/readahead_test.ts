@@ -4,6 +4,8 @@
 
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
+import { closeBacking, openBacking } from "../../src/core/backing.ts";
+import { tmpfsLacksNowait } from "./nowait_probe.ts";
 import {
   perStreamCap,
   READ_AHEAD_FLOOR,
@@ -147,4 +149,32 @@ Deno.test("requests of the floor size or more bypass the window (the kernel alre
     assert.equal(pool.charged, 0, "no window held for large reads");
     w.close();
   });
+});
+
+Deno.test({
+  name:
+    "on a file system without RWF_NOWAIT a window does no I/O of its own and marks the miss cold",
+  ignore: !tmpfsLacksNowait, // needs a file system without RWF_NOWAIT
+  fn() {
+    const dir = Deno.makeTempDirSync({ dir: "/dev/shm", prefix: "musefs-readahead-" });
+    try {
+      const path = `${dir}/audio.bin`;
+      Deno.writeFileSync(path, new Uint8Array(2 * MiB).fill(5));
+      const opened = openBacking(path);
+      try {
+        const pool = new ReadAheadPool(64 * MiB);
+        const w = new ReadAheadWindow(pool, opened, 2 * MiB, path);
+        assert.equal(w.read(0, 4096), null, "no blocking fill on the serving thread");
+        assert.equal(w.coldMiss, true, "the server sends it straight to an I/O worker");
+        assert.equal(pool.uncached, 1);
+        assert.equal(pool.charged, 0);
+        assert.equal(w.read(0, 1 * MiB), null);
+        assert.equal(w.coldMiss, false, "a large read is probed by the server itself");
+      } finally {
+        closeBacking(opened.fd);
+      }
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
 });

@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { expectedBytes } from "../core/ingest.ts";
+import { tmpfsLacksNowait } from "../core/nowait_probe.ts";
 import { openStore } from "../../src/store/mod.ts";
 import { ensureFixtures } from "../fixtures/fixtures.ts";
 import {
@@ -111,8 +112,11 @@ Deno.test({
     try {
       for (const flags of FLAG_SETS) {
         const metrics = await readsBack(lib.db, `${lib.base}/mnt`, flags);
-        assert.equal(metric(metrics, "musefs_backing_nowait_unsupported_filesystems"), 1, metrics);
-        assert.ok(metric(metrics, "musefs_reads_offloaded_total") > 0, metrics);
+        // On kernels whose tmpfs has RWF_NOWAIT, the bytes are all this test can check.
+        if (tmpfsLacksNowait) {
+          assert.equal(metric(metrics, "musefs_backing_nowait_unsupported_filesystems"), 1);
+          assert.ok(metric(metrics, "musefs_reads_offloaded_total") > 0, metrics);
+        }
       }
     } finally {
       await removeLibrary(lib);
@@ -141,7 +145,8 @@ Deno.test({
 
 Deno.test({
   name: "e2e: EOPNOTSUPP on one backing file system leaves another one's reads inline",
-  ignore: noFuse,
+  // Needs a tmpfs without RWF_NOWAIT.
+  ignore: noFuse || !tmpfsLacksNowait,
   async fn() {
     const lib = await library(async (_base, dir) => {
       await copyFixtures(dir);
