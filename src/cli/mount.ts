@@ -108,7 +108,10 @@ export async function runMount(options: MountOptions, io: Io): Promise<number> {
   const mountpoint = options.dryRun ? null : options.mountpoint;
   // The store first (as the checks below would): a missing store is the more basic mistake.
   if (statOrNull(options.db) === null) throw new CliError(`database does not exist: ${options.db}`);
+  const guards = mountpoint === null ? null : await import("./mount_guards.ts");
   if (mountpoint !== null) {
+    // Before any stat of the mountpoint: a live musefs mount there may not answer.
+    await guards!.refuseStackedMount(mountpoint);
     // Before the checks: a dead mount left by a killed process fails stat(2).
     const { prepareMountpoint } = await import("../fuse/mod.ts");
     prepareMountpoint(mountpoint, log);
@@ -121,6 +124,15 @@ export async function runMount(options: MountOptions, io: Io): Promise<number> {
     );
   }
   await upgradeIfOld(options.db);
+  if (mountpoint !== null) {
+    const { openStore } = await import("../store/mod.ts");
+    const store = openStore(options.db, { mode: "ro" });
+    try {
+      guards!.refuseLibraryOverlap(store, Deno.realPathSync(mountpoint));
+    } finally {
+      store.close();
+    }
+  }
   const core = await import("../core/mod.ts");
   if (mountpoint === null) {
     for (const line of core.dryRunLines(core.dryRun(options.db, libraryOptions(options)))) {
