@@ -116,13 +116,6 @@ export async function runMount(options: MountOptions, io: Io): Promise<number> {
     const { prepareMountpoint } = await import("../fuse/mod.ts");
     prepareMountpoint(mountpoint, log);
   }
-  preMountChecks(options, io);
-  if (options.readAheadPrefetch) {
-    log.warn(
-      "--read-ahead-prefetch has no effect in this musefs (accepted for compatibility): " +
-        "the kernel reads ahead in 1 MiB requests and the read-ahead window follows them",
-    );
-  }
   await upgradeIfOld(options.db);
   if (mountpoint !== null) {
     const { openStore } = await import("../store/mod.ts");
@@ -132,6 +125,13 @@ export async function runMount(options: MountOptions, io: Io): Promise<number> {
     } finally {
       store.close();
     }
+  }
+  preMountChecks(options, io);
+  if (options.readAheadPrefetch) {
+    log.warn(
+      "--read-ahead-prefetch has no effect in this musefs (accepted for compatibility): " +
+        "the kernel reads ahead in 1 MiB requests and the read-ahead window follows them",
+    );
   }
   const core = await import("../core/mod.ts");
   if (mountpoint === null) {
