@@ -104,7 +104,16 @@ async function upgradeIfOld(db: string): Promise<void> {
   }
 }
 
-export async function runMount(options: MountOptions, io: Io): Promise<number> {
+export interface MountHooks {
+  /** The mount answers (INIT done); the background copy of the mount(8) form reports here. */
+  onReady?: () => void;
+}
+
+export async function runMount(
+  options: MountOptions,
+  io: Io,
+  hooks: MountHooks = {},
+): Promise<number> {
   const mountpoint = options.dryRun ? null : options.mountpoint;
   // The store first (as the checks below would): a missing store is the more basic mistake.
   if (statOrNull(options.db) === null) throw new CliError(`database does not exist: ${options.db}`);
@@ -142,7 +151,7 @@ export async function runMount(options: MountOptions, io: Io): Promise<number> {
   }
   const library = core.openLibrary(options.db, libraryOptions(options));
   try {
-    const { mountAndServe } = await import("../fuse/mod.ts");
+    const { mountAndServe, notifyServiceManager } = await import("../fuse/mod.ts");
     const structureOnly = options.mode === "structure-only";
     await mountAndServe(library, {
       mountpoint,
@@ -171,7 +180,13 @@ export async function runMount(options: MountOptions, io: Io): Promise<number> {
             `(${structureOnly ? "StructureOnly" : "Synthesis"}), passthrough ` +
             (info.passthrough ? "on" : "off"),
         );
+        notifyServiceManager(
+          `READY=1\nSTATUS=serving ${files} files at ${mountpoint}\nMAINPID=${Deno.pid}`,
+          log,
+        );
+        hooks.onReady?.();
       },
+      onStopping: () => notifyServiceManager(`STOPPING=1\nSTATUS=unmounting ${mountpoint}`, log),
     });
   } finally {
     library.close();
