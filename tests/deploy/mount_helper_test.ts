@@ -13,6 +13,7 @@
 
 import assert from "node:assert/strict";
 import { makeLibrary, noFuse, removeLibrary, sh } from "../e2e/helpers.ts";
+import { codeBlocks, read } from "../docs/markdown.ts";
 import { q, writeWrapper } from "./shipped.ts";
 
 const haveHelper = (await sh("test -x /sbin/mount.fuse3 && command -v unshare")).code === 0;
@@ -75,15 +76,20 @@ Deno.test({
 
       await t.step("an fstab line: mount -T FSTAB MOUNTPOINT", async () => {
         const fstab = `${lib.base}/fstab`;
-        // As documented in README "Mount at boot" (spaces would be \040 in fstab).
+        // The README's example line, with this test's store and mountpoint.
+        const example = codeBlocks(read("README.md")).filter((b) => b.lang === "fstab");
+        assert.equal(example.length, 1, "one fstab example in the README");
+        const line = example[0].code.trim();
+        assert.match(line, /^\/var\/lib\/musefs\/library\.db\s+\/mnt\/music\s+fuse\.musefs\s/);
         await Deno.writeTextFile(
           fstab,
-          `${lib.db}  ${mp}  fuse.musefs  ` +
-            "ro,allow_other,template=$albumartist/$title,keep_cache=false,_netdev,nofail,x-systemd.after=local-fs.target  0  0\n",
+          line.replace("/var/lib/musefs/library.db", lib.db).replace("/mnt/music", mp) + "\n",
         );
         const r = await inNamespace(mountScript(bin, mp, `mount -T ${q(fstab)} ${q(mp)}`));
         assert.deepEqual(markers(r.stdout, "rc"), ["0"], r.stdout + r.stderr);
+        // template=$albumartist/$album/$title as written: artist directories at the top.
         assert.deepEqual(markers(r.stdout, "entry"), ["Various Ärtists"], r.stdout);
+        assert.match(markers(r.stdout, "mountinfo")[0] ?? "", /allow_other/);
         assert.equal(markers(r.stdout, "mountinfo").length, 1, r.stdout);
         assert.deepEqual(markers(r.stdout, "left"), ["0"]);
       });
