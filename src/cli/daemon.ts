@@ -37,13 +37,18 @@ export function selfCommand(args: readonly string[]): { program: string; args: s
 export async function runInBackground(
   args: readonly string[],
   io: Io,
-  timeoutMs = READY_TIMEOUT_MS,
+  options: {
+    timeoutMs?: number;
+    /** What to start instead of this program (tests of the handshake). */
+    command?: { program: string; args: string[] };
+  } = {},
 ): Promise<number> {
+  const timeoutMs = options.timeoutMs ?? READY_TIMEOUT_MS;
   const env = Deno.env.toObject();
   // The copy is not the process a service manager started.
   delete env.NOTIFY_SOCKET;
   env[DAEMON_ENV] = "1";
-  const self = selfCommand(args);
+  const self = options.command ?? selfCommand(args);
   const child = new Deno.Command(self.program, {
     args: self.args,
     env,
@@ -57,12 +62,17 @@ export async function runInBackground(
 
   const dec = new TextDecoder();
   let stderrText = "";
+  // The copy's log lines, passed on to our stderr as they come.
   const forward = (async () => {
+    let partial = "";
     for await (const chunk of child.stderr) {
-      const text = dec.decode(chunk, { stream: true });
-      stderrText += text;
-      await Deno.stderr.write(chunk).catch(() => {});
+      const text = partial + dec.decode(chunk, { stream: true });
+      stderrText += text.slice(partial.length);
+      const lines = text.split("\n");
+      partial = lines.pop()!;
+      for (const line of lines) io.err(line);
     }
+    if (partial !== "") io.err(partial);
   })();
   const ready = (async () => {
     let out = "";
@@ -90,7 +100,14 @@ export async function runInBackground(
       `musefs: the mount did not become ready within ${timeoutMs / 1000} s; stopped it. ` +
         "Run `musefs mount` with the same options in the foreground (-v) to see where it stops",
     );
+    // SIGTERM unmounts first; a copy stuck in a system call gets SIGKILL after 5 s.
+    const killTimer = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+    }, 5000);
     await child.status;
+    clearTimeout(killTimer);
     return 1;
   }
   const status = await child.status;
