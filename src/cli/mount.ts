@@ -130,7 +130,9 @@ export async function runMount(
     const { openStore } = await import("../store/mod.ts");
     const store = openStore(options.db, { mode: "ro" });
     try {
-      guards!.refuseLibraryOverlap(store, Deno.realPathSync(mountpoint));
+      const realPath = Deno.realPathSync(mountpoint);
+      guards!.refuseStackedRealPath(mountpoint, realPath);
+      guards!.refuseLibraryOverlap(store, realPath);
     } finally {
       store.close();
     }

@@ -51,7 +51,10 @@ async function probeMount(path: string): Promise<"dead" | "alive"> {
   );
   const stat = Deno.stat(path).then(
     () => "alive" as const,
-    (e) => (e as { code?: string }).code === "ENOTCONN" ? "dead" as const : "alive" as const,
+    (e) =>
+      e instanceof Deno.errors.NotConnected || (e as { code?: string }).code === "ENOTCONN"
+        ? "dead" as const
+        : "alive" as const,
   );
   try {
     return await Promise.race([stat, timeout]);
@@ -69,7 +72,19 @@ export async function refuseStackedMount(mountpoint: string): Promise<void> {
   const path = mountpointPath(mountpoint);
   if (path === null || !musefsMountpoints().has(path)) return;
   if (await probeMount(path) === "dead") return;
-  throw new CliError(
+  throw stacked(mountpoint);
+}
+
+/**
+ * The same for the mountpoint's real path, once it is known to answer (a
+ * symlink to a mounted directory names the same mount).
+ */
+export function refuseStackedRealPath(mountpoint: string, realPath: string): void {
+  if (musefsMountpoints().has(realPath)) throw stacked(mountpoint);
+}
+
+function stacked(mountpoint: string): CliError {
+  return new CliError(
     `${mountpoint} is already a musefs mount (${MUSEFS_FSTYPE}); unmount it first ` +
       `(\`umount ${mountpoint}\`, or \`fusermount3 -u ${mountpoint}\` as a user) or choose ` +
       "another mountpoint",

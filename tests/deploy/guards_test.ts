@@ -8,6 +8,7 @@ import {
   isMounted,
   type Library,
   makeLibrary,
+  mount,
   musefs,
   noFuse,
   q,
@@ -80,6 +81,8 @@ Deno.test({
             .filter((l) => l.split(" ")[4] === mnt);
           assert.equal(mounts.length, 1, "exactly one mount at the mountpoint");
           assert.match(mounts[0], / - fuse\.musefs musefs /);
+          await Deno.symlink(mnt, `${lib.base}/mnt-link`);
+          await refused(lib, `${lib.base}/mnt-link`, /is already a musefs mount/);
           // A first mount that cannot answer (its process stopped) is refused too, not waited on.
           m.child.kill("SIGSTOP");
           try {
@@ -88,6 +91,22 @@ Deno.test({
             m.child.kill("SIGCONT");
           }
         });
+      });
+
+      await t.step("a dead musefs mount (killed process) is detached, not refused", async () => {
+        const mnt = `${lib.base}/mnt`;
+        const dead = await mount(lib.db, mnt);
+        dead.child.kill("SIGKILL");
+        await dead.child.status;
+        try {
+          assert.equal(await isMounted(mnt), true, "the killed process left its mount");
+          await withMount(lib.db, mnt, [], async (m) => {
+            assert.match(m.log(), /dead FUSE mount was left here by a killed process/);
+            assert.ok((await Array.fromAsync(Deno.readDir(mnt))).length > 0);
+          });
+        } finally {
+          await dead.stop();
+        }
       });
     } finally {
       await removeLibrary(lib);
