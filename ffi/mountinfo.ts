@@ -39,12 +39,17 @@ export function parseMountinfo(text: string): MountEntry[] {
   return out;
 }
 
-/** The mounts of this process, in mount order; empty when /proc is not readable. */
+/**
+ * The mounts of this process, in mount order; empty without /proc. Any
+ * other failure (Deno grants /proc only under --allow-all) throws: the
+ * guards built on this must not pass silently.
+ */
 export function readMounts(): MountEntry[] {
   try {
     return parseMountinfo(Deno.readTextFileSync("/proc/self/mountinfo"));
-  } catch {
-    return [];
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
   }
 }
 

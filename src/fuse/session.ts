@@ -335,9 +335,13 @@ export function mountFuse(cfg: MountConfig): FuseMount {
  * the loop that is making this call.
  */
 export function mountDeviceId(mountpoint: string): string | null {
-  const found = readMounts().filter((m) =>
-    m.mountpoint === mountpoint && m.fstype === MUSEFS_FSTYPE
-  );
+  let mounts;
+  try {
+    mounts = readMounts();
+  } catch {
+    return null; // best effort: only the read-ahead tuning needs it
+  }
+  const found = mounts.filter((m) => m.mountpoint === mountpoint && m.fstype === MUSEFS_FSTYPE);
   return found.length > 0 ? found[found.length - 1].device : null;
 }
 

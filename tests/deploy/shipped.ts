@@ -1,16 +1,11 @@
-// The CLI as it ships, for the deployment tests: the Deno command line with
-// the shipped flag list (src/cli/deno_flags.ts), and a `musefs` executable
-// wrapping it, which fuse3's mount helper finds on its PATH.
+// The CLI as it ships, for the deployment tests: the shipped command line
+// (tests/cli/run_musefs.ts) wrapped in a `musefs` executable, which fuse3's
+// mount helper finds on its PATH.
 
-import { fileURLToPath } from "node:url";
-import { DENO_FLAGS } from "../../src/cli/deno_flags.ts";
+import { musefsCommand } from "../cli/run_musefs.ts";
 
-export const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
-
-/** `deno run <shipped flags> main.ts` as argv. */
-export function shippedArgv(args: readonly string[]): string[] {
-  return [Deno.execPath(), "run", ...DENO_FLAGS, MAIN, ...args];
-}
+/** `deno run <shipped flags> main.ts <args>` as argv, the Deno binary first. */
+export const shippedArgv = musefsCommand;
 
 /** Quote for sh. */
 export function q(s: string): string {
