@@ -16,7 +16,11 @@ import { makeLibrary, noFuse, removeLibrary, sh } from "../e2e/helpers.ts";
 import { codeBlocks, read } from "../docs/markdown.ts";
 import { q, writeWrapper } from "./shipped.ts";
 
-const haveHelper = (await sh("test -x /sbin/mount.fuse3 && command -v unshare")).code === 0;
+const haveHelper =
+  (await sh("test -x /sbin/mount.fuse3 && command -v unshare && command -v pgrep")).code === 0;
+if (!haveHelper) {
+  console.warn("SKIPPING mount(8) tests: needs /sbin/mount.fuse3 (fuse3), unshare, pgrep (procps)");
+}
 
 /** Run `script` as root in a private mount namespace; `set -e` is not used: markers report. */
 function inNamespace(script: string) {
