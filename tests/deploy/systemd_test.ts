@@ -55,9 +55,18 @@ Deno.test("deploy: the mount unit is Type=notify and its install comment names t
   const unit = await Deno.readTextFile(`${UNITS}/musefs.service`);
   assert.match(unit, /^Type=notify$/m);
   assert.match(unit, /^NotifyAccess=main$/m);
-  const install = /install -m 0755 (\S+) \/usr\/local\/bin\/musefs/.exec(unit);
+  const install = /install -m 0755 (.+?) \/usr\/local\/bin\/musefs/.exec(unit);
   assert.ok(install, "an install line for the binary");
-  assert.equal(install[1], compilePlan(["x86_64"])[0].output);
+  // The shell word names exactly the file build.ts writes, for each architecture `uname -m` says.
+  for (const arch of ["x86_64", "aarch64"] as const) {
+    const word: string = install[1].replaceAll('"$(uname -m)"', arch);
+    const glob: RegExp = new RegExp(
+      "^" + word.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replaceAll("*", "[^/]*") + "$",
+    );
+    const built = compilePlan([arch]).map((s) => s.output);
+    assert.deepEqual(built.filter((p) => glob.test(p)), built, `${word} vs ${built}`);
+    assert.doesNotMatch(compilePlan([arch === "x86_64" ? "aarch64" : "x86_64"])[0].output, glob);
+  }
 });
 
 /**
