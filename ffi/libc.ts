@@ -75,6 +75,9 @@ const symbols = {
   geteuid: { parameters: [], result: "u32" },
   getgid: { parameters: [], result: "u32" },
   getpid: { parameters: [], result: "i32" },
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
+  dup2: { parameters: ["i32", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type Libc = Deno.DynamicLibrary<typeof symbols>["symbols"];
@@ -305,4 +308,39 @@ export function geteuid(): number {
 }
 export function getgid(): number {
   return libc().getgid();
+}
+
+const AF_UNIX = 1;
+const SOCK_DGRAM = 2;
+const MSG_NOSIGNAL = 0x4000;
+/** sizeof(sockaddr_un.sun_path). */
+const SUN_PATH_MAX = 108;
+
+/**
+ * Send one datagram to the unix socket at `path` (a leading "@" names the
+ * abstract namespace). Deno can listen on such sockets but not send to a
+ * path without unstable APIs, hence the native call.
+ */
+export function sendUnixDatagram(path: string, message: Uint8Array<ArrayBuffer>): void {
+  const name = new TextEncoder().encode(path.startsWith("@") ? "\0" + path.slice(1) : path);
+  if (name.length >= SUN_PATH_MAX) throw new RangeError(`socket path too long: ${path}`);
+  // sockaddr_un: sa_family_t (u16, native order), then the path; a file path is NUL-terminated.
+  const addr = new Uint8Array(2 + SUN_PATH_MAX);
+  new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
+  addr.set(name, 2);
+  const len = 2 + name.length + (path.startsWith("@") ? 0 : 1);
+  const fd = check("socket", libc().socket(AF_UNIX, SOCK_DGRAM | O_CLOEXEC, 0));
+  try {
+    check(
+      `sendto ${path}`,
+      libc().sendto(fd, message, BigInt(message.length), MSG_NOSIGNAL, addr, len),
+    );
+  } finally {
+    libc().close(fd);
+  }
+}
+
+/** dup2(2): make `newFd` refer to what `oldFd` does. */
+export function dup2(oldFd: number, newFd: number): void {
+  check("dup2", libc().dup2(oldFd, newFd));
 }

@@ -104,14 +104,38 @@ async function upgradeIfOld(db: string): Promise<void> {
   }
 }
 
-export async function runMount(options: MountOptions, io: Io): Promise<number> {
+export interface MountHooks {
+  /** The mount answers (INIT done); the background copy of the mount(8) form reports here. */
+  onReady?: () => void;
+}
+
+export async function runMount(
+  options: MountOptions,
+  io: Io,
+  hooks: MountHooks = {},
+): Promise<number> {
   const mountpoint = options.dryRun ? null : options.mountpoint;
   // The store first (as the checks below would): a missing store is the more basic mistake.
   if (statOrNull(options.db) === null) throw new CliError(`database does not exist: ${options.db}`);
+  const guards = mountpoint === null ? null : await import("./mount_guards.ts");
   if (mountpoint !== null) {
+    // Before any stat of the mountpoint: a live musefs mount there may not answer.
+    await guards!.refuseStackedMount(mountpoint);
     // Before the checks: a dead mount left by a killed process fails stat(2).
     const { prepareMountpoint } = await import("../fuse/mod.ts");
     prepareMountpoint(mountpoint, log);
+  }
+  await upgradeIfOld(options.db);
+  if (mountpoint !== null) {
+    const { openStore } = await import("../store/mod.ts");
+    const store = openStore(options.db, { mode: "ro" });
+    try {
+      const realPath = Deno.realPathSync(mountpoint);
+      guards!.refuseStackedRealPath(mountpoint, realPath);
+      guards!.refuseLibraryOverlap(store, realPath);
+    } finally {
+      store.close();
+    }
   }
   preMountChecks(options, io);
   if (options.readAheadPrefetch) {
@@ -120,7 +144,6 @@ export async function runMount(options: MountOptions, io: Io): Promise<number> {
         "the kernel reads ahead in 1 MiB requests and the read-ahead window follows them",
     );
   }
-  await upgradeIfOld(options.db);
   const core = await import("../core/mod.ts");
   if (mountpoint === null) {
     for (const line of core.dryRunLines(core.dryRun(options.db, libraryOptions(options)))) {
@@ -130,7 +153,7 @@ export async function runMount(options: MountOptions, io: Io): Promise<number> {
   }
   const library = core.openLibrary(options.db, libraryOptions(options));
   try {
-    const { mountAndServe } = await import("../fuse/mod.ts");
+    const { mountAndServe, notifyServiceManager } = await import("../fuse/mod.ts");
     const structureOnly = options.mode === "structure-only";
     await mountAndServe(library, {
       mountpoint,
@@ -159,7 +182,13 @@ export async function runMount(options: MountOptions, io: Io): Promise<number> {
             `(${structureOnly ? "StructureOnly" : "Synthesis"}), passthrough ` +
             (info.passthrough ? "on" : "off"),
         );
+        notifyServiceManager(
+          `READY=1\nSTATUS=serving ${files} files at ${mountpoint}\nMAINPID=${Deno.pid}`,
+          log,
+        );
+        hooks.onReady?.();
       },
+      onStopping: () => notifyServiceManager(`STOPPING=1\nSTATUS=unmounting ${mountpoint}`, log),
     });
   } finally {
     library.close();

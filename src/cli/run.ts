@@ -8,13 +8,7 @@
 
 import denoJson from "../../deno.json" with { type: "json" };
 import { MusefsError } from "../model/mod.ts";
-import {
-  EXIT_FAILURE,
-  EXIT_OK,
-  EXIT_USAGE,
-  UnknownFlagError,
-  UsageError,
-} from "./errors.ts";
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UnknownFlagError, UsageError } from "./errors.ts";
 import { type EnvLookup, type Flag, parseCommand } from "./flags.ts";
 import { commandHelp, rootHelp } from "./help.ts";
 import { type Io, stdio } from "./io.ts";
@@ -188,7 +182,7 @@ export function invocationFor(name: string, argv: string[], env: EnvLookup): Inv
 
 // Command implementations are imported on demand: help and usage errors stay
 // fast, and a command's heavy dependencies (FFI, the store) load only for it.
-async function dispatch(inv: Invocation, io: Io): Promise<number> {
+async function dispatch(inv: Invocation, io: Io, env: EnvLookup): Promise<number> {
   switch (inv.command) {
     case "scan": {
       const { runScan } = await import("./scan.ts");
@@ -200,7 +194,10 @@ async function dispatch(inv: Invocation, io: Io): Promise<number> {
     }
     case "mount": {
       const { runMount } = await import("./mount.ts");
-      return await runMount(inv.options, io);
+      const daemon = await import("./daemon.ts");
+      // The background copy started by the mount(8) form reports readiness to its starter.
+      const hooks = env(daemon.DAEMON_ENV) === "1" ? { onReady: daemon.reportReadyAndDetach } : {};
+      return await runMount(inv.options, io, hooks);
     }
     case "vacuum": {
       const { runVacuum } = await import("./vacuum.ts");
@@ -268,6 +265,27 @@ export function reportError(e: unknown, io: Io): number {
   return EXIT_FAILURE;
 }
 
+/**
+ * `musefs STORE MOUNTPOINT -o OPTIONS`, as fuse3's mount helper runs it for
+ * mount(8) and fstab: mount in a background copy of this program, return
+ * once it serves (src/cli/mount_helper.ts, src/cli/daemon.ts).
+ */
+async function runHelperForm(argv: string[], io: Io, env: EnvLookup): Promise<number> {
+  const { helperMountArgs } = await import("./mount_helper.ts");
+  const args = helperMountArgs(argv);
+  const inv = invocationFor("mount", args, env);
+  configureLogging(inv.verbose, env);
+  const print = env("MUSEFS_PRINT_OPTIONS");
+  if (print !== undefined && isBoolish(print) && parseBoolish(print)) {
+    io.out(invocationToJson(inv));
+    return EXIT_OK;
+  }
+  if (inv.command !== "mount") throw new UsageError("not a mount", "mount");
+  // The copy runs `musefs mount …` with DAEMON_ENV set (see dispatch).
+  const { runInBackground } = await import("./daemon.ts");
+  return await runInBackground(["mount", ...args], io);
+}
+
 /** Run the command line `args` (without the program name); resolves to the exit code. */
 export async function runCli(
   args: readonly string[],
@@ -285,6 +303,9 @@ export async function runCli(
     if (r.kind === "version") {
       io.out(`musefs ${VERSION}`);
       return EXIT_OK;
+    }
+    if (r.bare && (await import("./mount_helper.ts")).isHelperForm(r.argv)) {
+      return await runHelperForm(r.argv, io, env);
     }
     let inv: Invocation;
     try {
@@ -319,7 +340,7 @@ export async function runCli(
       log.warn("`scan --revalidate` is deprecated; use `musefs revalidate` (add --prune to prune)");
     }
     checkInvocationStore(inv);
-    return await dispatch(inv, io);
+    return await dispatch(inv, io, env);
   } catch (e) {
     return reportError(e, io);
   }

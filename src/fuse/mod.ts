@@ -8,4 +8,5 @@ export {
   type ServeOptions,
 } from "./server.ts";
 export { prepareMountpoint } from "./session.ts";
+export { notifyServiceManager } from "./sd_notify.ts";
 export { MAX_READ, SERVE_DEFAULTS } from "./defaults.ts";

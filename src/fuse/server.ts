@@ -54,6 +54,8 @@ export interface ServeOptions {
   status?: () => Record<string, unknown>;
   /** Called once INIT is answered: the mount is usable. */
   onReady?: (info: ReadyInfo) => void;
+  /** Called once when serving starts to end: a stop (signal, abort) or the mount went away. */
+  onStopping?: () => void;
   log?: ServerLog;
 }
 
@@ -146,11 +148,18 @@ export async function serve(
   // Stop: unmount (the loop then sees ENODEV); if the mount stays busy, give
   // open files a grace period, then stop serving anyway.
   let stopping = false;
+  let stoppingSaid = false;
+  const sayStopping = () => {
+    if (stoppingSaid) return;
+    stoppingSaid = true;
+    options.onStopping?.();
+  };
   let graceExpired = false;
   let graceTimer: ReturnType<typeof setTimeout> | undefined;
   const stop = () => {
     if (stopping) return;
     stopping = true;
+    sayStopping();
     log.info(`unmounting ${mount.mountpoint}`);
     mount.unmount(true, log).finally(() => {
       graceTimer = setTimeout(() => graceExpired = true, options.graceMs ?? 5000);
@@ -214,6 +223,7 @@ export async function serve(
       }
     }
   } finally {
+    sayStopping();
     clearInterval(pollTimer);
     if (graceTimer !== undefined) clearTimeout(graceTimer);
     options.signal?.removeEventListener("abort", stop);

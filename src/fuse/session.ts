@@ -7,6 +7,7 @@
 import { MusefsError } from "../model/mod.ts";
 import { MAX_READ } from "./defaults.ts";
 import * as libc from "../../ffi/libc.ts";
+import { MUSEFS_FSTYPE, readMounts } from "../../ffi/mountinfo.ts";
 import { libfuseMount, type LibfuseSession, loadLibfuse } from "../../ffi/libfuse.ts";
 import { type ServerLog, silentLog } from "./errno.ts";
 
@@ -214,7 +215,7 @@ function mountDirect(cfg: MountConfig): FuseMount {
     libc.mount(
       "musefs",
       cfg.mountpoint,
-      "fuse.musefs",
+      MUSEFS_FSTYPE,
       libc.MS_NOSUID | libc.MS_NODEV | libc.MS_RDONLY,
       data,
     );
@@ -327,11 +328,6 @@ export function mountFuse(cfg: MountConfig): FuseMount {
   return mountUnprivileged(cfg);
 }
 
-/** Unescape a mountinfo path field (spaces etc. appear as \040 octal escapes). */
-function unescapeMountinfo(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
-}
-
 /**
  * The "major:minor" of the newest fuse.musefs mount at `mountpoint` (an
  * absolute path without symlinks), read from /proc/self/mountinfo: a stat or
@@ -339,23 +335,14 @@ function unescapeMountinfo(s: string): string {
  * the loop that is making this call.
  */
 export function mountDeviceId(mountpoint: string): string | null {
-  let text: string;
+  let mounts;
   try {
-    text = Deno.readTextFileSync("/proc/self/mountinfo");
+    mounts = readMounts();
   } catch {
-    return null;
+    return null; // best effort: only the read-ahead tuning needs it
   }
-  let found: string | null = null;
-  for (const line of text.split("\n")) {
-    const fields = line.split(" ");
-    const dash = fields.indexOf("-");
-    if (dash < 0 || fields.length < dash + 2) continue;
-    const point = unescapeMountinfo(fields[4]);
-    if (point === mountpoint && fields[dash + 1] === "fuse.musefs") {
-      found = fields[2];
-    }
-  }
-  return found;
+  const found = mounts.filter((m) => m.mountpoint === mountpoint && m.fstype === MUSEFS_FSTYPE);
+  return found.length > 0 ? found[found.length - 1].device : null;
 }
 
 /**

@@ -7,6 +7,11 @@
 // loops and unreadable directories are warnings, never fatal. Files that are
 // not music are tallied by lowercase extension for the summary.
 //
+// musefs mounts (type fuse.musefs in /proc/self/mountinfo) are never
+// entered: they show a store's view, not a library, and a scan that reads a
+// mount's files while writing its store would feed the view back into
+// itself. A target inside one is skipped whole with a warning.
+//
 // Names that are not valid UTF-8: Deno hands directory entries to us as
 // strings with such bytes replaced by U+FFFD. Files and directories with such
 // names are walked, probed and served under that lossy path (the form the
@@ -18,6 +23,7 @@
 // is not followed (warned about).
 
 import { escapedTwins, exists, maybeLossy, readDirLossy } from "../../ffi/lossy_path.ts";
+import { musefsMountAt, musefsMountpoints } from "../../ffi/mountinfo.ts";
 import { MusefsError } from "../model/mod.ts";
 import { extensionOf, probeKindForPath } from "../format/mod.ts";
 import { ProbeAborted } from "./pool.ts";
@@ -26,6 +32,8 @@ import type { ScanReporter } from "./report.ts";
 export interface WalkOptions {
   followSymlinks: boolean;
   warn(message: string): void;
+  /** Shown at -v (a musefs mount not entered). */
+  info?(message: string): void;
   debug?(message: string): void;
   /** Called as music files are found (count so far). */
   onFound?(found: number): void;
@@ -161,6 +169,22 @@ async function* walkPaths(
     options.onFound?.(result.found);
   };
 
+  const musefsMounts = musefsMountpoints();
+  const inMount = musefsMountAt(root, musefsMounts);
+  if (inMount !== null) {
+    options.warn(
+      `skipping ${root}: it is ${inMount === root ? "" : "inside "}the musefs mount at ` +
+        `${inMount} (a view of a store); scan the library it shows instead`,
+    );
+    return;
+  }
+  /** False (and says so at -v) for a directory that is a musefs mount. */
+  const enterable = (dir: string): boolean => {
+    if (!musefsMounts.has(dir)) return true;
+    options.info?.(`not descending into ${dir}: it is a musefs mount`);
+    return false;
+  };
+
   if (!rootInfo.isDirectory) {
     if (rootInfo.isFile && probeKindForPath(root) !== null) {
       found();
@@ -252,7 +276,7 @@ async function* walkPaths(
             continue;
           }
           seenDirs.add(key);
-          subdirs.push(real);
+          if (enterable(real)) subdirs.push(real);
         } else if (info.isFile && probeKindForPath(real) !== null) {
           if (firstVisit(real, info)) {
             found();
@@ -262,6 +286,7 @@ async function* walkPaths(
           tally(real);
         }
       } else if (entry.isDirectory) {
+        if (!enterable(path)) continue;
         if (follow) {
           try {
             const key = identity(Deno.statSync(path));
@@ -316,6 +341,7 @@ function targetOptions(request: TargetRequest, reporter: ScanReporter): WalkOpti
     signal: request.signal,
     followSymlinks: request.followSymlinks,
     warn: reporter.warn,
+    info: reporter.info,
     debug: reporter.debug,
     onFound: reporter.discovered,
   };

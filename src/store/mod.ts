@@ -78,3 +78,4 @@ export {
   trackVersion,
 } from "./curate.ts";
 export { catalogPage, type CatalogRow, catalogRows } from "./catalog.ts";
+export { type DirectoryTracks, firstTrackUnder, tracksInDirectory } from "./paths.ts";
