@@ -9,7 +9,7 @@ import type { TagEntry } from "../model/mod.ts";
 import { type ArtLink, listTrackArt, replaceTrackArt, sha256Hex } from "./art.ts";
 import type { Store } from "./open.ts";
 import { listTextTags, replaceTextTags } from "./tags.ts";
-import { tracksAtOrUnder } from "./tracks.ts";
+import { tracksAtOrUnder } from "./paths.ts";
 
 /** `FIELD=VALUE` (exact value) or `FIELD~TEXT` (case-insensitive substring); keys case-insensitive. */
 export interface TagCondition {

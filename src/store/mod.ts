@@ -28,7 +28,6 @@ export {
   setTrackChecksums,
   type TrackInput,
   type TrackRow,
-  tracksAtOrUnder,
   tracksByFingerprint,
   upsertTrack,
 } from "./tracks.ts";
@@ -78,4 +77,9 @@ export {
   trackVersion,
 } from "./curate.ts";
 export { catalogPage, type CatalogRow, catalogRows } from "./catalog.ts";
-export { type DirectoryTracks, firstTrackUnder, tracksInDirectory } from "./paths.ts";
+export {
+  type DirectoryTracks,
+  firstTrackUnder,
+  tracksAtOrUnder,
+  tracksInDirectory,
+} from "./paths.ts";

@@ -64,3 +64,29 @@ export function tracksInDirectory(store: Store, dir: string, limit: number): Dir
   }
   return out;
 }
+
+/**
+ * The tracks whose backing file is `path` or, unless `exact`, lies under the
+ * directory `path`, ascending id: an equality and one range probe.
+ */
+export function tracksAtOrUnder(
+  store: Store,
+  path: string,
+  exact = false,
+): { id: number; backingPath: string }[] {
+  const at = path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
+  const rows = exact
+    ? store.all<{ id: number; p: string }>(
+      "SELECT id, backing_path AS p FROM tracks WHERE backing_path = ?",
+      at,
+    )
+    : store.all<{ id: number; p: string }>(
+      `SELECT id, backing_path AS p FROM tracks WHERE backing_path = ?
+        UNION SELECT id, backing_path AS p FROM tracks
+          WHERE backing_path >= ? AND backing_path < ?
+        ORDER BY id`,
+      at,
+      ...rangeUnder(at),
+    );
+  return rows.map((r) => ({ id: r.id, backingPath: r.p }));
+}

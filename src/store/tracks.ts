@@ -148,34 +148,6 @@ export function hasTrackAt(store: Store, backingPath: string): boolean {
   return store.get("SELECT 1 FROM tracks WHERE backing_path = ?", backingPath) !== undefined;
 }
 
-/**
- * The tracks whose backing file is `path` or, unless `exact`, lies under the
- * directory `path`, ascending id: an equality and a range `path/` ≤ p <
- * `path0` on the unique index ('0' is the byte after '/'), never a table scan.
- */
-export function tracksAtOrUnder(
-  store: Store,
-  path: string,
-  exact = false,
-): { id: number; backingPath: string }[] {
-  const dir = path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
-  const rows = exact
-    ? store.all<{ id: number; p: string }>(
-      "SELECT id, backing_path AS p FROM tracks WHERE backing_path = ?",
-      dir,
-    )
-    : store.all<{ id: number; p: string }>(
-      `SELECT id, backing_path AS p FROM tracks WHERE backing_path = ?
-        UNION SELECT id, backing_path AS p FROM tracks
-          WHERE backing_path >= ? AND backing_path < ?
-        ORDER BY id`,
-      dir,
-      dir === "/" ? "/" : `${dir}/`,
-      dir === "/" ? "0" : `${dir}0`,
-    );
-  return rows.map((r) => ({ id: r.id, backingPath: r.p }));
-}
-
 /** Every backing_path (unordered): the scan's "already present" set. */
 export function listBackingPaths(store: Store): string[] {
   return store.all<{ p: string }>("SELECT backing_path AS p FROM tracks").map((r) => r.p);
