@@ -10,6 +10,7 @@ const BENCHES: { name: string; file: string; flags: string[] }[] = [
   { name: "scan", file: "bench/scan_bench.ts", flags: [] },
   { name: "fuse", file: "bench/fuse_bench.ts", flags: [] },
   { name: "memory", file: "bench/memory_bench.ts", flags: [] },
+  { name: "media-scan", file: "bench/media_scan_bench.ts", flags: [] },
 ];
 
 if (import.meta.main) {

@@ -1,0 +1,435 @@
+// A media server's library scan (Jellyfin, Plex, Navidrome, MPD, DLNA) through
+// musefs against bindfs -r over the same backing tree: walk the whole tree and
+// lstat every file; walk, stat and read the first 64 KiB of every file. Each
+// pass runs on a freshly started mount, backing files in the page cache, the
+// two filesystems interleaved in one run, with the library on a disk
+// filesystem (the work directory's) and on tmpfs. The daemon's RSS comes from
+// /proc. Ratios are printed with their goals.
+//
+// The library: `--tracks N` (default 20000) hard links of the real fixture
+// files (every format), 50 tracks per artist in 4 albums, laid out
+// artist/album/track on disk as the mount shows them. The store is a real
+// scan of the 11 originals, then one SQL transaction clones their rows
+// (tracks, tags, art links, structural blocks) for every link with distinct
+// artist, album and title tags; links share the original's inode, so the
+// scanned stamps hold for every clone.
+//
+// Run (as root; needs /dev/fuse, bindfs, sqlite3, /usr/bin/python3):
+//   npx deno task bench media-scan            (or: deno run <shipped flags> bench/media_scan_bench.ts)
+//   … bench/media_scan_bench.ts --tracks 200000 --reps 1
+// MUSEFS_BENCH_PROFILE=<dir>: run the musefs daemons with V8's --prof (logs in <dir>;
+// summarize with `node --prof-process <dir>/<log>`). Measured figures then mean little.
+
+import { isMounted, noFuse, q, sh, shOk } from "../tests/e2e/helpers.ts";
+import { ensureFixtures } from "../tests/fixtures/fixtures.ts";
+import { musefsCommand } from "../tests/cli/run_musefs.ts";
+
+const MIB = 1024 * 1024;
+const HEADER_BYTES = 64 * 1024;
+/** The documented default cache budgets a full pass may grow the daemon by (docs/tuning.md). */
+const BUDGET_MIB = 64;
+
+function flag(name: string, fallback: number): number {
+  const i = Deno.args.indexOf(name);
+  if (i < 0) return fallback;
+  const v = Number(Deno.args[i + 1]);
+  if (!Number.isInteger(v) || v <= 0) {
+    throw new Error(`${name} wants a positive integer, got ${Deno.args[i + 1]}`);
+  }
+  return v;
+}
+
+const TRACKS = flag("--tracks", 20000);
+const REPS = flag("--reps", 2);
+const PROFILE = Deno.env.get("MUSEFS_BENCH_PROFILE") ?? "";
+const PYTHON = "/usr/bin/python3";
+
+// ---------------------------------------------------------------- mounts
+
+interface Daemon {
+  pid: number;
+  readyMs: number;
+  stop(): Promise<void>;
+}
+
+const cleanups: (() => Promise<unknown>)[] = [];
+const dec = new TextDecoder();
+
+/** `musefs mount` the shipped way (default flags); resolves when the log says mounted. */
+async function musefsMount(db: string, mnt: string): Promise<Daemon> {
+  await Deno.mkdir(mnt, { recursive: true });
+  const [deno, ...argv] = musefsCommand(["mount", mnt, "--db", db, "-v"]);
+  const env: Record<string, string> = { NO_COLOR: "1" };
+  for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"]) {
+    const v = Deno.env.get(name);
+    if (v !== undefined) env[name] = v;
+  }
+  if (PROFILE) env.DENO_V8_FLAGS = `--prof,--logfile=${PROFILE}/musefs-%p.log`;
+  const t0 = performance.now();
+  const child = new Deno.Command(deno, {
+    args: argv,
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let log = "";
+  let readyMs = -1;
+  const reader = (async () => {
+    for await (const chunk of child.stderr) {
+      log += dec.decode(chunk, { stream: true });
+      if (readyMs < 0 && log.includes(`musefs mounted at ${mnt}`)) readyMs = performance.now() - t0;
+    }
+  })();
+  while (readyMs < 0) {
+    if (performance.now() - t0 > 120_000) break;
+    const exited = await Promise.race([
+      child.status.then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 20)),
+    ]);
+    if (exited) break;
+  }
+  let done = false;
+  const stop = async () => {
+    if (done) return;
+    done = true;
+    try {
+      child.kill("SIGTERM");
+    } catch { /* gone */ }
+    await child.status;
+    await reader;
+    if (await isMounted(mnt)) await sh(`umount -l ${q(mnt)}`);
+  };
+  cleanups.push(stop);
+  if (readyMs < 0) {
+    await stop();
+    throw new Error(`musefs did not mount ${mnt}:\n${log}`);
+  }
+  return { pid: child.pid, readyMs, stop };
+}
+
+async function bindfsMount(src: string, mnt: string): Promise<() => Promise<void>> {
+  await Deno.mkdir(mnt, { recursive: true });
+  await shOk(`bindfs -r ${q(src)} ${q(mnt)}`);
+  if (!(await isMounted(mnt))) throw new Error(`bindfs did not mount ${mnt}`);
+  let done = false;
+  const stop = async () => {
+    if (done) return;
+    done = true;
+    if ((await sh(`umount ${q(mnt)}`)).code !== 0) await sh(`umount -l ${q(mnt)}`);
+  };
+  cleanups.push(stop);
+  return stop;
+}
+
+function rssBytes(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+  if (!m) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+// ---------------------------------------------------------------- passes
+
+type Pass = "lstat" | "read";
+
+const WALKER = `
+import os, sys
+root, mode, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
+files = 0
+total = 0
+for d, dirs, names in os.walk(root):
+    for n in names:
+        p = os.path.join(d, n)
+        if mode == "lstat":
+            total += os.lstat(p).st_size
+        else:
+            os.stat(p)
+            with open(p, "rb", buffering=0) as f:
+                total += len(f.read(size))
+        files += 1
+print(files, total)
+`;
+
+/** Wall ms of one pass over `root`; checks the file count. */
+async function pass(root: string, kind: Pass): Promise<{ ms: number; bytes: number }> {
+  const t0 = performance.now();
+  const out = await new Deno.Command(PYTHON, {
+    args: ["-c", WALKER, root, kind, String(HEADER_BYTES)],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const ms = performance.now() - t0;
+  if (!out.success) throw new Error(`walk of ${root} failed: ${dec.decode(out.stderr)}`);
+  const [files, bytes] = dec.decode(out.stdout).trim().split(" ").map(Number);
+  if (files !== TRACKS) throw new Error(`walk of ${root} found ${files} files, not ${TRACKS}`);
+  return { ms, bytes };
+}
+
+// ---------------------------------------------------------------- the library
+
+function layout(i: number): { artist: number; album: number } {
+  // 50 tracks per artist, 4 albums each (12 or 13 tracks).
+  const album = Math.floor((i * 2) / 25);
+  return { artist: Math.floor(album / 4), album };
+}
+
+const pad = (n: number, w: number) => String(n).padStart(w, "0");
+
+/** Hard links of the originals in `src` laid out under `lib`; returns their source index. */
+async function makeLinks(src: string[], lib: string): Promise<void> {
+  let lastAlbum = -1;
+  for (let i = 0; i < TRACKS; i++) {
+    const { artist, album } = layout(i);
+    const dir = `${lib}/Artist ${pad(artist, 5)}/Album ${pad(album, 6)}`;
+    if (album !== lastAlbum) {
+      await Deno.mkdir(dir, { recursive: true });
+      lastAlbum = album;
+    }
+    const from = src[i % src.length];
+    const ext = from.slice(from.lastIndexOf("."));
+    Deno.linkSync(from, `${dir}/Track ${pad(i, 7)}${ext}`);
+  }
+}
+
+async function sqlite(db: string, sql: string): Promise<string> {
+  const p = new Deno.Command("sqlite3", {
+    args: ["-bail", db],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = p.stdin.getWriter();
+  await w.write(new TextEncoder().encode(sql));
+  await w.close();
+  const out = await p.output();
+  if (!out.success) throw new Error(`sqlite3 ${db}: ${dec.decode(out.stderr)}`);
+  return dec.decode(out.stdout);
+}
+
+/** Scan the originals, then clone their rows for every link (see the file comment). */
+async function makeStore(srcDir: string, lib: string, db: string): Promise<void> {
+  const [deno, ...argv] = musefsCommand(["scan", srcDir, "--db", db, "--quiet"]);
+  const r = await new Deno.Command(deno, { args: argv, stdout: "piped", stderr: "piped" }).output();
+  if (!r.success) throw new Error(`scan failed: ${dec.decode(r.stderr)}`);
+  const rows = (await sqlite(db, "SELECT id, backing_path FROM tracks ORDER BY backing_path;"))
+    .trim().split("\n").map((l) => l.split("|"));
+  const srcIds = rows.map(([id]) => Number(id));
+  const exts = rows.map(([, p]) => p.slice(p.lastIndexOf(".")));
+  const k = srcIds.length;
+  const base = 1000;
+  const sql = `
+PRAGMA foreign_keys = ON;
+PRAGMA journal_mode = WAL;
+BEGIN;
+CREATE TEMP TABLE src (k INTEGER PRIMARY KEY, id INTEGER, ext TEXT);
+INSERT INTO src VALUES ${srcIds.map((id, j) => `(${j}, ${id}, '${exts[j]}')`).join(",")};
+CREATE TEMP TABLE clone AS
+  WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ${TRACKS})
+  SELECT i, ${base} + i AS id, (i * 2) / 25 AS album, (i * 2) / 25 / 4 AS artist,
+         (SELECT id FROM src WHERE k = i % ${k}) AS src,
+         (SELECT ext FROM src WHERE k = i % ${k}) AS ext
+  FROM n;
+INSERT INTO tracks (id, backing_path, format, audio_offset, audio_length, backing_size,
+    backing_mtime_ns, content_version, updated_at, backing_ctime_ns, fingerprint, content_hash)
+  SELECT c.id,
+         printf('%s/Artist %05d/Album %06d/Track %07d%s', '${lib}', c.artist, c.album, c.i, c.ext),
+         t.format, t.audio_offset, t.audio_length, t.backing_size, t.backing_mtime_ns,
+         t.content_version, t.updated_at, t.backing_ctime_ns, t.fingerprint, t.content_hash
+  FROM clone c JOIN tracks t ON t.id = c.src ORDER BY c.id;
+INSERT INTO tags (track_id, key, value, ordinal, value_blob)
+  SELECT c.id, g.key,
+         CASE WHEN g.ordinal > 0 THEN g.value
+              WHEN lower(g.key) IN ('albumartist', 'artist') THEN printf('Artist %05d', c.artist)
+              WHEN lower(g.key) = 'album' THEN printf('Album %06d', c.album)
+              WHEN lower(g.key) = 'title' THEN printf('Track %07d', c.i)
+              ELSE g.value END,
+         g.ordinal, g.value_blob
+  FROM clone c JOIN tags g ON g.track_id = c.src ORDER BY c.id;
+INSERT INTO track_art (track_id, art_id, picture_type, description, ordinal)
+  SELECT c.id, a.art_id, a.picture_type, a.description, a.ordinal
+  FROM clone c JOIN track_art a ON a.track_id = c.src ORDER BY c.id;
+INSERT INTO structural_blocks (track_id, kind, ordinal, body)
+  SELECT c.id, s.kind, s.ordinal, s.body
+  FROM clone c JOIN structural_blocks s ON s.track_id = c.src ORDER BY c.id;
+DELETE FROM tracks WHERE id IN (SELECT id FROM src);
+COMMIT;
+PRAGMA wal_checkpoint(TRUNCATE);
+SELECT count(*) FROM tracks;
+`;
+  const n = Number((await sqlite(db, sql)).trim().split("\n").at(-1));
+  if (n !== TRACKS) throw new Error(`store holds ${n} tracks, expected ${TRACKS}`);
+}
+
+interface Library {
+  where: string;
+  lib: string;
+  db: string;
+}
+
+async function makeLibrary(root: string, where: string): Promise<Library> {
+  const fixtures = await ensureFixtures();
+  const srcDir = `${root}/src`, lib = `${root}/lib`, db = `${root}/lib.db`;
+  await Deno.mkdir(srcDir, { recursive: true });
+  const src: string[] = [];
+  for (const f of fixtures) {
+    const to = `${srcDir}/${f.name}${f.ext}`;
+    await Deno.copyFile(f.path, to);
+    src.push(to);
+  }
+  src.sort();
+  const t0 = performance.now();
+  // Links first: linking changes the inode's ctime, and the scan must see the final one.
+  await makeLinks(src, lib);
+  const t1 = performance.now();
+  await makeStore(srcDir, lib, db);
+  console.log(
+    `${where}: ${TRACKS} links in ${((t1 - t0) / 1000).toFixed(1)} s, store in ` +
+      `${((performance.now() - t1) / 1000).toFixed(1)} s (${root})`,
+  );
+  return { where, lib, db };
+}
+
+// ---------------------------------------------------------------- run
+
+interface Sample {
+  musefs: number[];
+  bindfs: number[];
+  rssMount: number[];
+  rssAfter: number[];
+  ready: number[];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.floor(s.length / 2)];
+}
+
+async function measure(l: Library, kind: Pass, mnt: string, s: Sample, musefsFirst: boolean) {
+  const runMusefs = async () => {
+    const d = await musefsMount(l.db, `${mnt}/musefs`);
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      s.ready.push(d.readyMs);
+      s.rssMount.push(rssBytes(d.pid));
+      s.musefs.push((await pass(`${mnt}/musefs`, kind)).ms);
+      s.rssAfter.push(rssBytes(d.pid));
+    } finally {
+      await d.stop();
+    }
+  };
+  const runBindfs = async () => {
+    const stop = await bindfsMount(l.lib, `${mnt}/bindfs`);
+    try {
+      s.bindfs.push((await pass(`${mnt}/bindfs`, kind)).ms);
+    } finally {
+      await stop();
+    }
+  };
+  if (musefsFirst) {
+    await runMusefs();
+    await runBindfs();
+  } else {
+    await runBindfs();
+    await runMusefs();
+  }
+}
+
+async function main() {
+  const disk = await Deno.realPath(await Deno.makeTempDir({ prefix: "musefs-scan-bench-" }));
+  const tmpfs = `${disk}/tmpfs`;
+  await Deno.mkdir(tmpfs);
+  await shOk(`mount -t tmpfs -o size=4g musefs-bench ${q(tmpfs)}`);
+  cleanups.push(() => sh(`umount -l ${q(tmpfs)}`));
+  if (PROFILE) await Deno.mkdir(PROFILE, { recursive: true });
+  try {
+    const diskFs = (await shOk(`findmnt -no FSTYPE -T ${q(disk)}`)).trim();
+    const libs = [
+      await makeLibrary(`${disk}/disk`, diskFs),
+      await makeLibrary(`${tmpfs}/t`, "tmpfs"),
+    ];
+    // Backing files into the page cache (and a direct figure for reference).
+    const direct = new Map<string, number>();
+    for (const l of libs) {
+      await pass(l.lib, "read");
+      direct.set(`${l.where} read`, (await pass(l.lib, "read")).ms);
+      direct.set(`${l.where} lstat`, (await pass(l.lib, "lstat")).ms);
+    }
+    const samples = new Map<string, Sample>();
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const l of libs) {
+        for (const kind of ["lstat", "read"] as const) {
+          const key = `${l.where} ${kind}`;
+          if (!samples.has(key)) {
+            samples.set(key, { musefs: [], bindfs: [], rssMount: [], rssAfter: [], ready: [] });
+          }
+          await measure(l, kind, `${disk}/m`, samples.get(key)!, rep % 2 === 0);
+        }
+      }
+    }
+    console.log();
+    console.log(
+      `${TRACKS} tracks, ${REPS} rep(s), each pass on a fresh mount (median ms; RSS of the ` +
+        `musefs daemon in MiB)`,
+    );
+    console.log(
+      "pass                              musefs   bindfs   direct   ratio  goal   " +
+        "RSS mount → after",
+    );
+    const verdicts: string[] = [];
+    let maxMount = 0, maxGrowth = 0;
+    const readies: number[] = [];
+    for (const [key, s] of samples) {
+      const [where, kind] = key.split(" ");
+      const m = median(s.musefs), b = median(s.bindfs);
+      const ratio = m / b;
+      const name = kind === "lstat" ? "walk + lstat" : "walk + stat + read 64 KiB";
+      const rssMount = Math.max(...s.rssMount) / MIB, rssAfter = Math.max(...s.rssAfter) / MIB;
+      const growth = Math.max(...s.rssAfter.map((a, i) => a - s.rssMount[i])) / MIB;
+      maxMount = Math.max(maxMount, rssMount);
+      maxGrowth = Math.max(maxGrowth, growth);
+      readies.push(...s.ready);
+      console.log(
+        `${`${name} (${where})`.padEnd(32)} ${m.toFixed(0).padStart(8)} ${
+          b.toFixed(0).padStart(8)
+        } ${direct.get(key)!.toFixed(0).padStart(8)} ${ratio.toFixed(2).padStart(6)}× ≤1.0×  ` +
+          `${rssMount.toFixed(0)} → ${rssAfter.toFixed(0)}`,
+      );
+      verdicts.push(
+        `${`${name} (${where}) musefs / bindfs`.padEnd(52)} ${ratio.toFixed(2).padStart(6)}×  ` +
+          `goal ≤ 1.0×  ${ratio <= 1 ? "PASS" : "FAIL"}`,
+      );
+    }
+    const perTrack = (maxGrowth * MIB / TRACKS / 1024).toFixed(2);
+    verdicts.push(
+      `${"RSS growth during a pass (MiB)".padEnd(52)} ${maxGrowth.toFixed(0).padStart(6)}   ` +
+        `goal ≤ ${BUDGET_MIB}  ${
+          maxGrowth <= BUDGET_MIB ? "PASS" : "FAIL"
+        }  (${perTrack} KiB/track)`,
+    );
+    verdicts.push(
+      `${"RSS after mount (MiB)".padEnd(52)} ${maxMount.toFixed(0).padStart(6)}   ` +
+        `goal ≤ 400  ${maxMount <= 400 ? "PASS" : "FAIL"}`,
+    );
+    const ready = median(readies);
+    verdicts.push(
+      `${"mount ready (ms, median)".padEnd(52)} ${ready.toFixed(0).padStart(6)}   ` +
+        `goal ≤ 2500  ${ready <= 2500 ? "PASS" : "FAIL"}`,
+    );
+    console.log();
+    for (const v of verdicts) console.log(`  ${v}`);
+    if (PROFILE) console.log(`\nV8 profiles in ${PROFILE} (node --prof-process <log>)`);
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+    await Deno.remove(disk, { recursive: true }).catch((e) => console.log(`cleanup: ${e}`));
+  }
+}
+
+if (import.meta.main) {
+  if (noFuse) {
+    console.log("media scan bench skipped: needs root and a usable /dev/fuse");
+  } else {
+    await main();
+  }
+}
