@@ -55,6 +55,8 @@ export interface ResolvedFile {
 }
 
 interface SizeEntry {
+  /** The store's data_version when the entry was last checked against its row. */
+  dataVersion: number;
   contentVersion: number;
   updatedAt: number;
   backingPath: string;
@@ -89,10 +91,13 @@ function fresh(
 }
 
 function checkStamp(row: TrackRow, observed: BackingStamp): void {
-  if (!stampsMatch(recordedStamp(row), observed)) {
-    const r = recordedStamp(row);
+  checkRecorded(row.backingPath, recordedStamp(row), observed);
+}
+
+function checkRecorded(path: string, r: BackingStamp, observed: BackingStamp): void {
+  if (!stampsMatch(r, observed)) {
     throw new BackingChangedError(
-      row.backingPath,
+      path,
       `recorded size ${r.size} mtime ${r.mtimeNs} ctime ${r.ctimeNs}, ` +
         `now size ${observed.size} mtime ${observed.mtimeNs} ctime ${observed.ctimeNs}`,
     );
@@ -310,15 +315,30 @@ export class Resolver {
    * the row (content_version, path, stamp) and re-stats the backing file.
    */
   attrs(trackId: number): FileAttrs {
-    const row = getTrack(this.store, trackId);
-    if (row === null) throw new TrackGoneError(trackId);
     const e = this.#sizes.get(trackId);
-    if (e !== undefined && fresh(e, row)) {
-      checkStamp(row, statStamp(row.backingPath));
-      return e;
+    if (e !== undefined) {
+      // The store is unchanged since the entry was checked against its row
+      // (data_version moves on every commit by another connection): only
+      // the backing file can have drifted. A media server's scan stats every
+      // file while nothing writes, so this is the common case.
+      const dataVersion = this.store.dataVersion();
+      if (e.dataVersion === dataVersion) {
+        checkRecorded(e.backingPath, e.stamp, statStamp(e.backingPath));
+        return e;
+      }
+      const row = getTrack(this.store, trackId);
+      if (row === null) throw new TrackGoneError(trackId);
+      if (fresh(e, row)) {
+        checkStamp(row, statStamp(row.backingPath));
+        e.dataVersion = dataVersion;
+        return e;
+      }
     }
-    const file = this.#resolve(trackId, false, true, row).file;
+    const dataVersion = this.store.dataVersion();
+    // No row read first: the miss reads it once, with what synthesis needs.
+    const file = this.#resolve(trackId, false, true).file;
     const entry: SizeEntry = {
+      dataVersion,
       contentVersion: file.contentVersion,
       updatedAt: file.updatedAt,
       backingPath: file.backingPath,
