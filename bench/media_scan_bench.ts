@@ -268,7 +268,7 @@ interface Library {
   db: string;
 }
 
-async function makeLibrary(root: string, where: string): Promise<Library> {
+export async function makeLibrary(root: string, where: string): Promise<Library> {
   const fixtures = await ensureFixtures();
   const srcDir = `${root}/src`, lib = `${root}/lib`, db = `${root}/lib.db`;
   await Deno.mkdir(srcDir, { recursive: true });

@@ -11,6 +11,8 @@ import type { Io } from "./io.ts";
 import type { MountOptions } from "./options.ts";
 import { templateWarnings } from "./template_lint.ts";
 
+const MIB = 1024 * 1024;
+
 function statOrNull(path: string): Deno.FileInfo | null {
   try {
     return Deno.statSync(path);
@@ -83,6 +85,9 @@ function libraryOptions(o: MountOptions): LibraryOptions {
     dirMode: o.dirMode,
     pollIntervalMs: o.pollIntervalMs,
     readAheadBudgetMib: o.readAheadBudgetMib,
+    headerCacheBytes: o.headerCacheMib * MIB,
+    attrCacheBytes: o.attrCacheMib * MIB,
+    artCacheBytes: o.artCacheMib * MIB,
     keepCache: o.keepCache,
     log,
   };

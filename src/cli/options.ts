@@ -72,6 +72,10 @@ export interface MountOptions {
   maxReadaheadKib: number;
   /** 0 disables read-ahead. */
   readAheadBudgetMib: number;
+  /** Cache budgets (MiB): layouts, sizes/mtimes, art images. */
+  headerCacheMib: number;
+  attrCacheMib: number;
+  artCacheMib: number;
   readAheadPrefetch: boolean;
   maxBackground: number;
   /** 0 = 2 × available parallelism. */
@@ -211,6 +215,9 @@ export function mountInvocation(parsed: ParsedCommand<MountSpec["flags"]>): Invo
       attrTtlMs: f.attrTtlMs,
       maxReadaheadKib: f.maxReadaheadKib,
       readAheadBudgetMib: f.readAheadBudgetMib,
+      headerCacheMib: f.headerCacheMib,
+      attrCacheMib: f.attrCacheMib,
+      artCacheMib: f.artCacheMib,
       readAheadPrefetch: f.readAheadPrefetch,
       maxBackground: f.maxBackground,
       workers: f.workers,

@@ -33,6 +33,9 @@ import {
   parsePictureType,
 } from "./curate_values.ts";
 
+/** Cache budgets are kept in bytes by the core and shown in MiB by the flags. */
+const MIB = 1024 * 1024;
+
 export const CHECKSUM_TIERS = ["none", "fingerprint", "full"] as const;
 export { EXTENSION_STYLES, SERVE_MODES } from "../core/defaults.ts";
 export const SHELLS = ["bash", "zsh", "fish"] as const;
@@ -227,6 +230,21 @@ export const mountSpec = {
       "read-ahead-budget-mib",
       "Read-ahead memory (MiB) shared by all open streams; 0 disables read-ahead.",
       { parse: u32, default: (): number => LIB.readAheadBudgetMib, valueName: "MIB" },
+    ),
+    headerCacheMib: valueFlag(
+      "header-cache-mib",
+      "Memory (MiB) for synthesized file layouts (generated headers), least recently used dropped.",
+      { parse: u32, default: (): number => LIB.headerCacheBytes / MIB, valueName: "MIB" },
+    ),
+    attrCacheMib: valueFlag(
+      "attr-cache-mib",
+      "Memory (MiB) for the sizes and mtimes of files already stat'ed, least recently used dropped.",
+      { parse: u32, default: (): number => LIB.attrCacheBytes / MIB, valueName: "MIB" },
+    ),
+    artCacheMib: valueFlag(
+      "art-cache-mib",
+      "Memory (MiB) for cover art images, shared by every track that embeds them.",
+      { parse: u32, default: (): number => LIB.artCacheBytes / MIB, valueName: "MIB" },
     ),
     readAheadPrefetch: switchFlag(
       "read-ahead-prefetch",

@@ -19,12 +19,14 @@ export const LIBRARY_DEFAULTS = {
   /** Minimum time between store polls. */
   pollIntervalMs: 1000,
   /** Read-ahead memory shared by all open streams (0 disables read-ahead). */
-  readAheadBudgetMib: 64,
+  readAheadBudgetMib: 32,
   keepCache: true,
   /** ID3v2 major version written into MP3s and WAV id3 chunks (3 for old players). */
   id3Version: 4 as 3 | 4,
-  /** Synthesized headers kept in memory. */
-  headerCacheBytes: 64 * 1024 * 1024,
-  /** Whole art images kept in memory. */
-  artCacheBytes: 32 * 1024 * 1024,
+  /** Synthesized layouts kept in memory (the four budgets add up to 64 MiB). */
+  headerCacheBytes: 16 * 1024 * 1024,
+  /** Sizes and mtimes of files already stat'ed. */
+  attrCacheBytes: 8 * 1024 * 1024,
+  /** Whole art images kept in memory, one copy per image. */
+  artCacheBytes: 8 * 1024 * 1024,
 } as const;

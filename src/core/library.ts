@@ -123,6 +123,7 @@ export class MusefsLibrary implements Library {
       options.mode,
       options.headerCacheBytes,
       options.id3Version,
+      options.attrCacheBytes,
     );
     this.art = new ArtCache(this.#serve, options.artCacheBytes);
     this.readAhead = new ReadAheadPool(options.readAheadBudgetBytes);
@@ -457,6 +458,13 @@ export class MusefsLibrary implements Library {
       c("musefs_cache_header_hits_total", "Header cache hits", this.resolver.headers.hits),
       c("musefs_cache_header_misses_total", "Header cache misses", this.resolver.headers.misses),
       g("musefs_cache_size_entries", "Size cache entries", this.resolver.sizeEntries),
+      g("musefs_cache_size_bytes", "Size cache bytes", this.resolver.sizes.weight),
+      g("musefs_cache_size_bytes_max", "Size cache budget", this.resolver.sizes.budget),
+      c("musefs_cache_size_hits_total", "Size cache hits", this.resolver.sizes.hits),
+      c("musefs_cache_size_misses_total", "Size cache misses", this.resolver.sizes.misses),
+      g("musefs_cache_art_entries", "Art cache entries", this.art.entries),
+      g("musefs_cache_art_bytes", "Art cache bytes", this.art.bytes),
+      g("musefs_cache_art_bytes_max", "Art cache budget", this.options.artCacheBytes),
       g("musefs_readahead_budget_bytes", "Read-ahead budget", this.readAhead.budget),
       g("musefs_readahead_charged_bytes", "Read-ahead bytes held", this.readAhead.charged),
       c("musefs_readahead_hits_total", "Read-ahead hits", this.readAhead.hits),

@@ -26,13 +26,15 @@ export interface LibraryOptions {
   dirMode?: number;
   /** Minimum time between store polls (default 1000 ms; 0 = every call). */
   pollIntervalMs?: number;
-  /** Global read-ahead budget in MiB (default 64; 0 disables read-ahead). */
+  /** Global read-ahead budget in MiB (default 32; 0 disables read-ahead). */
   readAheadBudgetMib?: number;
   /** Let the kernel keep page caches across opens (default true). */
   keepCache?: boolean;
-  /** Header cache byte budget (default 64 MiB). */
+  /** Header cache byte budget (default 16 MiB). */
   headerCacheBytes?: number;
-  /** Art image cache byte budget (default 32 MiB). */
+  /** Size/mtime cache byte budget (default 8 MiB). */
+  attrCacheBytes?: number;
+  /** Art image cache byte budget (default 8 MiB). */
   artCacheBytes?: number;
   /** Where refresh failures are reported (default: nowhere). */
   log?: { warn(message: string): void };
@@ -57,6 +59,7 @@ export interface ResolvedLibraryOptions {
   readAheadBudgetBytes: number;
   keepCache: boolean;
   headerCacheBytes: number;
+  attrCacheBytes: number;
   artCacheBytes: number;
   log: { warn(message: string): void } | null;
   id3Version: Id3Version;
@@ -87,6 +90,7 @@ export function resolveOptions(o: LibraryOptions): ResolvedLibraryOptions {
     readAheadBudgetBytes: Math.max(0, o.readAheadBudgetMib ?? D.readAheadBudgetMib) * 1024 * 1024,
     keepCache: o.keepCache ?? D.keepCache,
     headerCacheBytes: o.headerCacheBytes ?? D.headerCacheBytes,
+    attrCacheBytes: o.attrCacheBytes ?? D.attrCacheBytes,
     artCacheBytes: o.artCacheBytes ?? D.artCacheBytes,
     log: o.log ?? null,
     id3Version: o.id3Version ?? D.id3Version,

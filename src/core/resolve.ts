@@ -30,6 +30,22 @@ export type { ServeMode } from "./defaults.ts";
 import { LIBRARY_DEFAULTS, type ServeMode } from "./defaults.ts";
 
 export const DEFAULT_HEADER_BUDGET = LIBRARY_DEFAULTS.headerCacheBytes;
+export const DEFAULT_ATTR_BUDGET = LIBRARY_DEFAULTS.attrCacheBytes;
+
+/**
+ * What a cached layout costs beyond its inline bytes (the object, its
+ * segment list, stamp and path), measured on the heap: about 1.2 KiB per
+ * entry for the fixtures' layouts. Weighing it keeps the budget a bound on
+ * memory, not only on header bytes.
+ */
+const LAYOUT_OVERHEAD = 1024;
+const SEGMENT_OVERHEAD = 48;
+/** Heap bytes of one size-cache entry (object, stamp bigints, path, map slot), measured. */
+export const ATTR_ENTRY_BYTES = 320;
+
+function headerWeight(file: ResolvedFile): number {
+  return file.inlineBytes + LAYOUT_OVERHEAD + SEGMENT_OVERHEAD * file.layout.segments.length;
+}
 
 /** A track resolved to its served bytes. Immutable once built (shared by cache and handles). */
 export interface ResolvedFile {
@@ -143,7 +159,8 @@ export function segmentStreamsRows(seg: Segment): boolean {
 
 export class Resolver {
   readonly headers: WeightedLru<number, ResolvedFile>;
-  readonly #sizes = new Map<number, SizeEntry>();
+  /** Size and mtime of files getattr has answered (weight ATTR_ENTRY_BYTES each). */
+  readonly sizes: WeightedLru<number, SizeEntry>;
   readonly #geometryChecked = new WeakSet<ResolvedFile>();
 
   constructor(
@@ -155,8 +172,10 @@ export class Resolver {
      * life, so the header cache (in memory, per mount) never mixes versions.
      */
     readonly id3Version: Id3Version = 4,
+    attrBudget = DEFAULT_ATTR_BUDGET,
   ) {
     this.headers = new WeightedLru(headerBudget);
+    this.sizes = new WeightedLru(attrBudget);
   }
 
   /**
@@ -199,7 +218,7 @@ export class Resolver {
       checkStamp(row, opened.stamp);
       const file = this.#build(row, input, opened);
       if (keepFd) this.#checkGeometry(file, opened);
-      if (!file.layout.sizeOnly) this.headers.set(trackId, file, file.inlineBytes);
+      if (!file.layout.sizeOnly) this.headers.set(trackId, file, headerWeight(file));
       if (keepFd) return { file, opened };
       closeBacking(opened.fd);
       return { file, opened: null };
@@ -315,7 +334,7 @@ export class Resolver {
    * the row (content_version, path, stamp) and re-stats the backing file.
    */
   attrs(trackId: number): FileAttrs {
-    const e = this.#sizes.get(trackId);
+    const e = this.sizes.get(trackId);
     if (e !== undefined) {
       // The store is unchanged since the entry was checked against its row
       // (data_version moves on every commit by another connection): only
@@ -347,23 +366,23 @@ export class Resolver {
       mtimeSec: file.mtimeSec,
       mtimeNsec: file.mtimeNsec,
     };
-    this.#sizes.set(trackId, entry);
+    this.sizes.set(trackId, entry, ATTR_ENTRY_BYTES);
     return entry;
   }
 
   /** Drop a track's cached layout and size (removed or changed by a refresh). */
   forget(trackId: number): void {
     this.headers.delete(trackId);
-    this.#sizes.delete(trackId);
+    this.sizes.delete(trackId);
   }
 
   /** Keep only the tracks for which `live` is true (after a full rebuild). */
   retain(live: (trackId: number) => boolean): void {
     this.headers.retain(live);
-    for (const id of this.#sizes.keys()) if (!live(id)) this.#sizes.delete(id);
+    this.sizes.retain(live);
   }
 
   get sizeEntries(): number {
-    return this.#sizes.size;
+    return this.sizes.size;
   }
 }

@@ -42,7 +42,7 @@ const MOUNT: Expected = [
   ["--poll-interval-ms", "MUSEFS_POLL_INTERVAL_MS", "1000"],
   ["--attr-ttl-ms", "MUSEFS_ATTR_TTL_MS", "1000"],
   ["--max-readahead-kib", "MUSEFS_MAX_READAHEAD_KIB", "512"],
-  ["--read-ahead-budget-mib", "MUSEFS_READ_AHEAD_BUDGET_MIB", "64"],
+  ["--read-ahead-budget-mib", "MUSEFS_READ_AHEAD_BUDGET_MIB", "32"],
   ["--max-background", "MUSEFS_MAX_BACKGROUND", "64"],
   ["--workers", "MUSEFS_WORKERS", "0"],
   ["--keep-cache", "MUSEFS_KEEP_CACHE", "true"],

@@ -191,7 +191,10 @@ Deno.test("dry run walks depth-first in readdir order; counts and metrics", asyn
     assert.deepEqual(dryRunLines({ files: 0, dirs: 0, samples: [], more: 0 }).length, 1);
     const metrics = new Map(lib.metrics().map((m) => [m.name, m.value]));
     assert.equal(metrics.get("musefs_tree_nodes"), n + 7 + 1);
-    assert.equal(metrics.get("musefs_readahead_budget_bytes"), 64 * 1024 * 1024);
+    assert.equal(metrics.get("musefs_readahead_budget_bytes"), 32 * 1024 * 1024);
+    assert.equal(metrics.get("musefs_cache_header_bytes_max"), 16 * 1024 * 1024);
+    assert.equal(metrics.get("musefs_cache_size_bytes_max"), 8 * 1024 * 1024);
+    assert.equal(metrics.get("musefs_cache_art_bytes_max"), 8 * 1024 * 1024);
   } finally {
     lib.close();
     disposeStore(t);

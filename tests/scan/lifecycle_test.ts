@@ -468,7 +468,10 @@ Deno.test("revalidate never creates a store (exit 1), unlike scan", async () => 
     await copyFixtures(`${dir}/lib`, ["opus"]);
     const r = await musefs(["revalidate", `${dir}/lib`, "--db", `${dir}/none.db`]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^musefs: database does not exist: .*none\.db \(create it with `musefs scan /m);
+    assert.match(
+      r.stderr,
+      /^musefs: database does not exist: .*none\.db \(create it with `musefs scan /m,
+    );
     assert.throws(() => Deno.statSync(`${dir}/none.db`), Deno.errors.NotFound);
   } finally {
     Deno.removeSync(dir, { recursive: true });
