@@ -4,7 +4,8 @@
 // pass runs on a freshly started mount, backing files in the page cache, the
 // two filesystems interleaved in one run, with the library on a disk
 // filesystem (the work directory's) and on tmpfs. The daemon's RSS comes from
-// /proc. Ratios are printed with their goals.
+// /proc. Ratios are printed with their goals; each daemon's CPU time during
+// a pass is printed too, a steadier figure than wall time on a busy machine.
 //
 // The library: `--tracks N` (default 20000) hard links of the real fixture
 // files (every format), 50 tracks per artist in 4 albums, laid out
@@ -109,18 +110,41 @@ async function musefsMount(db: string, mnt: string): Promise<Daemon> {
   return { pid: child.pid, readyMs, stop };
 }
 
-async function bindfsMount(src: string, mnt: string): Promise<() => Promise<void>> {
+/** bindfs -r in the foreground (so its CPU time can be read); stopped by unmounting. */
+async function bindfsMount(src: string, mnt: string): Promise<Daemon> {
   await Deno.mkdir(mnt, { recursive: true });
-  await shOk(`bindfs -r ${q(src)} ${q(mnt)}`);
-  if (!(await isMounted(mnt))) throw new Error(`bindfs did not mount ${mnt}`);
+  const t0 = performance.now();
+  const child = new Deno.Command("bindfs", {
+    args: ["-f", "-r", src, mnt],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
   let done = false;
   const stop = async () => {
     if (done) return;
     done = true;
     if ((await sh(`umount ${q(mnt)}`)).code !== 0) await sh(`umount -l ${q(mnt)}`);
+    await child.status;
   };
   cleanups.push(stop);
-  return stop;
+  while (!(await isMounted(mnt))) {
+    if (performance.now() - t0 > 10_000) {
+      await stop();
+      throw new Error(`bindfs did not mount ${mnt}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return { pid: child.pid, readyMs: performance.now() - t0, stop };
+}
+
+const TICK_HZ = 100;
+
+/** User + system CPU seconds of process `pid` so far (all its threads). */
+function cpuSeconds(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / TICK_HZ;
 }
 
 function rssBytes(pid: number): number {
@@ -296,6 +320,9 @@ export async function makeLibrary(root: string, where: string): Promise<Library>
 interface Sample {
   musefs: number[];
   bindfs: number[];
+  /** Daemon CPU seconds during the pass. */
+  musefsCpu: number[];
+  bindfsCpu: number[];
   rssMount: number[];
   rssAfter: number[];
   ready: number[];
@@ -313,18 +340,22 @@ async function measure(l: Library, kind: Pass, mnt: string, s: Sample, musefsFir
       await new Promise((r) => setTimeout(r, 200));
       s.ready.push(d.readyMs);
       s.rssMount.push(rssBytes(d.pid));
+      const cpu = cpuSeconds(d.pid);
       s.musefs.push((await pass(`${mnt}/musefs`, kind)).ms);
+      s.musefsCpu.push(cpuSeconds(d.pid) - cpu);
       s.rssAfter.push(rssBytes(d.pid));
     } finally {
       await d.stop();
     }
   };
   const runBindfs = async () => {
-    const stop = await bindfsMount(l.lib, `${mnt}/bindfs`);
+    const d = await bindfsMount(l.lib, `${mnt}/bindfs`);
     try {
+      const cpu = cpuSeconds(d.pid);
       s.bindfs.push((await pass(`${mnt}/bindfs`, kind)).ms);
+      s.bindfsCpu.push(cpuSeconds(d.pid) - cpu);
     } finally {
-      await stop();
+      await d.stop();
     }
   };
   if (musefsFirst) {
@@ -362,7 +393,15 @@ async function main() {
         for (const kind of ["lstat", "read"] as const) {
           const key = `${l.where} ${kind}`;
           if (!samples.has(key)) {
-            samples.set(key, { musefs: [], bindfs: [], rssMount: [], rssAfter: [], ready: [] });
+            samples.set(key, {
+              musefs: [],
+              bindfs: [],
+              musefsCpu: [],
+              bindfsCpu: [],
+              rssMount: [],
+              rssAfter: [],
+              ready: [],
+            });
           }
           await measure(l, kind, `${disk}/m`, samples.get(key)!, rep % 2 === 0);
         }
@@ -375,7 +414,7 @@ async function main() {
     );
     console.log(
       "pass                              musefs   bindfs   direct   ratio  goal   " +
-        "RSS mount → after",
+        "daemon CPU s (ratio)   RSS mount → after",
     );
     const verdicts: string[] = [];
     let maxMount = 0, maxGrowth = 0;
@@ -394,6 +433,10 @@ async function main() {
         `${`${name} (${where})`.padEnd(32)} ${m.toFixed(0).padStart(8)} ${
           b.toFixed(0).padStart(8)
         } ${direct.get(key)!.toFixed(0).padStart(8)} ${ratio.toFixed(2).padStart(6)}× ≤1.0×  ` +
+          `${median(s.musefsCpu).toFixed(2).padStart(6)} ${
+            median(s.bindfsCpu).toFixed(2).padStart(5)
+          } ` +
+          `(${(median(s.musefsCpu) / median(s.bindfsCpu)).toFixed(1).padStart(4)}×)   ` +
           `${rssMount.toFixed(0)} → ${rssAfter.toFixed(0)}`,
       );
       verdicts.push(
