@@ -159,6 +159,8 @@ export function segmentStreamsRows(seg: Segment): boolean {
 
 export class Resolver {
   readonly headers: WeightedLru<number, ResolvedFile>;
+  /** The store's data_version at which a cached layout last matched its row. */
+  readonly #checkedAt = new WeakMap<ResolvedFile, number>();
   /** Size and mtime of files getattr has answered (weight ATTR_ENTRY_BYTES each). */
   readonly sizes: WeightedLru<number, SizeEntry>;
   readonly #geometryChecked = new WeakSet<ResolvedFile>();
@@ -204,10 +206,16 @@ export class Resolver {
     known: TrackRow | null = null,
   ): { file: ResolvedFile; opened: OpenedBacking | null } {
     const cached = this.headers.get(trackId);
+    const dataVersion = this.store.dataVersion();
     if (cached !== undefined) {
+      // Checked against its row at this data_version already: nothing in the store moved.
+      if (this.#checkedAt.get(cached) === dataVersion) return this.#reuse(cached, keepFd);
       const row = known ?? getTrack(this.store, trackId);
       if (row === null) throw new TrackGoneError(trackId);
-      if (fresh(cached, row)) return this.#reuse(cached, row, keepFd);
+      if (fresh(cached, row)) {
+        this.#checkedAt.set(cached, dataVersion);
+        return this.#reuse(cached, keepFd);
+      }
     }
     // Miss: the row is read once, with what synthesis needs, in one snapshot
     // (no separate read first: the first getattr of every file comes here).
@@ -219,6 +227,7 @@ export class Resolver {
       const file = this.#build(row, input, opened);
       if (keepFd) this.#checkGeometry(file, opened);
       if (!file.layout.sizeOnly) this.headers.set(trackId, file, headerWeight(file));
+      this.#checkedAt.set(file, dataVersion);
       if (keepFd) return { file, opened };
       closeBacking(opened.fd);
       return { file, opened: null };
@@ -228,15 +237,16 @@ export class Resolver {
     }
   }
 
-  /** A cached layout still fresh for `row`: re-stamp the backing file (and open it). */
-  #reuse(cached: ResolvedFile, row: TrackRow, keepFd: boolean) {
+  /** A cached layout still fresh for its row: re-stamp the backing file (and open it). */
+  #reuse(cached: ResolvedFile, keepFd: boolean) {
+    const path = cached.backingPath;
     if (!keepFd) {
-      checkStamp(row, statStamp(row.backingPath));
+      checkRecorded(path, cached.stamp, statStamp(path));
       return { file: cached, opened: null };
     }
-    const opened = openBacking(row.backingPath);
+    const opened = openBacking(path);
     try {
-      checkStamp(row, opened.stamp);
+      checkRecorded(path, cached.stamp, opened.stamp);
       this.#checkGeometry(cached, opened);
     } catch (e) {
       closeBacking(opened.fd);
