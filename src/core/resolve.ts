@@ -292,7 +292,8 @@ export class Resolver {
       tags: listTextTags(this.store, row.id),
       binaryTags: listBinaryTagRefs(this.store, row.id),
       art: listTrackArt(this.store, row.id),
-      structural: listStructuralBlocks(this.store, row.id),
+      // Only FLAC synthesis reads STREAMINFO/SEEKTABLE rows: one query less per first stat.
+      structural: row.format === "flac" ? listStructuralBlocks(this.store, row.id) : [],
       id3Version: this.id3Version,
     };
   }
