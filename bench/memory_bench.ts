@@ -154,7 +154,7 @@ async function main() {
     }
     console.log(
       `\nheader cache after reading ${TRACKS} files: ${(b.headerBytes / MIB).toFixed(1)} MiB ` +
-        `(${(b.headerBytes / TRACKS).toFixed(0)} bytes per track; budget 64 MiB)`,
+        `(${(b.headerBytes / TRACKS).toFixed(0)} bytes per track; budget 16 MiB by default)`,
     );
     console.log(
       off === 0
