@@ -18,12 +18,14 @@
 // Run (as root; needs /dev/fuse, bindfs, sqlite3, /usr/bin/python3):
 //   npx deno task bench media-scan            (or: deno run <shipped flags> bench/media_scan_bench.ts)
 //   … bench/media_scan_bench.ts --tracks 200000 --reps 1
+// MUSEFS_BENCH_BASELINE=<checkout>: also mount that checkout's main.ts in every round (e.g. a
+// clone of main) and print its figures under each pass: a before/after from one run.
 // MUSEFS_BENCH_PROFILE=<dir>: run the musefs daemons with V8's --prof (logs in <dir>;
 // summarize with `node --prof-process <dir>/<log>`). Measured figures then mean little.
 
 import { isMounted, noFuse, q, sh, shOk } from "../tests/e2e/helpers.ts";
 import { ensureFixtures } from "../tests/fixtures/fixtures.ts";
-import { musefsCommand } from "../tests/cli/run_musefs.ts";
+import { denoRunArgs, MAIN, musefsCommand } from "../tests/cli/run_musefs.ts";
 
 const MIB = 1024 * 1024;
 const HEADER_BYTES = 64 * 1024;
@@ -44,6 +46,11 @@ const TRACKS = flag("--tracks", 20000);
 const REPS = flag("--reps", 2);
 const PROFILE = Deno.env.get("MUSEFS_BENCH_PROFILE") ?? "";
 const PYTHON = "/usr/bin/python3";
+/**
+ * MUSEFS_BENCH_BASELINE=<checkout>: also run that checkout's main.ts (with this
+ * tree's shipped flags) in every round, for a before/after in one run.
+ */
+const BASELINE = Deno.env.get("MUSEFS_BENCH_BASELINE") ?? "";
 
 // ---------------------------------------------------------------- mounts
 
@@ -56,10 +63,14 @@ interface Daemon {
 const cleanups: (() => Promise<unknown>)[] = [];
 const dec = new TextDecoder();
 
-/** `musefs mount` the shipped way (default flags); resolves when the log says mounted. */
-async function musefsMount(db: string, mnt: string): Promise<Daemon> {
+/**
+ * `musefs mount` the shipped way (default flags); resolves when the log says
+ * mounted. `main`: the entry point (another checkout's, for a same-run baseline).
+ */
+async function musefsMount(db: string, mnt: string, main = MAIN): Promise<Daemon> {
   await Deno.mkdir(mnt, { recursive: true });
-  const [deno, ...argv] = musefsCommand(["mount", mnt, "--db", db, "-v"]);
+  const deno = Deno.execPath();
+  const argv = denoRunArgs(main, ["mount", mnt, "--db", db, "-v"]);
   const env: Record<string, string> = { NO_COLOR: "1" };
   for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"]) {
     const v = Deno.env.get(name);
@@ -326,6 +337,10 @@ interface Sample {
   rssMount: number[];
   rssAfter: number[];
   ready: number[];
+  /** The same figures of the MUSEFS_BENCH_BASELINE checkout. */
+  base: number[];
+  baseCpu: number[];
+  baseRss: string[];
 }
 
 function median(xs: number[]): number {
@@ -358,10 +373,26 @@ async function measure(l: Library, kind: Pass, mnt: string, s: Sample, musefsFir
       await d.stop();
     }
   };
+  const runBaseline = async () => {
+    if (!BASELINE) return;
+    const d = await musefsMount(l.db, `${mnt}/baseline`, `${BASELINE}/main.ts`);
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const rss = rssBytes(d.pid);
+      const cpu = cpuSeconds(d.pid);
+      s.base.push((await pass(`${mnt}/baseline`, kind)).ms);
+      s.baseCpu.push(cpuSeconds(d.pid) - cpu);
+      s.baseRss.push(`${(rss / MIB).toFixed(0)} → ${(rssBytes(d.pid) / MIB).toFixed(0)}`);
+    } finally {
+      await d.stop();
+    }
+  };
   if (musefsFirst) {
     await runMusefs();
     await runBindfs();
+    await runBaseline();
   } else {
+    await runBaseline();
     await runBindfs();
     await runMusefs();
   }
@@ -401,6 +432,9 @@ async function main() {
               rssMount: [],
               rssAfter: [],
               ready: [],
+              base: [],
+              baseCpu: [],
+              baseRss: [],
             });
           }
           await measure(l, kind, `${disk}/m`, samples.get(key)!, rep % 2 === 0);
@@ -439,6 +473,14 @@ async function main() {
           `(${(median(s.musefsCpu) / median(s.bindfsCpu)).toFixed(1).padStart(4)}×)   ` +
           `${rssMount.toFixed(0)} → ${rssAfter.toFixed(0)}`,
       );
+      if (BASELINE) {
+        console.log(
+          `${"  baseline".padEnd(32)} ${median(s.base).toFixed(0).padStart(8)} ${"".padStart(17)} ${
+            (median(s.base) / b).toFixed(2).padStart(6)
+          }×        ` +
+            `${median(s.baseCpu).toFixed(2).padStart(6)}${"".padStart(15)}${s.baseRss.join(", ")}`,
+        );
+      }
       verdicts.push(
         `${`${name} (${where}) musefs / bindfs`.padEnd(52)} ${ratio.toFixed(2).padStart(6)}×  ` +
           `goal ≤ 1.0×  ${ratio <= 1 ? "PASS" : "FAIL"}`,
