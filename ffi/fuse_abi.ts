@@ -3,6 +3,9 @@
 // are the same on every Linux architecture, which is why we speak this
 // protocol instead of binding libfuse's per-arch structs.
 
+import { i32, i64, pad, struct, u16, u32, u64, u64n } from "./fuse_struct.ts";
+export type { FieldsOf, View, ViewOf } from "./fuse_struct.ts";
+
 export const FUSE_KERNEL_VERSION = 7;
 /** Highest minor we implement; the negotiated minor is min(this, kernel's). */
 export const FUSE_KERNEL_MINOR_VERSION = 41;
@@ -134,39 +137,197 @@ export const FUSE_DEV_IOC_CLONE = ioc(2, 0, 4);
 export const FUSE_DEV_IOC_BACKING_OPEN = ioc(1, 1, 16);
 export const FUSE_DEV_IOC_BACKING_CLOSE = ioc(1, 2, 4);
 
-export const IN_HEADER_SIZE = 40;
-export const OUT_HEADER_SIZE = 16;
-export const ATTR_SIZE = 88;
-export const ENTRY_OUT_SIZE = 40 + ATTR_SIZE;
-export const ATTR_OUT_SIZE = 16 + ATTR_SIZE;
-export const OPEN_OUT_SIZE = 16;
-export const INIT_OUT_SIZE = 64;
-export const KSTATFS_SIZE = 80;
-export const DIRENT_HEADER_SIZE = 24;
+// ---------------------------------------------------------------- structs
+// Each struct as in the kernel header, fields in order (camelCase names);
+// fuse_struct.ts derives the offsets. Only structs this server reads or
+// writes are declared.
 
-/** The header every request starts with. */
-export interface InHeader {
-  len: number;
-  opcode: number;
-  unique: bigint;
-  nodeid: number;
-  uid: number;
-  gid: number;
-  pid: number;
+/** fuse_in_header: starts every request. */
+export const InHeader = struct("fuse_in_header", {
+  len: u32,
+  opcode: u32,
+  unique: u64n,
+  nodeid: u64,
+  uid: u32,
+  gid: u32,
+  pid: u32,
+  totalExtlen: u16,
+  padding: pad(2),
+});
+
+/** fuse_out_header: starts every reply and notification (`error` is -errno, or the notify code). */
+export const OutHeader = struct("fuse_out_header", {
+  len: u32,
+  error: i32,
+  unique: u64n,
+});
+
+export const IN_HEADER_SIZE = InHeader.size;
+export const OUT_HEADER_SIZE = OutHeader.size;
+
+/** fuse_attr: what stat(2) reports. */
+export const Attr = struct("fuse_attr", {
+  ino: u64,
+  size: u64,
+  blocks: u64,
+  atime: u64,
+  mtime: u64,
+  ctime: u64,
+  atimensec: u32,
+  mtimensec: u32,
+  ctimensec: u32,
+  mode: u32,
+  nlink: u32,
+  uid: u32,
+  gid: u32,
+  rdev: u32,
+  blksize: u32,
+  flags: u32,
+});
+
+/** fuse_entry_out: LOOKUP's reply and the head of each READDIRPLUS record. */
+export const EntryOut = struct("fuse_entry_out", {
+  nodeid: u64,
+  generation: u64,
+  entryValid: u64,
+  attrValid: u64,
+  entryValidNsec: u32,
+  attrValidNsec: u32,
+  attr: Attr,
+});
+
+/** fuse_getattr_in: GETATTR's body; `fh` is set when `getattrFlags` has FUSE_GETATTR_FH. */
+export const GetattrIn = struct("fuse_getattr_in", { getattrFlags: u32, dummy: pad(4), fh: u64 });
+export const FUSE_GETATTR_FH = 1 << 0;
+
+/** fuse_attr_out: GETATTR's reply. */
+export const AttrOut = struct("fuse_attr_out", {
+  attrValid: u64,
+  attrValidNsec: u32,
+  dummy: pad(4),
+  attr: Attr,
+});
+
+/** fuse_forget_in: FORGET's body. */
+export const ForgetIn = struct("fuse_forget_in", { nlookup: u64 });
+
+/** fuse_batch_forget_in: BATCH_FORGET's body; `count` fuse_forget_one records follow. */
+export const BatchForgetIn = struct("fuse_batch_forget_in", { count: u32, dummy: pad(4) });
+export const ForgetOne = struct("fuse_forget_one", { nodeid: u64, nlookup: u64 });
+
+/** fuse_open_in: OPEN's and OPENDIR's body (`flags` are open(2)'s). */
+export const OpenIn = struct("fuse_open_in", { flags: u32, openFlags: u32 });
+
+/** fuse_open_out: OPEN's and OPENDIR's reply; `backingId` names a passthrough file. */
+export const OpenOut = struct("fuse_open_out", { fh: u64, openFlags: u32, backingId: i32 });
+
+/** fuse_release_in: RELEASE's and RELEASEDIR's body. */
+export const ReleaseIn = struct("fuse_release_in", {
+  fh: u64,
+  flags: u32,
+  releaseFlags: u32,
+  lockOwner: u64,
+});
+
+/** fuse_read_in: READ's, READDIR's and READDIRPLUS's body. */
+export const ReadIn = struct("fuse_read_in", {
+  fh: u64,
+  offset: u64,
+  size: u32,
+  readFlags: u32,
+  lockOwner: u64,
+  flags: u32,
+  padding: pad(4),
+});
+
+/** fuse_getxattr_in: GETXATTR's (the name follows) and LISTXATTR's body. */
+export const GetxattrIn = struct("fuse_getxattr_in", { size: u32, padding: pad(4) });
+
+/** fuse_getxattr_out: the value's size, the answer to a size-0 probe. */
+export const GetxattrOut = struct("fuse_getxattr_out", { size: u32, padding: pad(4) });
+
+/** fuse_init_in: kernels before 7.36 send only the first four fields. */
+export const InitIn = struct("fuse_init_in", {
+  major: u32,
+  minor: u32,
+  maxReadahead: u32,
+  flags: u32,
+  flags2: u32,
+  unused: pad(44),
+});
+
+/** fuse_init_out as of minor 41 (the highest we negotiate). */
+export const InitOut = struct("fuse_init_out", {
+  major: u32,
+  minor: u32,
+  maxReadahead: u32,
+  flags: u32,
+  maxBackground: u16,
+  congestionThreshold: u16,
+  maxWrite: u32,
+  timeGran: u32,
+  maxPages: u16,
+  mapAlignment: u16,
+  flags2: u32,
+  maxStackDepth: u32,
+  unused: pad(24),
+});
+
+/** fuse_kstatfs (the whole of fuse_statfs_out). */
+export const Kstatfs = struct("fuse_kstatfs", {
+  blocks: u64,
+  bfree: u64,
+  bavail: u64,
+  files: u64,
+  ffree: u64,
+  bsize: u32,
+  namelen: u32,
+  frsize: u32,
+  padding: pad(4),
+  spare: pad(24),
+});
+
+/** fuse_dirent: one READDIR record; the name follows, padded to 8 bytes. */
+export const Dirent = struct("fuse_dirent", {
+  ino: u64,
+  off: u64,
+  namelen: u32,
+  type: u32,
+});
+
+/** fuse_direntplus: one READDIRPLUS record; the name follows, padded to 8 bytes. */
+export const DirentPlus = struct("fuse_direntplus", { entryOut: EntryOut, dirent: Dirent });
+
+/** fuse_notify_inval_inode_out: drop cached data of an inode (`len` 0: all of it). */
+export const NotifyInvalInodeOut = struct("fuse_notify_inval_inode_out", {
+  ino: u64,
+  off: i64,
+  len: i64,
+});
+
+/** fuse_notify_inval_entry_out: drop a cached name; the name and a NUL follow. */
+export const NotifyInvalEntryOut = struct("fuse_notify_inval_entry_out", {
+  parent: u64,
+  namelen: u32,
+  flags: u32,
+});
+
+/** fuse_backing_map: the argument of FUSE_DEV_IOC_BACKING_OPEN. */
+export const BackingMap = struct("fuse_backing_map", { fd: i32, flags: u32, padding: pad(8) });
+
+/** `Dirent.type` values (d_type of readdir(3)). */
+export const DT_DIR = 4;
+export const DT_REG = 8;
+
+/** The size of a dirent record with a name of `nameLen` bytes (8-byte aligned). */
+export function direntSize(nameLen: number, plus: boolean): number {
+  const base = (plus ? DirentPlus.size : Dirent.size) + nameLen;
+  return (base + 7) & ~7;
 }
 
-export function readInHeader(v: DataView, o = 0): InHeader {
-  return {
-    len: v.getUint32(o, true),
-    opcode: v.getUint32(o + 4, true),
-    unique: v.getBigUint64(o + 8, true),
-    nodeid: Number(v.getBigUint64(o + 16, true)),
-    uid: v.getUint32(o + 24, true),
-    gid: v.getUint32(o + 28, true),
-    pid: v.getUint32(o + 32, true),
-  };
-}
+const outHeader = new OutHeader();
 
+/** Write a reply or notification header at byte `o` of `v` (a shared view: no allocation). */
 export function writeOutHeader(
   v: DataView,
   len: number,
@@ -174,236 +335,22 @@ export function writeOutHeader(
   unique: bigint,
   o = 0,
 ): void {
-  v.setUint32(o, len, true);
-  v.setInt32(o + 4, error, true);
-  v.setBigUint64(o + 8, unique, true);
+  const h = outHeader.at(v, o);
+  h.len = len;
+  h.error = error;
+  h.unique = unique;
 }
 
-/** Attributes in the kernel's `struct fuse_attr` shape. */
-export interface FuseAttr {
-  ino: number;
-  size: number;
-  blocks: number;
-  mtimeSec: number;
-  mtimeNsec: number;
-  mode: number;
-  nlink: number;
-  uid: number;
-  gid: number;
-  blksize: number;
-}
-
-export function writeAttr(v: DataView, o: number, a: FuseAttr): void {
-  v.setBigUint64(o, BigInt(a.ino), true);
-  v.setBigUint64(o + 8, BigInt(a.size), true);
-  v.setBigUint64(o + 16, BigInt(a.blocks), true);
-  const t = BigInt(a.mtimeSec);
-  v.setBigUint64(o + 24, t, true); // atime
-  v.setBigUint64(o + 32, t, true); // mtime
-  v.setBigUint64(o + 40, t, true); // ctime
-  v.setUint32(o + 48, a.mtimeNsec, true);
-  v.setUint32(o + 52, a.mtimeNsec, true);
-  v.setUint32(o + 56, a.mtimeNsec, true);
-  v.setUint32(o + 60, a.mode, true);
-  v.setUint32(o + 64, a.nlink, true);
-  v.setUint32(o + 68, a.uid, true);
-  v.setUint32(o + 72, a.gid, true);
-  v.setUint32(o + 76, 0, true); // rdev
-  v.setUint32(o + 80, a.blksize, true);
-  v.setUint32(o + 84, 0, true); // flags
-}
-
-/** fuse_entry_out: nodeid, generation, entry/attr validity, attr. */
-export function writeEntryOut(v: DataView, o: number, a: FuseAttr, ttlMs: number): void {
-  v.setBigUint64(o, BigInt(a.ino), true);
-  v.setBigUint64(o + 8, 0n, true); // generation
-  const sec = BigInt(Math.floor(ttlMs / 1000));
-  const nsec = (ttlMs % 1000) * 1_000_000;
-  v.setBigUint64(o + 16, sec, true);
-  v.setBigUint64(o + 24, sec, true);
-  v.setUint32(o + 32, nsec, true);
-  v.setUint32(o + 36, nsec, true);
-  writeAttr(v, o + 40, a);
-}
-
-export function writeAttrOut(v: DataView, o: number, a: FuseAttr, ttlMs: number): void {
-  v.setBigUint64(o, BigInt(Math.floor(ttlMs / 1000)), true);
-  v.setUint32(o + 8, (ttlMs % 1000) * 1_000_000, true);
-  v.setUint32(o + 12, 0, true);
-  writeAttr(v, o + 16, a);
-}
-
-export function writeOpenOut(
-  v: DataView,
-  o: number,
-  fh: bigint,
-  openFlags: number,
-  backingId = 0,
-): void {
-  v.setBigUint64(o, fh, true);
-  v.setUint32(o + 8, openFlags, true);
-  v.setInt32(o + 12, backingId, true);
-}
-
-export interface InitIn {
-  major: number;
-  minor: number;
-  maxReadahead: number;
-  flags: number;
-  flags2: number;
-}
-
-export function readInitIn(v: DataView, o: number, len: number): InitIn {
-  return {
-    major: v.getUint32(o, true),
-    minor: v.getUint32(o + 4, true),
-    maxReadahead: v.getUint32(o + 8, true),
-    flags: v.getUint32(o + 12, true),
-    flags2: len >= 20 ? v.getUint32(o + 16, true) : 0,
-  };
-}
-
-export interface InitOut {
-  major: number;
-  minor: number;
-  maxReadahead: number;
-  flags: number;
-  flags2: number;
-  maxBackground: number;
-  congestionThreshold: number;
-  maxWrite: number;
-  timeGran: number;
-  maxPages: number;
-  maxStackDepth: number;
-}
-
-export function writeInitOut(v: DataView, o: number, x: InitOut): void {
-  for (let i = 0; i < INIT_OUT_SIZE; i += 4) v.setUint32(o + i, 0, true);
-  v.setUint32(o, x.major, true);
-  v.setUint32(o + 4, x.minor, true);
-  v.setUint32(o + 8, x.maxReadahead, true);
-  v.setUint32(o + 12, x.flags >>> 0, true);
-  v.setUint16(o + 16, x.maxBackground, true);
-  v.setUint16(o + 18, x.congestionThreshold, true);
-  v.setUint32(o + 20, x.maxWrite, true);
-  v.setUint32(o + 24, x.timeGran, true);
-  v.setUint16(o + 28, x.maxPages, true);
-  v.setUint16(o + 30, 0, true); // map_alignment
-  v.setUint32(o + 32, x.flags2 >>> 0, true);
-  v.setUint32(o + 36, x.maxStackDepth, true);
-}
-
-/** The size of a dirent record with a name of `nameLen` bytes (8-byte aligned). */
-export function direntSize(nameLen: number, plus: boolean): number {
-  const base = (plus ? ENTRY_OUT_SIZE : 0) + DIRENT_HEADER_SIZE + nameLen;
-  return (base + 7) & ~7;
-}
-
-export const DT_DIR = 4;
-export const DT_REG = 8;
-
-/** Write one fuse_dirent (or fuse_direntplus when `entry` is given); returns bytes written. */
-export function writeDirent(
-  buf: Uint8Array,
-  v: DataView,
-  o: number,
-  ino: number,
-  nextOffset: number,
-  name: Uint8Array,
-  isDir: boolean,
-  entry?: { attr: FuseAttr; ttlMs: number },
-): number {
-  const size = direntSize(name.length, entry !== undefined);
-  let p = o;
-  if (entry) {
-    writeEntryOut(v, p, entry.attr, entry.ttlMs);
-    p += ENTRY_OUT_SIZE;
-  }
-  v.setBigUint64(p, BigInt(ino), true);
-  v.setBigUint64(p + 8, BigInt(nextOffset), true);
-  v.setUint32(p + 16, name.length, true);
-  v.setUint32(p + 20, isDir ? DT_DIR : DT_REG, true);
-  buf.set(name, p + DIRENT_HEADER_SIZE);
-  buf.fill(0, p + DIRENT_HEADER_SIZE + name.length, o + size);
-  return size;
-}
-
-export function writeKstatfs(
-  v: DataView,
-  o: number,
-  s: { blocks: number; files: number; bsize: number; namelen: number },
-): void {
-  v.setBigUint64(o, BigInt(s.blocks), true); // blocks
-  v.setBigUint64(o + 8, BigInt(s.blocks), true); // bfree
-  v.setBigUint64(o + 16, BigInt(s.blocks), true); // bavail
-  v.setBigUint64(o + 24, BigInt(s.files), true); // files
-  v.setBigUint64(o + 32, BigInt(s.files), true); // ffree
-  v.setUint32(o + 40, s.bsize, true);
-  v.setUint32(o + 44, s.namelen, true);
-  v.setUint32(o + 48, s.bsize, true); // frsize
-  for (let i = 52; i < KSTATFS_SIZE; i += 4) v.setUint32(o + i, 0, true);
-}
-
-/** fuse_read_in: fh, offset, size (the rest is not needed for a read-only fs). */
-export function readReadIn(v: DataView, o: number): { fh: bigint; offset: number; size: number } {
-  return {
-    fh: v.getBigUint64(o, true),
-    offset: Number(v.getBigUint64(o + 8, true)),
-    size: v.getUint32(o + 16, true),
-  };
-}
-
-/** fuse_open_in: flags (open(2) flags). */
-export function readOpenIn(v: DataView, o: number): { flags: number } {
-  return { flags: v.getUint32(o, true) };
-}
-
-/** fuse_release_in: fh. */
-export function readReleaseIn(v: DataView, o: number): { fh: bigint } {
-  return { fh: v.getBigUint64(o, true) };
-}
-
-/** fuse_notify_inval_inode_out: ino, off, len. */
-export function writeNotifyInvalInode(
-  v: DataView,
-  o: number,
-  ino: number,
-  off: number,
-  len: number,
-): void {
-  v.setBigUint64(o, BigInt(ino), true);
-  v.setBigInt64(o + 8, BigInt(off), true);
-  v.setBigInt64(o + 16, BigInt(len), true);
-}
-
-/** fuse_notify_inval_entry_out: parent, namelen, flags; the name + NUL follow. */
-export function writeNotifyInvalEntry(
-  v: DataView,
-  o: number,
-  parent: number,
-  nameLen: number,
-): void {
-  v.setBigUint64(o, BigInt(parent), true);
-  v.setUint32(o + 8, nameLen, true);
-  v.setUint32(o + 12, 0, true);
-}
-
-/** struct fuse_backing_map for FUSE_DEV_IOC_BACKING_OPEN. */
+/** A standalone argument buffer for an ioctl on /dev/fuse. */
 export function backingMap(fd: number): Uint8Array<ArrayBuffer> {
-  const b = new Uint8Array(16);
-  new DataView(b.buffer).setInt32(0, fd, true);
+  const b = new Uint8Array(BackingMap.size);
+  new BackingMap().at(new DataView(b.buffer), 0).fd = fd;
   return b;
 }
 
-/** fuse_getxattr_in (also LISTXATTR's): the caller's buffer size; the name (GETXATTR) follows. */
-export const GETXATTR_IN_SIZE = 8;
-export function readGetxattrIn(v: DataView, o: number): { size: number } {
-  return { size: v.getUint32(o, true) };
-}
-
-/** fuse_getxattr_out: the value's size, the answer to a size-0 probe. */
-export const GETXATTR_OUT_SIZE = 8;
-export function writeGetxattrOut(v: DataView, o: number, size: number): void {
-  v.setUint32(o, size, true);
-  v.setUint32(o + 4, 0, true);
+/** The argument of FUSE_DEV_IOC_BACKING_CLOSE: the backing id (an int32). */
+export function backingId(id: number): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, id, true);
+  return b;
 }

@@ -5,56 +5,58 @@
 
 import * as libc from "../../ffi/libc.ts";
 import {
-  ATTR_OUT_SIZE,
+  AttrOut,
+  backingId,
   backingMap,
+  Dirent,
+  DirentPlus,
   direntSize,
-  ENTRY_OUT_SIZE,
+  DT_DIR,
+  DT_REG,
+  EntryOut,
   FOPEN_DIRECT_IO,
   FOPEN_KEEP_CACHE,
   FOPEN_PASSTHROUGH,
+  ForgetOne,
   FUSE_DEV_IOC_BACKING_CLOSE,
   FUSE_DEV_IOC_BACKING_OPEN,
   FUSE_ROOT_ID,
-  type FuseAttr,
-  GETXATTR_IN_SIZE,
-  GETXATTR_OUT_SIZE,
+  GetxattrOut,
   IN_HEADER_SIZE,
-  INIT_OUT_SIZE,
-  KSTATFS_SIZE,
+  InHeader,
+  InitOut,
+  Kstatfs,
   Notify,
+  NotifyInvalEntryOut,
+  NotifyInvalInodeOut,
   Op,
-  OPEN_OUT_SIZE,
+  OpenOut,
   OUT_HEADER_SIZE,
-  readGetxattrIn,
-  readInitIn,
-  writeAttrOut,
-  writeDirent,
-  writeEntryOut,
-  writeGetxattrOut,
-  writeInitOut,
-  writeKstatfs,
-  writeNotifyInvalEntry,
-  writeNotifyInvalInode,
-  writeOpenOut,
+  type View,
   writeOutHeader,
 } from "../../ffi/fuse_abi.ts";
-import { type Attr, type Library, type RefreshReport, XATTR } from "../core/mod.ts";
+import {
+  type Attr,
+  type Library,
+  type ReadPiece,
+  type RefreshReport,
+  S_IFDIR,
+  S_IFREG,
+  XATTR,
+} from "../core/mod.ts";
 import { BackingWarnings } from "./backing_warn.ts";
 import { errnoOf, RateLimitedWarn, type ServerLog, unservable } from "./errno.ts";
-import { type InitWishes, type Negotiated, negotiateInit } from "./init.ts";
+import { type InitWishes, type KernelInit, type Negotiated, negotiateInit } from "./init.ts";
 import type { IoPool } from "./io_pool.ts";
 import { INFLIGHT_MAX, type ServerStats } from "./metrics.ts";
+import { OP_TABLE, opName, type Request } from "./ops.ts";
 import { InlineReader } from "./read.ts";
 import { Replier } from "./reply.ts";
-import { MAX_READ } from "./defaults.ts";
 
 const O_TRUNC = 0o1000;
-const enc = new TextEncoder();
-const dec = new TextDecoder();
-/** F§5 statfs: 1 TiB of 512-byte blocks, 2^32 files, names up to 255 bytes. */
-const STATFS = { blocks: 2 ** 40 / 512, files: 2 ** 32, bsize: 512, namelen: 255 };
 const ATTR_BLKSIZE = 512;
-const GETATTR_FH = 1;
+
+type AttrView = InstanceType<typeof EntryOut>["attr"];
 
 export interface DispatchOptions extends InitWishes {
   attrTtlMs: number;
@@ -69,22 +71,36 @@ export interface DispatchOptions extends InitWishes {
 }
 
 export class Dispatcher {
-  private readonly reply: Replier;
+  readonly reply: Replier;
   private readonly inline: InlineReader;
   private readonly warn: RateLimitedWarn;
   private readonly backingWarn: BackingWarnings;
-  private readonly attr: FuseAttr = {
-    ino: 0,
-    size: 0,
-    blocks: 0,
-    mtimeSec: 0,
-    mtimeNsec: 0,
-    mode: 0,
-    nlink: 0,
+  private readonly header = new InHeader();
+  private readonly req: Request = {
+    opcode: 0,
+    unique: 0n,
+    nodeid: 0,
     uid: 0,
-    gid: 0,
-    blksize: ATTR_BLKSIZE,
+    buf: new Uint8Array(0),
+    view: new DataView(new ArrayBuffer(0)),
+    len: 0,
   };
+  /** One view per opcode over its request body (null: the row reads no struct). */
+  private readonly inputs: (View | null)[] = OP_TABLE.map((r) => r?.in ? new r.in() : null);
+  /** BATCH_FORGET walks its records with this view. */
+  readonly forgetOne = new ForgetOne();
+  /** Reply bodies, each a view at the start of the reply buffer's body. */
+  readonly out: {
+    readonly entry: InstanceType<typeof EntryOut>;
+    readonly attr: InstanceType<typeof AttrOut>;
+    readonly open: InstanceType<typeof OpenOut>;
+    readonly getxattr: InstanceType<typeof GetxattrOut>;
+    readonly init: InstanceType<typeof InitOut>;
+    readonly kstatfs: InstanceType<typeof Kstatfs>;
+  };
+  /** READDIR(PLUS) records, moved along the reply buffer. */
+  private readonly dirent = new Dirent();
+  private readonly direntPlus = new DirentPlus();
   /** Open file handle → backing id registered for passthrough. */
   private readonly backingIds = new Map<number, number>();
   private readonly loggedOnce = new Set<string>();
@@ -94,15 +110,24 @@ export class Dispatcher {
 
   constructor(
     private readonly devFd: number,
-    private readonly library: Library,
+    readonly library: Library,
     private readonly pool: IoPool,
-    private readonly stats: ServerStats,
+    readonly stats: ServerStats,
     private readonly opts: DispatchOptions,
   ) {
     this.reply = new Replier(devFd);
     this.inline = new InlineReader(devFd);
     this.warn = new RateLimitedWarn(opts.log);
     this.backingWarn = new BackingWarnings(opts.log);
+    const v = this.reply.view, body = OUT_HEADER_SIZE;
+    this.out = {
+      entry: new EntryOut().at(v, body),
+      attr: new AttrOut().at(v, body),
+      open: new OpenOut().at(v, body),
+      getxattr: new GetxattrOut().at(v, body),
+      init: new InitOut().at(v, body),
+      kstatfs: new Kstatfs().at(v, body),
+    };
   }
 
   /** Serving is over: report warnings still held back. */
@@ -121,13 +146,28 @@ export class Dispatcher {
     this.reply.error(unique, libc.E.EIO);
   }
 
-  /** Handle the request of `len` bytes at the start of `buf`. */
+  /** Handle the request of `len` bytes at the start of `buf` (`v` views the same bytes). */
   handle(buf: Uint8Array, v: DataView, len: number): void {
-    const opcode = v.getUint32(4, true);
-    const unique = v.getBigUint64(8, true);
-    const nodeid = u64(v, 16);
+    const h = this.header.at(v, 0);
+    const req = this.req;
+    const opcode = req.opcode = h.opcode;
+    req.unique = h.unique;
+    req.nodeid = h.nodeid;
+    req.uid = h.uid;
+    req.buf = buf;
+    req.view = v;
+    req.len = len;
+    const row = OP_TABLE[opcode];
     try {
-      this.dispatch(opcode, unique, nodeid, buf, v, len);
+      if (row === undefined) {
+        this.opts.log.debug(`unsupported request ${opName(opcode)}: ENOSYS`);
+        this.reply.error(req.unique, libc.E.ENOSYS);
+        return;
+      }
+      if (len < IN_HEADER_SIZE + row.minBody) {
+        throw new Error(`request of ${len} bytes is too short for ${row.in?.structName}`);
+      }
+      row.handle(this, req, this.inputs[opcode]?.at(v, IN_HEADER_SIZE) as View);
     } catch (e) {
       const { errno, expected } = errnoOf(e);
       if (opcode === Op.READ) this.stats.readErrors++;
@@ -140,161 +180,75 @@ export class Dispatcher {
           }`,
         );
       } else if (!expected) {
-        this.warn.warn(`${opName(opcode)} of inode ${nodeid}: ${(e as Error).message}`);
+        this.warn.warn(`${opName(opcode)} of inode ${req.nodeid}: ${(e as Error).message}`);
       }
-      if (opcode !== Op.FORGET && opcode !== Op.BATCH_FORGET && opcode !== Op.INTERRUPT) {
-        this.reply.error(unique, errno);
-      }
+      if (!row?.noReply) this.reply.error(req.unique, errno);
     }
   }
+  // ---------------------------------------------------------------- replies
 
-  private dispatch(
-    opcode: number,
-    unique: bigint,
-    nodeid: number,
-    buf: Uint8Array,
-    v: DataView,
-    len: number,
-  ): void {
+  /** Answer a LOOKUP: the entry and its attributes, valid for the attribute TTL. */
+  replyEntry(unique: bigint, a: Attr): void {
+    putEntry(this.out.entry.clear(), a, this.opts.attrTtlMs);
+    this.reply.ok(unique, EntryOut.size);
+  }
+
+  replyAttr(unique: bigint, a: Attr): void {
+    const out = this.out.attr.clear();
+    const ttlMs = this.opts.attrTtlMs;
+    out.attrValid = Math.floor(ttlMs / 1000);
+    out.attrValidNsec = (ttlMs % 1000) * 1_000_000;
+    putAttr(out.attr, a);
+    this.reply.ok(unique, AttrOut.size);
+  }
+
+  replyOpen(unique: bigint, fh: number, openFlags: number, backingId: number): void {
+    const out = this.out.open;
+    out.fh = fh;
+    out.openFlags = openFlags;
+    out.backingId = backingId;
+    this.reply.ok(unique, OpenOut.size);
+  }
+
+  /** Answer GETXATTR/LISTXATTR: the size for a size-0 probe, ERANGE when it does not fit. */
+  replyXattr(unique: bigint, size: number, value: Uint8Array | null): void {
     const r = this.reply;
-    const body = OUT_HEADER_SIZE;
-    const b = IN_HEADER_SIZE;
-    switch (opcode) {
-      case Op.READ: {
-        const fh = u64(v, b);
-        const offset = u64(v, b + 8);
-        const size = Math.min(v.getUint32(b + 16, true), MAX_READ);
-        const pieces = this.library.read(fh, nodeid, offset, size);
-        if (this.inline.serve(unique, pieces)) {
-          this.stats.inlineReads++;
-          return;
-        }
-        if (this.pool.inflightReads >= INFLIGHT_MAX) {
-          this.stats.readErrors++;
-          r.error(unique, libc.E.EAGAIN);
-          return;
-        }
-        this.stats.offloadedReads++;
-        this.pool.submit(unique, pieces);
-        return;
-      }
-      case Op.LOOKUP: {
-        this.poll();
-        // The name is copied: the core may keep it, the buffer is reused.
-        const name = buf.slice(b, len - 1);
-        this.fillAttr(this.library.lookup(nodeid, name));
-        writeEntryOut(r.view, body, this.attr, this.opts.attrTtlMs);
-        r.ok(unique, ENTRY_OUT_SIZE);
-        return;
-      }
-      case Op.GETATTR:
-        this.poll();
-        // FUSE_GETATTR_FH: asked for an open file, which outlives its name.
-        this.fillAttr(
-          (v.getUint32(b, true) & GETATTR_FH) !== 0
-            ? this.library.getattr(nodeid, u64(v, b + 8))
-            : this.library.getattr(nodeid),
-        );
-        writeAttrOut(r.view, body, this.attr, this.opts.attrTtlMs);
-        r.ok(unique, ATTR_OUT_SIZE);
-        return;
-      case Op.FORGET:
-        this.library.forget(nodeid, u64(v, b));
-        return;
-      case Op.BATCH_FORGET: {
-        const count = v.getUint32(b, true);
-        for (let i = 0, o = b + 8; i < count && o + 16 <= len; i++, o += 16) {
-          this.library.forget(u64(v, o), u64(v, o + 8));
-        }
-        return;
-      }
-      case Op.OPEN:
-        this.open(unique, nodeid, v.getUint32(b, true), v.getUint32(24, true));
-        return;
-      case Op.RELEASE: {
-        const fh = u64(v, b);
-        const id = this.backingIds.get(fh);
-        if (id !== undefined) {
-          this.backingIds.delete(fh);
-          const arg = new Uint8Array(4);
-          new DataView(arg.buffer).setInt32(0, id, true);
-          try {
-            libc.ioctl(this.devFd, FUSE_DEV_IOC_BACKING_CLOSE, arg);
-          } catch (e) {
-            this.opts.log.debug(`backing close ${id}: ${(e as Error).message}`);
-          }
-        }
-        this.stats.handlesOpen--;
-        this.library.release(fh);
-        r.ok(unique, 0);
-        return;
-      }
-      case Op.OPENDIR: {
-        this.poll();
-        const fh = this.library.opendir(nodeid);
-        this.stats.dirHandles++;
-        writeOpenOut(r.view, body, BigInt(fh), 0);
-        r.ok(unique, OPEN_OUT_SIZE);
-        return;
-      }
-      case Op.READDIR:
-      case Op.READDIRPLUS:
-        this.poll();
-        this.readdir(unique, nodeid, v, opcode === Op.READDIRPLUS);
-        return;
-      case Op.RELEASEDIR:
-        this.stats.dirHandles--;
-        this.library.releasedir(u64(v, b));
-        r.ok(unique, 0);
-        return;
-      case Op.FLUSH:
-      case Op.ACCESS:
-        r.ok(unique, 0);
-        return;
-      case Op.STATFS:
-        writeKstatfs(r.view, body, STATFS);
-        r.ok(unique, KSTATFS_SIZE);
-        return;
-      case Op.GETXATTR: {
-        const { size } = readGetxattrIn(v, b);
-        const name = dec.decode(buf.subarray(b + GETXATTR_IN_SIZE, len - 1));
-        const value = this.xattr(nodeid, name);
-        this.xattrReply(unique, size, value === null ? null : enc.encode(value));
-        return;
-      }
-      case Op.LISTXATTR: {
-        const names = this.xattrNames(nodeid).map((n) => `${n}\0`).join("");
-        this.xattrReply(unique, readGetxattrIn(v, b).size, enc.encode(names));
-        return;
-      }
-      case Op.SETXATTR:
-      case Op.REMOVEXATTR:
-        // The kernel refuses these on our read-only mount (EROFS) before
-        // asking; should one arrive, ENOSYS makes it answer ENOTSUP itself.
-        this.once("xattr", "setting extended attributes is not supported (ENOTSUP)");
-        r.error(unique, libc.E.ENOSYS);
-        return;
-      case Op.INTERRUPT:
-        return; // reads finish quickly; the reply to the original request suffices
-      case Op.INIT:
-        this.init(unique, v, len);
-        return;
-      case Op.DESTROY:
-        this.ended = true;
-        r.ok(unique, 0);
-        return;
-      default:
-        this.opts.log.debug(`unsupported request ${opName(opcode)}: ENOSYS`);
-        r.error(unique, libc.E.ENOSYS);
+    if (value === null) {
+      r.error(unique, libc.E.ENODATA);
+    } else if (size === 0) {
+      this.out.getxattr.clear().size = value.length;
+      r.ok(unique, GetxattrOut.size);
+    } else if (value.length > size || value.length > r.buf.length - OUT_HEADER_SIZE) {
+      r.error(unique, libc.E.ERANGE);
+    } else {
+      r.buf.set(value, OUT_HEADER_SIZE);
+      r.ok(unique, value.length);
     }
   }
 
-  private xattrNames(nodeid: number): string[] {
+  // ---------------------------------------------------------------- operations
+
+  /** Answer a READ from its pieces: inline when nothing blocks, else on an I/O worker. */
+  serveRead(unique: bigint, pieces: ReadPiece[]): void {
+    if (this.inline.serve(unique, pieces)) {
+      this.stats.inlineReads++;
+      return;
+    }
+    if (this.pool.inflightReads >= INFLIGHT_MAX) {
+      this.stats.readErrors++;
+      this.reply.error(unique, libc.E.EAGAIN);
+      return;
+    }
+    this.stats.offloadedReads++;
+    this.pool.submit(unique, pieces);
+  }
+
+  xattrNames(nodeid: number): string[] {
     const names = this.library.xattrNames?.(nodeid) ?? [];
     return nodeid === FUSE_ROOT_ID ? [...names, XATTR.status] : names;
   }
 
-  private xattr(nodeid: number, name: string): string | null {
+  xattr(nodeid: number, name: string): string | null {
     if (nodeid === FUSE_ROOT_ID && name === XATTR.status) return this.status();
     return this.library.xattr?.(nodeid, name) ?? null;
   }
@@ -312,20 +266,9 @@ export class Dispatcher {
     });
   }
 
-  /** Answer GETXATTR/LISTXATTR: the size for a size-0 probe, ERANGE when it does not fit. */
-  private xattrReply(unique: bigint, size: number, value: Uint8Array | null): void {
-    const r = this.reply;
-    if (value === null) {
-      r.error(unique, libc.E.ENODATA);
-    } else if (size === 0) {
-      writeGetxattrOut(r.view, OUT_HEADER_SIZE, value.length);
-      r.ok(unique, GETXATTR_OUT_SIZE);
-    } else if (value.length > size || value.length > r.buf.length - OUT_HEADER_SIZE) {
-      r.error(unique, libc.E.ERANGE);
-    } else {
-      r.buf.set(value, OUT_HEADER_SIZE);
-      r.ok(unique, value.length);
-    }
+  noXattrWrites(unique: bigint): void {
+    this.once("xattr", "setting extended attributes is not supported (ENOTSUP)");
+    this.reply.error(unique, libc.E.ENOSYS);
   }
 
   private once(key: string, message: string): void {
@@ -334,17 +277,16 @@ export class Dispatcher {
     this.opts.log.debug(message);
   }
 
-  private init(unique: bigint, v: DataView, len: number): void {
-    const kernel = readInitIn(v, IN_HEADER_SIZE, len - IN_HEADER_SIZE);
+  init(unique: bigint, kernel: KernelInit): void {
     const negotiated = negotiateInit(kernel, this.opts);
     this.passthrough = negotiated.passthrough;
     this.stats.passthroughActive = negotiated.passthrough;
-    writeInitOut(this.reply.view, OUT_HEADER_SIZE, negotiated.out);
-    this.reply.ok(unique, INIT_OUT_SIZE);
+    this.out.init.clear().assign(negotiated.out);
+    this.reply.ok(unique, InitOut.size);
     this.opts.onInit?.(negotiated);
   }
 
-  private open(unique: bigint, nodeid: number, flags: number, uid: number): void {
+  open(unique: bigint, nodeid: number, flags: number, uid: number): void {
     if ((flags & libc.O_ACCMODE) !== libc.O_RDONLY || (flags & O_TRUNC) !== 0) {
       this.reply.error(unique, libc.E.EROFS);
       return;
@@ -381,15 +323,34 @@ export class Dispatcher {
         );
       }
     }
-    writeOpenOut(this.reply.view, OUT_HEADER_SIZE, BigInt(res.fh), openFlags, backingId);
-    this.reply.ok(unique, OPEN_OUT_SIZE);
+    this.replyOpen(unique, res.fh, openFlags, backingId);
   }
 
-  private readdir(unique: bigint, nodeid: number, v: DataView, plus: boolean): void {
-    const b = IN_HEADER_SIZE;
-    const fh = u64(v, b);
-    const offset = u64(v, b + 8);
-    const size = Math.min(v.getUint32(b + 16, true), this.reply.buf.length - OUT_HEADER_SIZE);
+  release(unique: bigint, fh: number): void {
+    const id = this.backingIds.get(fh);
+    if (id !== undefined) {
+      this.backingIds.delete(fh);
+      try {
+        libc.ioctl(this.devFd, FUSE_DEV_IOC_BACKING_CLOSE, backingId(id));
+      } catch (e) {
+        this.opts.log.debug(`backing close ${id}: ${(e as Error).message}`);
+      }
+    }
+    this.stats.handlesOpen--;
+    this.library.release(fh);
+    this.reply.ok(unique, 0);
+  }
+
+  /** READDIR(PLUS): as many records from `offset` as fit in `size` bytes. */
+  readdir(
+    unique: bigint,
+    nodeid: number,
+    fh: number,
+    offset: number,
+    size: number,
+    plus: boolean,
+  ): void {
+    size = Math.min(size, this.reply.buf.length - OUT_HEADER_SIZE);
     const limit = Math.ceil(size / direntSize(1, plus));
     const entries = this.library.readdir(fh, nodeid, offset, limit);
     const out = this.reply.buf;
@@ -399,58 +360,45 @@ export class Dispatcher {
     const ttlMs = this.opts.attrTtlMs;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i];
-      if (pos + direntSize(e.name.length, plus) > end) break;
-      if (!plus) {
-        pos += writeDirent(out, view, pos, e.ino, offset + i + 1, e.name, e.isDir);
-        continue;
-      }
-      const dots = e.name[0] === 0x2e &&
-        (e.name.length === 1 || (e.name.length === 2 && e.name[1] === 0x2e));
-      let known = !dots;
-      if (known) {
-        try {
-          this.fillAttr(this.library.getattr(e.ino));
-        } catch {
-          known = false; // vanished meanwhile: the kernel will LOOKUP it if needed
+      const recLen = direntSize(e.name.length, plus);
+      if (pos + recLen > end) break;
+      let d;
+      if (plus) {
+        const rec = this.direntPlus.at(view, pos).clear();
+        d = rec.dirent;
+        const dots = e.name[0] === 0x2e &&
+          (e.name.length === 1 || (e.name.length === 2 && e.name[1] === 0x2e));
+        let attr: Attr | null = null;
+        if (!dots) {
+          try {
+            attr = this.library.getattr(e.ino);
+          } catch {
+            // vanished meanwhile: the kernel will LOOKUP it if needed
+          }
         }
+        if (attr !== null) {
+          putEntry(rec.entryOut, attr, ttlMs);
+        } else {
+          // nodeid 0: "no attributes for this entry", the kernel links nothing.
+          const a = rec.entryOut.attr;
+          a.ino = e.ino;
+          a.mode = e.isDir ? S_IFDIR : S_IFREG;
+          a.nlink = 1;
+          a.blksize = ATTR_BLKSIZE;
+        }
+      } else {
+        d = this.dirent.at(view, pos);
       }
-      if (!known) this.fillZeroAttr(e.ino, e.isDir);
-      const start = pos;
-      pos += writeDirent(out, view, pos, e.ino, offset + i + 1, e.name, e.isDir, {
-        attr: this.attr,
-        ttlMs,
-      });
-      // nodeid 0: "no attributes for this entry", the kernel links nothing.
-      if (!known) view.setBigUint64(start, 0n, true);
+      d.ino = e.ino;
+      d.off = offset + i + 1;
+      d.namelen = e.name.length;
+      d.type = e.isDir ? DT_DIR : DT_REG;
+      const nameAt = pos + (plus ? DirentPlus.size : Dirent.size);
+      out.set(e.name, nameAt);
+      out.fill(0, nameAt + e.name.length, pos + recLen);
+      pos += recLen;
     }
     this.reply.ok(unique, pos - OUT_HEADER_SIZE);
-  }
-
-  private fillAttr(a: Attr): void {
-    const t = this.attr;
-    t.ino = a.ino;
-    t.size = a.size;
-    t.blocks = a.blocks;
-    t.mtimeSec = a.mtimeSec;
-    t.mtimeNsec = a.mtimeNsec;
-    t.mode = a.mode;
-    t.nlink = a.nlink;
-    t.uid = a.uid;
-    t.gid = a.gid;
-  }
-
-  private fillZeroAttr(ino: number, isDir: boolean): void {
-    this.fillAttr({
-      ino,
-      size: 0,
-      blocks: 0,
-      mtimeSec: 0,
-      mtimeNsec: 0,
-      mode: isDir ? 0o040000 : 0o100000,
-      nlink: 1,
-      uid: 0,
-      gid: 0,
-    });
   }
 
   /** Ask the library for changes and tell the kernel what to drop. Never throws. */
@@ -471,29 +419,54 @@ export class Dispatcher {
   }
 }
 
+/** fuse_attr from the library's attributes (atime = ctime = mtime; rdev and flags 0). */
+function putAttr(out: AttrView, a: Attr): void {
+  out.ino = a.ino;
+  out.size = a.size;
+  out.blocks = a.blocks;
+  out.atime = a.mtimeSec;
+  out.mtime = a.mtimeSec;
+  out.ctime = a.mtimeSec;
+  out.atimensec = a.mtimeNsec;
+  out.mtimensec = a.mtimeNsec;
+  out.ctimensec = a.mtimeNsec;
+  out.mode = a.mode;
+  out.nlink = a.nlink;
+  out.uid = a.uid;
+  out.gid = a.gid;
+  out.blksize = ATTR_BLKSIZE;
+}
+
+/** fuse_entry_out (generation 0: inode numbers are never reused within a mount). */
+function putEntry(out: InstanceType<typeof EntryOut>, a: Attr, ttlMs: number): void {
+  out.nodeid = a.ino;
+  const sec = Math.floor(ttlMs / 1000);
+  const nsec = (ttlMs % 1000) * 1_000_000;
+  out.entryValid = sec;
+  out.attrValid = sec;
+  out.entryValidNsec = nsec;
+  out.attrValidNsec = nsec;
+  putAttr(out.attr, a);
+}
+
+const invalInodeOut = new NotifyInvalInodeOut();
+const invalEntryOut = new NotifyInvalEntryOut();
+
 function invalInode(ino: number): Uint8Array<ArrayBuffer> {
-  const msg = new Uint8Array(OUT_HEADER_SIZE + 24);
+  const msg = new Uint8Array(OUT_HEADER_SIZE + NotifyInvalInodeOut.size);
   const v = new DataView(msg.buffer);
   writeOutHeader(v, msg.length, Notify.INVAL_INODE, 0n);
-  writeNotifyInvalInode(v, OUT_HEADER_SIZE, ino, 0, 0);
+  invalInodeOut.at(v, OUT_HEADER_SIZE).ino = ino; // off 0, len 0: all of it
   return msg;
 }
 
 function invalEntry(parent: number, name: Uint8Array): Uint8Array<ArrayBuffer> {
-  const msg = new Uint8Array(OUT_HEADER_SIZE + 16 + name.length + 1);
+  const msg = new Uint8Array(OUT_HEADER_SIZE + NotifyInvalEntryOut.size + name.length + 1);
   const v = new DataView(msg.buffer);
   writeOutHeader(v, msg.length, Notify.INVAL_ENTRY, 0n);
-  writeNotifyInvalEntry(v, OUT_HEADER_SIZE, parent, name.length);
-  msg.set(name, OUT_HEADER_SIZE + 16);
+  const out = invalEntryOut.at(v, OUT_HEADER_SIZE);
+  out.parent = parent;
+  out.namelen = name.length;
+  msg.set(name, OUT_HEADER_SIZE + NotifyInvalEntryOut.size);
   return msg;
-}
-
-/** A u64 field as a number, without a BigInt (values stay below 2^53 here). */
-function u64(v: DataView, o: number): number {
-  return v.getUint32(o, true) + v.getUint32(o + 4, true) * 0x1_0000_0000;
-}
-
-const OP_NAMES = new Map<number, string>(Object.entries(Op).map(([k, n]) => [n, k]));
-function opName(opcode: number): string {
-  return OP_NAMES.get(opcode) ?? `opcode ${opcode}`;
 }

@@ -8,6 +8,10 @@ import {
   type InitIn,
   type InitOut,
 } from "../../ffi/fuse_abi.ts";
+import type { FieldsOf } from "../../ffi/fuse_struct.ts";
+
+/** What INIT's answer depends on: the kernel's offer (from fuse_init_in). */
+export type KernelInit = Pick<FieldsOf<typeof InitIn>, "minor" | "flags" | "flags2">;
 
 /** 1 MiB reads: 256 pages of 4 KiB (DESIGN: 128 KiB reads halve throughput). */
 export const MAX_PAGES = 256;
@@ -26,7 +30,7 @@ export interface InitWishes {
 }
 
 export interface Negotiated {
-  out: InitOut;
+  out: FieldsOf<typeof InitOut>;
   /** The kernel accepted passthrough (FOPEN_PASSTHROUGH may be used). */
   passthrough: boolean;
   minor: number;
@@ -35,7 +39,7 @@ export interface Negotiated {
 const WANTED = Init.ASYNC_READ | Init.PARALLEL_DIROPS | Init.DO_READDIRPLUS |
   Init.READDIRPLUS_AUTO | Init.MAX_PAGES | Init.INIT_EXT;
 
-export function negotiateInit(kernel: InitIn, wishes: InitWishes): Negotiated {
+export function negotiateInit(kernel: KernelInit, wishes: InitWishes): Negotiated {
   const minor = Math.min(FUSE_KERNEL_MINOR_VERSION, kernel.minor);
   const flags = WANTED & kernel.flags;
   let flags2 = 0;
@@ -61,6 +65,7 @@ export function negotiateInit(kernel: InitIn, wishes: InitWishes): Negotiated {
       maxWrite: 4096,
       timeGran: 1,
       maxPages: MAX_PAGES,
+      mapAlignment: 0,
       maxStackDepth,
     },
   };

@@ -7,7 +7,7 @@
 
 import * as libc from "../../ffi/libc.ts";
 import { OUT_HEADER_SIZE, writeOutHeader } from "../../ffi/fuse_abi.ts";
-import { type ReadPiece, readNow } from "../core/mod.ts";
+import { readNow, type ReadPiece } from "../core/mod.ts";
 import { MAX_READ } from "./defaults.ts";
 
 const IOV_MAX = 1024;
