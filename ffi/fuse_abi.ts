@@ -4,7 +4,7 @@
 // protocol instead of binding libfuse's per-arch structs.
 
 import { i32, i64, pad, struct, u16, u32, u64, u64n } from "./fuse_struct.ts";
-export type { FieldsOf, View, ViewOf } from "./fuse_struct.ts";
+export type { FieldsOf, Layout, Struct, View, ViewOf } from "./fuse_struct.ts";
 
 export const FUSE_KERNEL_VERSION = 7;
 /** Highest minor we implement; the negotiated minor is min(this, kernel's). */

@@ -1,6 +1,7 @@
 // FUSE_INIT: what we ask of the kernel, limited to what it offers.
 
 import {
+  type FieldsOf,
   FUSE_KERNEL_MINOR_VERSION,
   FUSE_KERNEL_VERSION,
   Init,
@@ -8,7 +9,6 @@ import {
   type InitIn,
   type InitOut,
 } from "../../ffi/fuse_abi.ts";
-import type { FieldsOf } from "../../ffi/fuse_struct.ts";
 
 /** What INIT's answer depends on: the kernel's offer (from fuse_init_in). */
 export type KernelInit = Pick<FieldsOf<typeof InitIn>, "minor" | "flags" | "flags2">;

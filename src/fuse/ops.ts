@@ -15,14 +15,15 @@ import {
   IN_HEADER_SIZE,
   InitIn,
   Kstatfs,
+  type Layout,
   Op,
   OpenIn,
   ReadIn,
   ReleaseIn,
+  type Struct,
   type View,
   type ViewOf,
 } from "../../ffi/fuse_abi.ts";
-import type { Layout, Struct } from "../../ffi/fuse_struct.ts";
 import type { Dispatcher } from "./dispatch.ts";
 import { MAX_READ } from "./defaults.ts";
 
