@@ -204,7 +204,7 @@ export const FUSE_GETATTR_FH = 1 << 0;
 export const AttrOut = struct("fuse_attr_out", {
   attrValid: u64,
   attrValidNsec: u32,
-  dummy: pad(4),
+  dummy: u32,
   attr: Attr,
 });
 

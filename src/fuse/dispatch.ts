@@ -189,15 +189,16 @@ export class Dispatcher {
 
   /** Answer a LOOKUP: the entry and its attributes, valid for the attribute TTL. */
   replyEntry(unique: bigint, a: Attr): void {
-    putEntry(this.out.entry.clear(), a, this.opts.attrTtlMs);
+    putEntry(this.out.entry, a, this.opts.attrTtlMs);
     this.reply.ok(unique, EntryOut.size);
   }
 
   replyAttr(unique: bigint, a: Attr): void {
-    const out = this.out.attr.clear();
+    const out = this.out.attr;
     const ttlMs = this.opts.attrTtlMs;
     out.attrValid = Math.floor(ttlMs / 1000);
     out.attrValidNsec = (ttlMs % 1000) * 1_000_000;
+    out.dummy = 0;
     putAttr(out.attr, a);
     this.reply.ok(unique, AttrOut.size);
   }
@@ -364,7 +365,7 @@ export class Dispatcher {
       if (pos + recLen > end) break;
       let d;
       if (plus) {
-        const rec = this.direntPlus.at(view, pos).clear();
+        const rec = this.direntPlus.at(view, pos);
         d = rec.dirent;
         const dots = e.name[0] === 0x2e &&
           (e.name.length === 1 || (e.name.length === 2 && e.name[1] === 0x2e));
@@ -380,7 +381,7 @@ export class Dispatcher {
           putEntry(rec.entryOut, attr, ttlMs);
         } else {
           // nodeid 0: "no attributes for this entry", the kernel links nothing.
-          const a = rec.entryOut.attr;
+          const a = rec.entryOut.clear().attr;
           a.ino = e.ino;
           a.mode = e.isDir ? S_IFDIR : S_IFREG;
           a.nlink = 1;
@@ -419,6 +420,10 @@ export class Dispatcher {
   }
 }
 
+// The hot replies below set every byte of their struct themselves (reserved
+// fields included) instead of clearing it first: the reply buffer holds
+// whatever the previous reply left there.
+
 /** fuse_attr from the library's attributes (atime = ctime = mtime; rdev and flags 0). */
 function putAttr(out: AttrView, a: Attr): void {
   out.ino = a.ino;
@@ -434,12 +439,15 @@ function putAttr(out: AttrView, a: Attr): void {
   out.nlink = a.nlink;
   out.uid = a.uid;
   out.gid = a.gid;
+  out.rdev = 0;
   out.blksize = ATTR_BLKSIZE;
+  out.flags = 0;
 }
 
 /** fuse_entry_out (generation 0: inode numbers are never reused within a mount). */
 function putEntry(out: InstanceType<typeof EntryOut>, a: Attr, ttlMs: number): void {
   out.nodeid = a.ino;
+  out.generation = 0;
   const sec = Math.floor(ttlMs / 1000);
   const nsec = (ttlMs % 1000) * 1_000_000;
   out.entryValid = sec;

@@ -198,6 +198,7 @@ Deno.test("abi: fuse_entry_out and fuse_attr_out carry a fuse_attr of 88 bytes",
   roundTrip(AttrOut, cat(le([8, 1], [4, 250_000_000], [4, 0]), ATTR_BYTES), {
     attrValid: 1,
     attrValidNsec: 250_000_000,
+    dummy: 0,
     attr: ATTR,
   });
   assert.equal(AttrOut.offsetOf("attr"), 16);
