@@ -1,7 +1,11 @@
-// One request in, one reply out: decode the opcode's arguments, call the
-// Library, encode the answer. Metadata handlers are synchronous; READ goes
-// through the inline reader or the I/O pool. Every handler failure is
-// mapped to an errno in errno.ts (unexpected ones also warn, rate-limited).
+// One request in, one reply out: the header picks the row of the operation
+// table (ops.ts), whose handler reads its body struct, calls the Library and
+// answers through the reply views kept here. This file holds the session's
+// state and the operations larger than a few lines (open with passthrough,
+// readdir, xattr replies, change notifications). Metadata handlers are
+// synchronous; READ goes through the inline reader or the I/O pool. Every
+// handler failure is mapped to an errno in errno.ts (unexpected ones also
+// warn, rate-limited).
 
 import * as libc from "../../ffi/libc.ts";
 import {
