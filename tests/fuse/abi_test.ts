@@ -15,6 +15,7 @@ import {
   EntryOut,
   ForgetIn,
   ForgetOne,
+  GetattrIn,
   GetxattrIn,
   GetxattrOut,
   InHeader,
@@ -263,7 +264,7 @@ Deno.test("abi: fuse_init_out (minor 41)", () => {
   );
 });
 
-Deno.test("abi: open, release, forget and statfs structs", () => {
+Deno.test("abi: getattr, open, release, forget and statfs structs", () => {
   roundTrip(OpenIn, le([4, 0o100000], [4, 0]), { flags: 0o100000, openFlags: 0 });
   roundTrip(OpenOut, le([8, 2 ** 35], [4, 1 << 7], [4, -1]), {
     fh: 2 ** 35,
@@ -277,6 +278,7 @@ Deno.test("abi: open, release, forget and statfs structs", () => {
     lockOwner: 77,
   });
   roundTrip(ForgetIn, le([8, 3]), { nlookup: 3 });
+  roundTrip(GetattrIn, le([4, 1], [4, 0], [8, 2 ** 34]), { getattrFlags: 1, fh: 2 ** 34 });
   roundTrip(BatchForgetIn, le([4, 2], [4, 0]), { count: 2 });
   roundTrip(ForgetOne, le([8, 2 ** 40], [8, 5]), { nodeid: 2 ** 40, nlookup: 5 });
   roundTrip(

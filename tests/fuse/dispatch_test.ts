@@ -10,6 +10,7 @@ import {
   DirentPlus,
   EntryOut,
   ForgetIn,
+  GetattrIn,
   GetxattrIn,
   GetxattrOut,
   IN_HEADER_SIZE,
@@ -122,7 +123,7 @@ const readIn = (fh: number, offset: number, size: number) => ({
 
 Deno.test("dispatch: GETATTR and LOOKUP write every byte of their replies", () => {
   using s = setup();
-  let u = s.send(Op.GETATTR, 1);
+  let u = s.send(Op.GETATTR, 1, { size: GetattrIn.size, fill() {} }); // no FUSE_GETATTR_FH
   let r = one(s.replies(), u);
   assert.equal(r.error, 0);
   assert.equal(r.body.length, AttrOut.size);
