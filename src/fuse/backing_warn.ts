@@ -5,7 +5,7 @@
 // cap held back is counted and reported in one "N more … suppressed" line
 // when the window ends (or when the mount stops, whichever comes first).
 
-import type { ServerLog } from "./errno.ts";
+import type { ServerLog } from "./log.ts";
 
 export interface BackingWarnOptions {
   /** Name the same path again only after this long. */

@@ -49,7 +49,8 @@ import {
   XATTR,
 } from "../core/mod.ts";
 import { BackingWarnings } from "./backing_warn.ts";
-import { errnoOf, RateLimitedWarn, type ServerLog, unservable } from "./errno.ts";
+import { errnoOf, unservable } from "./errno.ts";
+import { RateLimitedWarn, type ServerLog } from "./log.ts";
 import { type InitWishes, type KernelInit, type Negotiated, negotiateInit } from "./init.ts";
 import type { IoPool } from "./io_pool.ts";
 import { INFLIGHT_MAX, type ServerStats } from "./metrics.ts";

@@ -7,7 +7,7 @@
 
 import { holdBacking, type ReadPiece, releaseBacking } from "../core/mod.ts";
 import type { WorkerReply, WorkerRequest } from "./io_messages.ts";
-import type { ServerLog } from "./errno.ts";
+import type { ServerLog } from "./log.ts";
 
 const WORKER_URL = new URL("./io_worker.ts", import.meta.url).href;
 

@@ -4,7 +4,7 @@
 // tells it the shutdown has begun. Without NOTIFY_SOCKET this does nothing.
 
 import { sendUnixDatagram } from "../../ffi/libc.ts";
-import { type ServerLog, silentLog } from "./errno.ts";
+import { type ServerLog, silentLog } from "./log.ts";
 
 const enc = new TextEncoder();
 

@@ -16,7 +16,7 @@ import { type Library, LIBRARY_DEFAULTS } from "../core/mod.ts";
 const LIBRARY_POLL_MS = LIBRARY_DEFAULTS.pollIntervalMs;
 import { SERVE_DEFAULTS } from "./defaults.ts";
 import { Dispatcher } from "./dispatch.ts";
-import { type ServerLog, silentLog } from "./errno.ts";
+import { type ServerLog, silentLog } from "./log.ts";
 import type { Negotiated } from "./init.ts";
 import { IoPool } from "./io_pool.ts";
 import { MetricsLibrary, ServerStats } from "./metrics.ts";

@@ -9,7 +9,7 @@ import { MAX_READ } from "./defaults.ts";
 import * as libc from "../../ffi/libc.ts";
 import { MUSEFS_FSTYPE, readMounts } from "../../ffi/mountinfo.ts";
 import { libfuseMount, type LibfuseSession, loadLibfuse } from "../../ffi/libfuse.ts";
-import { type ServerLog, silentLog } from "./errno.ts";
+import { type ServerLog, silentLog } from "./log.ts";
 
 /** Largest read the kernel may send (FUSE max_pages 256 × 4 KiB). */
 

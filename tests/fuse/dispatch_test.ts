@@ -25,7 +25,7 @@ import {
   ReadIn,
 } from "../../ffi/fuse_abi.ts";
 import * as libc from "../../ffi/libc.ts";
-import { silentLog } from "../../src/fuse/errno.ts";
+import { silentLog } from "../../src/fuse/log.ts";
 import { Dispatcher } from "../../src/fuse/dispatch.ts";
 import { IoPool } from "../../src/fuse/io_pool.ts";
 import { ServerStats } from "../../src/fuse/metrics.ts";

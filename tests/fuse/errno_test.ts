@@ -3,7 +3,8 @@ import { E, ErrnoError } from "../../ffi/libc.ts";
 import { FsError } from "../../src/core/api.ts";
 import { BackingIoError } from "../../ffi/stat.ts";
 import { BackingChangedError, toFsError } from "../../src/core/errors.ts";
-import { errnoOf, RateLimitedWarn, unservable } from "../../src/fuse/errno.ts";
+import { errnoOf, unservable } from "../../src/fuse/errno.ts";
+import { RateLimitedWarn } from "../../src/fuse/log.ts";
 
 Deno.test("errno: FsError names map to Linux numbers and count as expected", () => {
   assert.deepEqual(errnoOf(new FsError("ENOENT", "x")), { errno: 2, expected: true });
