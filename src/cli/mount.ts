@@ -60,6 +60,11 @@ export function preMountChecks(options: MountOptions, io: Io): void {
     }
   }
   for (const warning of templateWarnings(options.template)) io.err(warning);
+  for (const root of options.libraryRoots) {
+    if (!statOrNull(root)?.isDirectory) {
+      throw new CliError(`--library-root ${root} is not an existing directory`);
+    }
+  }
   for (
     const [flag, mode] of [["file-mode", options.fileMode], ["dir-mode", options.dirMode]] as const
   ) {
@@ -89,6 +94,7 @@ function libraryOptions(o: MountOptions): LibraryOptions {
     attrCacheBytes: o.attrCacheMib * MIB,
     artCacheBytes: o.artCacheMib * MIB,
     keepCache: o.keepCache,
+    libraryRoots: o.libraryRoots,
     log,
   };
 }
@@ -158,6 +164,7 @@ export async function runMount(
   }
   const library = core.openLibrary(options.db, libraryOptions(options));
   try {
+    log.info(`serving ${library.resolver.access?.description ?? "any backing file"}`);
     const { mountAndServe, notifyServiceManager } = await import("../fuse/mod.ts");
     const structureOnly = options.mode === "structure-only";
     await mountAndServe(library, {

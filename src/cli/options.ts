@@ -97,6 +97,8 @@ export interface MountOptions {
   allowOther: boolean;
   exposeMetrics: boolean;
   dryRun: boolean;
+  /** --library-root, in order given (empty: the store-writers policy). */
+  libraryRoots: string[];
 }
 
 export interface VacuumOptions {
@@ -232,6 +234,7 @@ export function mountInvocation(parsed: ParsedCommand<MountSpec["flags"]>): Invo
       allowOther: f.allowOther || f.owner !== undefined || f.group !== undefined,
       exposeMetrics: f.exposeMetrics,
       dryRun: f.dryRun,
+      libraryRoots: f.libraryRoots,
     },
   };
 }

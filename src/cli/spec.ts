@@ -310,6 +310,12 @@ export const mountSpec = {
       "Let other users reach the mount (adds allow_other and default_permissions; " +
         "non-root mounts need user_allow_other in /etc/fuse.conf).",
     ),
+    libraryRoots: listFlag(
+      "library-root",
+      "Serve only backing files under this directory (repeatable). Default: only files every " +
+        "user who can write the store could read (docs/trust.md).",
+      { parse: text, valueName: "DIR" },
+    ),
     exposeMetrics: switchFlag(
       "expose-metrics",
       "Serve live counters in .musefs-metrics/metrics at the mount root.",

@@ -31,6 +31,7 @@ import {
   rangeTouchesRows,
   readPieces,
 } from "./reader.ts";
+import { backingAccess } from "./backing_access.ts";
 import { Refresher } from "./refresh.ts";
 import { type ResolvedFile, Resolver } from "./resolve.ts";
 import { Template } from "./template.ts";
@@ -101,6 +102,12 @@ export class MusefsLibrary implements Library {
       skipOnMissing: options.skipOnMissing,
       extensions: options.extensions,
     });
+    // Before any store is open: a library root that does not exist is an error.
+    const access = backingAccess(
+      dbPath,
+      options.libraryRoots,
+      (message) => options.log?.warn(message),
+    );
     this.#poll = openStore(dbPath, { mode: "ro" });
     try {
       this.#serve = openStore(dbPath, { mode: "ro", cacheKiB: 512, foreignKeyCheck: false });
@@ -125,6 +132,7 @@ export class MusefsLibrary implements Library {
       options.id3Version,
       options.attrCacheBytes,
     );
+    this.resolver.access = access;
     this.art = new ArtCache(this.#serve, options.artCacheBytes);
     this.readAhead = new ReadAheadPool(options.readAheadBudgetBytes);
     this.storePath = absolutePath(dbPath);
@@ -491,6 +499,11 @@ export class MusefsLibrary implements Library {
         "musefs_backing_nowait_unsupported_filesystems",
         "Backing file systems read through the I/O workers only (no RWF_NOWAIT)",
         nowaitUnsupportedFileSystems(),
+      ),
+      c(
+        "musefs_backing_refusals_total",
+        "Backing files refused by the access policy (docs/trust.md)",
+        this.resolver.access?.refusals ?? 0,
       ),
     ];
   }

@@ -36,6 +36,11 @@ export interface LibraryOptions {
   attrCacheBytes?: number;
   /** Art image cache byte budget (default 8 MiB). */
   artCacheBytes?: number;
+  /**
+   * Serve only backing files under these directories (`--library-root`);
+   * empty (default): only files every writer of the store could read.
+   */
+  libraryRoots?: readonly string[];
   /** Where refresh failures are reported (default: nowhere). */
   log?: { warn(message: string): void };
   /** ID3v2 version of the tags served for MP3 and WAV (default 4). */
@@ -61,6 +66,7 @@ export interface ResolvedLibraryOptions {
   headerCacheBytes: number;
   attrCacheBytes: number;
   artCacheBytes: number;
+  libraryRoots: readonly string[];
   log: { warn(message: string): void } | null;
   id3Version: Id3Version;
 }
@@ -92,6 +98,7 @@ export function resolveOptions(o: LibraryOptions): ResolvedLibraryOptions {
     headerCacheBytes: o.headerCacheBytes ?? D.headerCacheBytes,
     attrCacheBytes: o.attrCacheBytes ?? D.attrCacheBytes,
     artCacheBytes: o.artCacheBytes ?? D.artCacheBytes,
+    libraryRoots: o.libraryRoots ?? [],
     log: o.log ?? null,
     id3Version: o.id3Version ?? D.id3Version,
   };

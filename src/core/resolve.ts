@@ -22,6 +22,7 @@ import {
 } from "../store/mod.ts";
 import { closeBacking, FdSource, openBacking, type OpenedBacking } from "./backing.ts";
 import { storeBlobSource } from "./blobs.ts";
+import type { BackingAccess } from "./backing_access.ts";
 import { BackingChangedError, GeometryError, TrackGoneError } from "./errors.ts";
 import { WeightedLru } from "./lru.ts";
 import { type BackingStamp, stampsMatch, statStamp } from "./stamp.ts";
@@ -164,6 +165,8 @@ export class Resolver {
   /** Size and mtime of files getattr has answered (weight ATTR_ENTRY_BYTES each). */
   readonly sizes: WeightedLru<number, SizeEntry>;
   readonly #geometryChecked = new WeakSet<ResolvedFile>();
+  /** Which backing files may be served (null: any the process can open). */
+  access: BackingAccess | null = null;
 
   constructor(
     readonly store: Store,
@@ -221,7 +224,7 @@ export class Resolver {
     // (no separate read first: the first getattr of every file comes here).
     const { row, input } = this.#readForBuild(trackId);
     if (input !== null && sizeOnly) input.sizeOnly = true;
-    const opened = openBacking(row.backingPath);
+    const opened = this.#open(row.backingPath);
     try {
       checkStamp(row, opened.stamp);
       const file = this.#build(row, input, opened);
@@ -244,7 +247,7 @@ export class Resolver {
       checkRecorded(path, cached.stamp, statStamp(path));
       return { file: cached, opened: null };
     }
-    const opened = openBacking(path);
+    const opened = this.#open(path);
     try {
       checkRecorded(path, cached.stamp, opened.stamp);
       this.#checkGeometry(cached, opened);
@@ -266,6 +269,18 @@ export class Resolver {
     const problem = audioStartProblem(file.format, source, file.audioOffset, file.audioLength);
     if (problem !== null) throw new GeometryError(file.trackId, file.backingPath, problem);
     this.#geometryChecked.add(file);
+  }
+
+  /** Open a backing file, refused (EACCES) when the access policy does not allow it. */
+  #open(path: string): OpenedBacking {
+    const opened = openBacking(path);
+    try {
+      this.access?.check(opened.fd, path);
+    } catch (e) {
+      closeBacking(opened.fd);
+      throw e;
+    }
+    return opened;
   }
 
   /** The row, and in synthesis mode everything synthesis needs, read in one snapshot. */

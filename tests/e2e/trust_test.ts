@@ -1,0 +1,152 @@
+// End to end: a store writable by an unprivileged user must not let that user
+// read files they could not read themselves through a root --allow-other
+// mount (docs/trust.md). An unprivileged user is created for the test; a
+// track row pointing at /etc/shadow (with its real size and time stamps, so
+// the stamp check passes) is inserted, and the user reads through the mount.
+
+import assert from "node:assert/strict";
+import {
+  type Library,
+  makeLibrary,
+  musefs,
+  noFuse,
+  q,
+  removeLibrary,
+  sh,
+  shOk,
+  withMount,
+} from "./helpers.ts";
+
+const USER = "musefs-trust-test";
+
+/** Create the unprivileged test user (once); returns whether this run created it. */
+async function ensureUser(): Promise<boolean> {
+  if ((await sh(`id -u ${USER}`)).code === 0) return false;
+  await shOk(`useradd --system --no-create-home --shell /usr/sbin/nologin ${USER}`);
+  return true;
+}
+
+/** `cat` a file as the test user: exit code and stderr. */
+function catAsUser(path: string) {
+  return sh(`runuser -u ${USER} -- cat ${q(path)} > /dev/null`);
+}
+
+/** Insert a track whose backing file is `target`, stamped as it is now, titled `title`. */
+async function insertForeignTrack(db: string, target: string, title: string, asUser: boolean) {
+  const [size, mtime, ctime] = (await shOk(`stat -L -c '%s %.9Y %.9Z' ${q(target)}`)).trim()
+    .split(" ");
+  const ns = (t: string) => t.replace(".", "");
+  const sql = `
+    PRAGMA busy_timeout = 5000;
+    INSERT INTO tracks (backing_path, format, audio_offset, audio_length, backing_size,
+                        backing_mtime_ns, backing_ctime_ns, updated_at)
+    VALUES ('${target}', 'mp3', 0, ${size}, ${size}, ${ns(mtime)}, ${ns(ctime)}, 0);
+    INSERT INTO tags (track_id, key, value) VALUES
+      (last_insert_rowid(), 'title', '${title}');`;
+  const run = asUser ? `runuser -u ${USER} -- ` : "";
+  await shOk(`${run}sqlite3 -bail ${q(db)} ${q(sql)}`);
+}
+
+/** A library whose base is traversable by everyone (the user must reach the mountpoint). */
+async function openLibrary(): Promise<Library> {
+  const lib = await makeLibrary("musefs-trust-");
+  await Deno.chmod(lib.base, 0o755);
+  return lib;
+}
+
+const secret = "/etc/shadow";
+
+Deno.test({
+  name: "e2e trust: a store owned by an unprivileged user cannot serve /etc/shadow",
+  ignore: noFuse,
+  async fn() {
+    const created = await ensureUser();
+    const lib = await openLibrary();
+    try {
+      // The store lives in a directory the user owns, as a beets user's would.
+      const storeDir = `${lib.base}/store`;
+      await Deno.mkdir(storeDir);
+      const db = `${storeDir}/lib.db`;
+      await shOk(`sqlite3 ${q(lib.db)} ".backup ${db}"`);
+      await shOk(`chown -R ${USER} ${q(storeDir)}`);
+      await insertForeignTrack(db, secret, "shadow", true);
+      await insertForeignTrack(db, `${lib.base}/lib/../../../../../..${secret}`, "dotdot", true);
+      for (const mode of ["synthesis", "structure-only"]) {
+        const mnt = `${lib.base}/mnt`;
+        await withMount(db, mnt, ["--allow-other", "--mode", mode], async (m) => {
+          for (const title of ["shadow", "dotdot"]) {
+            const path = `${mnt}/Unknown/Unknown/${title}.mp3`;
+            const r = await catAsUser(path);
+            assert.notEqual(r.code, 0, `${mode}: the user read ${secret} through ${path}`);
+            assert.match(r.stderr, /Permission denied/, r.stderr);
+            // Refused for root too: the policy is the daemon's, not the kernel's.
+            const asRoot = await sh(`cat ${q(path)} > /dev/null`);
+            assert.match(asRoot.stderr, /Permission denied/, asRoot.stderr);
+          }
+          assert.match(m.log(), /refusing to serve \/etc\/shadow: user musefs-trust-test/);
+          // The real tracks stay readable by the same user.
+          const files = (await shOk(`find ${q(mnt)} -type f -name '*.flac'`)).trim().split("\n");
+          assert.ok(files.length > 0 && files[0] !== "");
+          for (const f of files) {
+            const r = await catAsUser(f);
+            assert.equal(r.code, 0, `${mode}: ${f}: ${r.stderr}`);
+          }
+        });
+      }
+    } finally {
+      await removeLibrary(lib);
+      if (created) await sh(`userdel ${USER}`);
+    }
+  },
+});
+
+Deno.test({
+  name: "e2e trust: a world-writable root store and --library-root refuse files outside",
+  ignore: noFuse,
+  async fn() {
+    const created = await ensureUser();
+    const lib = await openLibrary();
+    try {
+      await insertForeignTrack(lib.db, secret, "shadow", false);
+      // A symlink inside the library pointing out of it.
+      await Deno.symlink(secret, `${lib.lib}/link.mp3`);
+      await insertForeignTrack(lib.db, `${lib.lib}/link.mp3`, "linked", false);
+      const mnt = `${lib.base}/mnt`;
+      const shadow = `${mnt}/Unknown/Unknown/shadow.mp3`;
+      const linked = `${mnt}/Unknown/Unknown/linked.mp3`;
+      // Store and directory only root can write: root's store may serve what root reads.
+      await withMount(lib.db, mnt, ["--allow-other"], async () => {
+        assert.equal((await sh(`cat ${q(shadow)} > /dev/null`)).code, 0);
+      });
+      // World-writable: every user is a writer, so only world-readable files are served.
+      await Deno.chmod(lib.db, 0o666);
+      await withMount(lib.db, mnt, ["--allow-other"], async (m) => {
+        for (const path of [shadow, linked]) {
+          assert.match((await catAsUser(path)).stderr, /Permission denied/);
+        }
+        assert.match(
+          m.log(),
+          /(group root|every user), who can write the store, could not read it/,
+        );
+        const flac = (await shOk(`find ${q(mnt)} -type f -name '*.flac'`)).trim().split("\n")[0];
+        assert.equal((await catAsUser(flac)).code, 0);
+      });
+      await Deno.chmod(lib.db, 0o644);
+      // Library roots named by the admin: nothing outside them, however the path is spelt.
+      await withMount(lib.db, mnt, ["--allow-other", "--library-root", lib.lib], async (m) => {
+        for (const path of [shadow, linked]) {
+          assert.match((await sh(`cat ${q(path)} > /dev/null`)).stderr, /Permission denied/);
+        }
+        assert.match(m.log(), /outside the library roots/);
+        const flac = (await shOk(`find ${q(mnt)} -type f -name '*.flac'`)).trim().split("\n")[0];
+        assert.equal((await catAsUser(flac)).code, 0);
+      });
+      const bad = await musefs(["mount", "--dry-run", "--db", lib.db, "--library-root", "/nope"]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /--library-root \/nope is not an existing directory/);
+    } finally {
+      await removeLibrary(lib);
+      if (created) await sh(`userdel ${USER}`);
+    }
+  },
+});
