@@ -9,6 +9,7 @@ export type StoreErrorKind =
   | "newer-version" // user_version above what this build supports
   | "old-version" // a read-only open of a store that needs migrating
   | "schema-mismatch" // the store is not shaped as the contract requires
+  | "not-a-store" // another program's database, or an empty file where a store must exist
   | "busy" // SQLITE_BUSY / SQLITE_LOCKED after the busy timeout
   | "constraint" // a CHECK / UNIQUE / FOREIGN KEY / NOT NULL / trigger abort
   | "corrupt" // not a database, or a malformed image

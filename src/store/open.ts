@@ -6,6 +6,7 @@ import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlit
 import { rethrowable, StoreError, toStoreError } from "./errors.ts";
 import { migrate, newerVersionError, readUserVersion, SCHEMA_VERSION } from "./schema.ts";
 import { checkIdentity } from "./identity.ts";
+import { inspectStoreFile } from "./inspect.ts";
 
 export type StoreMode = "rw" | "ro";
 
@@ -234,18 +235,6 @@ function isMemoryPath(path: string): boolean {
   return path === ":memory:" || path === "";
 }
 
-function fileExists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw new StoreError("io", `cannot stat ${path}: ${(e as Error).message}`, path, {
-      cause: e,
-    });
-  }
-}
-
 /**
  * Open the store at `path`.
  * - rw: busy_timeout 5000, foreign_keys ON, WAL (file stores), migrate to
@@ -255,8 +244,22 @@ function fileExists(path: string): boolean {
  */
 export function openStore(path: string, options: OpenOptions): Store {
   const memory = isMemoryPath(path);
-  if (!memory && !(options.mode === "rw" && options.create) && !fileExists(path)) {
-    throw new StoreError("missing", `database does not exist: ${path}`, path);
+  if (!memory) {
+    // Before any write (WAL switch, migration): only a musefs store, or a new
+    // empty file when the caller may create one, is opened.
+    const creating = options.mode === "rw" && options.create === true;
+    const kind = inspectStoreFile(path);
+    if (kind === "absent" && !creating) {
+      throw new StoreError("missing", `database does not exist: ${path}`, path);
+    }
+    if (kind === "empty" && !creating) {
+      throw new StoreError(
+        "not-a-store",
+        `${path} is empty, not a musefs store; run \`musefs scan <music> --db ${path}\` ` +
+          "to create one",
+        path,
+      );
+    }
   }
   let db: DatabaseSync;
   try {

@@ -57,6 +57,7 @@ Deno.test("mount defaults match F§1", async () => {
     allowOther: false,
     exposeMetrics: false,
     dryRun: false,
+    libraryRoots: [],
   });
 });
 
@@ -120,6 +121,7 @@ Deno.test("every mount MUSEFS_* variable is honoured", async () => {
     allowOther: true,
     exposeMetrics: true,
     dryRun: false,
+    libraryRoots: [],
   });
 });
 

@@ -218,16 +218,18 @@ Deno.test("a file that is not a database is reported as corrupt", () => {
   }
 });
 
-Deno.test("a non-musefs database at version 0 cannot be shaped", () => {
+Deno.test("a non-musefs database at version 0 is refused before anything is written", () => {
   const dir = tempDir();
   try {
     const path = `${dir}/other.db`;
     const raw = new DatabaseSync(path);
     raw.exec("CREATE TABLE tracks (x)");
     raw.close();
-    const e = storeError(() => openStore(path, { mode: "rw" }));
-    assert.equal(e.kind, "schema-mismatch");
-    assert.match(e.message, /already exists/);
+    const before = Deno.readFileSync(path);
+    const e = storeError(() => openStore(path, { mode: "rw", create: true }));
+    assert.equal(e.kind, "not-a-store");
+    assert.match(e.message, /is not a musefs store: .* \(tables: tracks\)/);
+    assert.deepEqual(Deno.readFileSync(path), before);
   } finally {
     cleanup(dir);
   }
