@@ -26,7 +26,6 @@ export function runRevalidate(options: RevalidateOptions, io: Io): Promise<numbe
         jobs: options.jobs,
         followSymlinks: options.followSymlinks,
         checksum: options.checksum,
-        hooks: ctx.hooks,
         signal: ctx.signal,
       }, ctx.reporter);
       return {

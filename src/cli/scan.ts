@@ -20,7 +20,6 @@ export function runScan(options: ScanOptions, io: Io): Promise<number> {
       followSymlinks: options.followSymlinks,
       checksum: options.checksum,
       strictness: options.strictness,
-      hooks: ctx.hooks,
       signal: ctx.signal,
     }, ctx.reporter);
     return {

@@ -1,10 +1,9 @@
 // What `scan` and `revalidate` share on the command line: the store opened
-// for bulk writes, the reporter (log lines + progress), test hooks from the
-// environment, and Ctrl-C handling — the first SIGINT/SIGTERM stops the run
+// for bulk writes, the reporter (log lines + progress), and Ctrl-C handling — the first SIGINT/SIGTERM stops the run
 // (the open batch is rolled back, committed batches stay, a rerun continues),
 // a second exits at once.
 
-import { ProbeAborted, type ProbeHooks, type ScanReporter } from "../scan/mod.ts";
+import { ProbeAborted, type ScanReporter } from "../scan/mod.ts";
 import type { Store } from "../store/mod.ts";
 import { EXIT_OK, EXIT_SIGNAL, EXIT_USAGE } from "./errors.ts";
 import type { Io } from "./io.ts";
@@ -33,22 +32,6 @@ export function progressFor(quiet: boolean, target?: string): Progress {
     if (target !== undefined) root = Deno.realPathSync(target);
   } catch { /* the walk reports it */ }
   return createProgress({ quiet, root });
-}
-
-/**
- * Test hooks: MUSEFS_TEST_PROBE_DELAY_MS (sleep in every probe),
- * MUSEFS_TEST_PROBE_PAUSE (a directory; see ProbeHooks.pauseDir) and
- * MUSEFS_TEST_PROBE_CRASH (kill the probe Worker on a path containing it).
- */
-export function testHooks(): ProbeHooks {
-  const hooks: ProbeHooks = {};
-  const delay = Number(Deno.env.get("MUSEFS_TEST_PROBE_DELAY_MS") ?? "");
-  if (Number.isFinite(delay) && delay > 0) hooks.delayMs = delay;
-  const pause = Deno.env.get("MUSEFS_TEST_PROBE_PAUSE");
-  if (pause) hooks.pauseDir = pause;
-  const crash = Deno.env.get("MUSEFS_TEST_PROBE_CRASH");
-  if (crash) hooks.crashOn = crash;
-  return hooks;
 }
 
 export interface Interrupt {
@@ -98,11 +81,10 @@ export async function runTargets(
   io: Io,
   each: (
     target: string,
-    ctx: { hooks: ProbeHooks; signal: AbortSignal; reporter: ScanReporter },
+    ctx: { signal: AbortSignal; reporter: ScanReporter },
   ) => Promise<TargetOutcome>,
 ): Promise<number> {
   const interrupt = installInterrupt();
-  const hooks = testHooks();
   let failed = false;
   try {
     for (const target of targets) {
@@ -111,7 +93,6 @@ export async function runTargets(
       let outcome;
       try {
         outcome = await each(target, {
-          hooks,
           signal: interrupt.signal,
           reporter: reporterFor(progress),
         });

@@ -1,10 +1,10 @@
 // Messages between the scan's main thread and its probe Workers, and the
 // shared in-flight payload budget (F§7: 64 MiB) both sides count against.
 
-import type { ChecksumTier, ProbeHooks, ProbeOutcome } from "./probe_file.ts";
+import type { ChecksumTier, ProbeOutcome } from "./probe_file.ts";
 
 export type ToWorker =
-  | { type: "init"; tier: ChecksumTier; hooks: ProbeHooks; budget: SharedArrayBuffer }
+  | { type: "init"; tier: ChecksumTier; budget: SharedArrayBuffer }
   | { type: "chunk"; id: number; paths: string[] };
 
 export type FromWorker = { type: "ready" } | {

@@ -7,7 +7,7 @@ export {
   revalidateTarget,
 } from "./revalidate.ts";
 export type { IoTotals, ScanReporter } from "./report.ts";
-export type { ChecksumTier, ProbeHooks } from "./probe_file.ts";
+export type { ChecksumTier } from "./probe_file.ts";
 export type { MatchStrictness } from "./moves.ts";
 export { ProbeAborted, resolveJobs } from "./pool.ts";
 export { WalkError } from "./walk.ts";

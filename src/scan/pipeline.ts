@@ -7,7 +7,7 @@
 import type { Store } from "../store/mod.ts";
 import type { MatchStrictness } from "./moves.ts";
 import { type PoolStats, probeAll, resolveJobs } from "./pool.ts";
-import type { ChecksumTier, ProbeHooks } from "./probe_file.ts";
+import type { ChecksumTier } from "./probe_file.ts";
 import { type IoTotals, newIoTotals, type ScanReporter } from "./report.ts";
 import { BATCH_MAX_MS, BatchWriter, type WritePolicy } from "./writer.ts";
 
@@ -17,7 +17,6 @@ export interface PipelineOptions {
   tier: ChecksumTier;
   policy: WritePolicy;
   strictness: MatchStrictness;
-  hooks?: ProbeHooks;
   signal?: AbortSignal;
   /** Tests: the pool's counters, and a smaller bound on paths pulled ahead. */
   pool?: PoolProbe;
@@ -84,7 +83,6 @@ export async function probeAndWrite(
     await probeAll(paths, {
       workers: resolveJobs(options.jobs),
       tier: options.tier,
-      hooks: options.hooks,
       signal: stop.signal,
       stats: options.pool?.stats,
       queueLimit: options.pool?.queueLimit,

@@ -9,13 +9,24 @@
 // it had not reported and is replaced.
 
 import { type FromWorker, releaseBudget, type ToWorker } from "./messages.ts";
-import type { ChecksumTier, ProbeHooks, ProbeOutcome } from "./probe_file.ts";
+import type { ChecksumTier, ProbeOutcome } from "./probe_file.ts";
+
+/** The module each probe Worker runs (see setProbeWorkerModule). */
+let probeWorkerModule = new URL("./probe_worker.ts", import.meta.url).href;
+
+/**
+ * Run probe Workers from another module (one that calls serveProbes from
+ * probe_serve.ts). For a test harness's own entry point: the shipped program
+ * never calls this.
+ */
+export function setProbeWorkerModule(href: string): void {
+  probeWorkerModule = href;
+}
 
 export interface PoolOptions {
   /** Worker count (already resolved: ≥ 1). */
   workers: number;
   tier: ChecksumTier;
-  hooks?: ProbeHooks;
   /** Called synchronously for every outcome, in arrival order. May throw to abort the run. */
   onOutcome: (outcome: ProbeOutcome) => void;
   /** Called after each message's outcomes were consumed (a good moment to commit). */
@@ -185,14 +196,13 @@ export function probeAll(
     };
 
     const spawn = (): Slot => {
-      const worker = new Worker(new URL("./probe_worker.ts", import.meta.url).href, {
+      const worker = new Worker(probeWorkerModule, {
         type: "module",
       });
       const slot: Slot = { worker, chunks: new Map(), alive: false };
       const init: ToWorker = {
         type: "init",
         tier: options.tier,
-        hooks: options.hooks ?? {},
         budget: budgetBuffer,
       };
       worker.postMessage(init);

@@ -16,18 +16,12 @@ import { type BackingStamp, stampOfFd, stampsMatch } from "./stamp.ts";
 
 export type ChecksumTier = "none" | "fingerprint" | "full";
 
-/** Test hooks (set from MUSEFS_TEST_* variables by the pool; never in normal use). */
-export interface ProbeHooks {
-  /** Sleep this long in every probe (lets a test interrupt a scan mid-way). */
-  delayMs?: number;
-  /**
-   * A directory: after the probe and before the second fstat, create
-   * `<dir>/paused` (holding the path) and wait until `<dir>/resume` exists.
-   */
-  pauseDir?: string;
-  /** Crash the probe Worker (an uncaught error) on a path containing this text. */
-  crashOn?: string;
-}
+/**
+ * Called after a file is parsed and before it is stamped again (a file that
+ * changed in between is reported as raced). The shipped probe Worker passes
+ * nothing; a test harness Worker uses it to change files mid-probe.
+ */
+export type BeforeRestamp = (path: string) => void;
 
 export interface ProbeCounters {
   /** Bytes the probe read from the file (positional reads, excluding the content hash). */
@@ -52,25 +46,6 @@ export type ProbeOutcome =
   | { kind: "failed"; path: string; message: string; counters: ProbeCounters }
   | { kind: "raced"; path: string; message: string; counters: ProbeCounters };
 
-function sleep(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-function exists(path: string): boolean {
-  try {
-    fs.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function pauseForTest(dir: string, path: string): void {
-  fs.writeFileSync(`${dir}/paused`, path);
-  const deadline = Date.now() + 60_000;
-  while (!exists(`${dir}/resume`) && Date.now() < deadline) sleep(10);
-}
-
 function describe(e: unknown): string {
   if (e instanceof FormatError) return `${e.kind}: ${e.message}`;
   if (e instanceof Error) return e.message;
@@ -78,7 +53,11 @@ function describe(e: unknown): string {
 }
 
 /** Probe `path` (dispatched by its extension) and compute the tier's checksums. */
-export function probeFile(path: string, tier: ChecksumTier, hooks: ProbeHooks = {}): ProbeOutcome {
+export function probeFile(
+  path: string,
+  tier: ChecksumTier,
+  beforeRestamp?: BeforeRestamp,
+): ProbeOutcome {
   const counters: ProbeCounters = { probeBytes: 0, preads: 0, hashBytes: 0 };
   const kind = probeKindForPath(path);
   if (kind === null) {
@@ -112,8 +91,7 @@ export function probeFile(path: string, tier: ChecksumTier, hooks: ProbeHooks = 
       contentHash = h.hash;
       counters.hashBytes = h.bytes;
     }
-    if (hooks.delayMs) sleep(hooks.delayMs);
-    if (hooks.pauseDir) pauseForTest(hooks.pauseDir, path);
+    beforeRestamp?.(path);
     const after = stampOfFd(fd, path);
     if (!stampsMatch(before, after)) {
       return { kind: "raced", path, message: "changed during probe", counters };

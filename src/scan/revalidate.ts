@@ -15,7 +15,7 @@ import {
   tracksAtOrUnder,
 } from "../store/mod.ts";
 import { probeAndWrite } from "./pipeline.ts";
-import type { ChecksumTier, ProbeHooks } from "./probe_file.ts";
+import type { ChecksumTier } from "./probe_file.ts";
 import type { IoTotals, ScanReporter } from "./report.ts";
 import { isGone, stampOfPath, stampsMatch } from "./stamp.ts";
 import { walkTarget } from "./walk.ts";
@@ -26,7 +26,6 @@ export interface RevalidateRequest {
   jobs: number;
   followSymlinks: boolean;
   checksum: ChecksumTier;
-  hooks?: ProbeHooks;
   signal?: AbortSignal;
 }
 
@@ -99,7 +98,6 @@ export async function revalidateTarget(
     tier: request.checksum,
     policy: "structural",
     strictness: "auto",
-    hooks: request.hooks,
     signal: request.signal,
   }, reporter);
 

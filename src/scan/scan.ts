@@ -8,7 +8,7 @@
 import { hasTrackAt, type Store } from "../store/mod.ts";
 import type { MatchStrictness } from "./moves.ts";
 import { type PoolProbe, probeAndWrite } from "./pipeline.ts";
-import type { ChecksumTier, ProbeHooks } from "./probe_file.ts";
+import type { ChecksumTier } from "./probe_file.ts";
 import type { IoTotals, ScanReporter } from "./report.ts";
 import { skippedSummary, streamTarget } from "./walk.ts";
 
@@ -20,7 +20,6 @@ export interface ScanRequest {
   followSymlinks: boolean;
   checksum: ChecksumTier;
   strictness: MatchStrictness;
-  hooks?: ProbeHooks;
   signal?: AbortSignal;
   /** Tests: the probe pool's counters (how many walked paths waited at once) and bound. */
   pool?: PoolProbe;
@@ -84,7 +83,6 @@ export async function scanTarget(
     tier: request.checksum,
     policy: "full",
     strictness: request.strictness,
-    hooks: request.hooks,
     signal: request.signal,
     pool: request.pool,
   }, reporter);

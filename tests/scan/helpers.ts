@@ -5,9 +5,11 @@
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { ensureFixtures, type Fixture, type FixtureName } from "../fixtures/fixtures.ts";
-import { musefsCommand } from "../cli/run_musefs.ts";
+import { denoRunArgs, musefsCommand } from "../cli/run_musefs.ts";
 
 export const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
+/** main.ts with fault-injecting probe Workers, for runs given MUSEFS_TEST_PROBE_* variables. */
+const HOOKED_MAIN = fileURLToPath(new URL("./hooked_main.ts", import.meta.url));
 
 export interface Ran {
   code: number;
@@ -33,7 +35,8 @@ function baseEnv(): Record<string, string> {
 }
 
 function command(args: string[], options: RunOptions): Deno.Command {
-  const argv = musefsCommand(args);
+  const hooked = Object.keys(options.env ?? {}).some((k) => k.startsWith("MUSEFS_TEST_"));
+  const argv = hooked ? [Deno.execPath(), ...denoRunArgs(HOOKED_MAIN, args)] : musefsCommand(args);
   const [cmd, cmdArgs] = options.asUser
     ? [
       "setpriv",

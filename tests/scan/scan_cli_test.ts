@@ -11,6 +11,7 @@ import {
   scannedLine,
   sha256File,
 } from "./helpers.ts";
+import { musefs as shippedMusefs } from "../cli/run_musefs.ts";
 
 Deno.test("scan ingests every fixture: rows, tags, shared art, exit 0; a second scan is a no-op", async () => {
   const dir = makeTemp();
@@ -245,6 +246,25 @@ Deno.test("a probe Worker that dies fails only the file it was probing; the rest
     assert.match(r.stderr, /skipping .*t4-crash-me\.mp3: the probe crashed: /);
     assert.equal(count(db, "tracks", "backing_path LIKE '%crash-me%'"), 0);
     assert.equal(count(db, "tracks"), 10);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("the shipped program has no test hooks: MUSEFS_TEST_* in its environment change nothing", async () => {
+  const dir = makeTemp();
+  try {
+    const lib = `${dir}/lib`;
+    await copyFixtures(lib, ["mp3_v23"]);
+    await Deno.copyFile(`${lib}/mp3_v23.mp3`, `${lib}/t4-crash-me.mp3`);
+    const db = `${dir}/lib.db`;
+    // tests/cli/run_musefs.ts always runs main.ts itself.
+    const r = await shippedMusefs(["scan", lib, "--db", db, "--jobs", "1"], {
+      MUSEFS_TEST_PROBE_CRASH: "crash-me",
+      MUSEFS_TEST_PROBE_DELAY_MS: "60000",
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(count(db, "tracks"), 2);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
