@@ -10,14 +10,31 @@ export interface Io {
 
 const encoder = new TextEncoder();
 
-function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
+/**
+ * A stream whose reader went away (`musefs mount --dry-run | head -1`) takes
+ * no more output: the write is dropped quietly and the command carries on
+ * (a scan still commits), as output to a closed pipe should.
+ */
+const closed = { out: false, err: false };
+
+function writeAll(
+  which: "out" | "err",
+  file: { writeSync(p: Uint8Array): number },
+  text: string,
+): void {
+  if (closed[which]) return;
   const bytes = encoder.encode(text);
   let off = 0;
-  while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+  try {
+    while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.BrokenPipe)) throw e;
+    closed[which] = true;
+  }
 }
 
 /** The process's stdout and stderr. */
 export const stdio: Io = {
-  out: (line) => writeAll(Deno.stdout, line + "\n"),
-  err: (line) => writeAll(Deno.stderr, line + "\n"),
+  out: (line) => writeAll("out", Deno.stdout, line + "\n"),
+  err: (line) => writeAll("err", Deno.stderr, line + "\n"),
 };

@@ -30,7 +30,12 @@ const encoder = new TextEncoder();
 function writeStderr(line: string): void {
   const bytes = encoder.encode(line + "\n");
   let off = 0;
-  while (off < bytes.length) off += Deno.stderr.writeSync(bytes.subarray(off));
+  try {
+    while (off < bytes.length) off += Deno.stderr.writeSync(bytes.subarray(off));
+  } catch (e) {
+    // Nobody reads stderr any more: nothing left to tell.
+    if (!(e instanceof Deno.errors.BrokenPipe)) throw e;
+  }
 }
 
 let sink: (line: string) => void = writeStderr;
