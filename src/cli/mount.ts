@@ -179,6 +179,7 @@ export async function runMount(
       workers: options.workers,
       passthrough: structureOnly,
       exposeMetrics: options.exposeMetrics,
+      fileMode: options.fileMode,
       log,
       status: () => ({
         version: denoJson.version,

@@ -136,7 +136,12 @@ export class MetricsLibrary implements Library {
   private readonly bodies = new Map<number, Uint8Array>();
   private nextFh = METRICS_FH_BASE;
 
-  constructor(private readonly inner: Library, private readonly stats: ServerStats) {}
+  /** `fileMode`: the file's permission bits (--file-mode); the directory takes the root's. */
+  constructor(
+    private readonly inner: Library,
+    private readonly stats: ServerStats,
+    private readonly fileMode = 0o444,
+  ) {}
 
   private attrs(ino: number): Attr {
     const root = this.inner.getattr(1);
@@ -151,7 +156,7 @@ export class MetricsLibrary implements Library {
     };
     return ino === METRICS_DIR_INO
       ? { ...base, ino, mode: S_IFDIR | (root.mode & 0o7777), nlink: 2 }
-      : { ...base, ino, mode: S_IFREG | (root.mode & 0o444), nlink: 1 };
+      : { ...base, ino, mode: S_IFREG | (this.fileMode & 0o7777), nlink: 1 };
   }
 
   lookup(parent: number, name: Uint8Array): Attr {

@@ -40,6 +40,8 @@ export interface ServeOptions {
   passthrough?: boolean;
   /** Add `.musefs-metrics/metrics` to the root (--expose-metrics). */
   exposeMetrics?: boolean;
+  /** Permission bits of the metrics file, as of every file (--file-mode). Default 0o444. */
+  fileMode?: number;
   /** bdi read_ahead_kb after INIT (root only, best effort); 0 leaves it. Default 1024. */
   readAheadKib?: number;
   /** First SIGINT/SIGTERM unmounts; a second calls `onSecondSignal`. Default true. */
@@ -122,7 +124,9 @@ export async function serve(
   const log = options.log ?? silentLog;
   const fd = mount.fd;
   const stats = new ServerStats();
-  const served = options.exposeMetrics ? new MetricsLibrary(library, stats) : library;
+  const served = options.exposeMetrics
+    ? new MetricsLibrary(library, stats, options.fileMode ?? 0o444)
+    : library;
   const workers = options.workers && options.workers > 0 ? options.workers : defaultWorkers();
   let dispatcher: Dispatcher | null = null;
   const pool = new IoPool(fd, workers, log, (unique, message) => {

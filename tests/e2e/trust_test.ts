@@ -150,3 +150,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "e2e trust: .musefs-metrics takes --owner, --group, --file-mode and --dir-mode",
+  ignore: noFuse,
+  async fn() {
+    const created = await ensureUser();
+    const lib = await openLibrary();
+    try {
+      await insertForeignTrack(lib.db, secret, "shadow", false);
+      await Deno.chmod(lib.db, 0o666);
+      const mnt = `${lib.base}/mnt`;
+      const flags = [
+        "--expose-metrics",
+        ...["--owner", USER, "--group", "root", "--file-mode", "640", "--dir-mode", "750"],
+      ];
+      await withMount(lib.db, mnt, flags, async () => {
+        const stat = async (p: string) => (await shOk(`stat -c '%a %U %G' ${q(p)}`)).trim();
+        const flac = (await shOk(`find ${q(mnt)} -type f -name '*.flac'`)).trim().split("\n")[0];
+        assert.equal(await stat(flac), `640 ${USER} root`);
+        assert.equal(await stat(`${mnt}/.musefs-metrics`), `750 ${USER} root`);
+        assert.equal(await stat(`${mnt}/.musefs-metrics/metrics`), `640 ${USER} root`);
+        // The kernel enforces them: the owner reads, another user does not.
+        await sh(`cat ${q(`${mnt}/Unknown/Unknown/shadow.mp3`)} 2>/dev/null`);
+        const text = await shOk(`runuser -u ${USER} -- cat ${q(`${mnt}/.musefs-metrics/metrics`)}`);
+        assert.match(text, /^musefs_backing_refusals_total [1-9][0-9]*$/m);
+        const other = await sh(`runuser -u nobody -- cat ${q(`${mnt}/.musefs-metrics/metrics`)}`);
+        assert.match(other.stderr, /Permission denied/);
+      });
+    } finally {
+      await removeLibrary(lib);
+      if (created) await sh(`userdel ${USER}`);
+    }
+  },
+});
