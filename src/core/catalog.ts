@@ -2,16 +2,22 @@
 // of an incremental refresh. The rows come from the store's catalog query
 // (only what the tree needs, a page of ids at a time); here they become a
 // rendered path and a change signature per track.
+//
+// Faults are per track: a row that cannot be read (a tag over the cap written
+// with checks off, an unknown format, an id or size beyond 2^53 that a
+// JavaScript number cannot hold) hides that track and is reported as a
+// TrackFault; the other tracks load as usual.
 
 import { type Format, FORMATS, MAX_TAG_VALUE_BYTES } from "../model/mod.ts";
 import {
   catalogPage,
   type CatalogRow,
   catalogRows,
+  catalogUnsafeIds,
   MAX_ROWS_PER_TRACK,
   type Store,
-  StoreError,
 } from "../store/mod.ts";
+import { reserveRootName } from "./names.ts";
 import type { Template, TrackFields } from "./template.ts";
 
 /** What refresh remembers of a track to classify the next change. */
@@ -20,8 +26,17 @@ export interface TrackState {
   cv: number;
   /** Hash of format, backing path and stamp: a change means new bytes or a new extension. */
   sig: number;
-  /** Rendered relative path, or null when --skip-on-missing drops it. */
+  /** Rendered relative path, or null when --skip-on-missing drops it or the row is faulty. */
   path: string | null;
+  /** Why the track is hidden although in the store (a row that cannot be read). */
+  fault?: string;
+}
+
+/** A track the catalog could not read: hidden from the tree, reported once by the caller. */
+export interface TrackFault {
+  /** The track id (as text when it is beyond what a number holds exactly). */
+  id: number | string;
+  message: string;
 }
 
 /** One track as the tree sees it. */
@@ -51,13 +66,13 @@ function isFormat(s: string): s is Format {
 
 /**
  * Group the joined rows (in order) into one TrackFields per track and call
- * `visit` with it and its first row. The TrackFields object is reused: read
- * it during the call only.
+ * `visit` with it and its first row, or with null and why when the track's
+ * rows cannot be read. The TrackFields object is reused: read it during the
+ * call only.
  */
 function forEachTrack(
-  store: Store,
   rows: CatalogRow[],
-  visit: (track: TrackFields, first: CatalogRow) => void,
+  visit: (track: TrackFields | null, first: CatalogRow, fault: string | null) => void,
 ): void {
   const fields = new Map<string, string>();
   const track: { fields: Map<string, string>; format: Format; backingPath: string } = {
@@ -71,51 +86,62 @@ function forEachTrack(
     const id = first[0];
     fields.clear();
     let count = 0;
+    let fault: string | null = null;
     for (; i < rows.length && rows[i][0] === id; i++) {
       const key = rows[i][9];
-      if (key === null) continue;
+      if (key === null || fault !== null) continue;
       const value = rows[i][10];
       if (value === null) {
-        throw new StoreError(
-          "limit",
-          `track ${id} tag ${key} has a value over ${MAX_TAG_VALUE_BYTES} bytes`,
-          store.path,
-        );
+        fault = `tag ${key} has a value over ${MAX_TAG_VALUE_BYTES} bytes`;
+      } else if (++count > MAX_ROWS_PER_TRACK) {
+        fault = `more than ${MAX_ROWS_PER_TRACK} text tag rows for the template's keys`;
+      } else {
+        // Rows come in (key BINARY, ordinal) order: the first spelling and ordinal win.
+        const k = String(key).toLowerCase();
+        if (!fields.has(k)) fields.set(k, String(value));
       }
-      if (++count > MAX_ROWS_PER_TRACK) {
-        throw new StoreError(
-          "limit",
-          `track ${id} has more than ${MAX_ROWS_PER_TRACK} text tag rows for the template's keys`,
-          store.path,
-        );
-      }
-      // Rows come in (key BINARY, ordinal) order: the first spelling and ordinal win.
-      const k = key.toLowerCase();
-      if (!fields.has(k)) fields.set(k, value);
     }
     const format = first[2];
-    if (!isFormat(format)) {
-      throw new StoreError("corrupt", `track ${id} has unknown format ${format}`, store.path);
+    if (fault === null && !isFormat(format)) fault = `unknown format ${format}`;
+    if (fault === null && typeof first[3] !== "string") fault = "backing_path is not text";
+    if (fault !== null) {
+      visit(null, first, fault);
+      continue;
     }
-    track.format = format;
+    track.format = format as Format;
     track.backingPath = first[3];
-    visit(track as TrackFields, first);
+    visit(track as TrackFields, first, null);
   }
 }
 
-/** Render the joined rows (grouped by track, in order) into `out`. */
+/** Render the joined rows (grouped by track, in order) into `out`; unreadable tracks → `faults`. */
 function renderRows(
-  store: Store,
   template: Template,
   rows: CatalogRow[],
   out: CatalogTrack[],
+  faults: TrackFault[],
 ): void {
-  forEachTrack(store, rows, (track, first) => {
+  forEachTrack(rows, (track, first, fault) => {
     const [id, cv, format, backingPath, size, mlo, mhi, clo, chi] = first;
-    const path = template.render(track);
     const sig = hash52(`${format}\u0000${backingPath}\u0000${size}:${mlo}:${mhi}:${clo}:${chi}`);
+    if (track === null) {
+      faults.push({ id, message: `track ${id} is hidden: ${fault}` });
+      out.push({ id, state: { cv, sig, path: null, fault: fault ?? "unreadable" } });
+      return;
+    }
+    const rendered = template.render(track);
+    const path = rendered === null ? null : reserveRootName(rendered);
     out.push({ id, state: { cv, sig, path } });
   });
+}
+
+/** Tracks whose integers a number cannot hold exactly: faults, never loaded. */
+function unsafeFaults(store: Store, ids: readonly number[] | null): TrackFault[] {
+  return catalogUnsafeIds(store, ids).map((text) => ({
+    id: /^-?\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : text,
+    message: `track ${text} is hidden: its id, content_version or backing_size is beyond ` +
+      `2^53 or negative`,
+  }));
 }
 
 /** Pages of the joined rows of every track, ascending id (call inside a read snapshot). */
@@ -129,10 +155,18 @@ function* allRows(store: Store, template: Template): Generator<CatalogRow[]> {
   }
 }
 
-/** Every track, ascending id, rendered (call inside a read snapshot). */
-export function loadAll(store: Store, template: Template): CatalogTrack[] {
+/**
+ * Every track, ascending id, rendered (call inside a read snapshot). Tracks
+ * that cannot be read are left out of the tree and listed in `faults`.
+ */
+export function loadAll(
+  store: Store,
+  template: Template,
+  faults: TrackFault[] = [],
+): CatalogTrack[] {
   const out: CatalogTrack[] = [];
-  for (const rows of allRows(store, template)) renderRows(store, template, rows, out);
+  for (const rows of allRows(store, template)) renderRows(template, rows, out, faults);
+  faults.push(...unsafeFaults(store, null));
   return out;
 }
 
@@ -145,13 +179,23 @@ export function visitAllFields(
   template: Template,
   visit: (track: TrackFields) => void,
 ): void {
-  for (const rows of allRows(store, template)) forEachTrack(store, rows, (track) => visit(track));
+  for (const rows of allRows(store, template)) {
+    forEachTrack(rows, (track) => {
+      if (track !== null) visit(track);
+    });
+  }
 }
 
 /** The given tracks that still exist, ascending id, rendered (call inside a read snapshot). */
-export function loadSome(store: Store, template: Template, ids: readonly number[]): CatalogTrack[] {
+export function loadSome(
+  store: Store,
+  template: Template,
+  ids: readonly number[],
+  faults: TrackFault[] = [],
+): CatalogTrack[] {
   const out: CatalogTrack[] = [];
   if (ids.length === 0) return out;
-  renderRows(store, template, catalogRows(store, template.tagKeys, ids), out);
+  renderRows(template, catalogRows(store, template.tagKeys, ids), out, faults);
+  faults.push(...unsafeFaults(store, ids));
   return out;
 }

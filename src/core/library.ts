@@ -119,6 +119,7 @@ export class MusefsLibrary implements Library {
       this.refresher = Refresher.open(this.#poll, template, {
         pollIntervalMs: options.pollIntervalMs,
         caseInsensitive: options.caseInsensitive,
+        warn: (message) => options.log?.warn(message),
       });
     } catch (e) {
       this.#poll.close();
@@ -482,6 +483,16 @@ export class MusefsLibrary implements Library {
       g("musefs_refresh_generation", "Refresh generation", r.generation),
       g("musefs_refresh_needs_rebuild", "A full rebuild is pending", r.needsRebuild ? 1 : 0),
       c("musefs_refresh_gap_fallbacks_total", "Changelog gaps (full rebuilds)", r.gapFallbacks),
+      c(
+        "musefs_refresh_apply_failures_total",
+        "Incremental refreshes that failed (full rebuilds)",
+        r.applyFailures,
+      ),
+      g(
+        "musefs_tracks_unavailable",
+        "Tracks hidden: their rows cannot be read",
+        r.unavailableTracks,
+      ),
       c("musefs_read_errors_total", "Reads that failed in the core", this.readErrors),
       g("musefs_backing_fds_open", "Backing file descriptors held", this.fds.openFds),
       g("musefs_backing_fds_max", "Backing file descriptor cap", this.fds.cap),

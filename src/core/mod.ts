@@ -10,3 +10,4 @@ export { type BackingStamp, fstatStamp, nativeStamps, stampsMatch, statStamp } f
 export * from "./api.ts";
 // The one non-blocking read of backing bytes, and the holds the I/O pool takes on fds it reads.
 export { holdBacking, readNow, releaseBacking } from "./backing.ts";
+export { RESERVED_ROOT_NAME } from "./names.ts";

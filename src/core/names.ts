@@ -136,3 +136,27 @@ export function compareBytewise(a: string, b: string): number {
   }
   return a.length - b.length;
 }
+
+/**
+ * The name of the metrics directory (`--expose-metrics`) at the mount root.
+ * It is reserved whether or not metrics are on, so a path never depends on
+ * that flag.
+ */
+export const RESERVED_ROOT_NAME = ".musefs-metrics";
+
+/**
+ * `path` with a top-level directory named RESERVED_ROOT_NAME renamed to its
+ * ` (2)` form, so a tag value cannot shadow the metrics directory. Applied to
+ * rendered paths before the tree sees them (build and refresh alike).
+ */
+export function reserveRootName(path: string): string {
+  if (!path.includes(RESERVED_ROOT_NAME)) return path;
+  const parts = path.split("/");
+  const materialized = (c: string) => c !== "" && c !== "." && c !== "..";
+  const first = parts.findIndex(materialized);
+  if (first < 0 || parts[first] !== RESERVED_ROOT_NAME) return path;
+  // Only a directory can collide: a file always carries an extension.
+  if (!parts.slice(first + 1).some(materialized)) return path;
+  parts[first] = suffixCandidate(RESERVED_ROOT_NAME, 2);
+  return parts.join("/");
+}

@@ -7,9 +7,19 @@
 // The stamps (data_version, last seq) are read before the tracks they
 // describe and committed only after the tree was updated: a write racing the
 // build is seen again by the next poll, never lost.
+//
+// Faults stay per track: a row the catalog cannot read hides that track
+// (warned once) and the refresh carries on; a changelog that cannot be
+// followed (a gap, seqs that went backwards) costs one full rebuild.
 
 import type { RefreshReport } from "./api.ts";
-import { type CatalogTrack, loadAll, loadSome, type TrackState } from "./catalog.ts";
+import {
+  type CatalogTrack,
+  loadAll,
+  loadSome,
+  type TrackFault,
+  type TrackState,
+} from "./catalog.ts";
 import { InodeAllocator } from "./inodes.ts";
 import { changelogBounds, changelogHasGap, changelogSince, type Store } from "../store/mod.ts";
 import type { Template } from "./template.ts";
@@ -21,7 +31,12 @@ export interface RefreshOptions {
   /** Minimum time between polls; 0 polls every time. */
   pollIntervalMs: number;
   caseInsensitive: boolean;
+  /** Where tracks that cannot be read are reported (once per track and reason). */
+  warn?: (message: string) => void;
 }
+
+/** Distinct fault messages remembered so each is logged once. */
+const MAX_WARNED_FAULTS = 4096;
 
 /** What one refresh did, beyond the kernel-facing report. */
 export interface RefreshOutcome {
@@ -47,7 +62,8 @@ export class Refresher {
   readonly allocator: InodeAllocator;
   #states: Map<number, TrackState>;
   #dataVersion: number;
-  #lastSeq: number;
+  #lastSeq: bigint;
+  readonly #warned = new Set<string>();
   #lastPoll = -Infinity;
   #lastFailure = -Infinity;
   #inFlight = false;
@@ -59,13 +75,15 @@ export class Refresher {
   gapFallbacks = 0;
   fullRebuilds = 0;
   failures = 0;
+  /** Incremental applies that failed and fell back to a full rebuild. */
+  applyFailures = 0;
   lastError: Error | null = null;
 
   private constructor(
     readonly store: Store,
     readonly template: Template,
     readonly options: RefreshOptions,
-    built: { tree: VirtualTree; states: Map<number, TrackState>; dataVersion: number; seq: number },
+    built: Built,
     allocator: InodeAllocator,
   ) {
     this.tree = built.tree;
@@ -74,6 +92,24 @@ export class Refresher {
     this.#lastSeq = built.seq;
     this.allocator = allocator;
     this.backoffMs = retryBackoffMs(options.pollIntervalMs);
+    this.#report(built.faults);
+  }
+
+  /** Log each fault once (per track and reason). */
+  #report(faults: readonly TrackFault[]): void {
+    for (const f of faults) {
+      if (this.#warned.has(f.message)) continue;
+      if (this.#warned.size >= MAX_WARNED_FAULTS) this.#warned.clear();
+      this.#warned.add(f.message);
+      this.options.warn?.(f.message);
+    }
+  }
+
+  /** Tracks in the store that are hidden because their rows cannot be read. */
+  get unavailableTracks(): number {
+    let n = 0;
+    for (const s of this.#states.values()) if (s.fault !== undefined) n++;
+    return n;
   }
 
   /** Build the initial tree from `store` (the poll connection). */
@@ -85,7 +121,7 @@ export class Refresher {
     return r;
   }
 
-  get lastSeq(): number {
+  get lastSeq(): bigint {
     return this.#lastSeq;
   }
 
@@ -140,18 +176,20 @@ export class Refresher {
 
   #refresh(dataVersion: number): RefreshOutcome | null {
     if (this.options.caseInsensitive || this.#needsRebuild) return this.#full(dataVersion);
+    const faults: TrackFault[] = [];
     const read = this.store.readTransaction(() => {
       const log = changelogSince(this.store, this.#lastSeq);
       if (changelogHasGap(log, this.#lastSeq)) return null;
-      return { log, tracks: loadSome(this.store, this.template, log.changedIds) };
+      return { log, tracks: loadSome(this.store, this.template, log.changedIds, faults) };
     });
     if (read === null) {
       this.gapFallbacks++;
       return this.#full(dataVersion);
     }
+    this.#report(faults);
     const outcome = this.#incremental(read.log.changedIds, read.tracks);
     this.#dataVersion = dataVersion;
-    this.#lastSeq = Math.max(this.#lastSeq, read.log.maxSeq);
+    if (read.log.maxSeq > this.#lastSeq) this.#lastSeq = read.log.maxSeq;
     return outcome;
   }
 
@@ -190,8 +228,12 @@ export class Refresher {
     let changes: TreeChanges;
     try {
       changes = applyChanges(this.tree, { changed, added, removed }, paths);
-    } catch {
+    } catch (e) {
       // The tree may be half-updated: rebuild it from the store now.
+      this.applyFailures++;
+      this.options.warn?.(
+        `incremental refresh failed (${(e as Error).message}); rebuilding the tree`,
+      );
       this.#needsRebuild = true;
       return this.#full(this.store.dataVersion());
     }
@@ -224,6 +266,7 @@ export class Refresher {
       this.allocator,
       this.options.caseInsensitive,
     );
+    this.#report(built.faults);
     const changes = diffTrees(before, built.tree);
     // Files still at the same inode whose bytes changed.
     const sameInode: number[] = [];
@@ -267,17 +310,26 @@ export class Refresher {
   }
 }
 
+interface Built {
+  tree: VirtualTree;
+  states: Map<number, TrackState>;
+  dataVersion: number;
+  seq: bigint;
+  faults: TrackFault[];
+}
+
 /** Build a tree over every track (stamps read before the tracks, in one snapshot). */
 function buildFull(
   store: Store,
   template: Template,
   allocator: InodeAllocator,
   caseInsensitive: boolean,
-): { tree: VirtualTree; states: Map<number, TrackState>; dataVersion: number; seq: number } {
+): Built {
   const dataVersion = store.dataVersion();
+  const faults: TrackFault[] = [];
   const { tracks, seq } = store.readTransaction(() => ({
     seq: changelogBounds(store).maxSeq,
-    tracks: loadAll(store, template),
+    tracks: loadAll(store, template, faults),
   }));
   const states = new Map<number, TrackState>();
   const entries: TreeEntry[] = [];
@@ -286,7 +338,7 @@ function buildFull(
     if (t.state.path !== null) entries.push([t.id, t.state.path]);
   }
   const tree = VirtualTree.build(entries, { allocator, caseInsensitive });
-  return { tree, states, dataVersion, seq };
+  return { tree, states, dataVersion, seq, faults };
 }
 
 function reportOf(changes: TreeChanges, contentInodes: number[]): RefreshReport {

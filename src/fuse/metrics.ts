@@ -21,11 +21,13 @@ import {
   S_IFDIR,
   S_IFREG,
 } from "../core/mod.ts";
+import { RESERVED_ROOT_NAME } from "../core/mod.ts";
 import type { IoPoolStats } from "./io_pool.ts";
 
 export const METRICS_DIR_INO = 2 ** 53 - 2;
 export const METRICS_FILE_INO = 2 ** 53 - 3;
-export const METRICS_DIR_NAME = ".musefs-metrics";
+/** Reserved at the root: a track directory of this name is served as `.musefs-metrics (2)`. */
+export const METRICS_DIR_NAME = RESERVED_ROOT_NAME;
 export const METRICS_FILE_NAME = "metrics";
 /** Reads in flight and directory snapshots are capped at this (F§5). */
 export const INFLIGHT_MAX = 1024;

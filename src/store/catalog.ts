@@ -28,6 +28,14 @@ export type CatalogRow = [
   value: string | null,
 ];
 
+/**
+ * Rows whose integers a JavaScript number holds exactly (within ±(2^53 − 1));
+ * the others are left out of the catalog and listed by catalogUnsafeIds.
+ */
+const SAFE = Number.MAX_SAFE_INTEGER;
+const SAFE_ROW = `id BETWEEN -${SAFE} AND ${SAFE} AND content_version BETWEEN 0 AND ${SAFE}
+  AND backing_size BETWEEN 0 AND ${SAFE}`;
+
 /** SQL string literal (template keys are ASCII field names, but quote properly anyway). */
 function literal(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
@@ -68,7 +76,8 @@ export function catalogPage(
   from: number,
   span: number,
 ): CatalogRow[] {
-  const where = `t.id IN (SELECT id FROM tracks WHERE id >= ? ORDER BY id LIMIT ${span})`;
+  const where =
+    `t.id IN (SELECT id FROM tracks WHERE id >= ? AND ${SAFE_ROW} ORDER BY id LIMIT ${span})`;
   return query(store, joinedSql(tagKeys, where), from);
 }
 
@@ -78,6 +87,21 @@ export function catalogRows(
   tagKeys: readonly string[],
   ids: readonly number[],
 ): CatalogRow[] {
-  const sql = joinedSql(tagKeys, "t.id IN (SELECT value FROM json_each(?))");
+  const sql = joinedSql(tagKeys, `t.id IN (SELECT value FROM json_each(?)) AND ${SAFE_ROW}`);
   return query(store, sql, JSON.stringify(ids));
+}
+
+/**
+ * Ids (as text) of tracks the catalog leaves out because an id,
+ * content_version or backing_size is beyond what a number holds: all of them
+ * (`ids` null) or those among `ids`; at most 100.
+ */
+export function catalogUnsafeIds(store: Store, ids: readonly number[] | null): string[] {
+  const sql = `SELECT CAST(id AS TEXT) AS id FROM tracks WHERE NOT (${SAFE_ROW})` +
+    (ids === null ? "" : " AND id IN (SELECT value FROM json_each(?))") +
+    " ORDER BY id LIMIT 100";
+  const rows = ids === null
+    ? store.all<{ id: string }>(sql)
+    : store.all<{ id: string }>(sql, JSON.stringify(ids));
+  return rows.map((r) => r.id);
 }

@@ -2,19 +2,26 @@
 
 import type { Store } from "./open.ts";
 
+// Seqs are read as bigint: any 64-bit value is legal in SQLite, and a writer
+// may push the AUTOINCREMENT counter past 2^53, after which every later seq is
+// there too. Track ids beyond 2^53 are left out (the catalog hides those
+// tracks and reports them).
+
 export interface ChangelogRead {
-  /** Distinct track ids with a change after the given seq, ascending. */
+  /** Distinct track ids with a change after the given seq, ascending (ids within ±(2^53 − 1)). */
   changedIds: number[];
   /** Lowest and highest retained seq (0 and 0 when the ring is empty). */
-  minSeq: number;
-  maxSeq: number;
+  minSeq: bigint;
+  maxSeq: bigint;
 }
 
-export function changelogBounds(store: Store): { minSeq: number; maxSeq: number } {
-  const r = store.get<{ lo: number; hi: number }>(
+const SAFE = Number.MAX_SAFE_INTEGER;
+
+export function changelogBounds(store: Store): { minSeq: bigint; maxSeq: bigint } {
+  const r = store.getBig<{ lo: bigint; hi: bigint }>(
     "SELECT COALESCE(MIN(seq), 0) AS lo, COALESCE(MAX(seq), 0) AS hi FROM track_changes",
   )!;
-  return { minSeq: r.lo, maxSeq: r.hi };
+  return { minSeq: BigInt(r.lo), maxSeq: BigInt(r.hi) };
 }
 
 /**
@@ -22,11 +29,12 @@ export function changelogBounds(store: Store): { minSeq: number; maxSeq: number 
  * concurrent prune cannot pair new ids with stale bounds. A gap (ring empty
  * while lastSeq > 0, or minSeq > lastSeq + 1) means the caller must rebuild.
  */
-export function changelogSince(store: Store, lastSeq: number): ChangelogRead {
+export function changelogSince(store: Store, lastSeq: bigint): ChangelogRead {
   return store.readTransaction(() => {
     const { minSeq, maxSeq } = changelogBounds(store);
     const changedIds = store.all<{ id: number }>(
-      "SELECT DISTINCT track_id AS id FROM track_changes WHERE seq > ? ORDER BY track_id",
+      "SELECT DISTINCT track_id AS id FROM track_changes WHERE seq > ? " +
+        `AND track_id BETWEEN -${SAFE} AND ${SAFE} ORDER BY track_id`,
       lastSeq,
     ).map((r) => r.id);
     return { changedIds, minSeq, maxSeq };
@@ -34,7 +42,8 @@ export function changelogSince(store: Store, lastSeq: number): ChangelogRead {
 }
 
 /** True when changes after `lastSeq` were pruned away (the ring no longer covers them). */
-export function changelogHasGap(read: ChangelogRead, lastSeq: number): boolean {
-  if (read.maxSeq === 0) return lastSeq > 0;
-  return read.minSeq > lastSeq + 1;
+export function changelogHasGap(read: ChangelogRead, lastSeq: bigint): boolean {
+  if (read.maxSeq === 0n) return lastSeq > 0n;
+  // A ring that went backwards (rows rewritten below what we saw) is a gap too.
+  return read.minSeq > lastSeq + 1n || read.maxSeq < lastSeq;
 }

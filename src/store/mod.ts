@@ -76,7 +76,7 @@ export {
   trackIdsWhere,
   trackVersion,
 } from "./curate.ts";
-export { catalogPage, type CatalogRow, catalogRows } from "./catalog.ts";
+export { catalogPage, type CatalogRow, catalogRows, catalogUnsafeIds } from "./catalog.ts";
 export {
   type DirectoryTracks,
   firstTrackUnder,

@@ -206,14 +206,13 @@ Deno.test("a failing refresh arms the backoff, keeps serving the old tree, and r
   try {
     const r = lib.refresher;
     assert.equal(r.backoffMs, 100);
-    // A crafted row (CHECKs bypassed): a title over the 256 KiB value cap fails the read guard.
-    f.store.exec("PRAGMA ignore_check_constraints = ON");
-    setTag(f.store, a, "title", "x".repeat(300_000));
-    f.store.exec("PRAGMA ignore_check_constraints = OFF");
+    // An edit, then the store reshaped under the mount: the changed track cannot be read.
+    setTag(f.store, a, "title", "renamed");
+    f.store.exec("ALTER TABLE tracks RENAME TO tracks_away");
     await new Promise((resolve) => setTimeout(resolve, 60));
     assert.equal(lib.poll(), null, "Library.poll never throws");
     assert.equal(r.failures, 1);
-    assert.match(warnings[0], /refresh failed: .*over 262144 bytes/);
+    assert.match(warnings[0], /refresh failed: .*no such table: tracks/);
     assert.deepEqual(allPaths(lib), ["A/a.flac"], "old tree still served");
     // Within the backoff: not even tried.
     let now = performance.now();
@@ -223,13 +222,13 @@ Deno.test("a failing refresh arms the backoff, keeps serving the old tree, and r
     now += 150;
     assert.equal(r.poll(now), null);
     assert.equal(r.failures, 2);
-    // Fixed by the writer: the next due poll recovers.
-    setTag(f.store, a, "title", "fixed");
+    // Fixed by the writer: the next due poll recovers, the edit included.
+    f.store.exec("ALTER TABLE tracks_away RENAME TO tracks");
     now += 150;
     const outcome = r.poll(now);
     assert.ok(outcome);
     assert.equal(r.lastError, null);
-    assert.deepEqual(allPaths(lib), ["A/fixed.flac"]);
+    assert.deepEqual(allPaths(lib), ["A/renamed.flac"]);
   } finally {
     dispose(f, lib);
   }

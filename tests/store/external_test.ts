@@ -56,7 +56,7 @@ Deno.test("python plugin writes are seen by our store layer", async () => {
     // A mount's read-only connection stays open across the external write.
     mount = openStore(path, { mode: "ro" });
     const dv = mount.dataVersion();
-    const last = changelogSince(mount, 0).maxSeq;
+    const last = changelogSince(mount, 0n).maxSeq;
     const cvA = getTrack(mount, a)!.contentVersion;
     const cvB = getTrack(mount, b)!.contentVersion;
 
@@ -73,7 +73,7 @@ Deno.test("python plugin writes are seen by our store layer", async () => {
     assert.notEqual(mount.dataVersion(), dv, "data_version moves after an external commit");
     const changes = changelogSince(mount, last);
     assert.deepEqual(changes.changedIds, [a, b]);
-    assert.ok(changes.minSeq <= last + 1 && changes.maxSeq > last);
+    assert.ok(changes.minSeq <= last + 1n && changes.maxSeq > last);
     assert.ok(getTrack(mount, a)!.contentVersion > cvA);
     assert.ok(getTrack(mount, b)!.contentVersion > cvB);
 

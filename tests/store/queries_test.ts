@@ -417,9 +417,9 @@ Deno.test(
   withStore((s) => {
     const a = addTrack(s, 1);
     const b = addTrack(s, 2);
-    const first = changelogSince(s, 0);
+    const first = changelogSince(s, 0n);
     assert.deepEqual(first.changedIds, [a, b]);
-    assert.equal(first.minSeq, 1);
+    assert.equal(first.minSeq, 1n);
     const last = first.maxSeq;
     replaceTextTags(s, b, [{ key: "title", value: "x", ordinal: 0 }]);
     const next = changelogSince(s, last);
@@ -428,13 +428,13 @@ Deno.test(
     assert.equal(changelogHasGap(next, last), false);
     assert.deepEqual(changelogSince(s, next.maxSeq).changedIds, []);
     // Simulate the ring having moved past a sleeping reader.
-    s.exec(`DELETE FROM track_changes WHERE seq <= ${last + 1}`);
+    s.exec(`DELETE FROM track_changes WHERE seq <= ${last + 1n}`);
     assert.equal(changelogHasGap(changelogSince(s, last), last), true);
     s.exec("DELETE FROM track_changes");
     const empty = changelogSince(s, last);
-    assert.deepEqual(empty, { changedIds: [], minSeq: 0, maxSeq: 0 });
+    assert.deepEqual(empty, { changedIds: [], minSeq: 0n, maxSeq: 0n });
     assert.equal(changelogHasGap(empty, last), true);
-    assert.equal(changelogHasGap(empty, 0), false);
+    assert.equal(changelogHasGap(empty, 0n), false);
   }),
 );
 
