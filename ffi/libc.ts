@@ -70,6 +70,7 @@ const symbols = {
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  fcntl_ptr: { name: "fcntl", parameters: ["i32", "i32", "buffer"], result: "i32" },
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
   getuid: { parameters: [], result: "u32" },
   geteuid: { parameters: [], result: "u32" },
@@ -298,6 +299,28 @@ export function getrlimit(resource: number): { soft: number; hard: number } {
   check("getrlimit", libc().getrlimit(resource, new Uint8Array(buf.buffer)));
   const lim = (v: bigint) => v >= 2n ** 63n ? Infinity : Number(v);
   return { soft: lim(buf[0]), hard: lim(buf[1]) };
+}
+
+const F_GETLK = 5;
+export const F_RDLCK = 0;
+export const F_WRLCK = 1;
+const F_UNLCK = 2;
+
+/**
+ * F_GETLK: the pid of a process whose POSIX record lock conflicts with a
+ * `type` lock on [start, start + len) of `fd`, or null when none does (our
+ * own locks never conflict). `struct flock` is the same 32 bytes on x86_64
+ * and aarch64: short type, short whence, off_t start, off_t len, pid_t pid.
+ */
+export function lockHolder(fd: number, type: number, start: number, len: number): number | null {
+  const buf = new Uint8Array(32);
+  const view = new DataView(buf.buffer);
+  view.setInt16(0, type, true);
+  view.setInt16(2, 0, true); // SEEK_SET
+  view.setBigInt64(8, BigInt(start), true);
+  view.setBigInt64(16, BigInt(len), true);
+  check("fcntl(F_GETLK)", libc().fcntl_ptr(fd, F_GETLK, buf));
+  return view.getInt16(0, true) === F_UNLCK ? null : view.getInt32(24, true);
 }
 
 export function getuid(): number {

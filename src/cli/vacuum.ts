@@ -8,6 +8,7 @@ import { humanBytes } from "./human.ts";
 import type { Io } from "./io.ts";
 import type { VacuumOptions } from "./options.ts";
 import { CliError, EXIT_OK } from "./errors.ts";
+import { otherStoreUser } from "./store_users.ts";
 
 export const IN_USE_MESSAGE =
   "the store is in use — unmount the filesystem or stop any scan before vacuuming";
@@ -27,6 +28,18 @@ function inUse(e: unknown): unknown {
   return e;
 }
 
+/**
+ * Refuse while another process has the store open — a mount holds its
+ * connections between reads, when SQLite's own locks would not show it, and
+ * VACUUM under a mount's snapshot reclaims nothing (or waits on it).
+ */
+function refuseIfInUse(path: string): void {
+  const user = otherStoreUser(path);
+  if (user === null) return;
+  const who = user.command === "" ? `process ${user.pid}` : `process ${user.pid}: ${user.command}`;
+  throw new CliError(`${IN_USE_MESSAGE} (open in ${who})`);
+}
+
 export function runVacuum(options: VacuumOptions, io: Io): Promise<number> {
   const path = options.db;
   try {
@@ -35,6 +48,7 @@ export function runVacuum(options: VacuumOptions, io: Io): Promise<number> {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
     throw new CliError(`database not found: ${path} (nothing to vacuum)`);
   }
+  refuseIfInUse(path);
   const before = storeFilesBytes(path);
   let store: Store;
   try {

@@ -64,6 +64,8 @@ export class Refresher {
   #dataVersion: number;
   #lastSeq: bigint;
   readonly #warned = new Set<string>();
+  /** Ids of tracks in the store that are hidden because their rows cannot be read. */
+  #unreadable = new Set<number | string>();
   #lastPoll = -Infinity;
   #lastFailure = -Infinity;
   #inFlight = false;
@@ -93,6 +95,7 @@ export class Refresher {
     this.allocator = allocator;
     this.backoffMs = retryBackoffMs(options.pollIntervalMs);
     this.#report(built.faults);
+    for (const f of built.faults) this.#unreadable.add(f.id);
   }
 
   /** Log each fault once (per track and reason). */
@@ -107,9 +110,7 @@ export class Refresher {
 
   /** Tracks in the store that are hidden because their rows cannot be read. */
   get unavailableTracks(): number {
-    let n = 0;
-    for (const s of this.#states.values()) if (s.fault !== undefined) n++;
-    return n;
+    return this.#unreadable.size;
   }
 
   /** Build the initial tree from `store` (the poll connection). */
@@ -187,6 +188,8 @@ export class Refresher {
       return this.#full(dataVersion);
     }
     this.#report(faults);
+    for (const id of read.log.changedIds) this.#unreadable.delete(id);
+    for (const f of faults) this.#unreadable.add(f.id);
     const outcome = this.#incremental(read.log.changedIds, read.tracks);
     this.#dataVersion = dataVersion;
     if (read.log.maxSeq > this.#lastSeq) this.#lastSeq = read.log.maxSeq;
@@ -267,6 +270,7 @@ export class Refresher {
       this.options.caseInsensitive,
     );
     this.#report(built.faults);
+    this.#unreadable = new Set(built.faults.map((f) => f.id));
     const changes = diffTrees(before, built.tree);
     // Files still at the same inode whose bytes changed.
     const sameInode: number[] = [];
