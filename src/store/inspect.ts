@@ -6,6 +6,7 @@
 // and empty.
 
 import { DatabaseSync } from "node:sqlite";
+import { pathToFileURL } from "node:url";
 import { StoreError, toStoreError } from "./errors.ts";
 import { newerVersionError, SCHEMA_VERSION } from "./schema.ts";
 
@@ -45,6 +46,19 @@ function fileSize(path: string): number | null {
 }
 
 /**
+ * What to open for a look that leaves no trace. Without a -wal file the main
+ * file holds everything, and `immutable=1` reads it without creating the
+ * -wal/-shm files a read-only connection to a WAL database otherwise leaves
+ * behind; with one, a plain read-only open (those files exist already).
+ */
+function readOnlyTarget(path: string): string | URL {
+  if (fileSize(`${path}-wal`) !== null) return path;
+  const url = pathToFileURL(path);
+  url.searchParams.set("immutable", "1");
+  return url;
+}
+
+/**
  * Classify the file at `path` without modifying it: "absent" (no file),
  * "empty" (a 0-byte file or a SQLite database with no tables) or "store" (a
  * musefs store of version 1..SCHEMA_VERSION). Throws StoreError for anything
@@ -57,7 +71,7 @@ export function inspectStoreFile(path: string): FileKind {
   if (size === 0) return "empty";
   let db: DatabaseSync;
   try {
-    db = new DatabaseSync(path, { readOnly: true });
+    db = new DatabaseSync(readOnlyTarget(path), { readOnly: true });
   } catch (e) {
     throw toStoreError(e, path, "cannot open the database");
   }

@@ -1,0 +1,135 @@
+// The backing-file access policy on real files with real owners and modes:
+// whoever can write the store must be able to read a file for it to be
+// served; library roots compare real paths. Root only (it chowns files).
+
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import { backingAccess, storeWriters } from "../../src/core/backing_access.ts";
+import { BackingIoError } from "../../src/core/stamp.ts";
+
+const isRoot = Deno.uid() === 0;
+const NOBODY = 65534;
+
+/** Open `path` and ask `policy`; "ok" or the refusal's errno code. */
+function verdict(policy: ReturnType<typeof backingAccess>, path: string): string {
+  const fd = fs.openSync(path, "r");
+  try {
+    policy.check(fd, path);
+    return "ok";
+  } catch (e) {
+    assert.ok(e instanceof BackingIoError, String(e));
+    return e.code;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function setup() {
+  const dir = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "musefs-access-" }));
+  Deno.chmodSync(dir, 0o755);
+  Deno.mkdirSync(`${dir}/store`);
+  Deno.mkdirSync(`${dir}/music`, { mode: 0o755 });
+  Deno.mkdirSync(`${dir}/private`, { mode: 0o700 });
+  Deno.chmodSync(`${dir}/private`, 0o700);
+  const store = `${dir}/store/lib.db`;
+  Deno.writeTextFileSync(store, "");
+  for (const [name, mode] of [["open", 0o644], ["secret", 0o600], ["group", 0o640]] as const) {
+    Deno.writeTextFileSync(`${dir}/music/${name}.flac`, name);
+    Deno.chmodSync(`${dir}/music/${name}.flac`, mode);
+  }
+  Deno.chownSync(`${dir}/music/group.flac`, 0, NOBODY);
+  Deno.writeTextFileSync(`${dir}/private/hidden.flac`, "x");
+  Deno.chmodSync(`${dir}/private/hidden.flac`, 0o644);
+  return { dir, store };
+}
+
+Deno.test({
+  name: "a store only root can write serves whatever root can read",
+  ignore: !isRoot,
+  fn() {
+    const { dir, store } = setup();
+    try {
+      const warnings: string[] = [];
+      const policy = backingAccess(store, [], (m) => warnings.push(m));
+      assert.deepEqual(storeWriters(store).map((p) => p.label), ["user root"]);
+      for (const f of ["music/open.flac", "music/secret.flac", "private/hidden.flac"]) {
+        assert.equal(verdict(policy, `${dir}/${f}`), "ok", f);
+      }
+      assert.deepEqual(warnings, []);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a store another user owns serves only what that user can read and reach",
+  ignore: !isRoot,
+  fn() {
+    const { dir, store } = setup();
+    try {
+      Deno.chownSync(store, NOBODY, NOBODY);
+      const warnings: string[] = [];
+      const policy = backingAccess(store, [], (m) => warnings.push(m));
+      assert.equal(verdict(policy, `${dir}/music/open.flac`), "ok");
+      assert.equal(verdict(policy, `${dir}/music/group.flac`), "ok", "readable through its group");
+      assert.equal(verdict(policy, `${dir}/music/secret.flac`), "EACCES");
+      assert.equal(
+        verdict(policy, `${dir}/private/hidden.flac`),
+        "EACCES",
+        "directory not searchable",
+      );
+      assert.equal(verdict(policy, `${dir}/music/../music/secret.flac`), "EACCES");
+      assert.equal(verdict(policy, `${dir}/music/secret.flac`), "EACCES");
+      assert.equal(policy.refusals, 4);
+      assert.equal(warnings.length, 3, "one warning per path");
+      assert.match(warnings[0], /user nobody, who can write the store, could not read it/);
+      assert.match(warnings[1], /could not reach it \(.*\/private\)/);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a group- or world-writable store adds that group or everyone to the writers",
+  ignore: !isRoot,
+  fn() {
+    const { dir, store } = setup();
+    try {
+      Deno.chownSync(store, 0, NOBODY);
+      Deno.chmodSync(store, 0o664);
+      assert.deepEqual(storeWriters(store).map((p) => p.label), ["user root", "group nogroup"]);
+      let policy = backingAccess(store, [], () => {});
+      assert.equal(verdict(policy, `${dir}/music/group.flac`), "ok");
+      assert.equal(verdict(policy, `${dir}/music/secret.flac`), "EACCES");
+      Deno.chmodSync(`${dir}/store`, 0o777);
+      assert.ok(storeWriters(store).some((p) => p.label === "every user"));
+      policy = backingAccess(store, [], () => {});
+      assert.equal(verdict(policy, `${dir}/music/open.flac`), "ok");
+      assert.equal(verdict(policy, `${dir}/music/group.flac`), "EACCES");
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "library roots compare the real path of the opened file",
+  ignore: !isRoot,
+  fn() {
+    const { dir, store } = setup();
+    try {
+      Deno.symlinkSync(`${dir}/private/hidden.flac`, `${dir}/music/link.flac`);
+      const policy = backingAccess(store, [`${dir}/music/`], () => {});
+      assert.equal(verdict(policy, `${dir}/music/secret.flac`), "ok");
+      assert.equal(verdict(policy, `${dir}/music/link.flac`), "EACCES");
+      assert.equal(verdict(policy, `${dir}/music/../private/hidden.flac`), "EACCES");
+      assert.throws(() => backingAccess(store, [`${dir}/nope`], () => {}), /library root .*nope/);
+      const all = backingAccess(store, ["/"], () => {});
+      assert.equal(verdict(all, `${dir}/private/hidden.flac`), "ok");
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
