@@ -6,8 +6,8 @@
 // and empty.
 
 import { DatabaseSync } from "node:sqlite";
-import { pathToFileURL } from "node:url";
 import { StoreError, toStoreError } from "./errors.ts";
+import { readSqliteHeader } from "./header.ts";
 import { newerVersionError, SCHEMA_VERSION } from "./schema.ts";
 
 /** Known foreign databases, by tables that together name them. */
@@ -46,19 +46,6 @@ function fileSize(path: string): number | null {
 }
 
 /**
- * What to open for a look that leaves no trace. Without a -wal file the main
- * file holds everything, and `immutable=1` reads it without creating the
- * -wal/-shm files a read-only connection to a WAL database otherwise leaves
- * behind; with one, a plain read-only open (those files exist already).
- */
-function readOnlyTarget(path: string): string | URL {
-  if (fileSize(`${path}-wal`) !== null) return path;
-  const url = pathToFileURL(path);
-  url.searchParams.set("immutable", "1");
-  return url;
-}
-
-/**
  * Classify the file at `path` without modifying it: "absent" (no file),
  * "empty" (a 0-byte file or a SQLite database with no tables) or "store" (a
  * musefs store of version 1..SCHEMA_VERSION). Throws StoreError for anything
@@ -69,27 +56,7 @@ export function inspectStoreFile(path: string): FileKind {
   const size = fileSize(path);
   if (size === null) return "absent";
   if (size === 0) return "empty";
-  let db: DatabaseSync;
-  try {
-    db = new DatabaseSync(readOnlyTarget(path), { readOnly: true });
-  } catch (e) {
-    throw toStoreError(e, path, "cannot open the database");
-  }
-  let version: number;
-  let tables: string[];
-  try {
-    version = (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
-    tables = (db.prepare(
-      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' " +
-        "ESCAPE '\\' ORDER BY name",
-    ).all() as { name: string }[]).map((r) => r.name);
-  } catch (e) {
-    throw toStoreError(e, path, "cannot read the database");
-  } finally {
-    try {
-      db.close();
-    } catch { /* nothing was written */ }
-  }
+  const { version, tables } = describeFile(path);
   if (version > SCHEMA_VERSION) throw newerVersionError(version, path);
   if (tables.length === 0 && version === 0) return "empty";
   const lower = new Set(tables.map((t) => t.toLowerCase()));
@@ -103,4 +70,49 @@ export function inspectStoreFile(path: string): FileKind {
       `; point --db at a musefs store, or at a new file for \`musefs scan\` to create`,
     path,
   );
+}
+
+/**
+ * user_version and table names: from the file's first page when it is the
+ * whole truth (no -wal or -journal beside it, schema on one page), which
+ * leaves no trace; otherwise through a read-only connection (its companion
+ * files exist already).
+ */
+function describeFile(path: string): { version: number; tables: string[] } {
+  let header;
+  try {
+    header = readSqliteHeader(path);
+  } catch (e) {
+    throw new StoreError("io", `cannot read ${path}: ${(e as Error).message}`, path, {
+      cause: e,
+    });
+  }
+  if (header === null) throw new StoreError("corrupt", "file is not a database", path);
+  const settled = fileSize(`${path}-wal`) === null && fileSize(`${path}-journal`) === null;
+  if (settled) {
+    // A newer version is refused on the header alone; the tables are not needed.
+    if (header.userVersion > SCHEMA_VERSION) throw newerVersionError(header.userVersion, path);
+    if (header.tables !== null) return { version: header.userVersion, tables: header.tables };
+  }
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path, { readOnly: true });
+  } catch (e) {
+    throw toStoreError(e, path, "cannot open the database");
+  }
+  try {
+    const version =
+      (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
+    const tables = (db.prepare(
+      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' " +
+        "ESCAPE '\\' ORDER BY name",
+    ).all() as { name: string }[]).map((r) => r.name);
+    return { version, tables };
+  } catch (e) {
+    throw toStoreError(e, path, "cannot read the database");
+  } finally {
+    try {
+      db.close();
+    } catch { /* nothing was written */ }
+  }
 }

@@ -19,9 +19,10 @@ function entries(dir: string): string[] {
   return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
 }
 
-/** A database shaped like beets' library.db (rollback journal, user_version 0). */
-function beetsLike(path: string): void {
+/** A database shaped like beets' library.db (user_version 0), in the given journal mode. */
+function beetsLike(path: string, journal: "delete" | "wal"): void {
   const db = new DatabaseSync(path);
+  db.exec(`PRAGMA journal_mode = ${journal};`);
   db.exec(`
     CREATE TABLE items (id INTEGER PRIMARY KEY, path BLOB, title TEXT, artist TEXT);
     CREATE TABLE albums (id INTEGER PRIMARY KEY, album TEXT, albumartist TEXT);
@@ -64,19 +65,21 @@ async function allRefuse(dir: string, music: string, db: string, message: RegExp
   }
 }
 
-Deno.test("another program's database is refused by every command and left byte-identical", async () => {
-  await withDir(async (dir, music) => {
-    const db = `${dir}/library.db`;
-    beetsLike(db);
-    await Deno.mkdir(`${dir}/mnt`);
-    await allRefuse(
-      dir,
-      music,
-      db,
-      /library\.db is not a musefs store: it looks like a beets library \(tables: albums, item_attributes, items\)/,
-    );
+for (const journal of ["delete", "wal"] as const) {
+  Deno.test(`another program's database (${journal} journal) is refused by every command and left byte-identical`, async () => {
+    await withDir(async (dir, music) => {
+      const db = `${dir}/library.db`;
+      beetsLike(db, journal);
+      await Deno.mkdir(`${dir}/mnt`);
+      await allRefuse(
+        dir,
+        music,
+        db,
+        /library\.db is not a musefs store: it looks like a beets library \(tables: albums, item_attributes, items\)/,
+      );
+    });
   });
-});
+}
 
 Deno.test("a 0-byte file: mount, revalidate and vacuum refuse it; scan makes it a store", async () => {
   await withDir(async (dir, music) => {
