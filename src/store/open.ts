@@ -30,11 +30,36 @@ export const BUSY_TIMEOUT_MS = 5000;
 
 type Row = Record<string, unknown>;
 
+/**
+ * Stores this process has open, by real path. A file already open here is
+ * known to be a store, and it must not be inspected by opening it outside
+ * SQLite: closing any descriptor of a file drops every POSIX lock the process
+ * holds on it, SQLite's included, and another process could then checkpoint
+ * and delete the WAL under our open connections.
+ */
+const openHere = new Map<string, number>();
+
+function registryKey(path: string): string {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+function release(key: string): void {
+  const n = (openHere.get(key) ?? 1) - 1;
+  if (n <= 0) openHere.delete(key);
+  else openHere.set(key, n);
+}
+
 /** One open connection to a store. Not shareable across Workers. */
 export class Store {
   readonly #statements = new Map<string, StatementSync>();
   #savepointDepth = 0;
   #closed = false;
+  /** This connection's entry in `openHere` (file stores only). */
+  registryKey: string | null = null;
 
   constructor(readonly db: DatabaseSync, readonly path: string, readonly mode: StoreMode) {}
 
@@ -212,6 +237,7 @@ export class Store {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.registryKey !== null) release(this.registryKey);
     this.#statements.clear();
     try {
       this.db.close();
@@ -244,7 +270,7 @@ function isMemoryPath(path: string): boolean {
  */
 export function openStore(path: string, options: OpenOptions): Store {
   const memory = isMemoryPath(path);
-  if (!memory) {
+  if (!memory && !openHere.has(registryKey(path))) {
     // Before any write (WAL switch, migration): only a musefs store, or a new
     // empty file when the caller may create one, is opened.
     const creating = options.mode === "rw" && options.create === true;
@@ -271,6 +297,10 @@ export function openStore(path: string, options: OpenOptions): Store {
     throw toStoreError(e, path, "cannot open the database");
   }
   const store = new Store(db, path, options.mode);
+  if (!memory) {
+    store.registryKey = registryKey(path);
+    openHere.set(store.registryKey, (openHere.get(store.registryKey) ?? 0) + 1);
+  }
   try {
     store.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     if (options.mode === "rw") {
@@ -309,7 +339,7 @@ export function openStore(path: string, options: OpenOptions): Store {
     checkIdentity(store, { foreignKeyCheck: options.foreignKeyCheck ?? true });
   } catch (e) {
     try {
-      db.close();
+      store.close();
     } catch { /* already failing */ }
     throw rethrowable(e, path);
   }
