@@ -28,6 +28,8 @@ function commandOf(pid: number): string {
 /**
  * Another process with a connection open on the store at `path`, or null
  * when there is none — or when this cannot be told (no -shm file, no FFI).
+ * Call it before this process opens the store: closing the -shm descriptor
+ * drops every POSIX lock the process holds on that file, SQLite's included.
  */
 export function otherStoreUser(path: string): StoreUser | null {
   let fd: number;

@@ -14,7 +14,9 @@
 //   store only root can write allows everything root can read.
 // Both look at the file actually opened (its real path through
 // /proc/self/fd, its mode through fstat), so `..`, symlinks and races
-// between check and open cannot change the answer.
+// between check and open cannot change the answer. A refusal is a
+// BackingIoError (EACCES) whose message says why; the FUSE layer logs it
+// with the path, rate-limited.
 
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -44,8 +46,6 @@ interface Perm {
 
 /** How long directory permissions and the store's writers are reused before re-reading. */
 const RECHECK_MS = 2000;
-/** Refusal warnings are logged once per path, for at most this many paths. */
-const MAX_WARNED = 1024;
 
 /** The real path of an open fd, or of `fallback` when /proc is unavailable. */
 function openedPath(fd: number, fallback: string): string {
@@ -69,10 +69,7 @@ function canRead(p: Principal, perm: Perm, bit: 4 | 1): boolean {
 
 abstract class Policy implements BackingAccess {
   refusals = 0;
-  readonly #warned = new Set<string>();
   abstract readonly description: string;
-
-  constructor(readonly warn: (message: string) => void) {}
 
   /** Why `real` (the opened file, `fd`) may not be served, or null when it may. */
   protected abstract refusal(fd: number, real: string): string | null;
@@ -94,19 +91,15 @@ abstract class Policy implements BackingAccess {
     if (why === null) return;
     this.refusals++;
     const message = `refusing to serve ${file}` + (real !== file ? ` (${real})` : "") +
-      `: ${why}`;
-    if (!this.#warned.has(file) && this.#warned.size < MAX_WARNED) {
-      this.#warned.add(file);
-      this.warn(`${message}; see docs/trust.md`);
-    }
+      `: ${why} (docs/trust.md)`;
     throw new BackingIoError("EACCES", file, message);
   }
 }
 
 class RootsPolicy extends Policy {
   readonly description: string;
-  constructor(readonly roots: readonly string[], warn: (message: string) => void) {
-    super(warn);
+  constructor(readonly roots: readonly string[]) {
+    super();
     this.description = `backing files under ${roots.join(", ")}`;
   }
 
@@ -122,8 +115,8 @@ class WritersPolicy extends Policy {
   #dirs = new Map<string, Perm | null>();
   #readAt = -Infinity;
 
-  constructor(readonly storePath: string, warn: (message: string) => void) {
-    super(warn);
+  constructor(readonly storePath: string) {
+    super();
     this.#refresh();
   }
 
@@ -238,12 +231,8 @@ export function storeWriters(storePath: string): Principal[] {
  * they are compared by real path), else readable by every writer of the
  * store at `storePath`. Throws Error naming a root that does not exist.
  */
-export function backingAccess(
-  storePath: string,
-  roots: readonly string[],
-  warn: (message: string) => void,
-): BackingAccess {
-  if (roots.length === 0) return new WritersPolicy(storePath, warn);
+export function backingAccess(storePath: string, roots: readonly string[]): BackingAccess {
+  if (roots.length === 0) return new WritersPolicy(storePath);
   const real = roots.map((r) => {
     try {
       return Deno.realPathSync(r);
@@ -251,5 +240,5 @@ export function backingAccess(
       throw new Error(`library root ${r} cannot be used: ${(e as Error).message}`);
     }
   });
-  return new RootsPolicy(real, warn);
+  return new RootsPolicy(real);
 }

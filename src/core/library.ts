@@ -103,11 +103,7 @@ export class MusefsLibrary implements Library {
       extensions: options.extensions,
     });
     // Before any store is open: a library root that does not exist is an error.
-    const access = backingAccess(
-      dbPath,
-      options.libraryRoots,
-      (message) => options.log?.warn(message),
-    );
+    const access = backingAccess(dbPath, options.libraryRoots);
     this.#poll = openStore(dbPath, { mode: "ro" });
     try {
       this.#serve = openStore(dbPath, { mode: "ro", cacheKiB: 512, foreignKeyCheck: false });
