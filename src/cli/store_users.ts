@@ -18,7 +18,7 @@ export interface StoreUser {
 function commandOf(pid: number): string {
   try {
     const raw = Deno.readTextFileSync(`/proc/${pid}/cmdline`);
-    const text = raw.split("\0").filter((a) => a !== "").join(" ");
+    const text = raw.split("\0").filter((a) => a !== "").join(" ").replace(/\s+/g, " ");
     return text.length > 100 ? `${text.slice(0, 97)}...` : text;
   } catch {
     return "";

@@ -9,7 +9,7 @@ import { denoRunArgs, musefsCommand } from "../cli/run_musefs.ts";
 
 export const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 /** main.ts with fault-injecting probe Workers, for runs given MUSEFS_TEST_PROBE_* variables. */
-const HOOKED_MAIN = fileURLToPath(new URL("./hooked_main.ts", import.meta.url));
+export const HOOKED_MAIN = fileURLToPath(new URL("./hooked_main.ts", import.meta.url));
 
 export interface Ran {
   code: number;

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { DENO_FLAGS } from "../../src/cli/deno_flags.ts";
 import { BarProgress, createProgress, displayPath, LineProgress } from "../../src/cli/progress.ts";
-import { copyFixtures, MAIN, makeTemp } from "./helpers.ts";
+import { copyFixtures, HOOKED_MAIN, makeTemp } from "./helpers.ts";
 
 Deno.test("plain progress: one line per 5% bucket crossed and one at 100%", () => {
   const out: string[] = [];
@@ -181,7 +181,7 @@ Deno.test({
         Deno.execPath(),
         "run",
         ...DENO_FLAGS,
-        MAIN,
+        HOOKED_MAIN, // main.ts with slow probes (MUSEFS_TEST_PROBE_DELAY_MS)
         "scan",
         music,
         "--db",
