@@ -200,7 +200,8 @@ function groupLabel(gid: number): string {
 /**
  * Everyone who can change what the store says: the owners of the store file,
  * its -wal and -shm files and its directory, their groups when
- * group-writable, anyone when world-writable.
+ * group-writable, anyone when world-writable (a sticky directory's write bits
+ * excepted: they let nobody replace another user's files).
  */
 export function storeWriters(storePath: string): Principal[] {
   let real: string;
@@ -218,6 +219,9 @@ export function storeWriters(storePath: string): Principal[] {
       continue;
     }
     if (!found.has(`u${s.uid}`)) found.set(`u${s.uid}`, userPrincipal(s.uid));
+    // In a sticky directory (/tmp) others cannot replace the store or its
+    // companions; whoever owns one of those files is counted above.
+    if (s.isDirectory() && s.mode & 0o1000) continue;
     if (s.mode & 0o020 && !found.has(`g${s.gid}`)) {
       found.set(`g${s.gid}`, { uid: null, gids: new Set([s.gid]), label: groupLabel(s.gid) });
     }

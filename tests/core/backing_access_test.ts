@@ -106,6 +106,9 @@ Deno.test({
       let policy = backingAccess(store, []);
       assert.equal(verdict(policy, `${dir}/music/group.flac`), "ok");
       assert.equal(verdict(policy, `${dir}/music/secret.flac`), "EACCES");
+      // A sticky world-writable directory (/tmp) lets nobody replace the store.
+      Deno.chmodSync(`${dir}/store`, 0o1777);
+      assert.ok(!storeWriters(store).some((p) => p.label === "every user"));
       Deno.chmodSync(`${dir}/store`, 0o777);
       assert.ok(storeWriters(store).some((p) => p.label === "every user"));
       policy = backingAccess(store, []);
