@@ -71,6 +71,7 @@ const symbols = {
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   fcntl_ptr: { name: "fcntl", parameters: ["i32", "i32", "buffer"], result: "i32" },
+  readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
   getuid: { parameters: [], result: "u32" },
   geteuid: { parameters: [], result: "u32" },
@@ -299,6 +300,13 @@ export function getrlimit(resource: number): { soft: number; hard: number } {
   check("getrlimit", libc().getrlimit(resource, new Uint8Array(buf.buffer)));
   const lim = (v: bigint) => v >= 2n ** 63n ? Infinity : Number(v);
   return { soft: lim(buf[0]), hard: lim(buf[1]) };
+}
+
+/** readlink(2): the link's target as raw bytes (names need not be valid UTF-8). */
+export function readlinkBytes(path: string): Uint8Array {
+  const buf = new Uint8Array(4096);
+  const n = check(`readlink ${path}`, libc().readlink(cstr(path), buf, BigInt(buf.length)));
+  return buf.slice(0, n);
 }
 
 const F_GETLK = 5;

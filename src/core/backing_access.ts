@@ -20,6 +20,8 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as libc from "../../ffi/libc.ts";
+import { maybeLossy, openLossy } from "../../ffi/lossy_path.ts";
 import { BackingIoError } from "./stamp.ts";
 
 export interface BackingAccess {
@@ -47,12 +49,41 @@ interface Perm {
 /** How long directory permissions and the store's writers are reused before re-reading. */
 const RECHECK_MS = 2000;
 
-/** The real path of an open fd, or of `fallback` when /proc is unavailable. */
+const lossy = new TextDecoder(); // invalid bytes → U+FFFD, as Deno's own listings do
+
+/**
+ * The real path of an open fd (a name that is not valid UTF-8 in its lossy
+ * form, as the store keeps it), or of `fallback` when /proc is unavailable.
+ */
 function openedPath(fd: number, fallback: string): string {
+  const link = `/proc/self/fd/${fd}`;
   try {
-    return Deno.readLinkSync(`/proc/self/fd/${fd}`);
+    return Deno.readLinkSync(link);
   } catch {
-    return Deno.realPathSync(fallback);
+    try {
+      return lossy.decode(libc.readlinkBytes(link));
+    } catch {
+      return Deno.realPathSync(fallback);
+    }
+  }
+}
+
+/**
+ * stat a directory on the real path of an open file. A name that is not
+ * valid UTF-8 comes back from readlink with U+FFFD in it and is opened
+ * through its raw bytes (ffi/lossy_path.ts).
+ */
+function statDir(dir: string): fs.Stats {
+  try {
+    return fs.statSync(dir);
+  } catch (e) {
+    if (!maybeLossy(dir)) throw e;
+    const fd = openLossy(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    try {
+      return fs.fstatSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 }
 
@@ -137,7 +168,7 @@ class WritersPolicy extends Policy {
     let perm = this.#dirs.get(dir);
     if (perm === undefined) {
       try {
-        const s = fs.statSync(dir);
+        const s = statDir(dir);
         perm = { mode: s.mode, uid: s.uid, gid: s.gid };
       } catch {
         perm = null;

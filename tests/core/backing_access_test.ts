@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { backingAccess, storeWriters } from "../../src/core/backing_access.ts";
 import { BackingIoError } from "../../src/core/stamp.ts";
+import { openLossy } from "../../ffi/lossy_path.ts";
 
 const isRoot = Deno.uid() === 0;
 const NOBODY = 65534;
@@ -134,6 +135,33 @@ Deno.test({
       assert.throws(() => backingAccess(store, [`${dir}/nope`]), /library root .*nope/);
       const all = backingAccess(store, ["/"]);
       assert.equal(verdict(all, `${dir}/private/hidden.flac`), "ok");
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a directory whose name is not valid UTF-8 is checked through its raw bytes",
+  ignore: !isRoot,
+  async fn() {
+    const { dir, store } = setup();
+    try {
+      // `caf\xe9`: Latin-1, not UTF-8.
+      const made = await new Deno.Command("bash", {
+        args: ["-c", `mkdir -m 755 "$1"/caf$'\\xe9' && echo x > "$1"/caf$'\\xe9'/a.flac`, "-", dir],
+      }).output();
+      assert.equal(made.code, 0, new TextDecoder().decode(made.stderr));
+      const lossy = `${dir}/caf\uFFFD/a.flac`;
+      Deno.chownSync(store, NOBODY, NOBODY);
+      const policy = backingAccess(store, []);
+      const fd = openLossy(lossy, fs.constants.O_RDONLY);
+      try {
+        policy.check(fd, lossy);
+      } finally {
+        fs.closeSync(fd);
+      }
+      assert.equal(policy.refusals, 0);
     } finally {
       Deno.removeSync(dir, { recursive: true });
     }
