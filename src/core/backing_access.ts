@@ -184,7 +184,8 @@ class WritersPolicy extends Policy {
   }
 
   protected refusal(fd: number, real: string): string | null {
-    const s = fs.fstatSync(fd);
+    // Through /proc: the fd may be a raw one that node:fs does not know.
+    const s = fs.statSync(`/proc/self/fd/${fd}`);
     const file: Perm = { mode: s.mode, uid: s.uid, gid: s.gid };
     for (const p of this.#writers) {
       if (p.uid === 0) continue;

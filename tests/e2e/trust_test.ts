@@ -47,6 +47,25 @@ async function insertForeignTrack(db: string, target: string, title: string, asU
   await shOk(`${run}sqlite3 -bail ${q(db)} ${q(sql)}`);
 }
 
+/**
+ * A copy of the library's `source` file at `target`, inserted as a track with
+ * the source's geometry and the copy's stamp, titled `title`.
+ */
+async function insertCopyTrack(db: string, source: string, target: string, title: string) {
+  await Deno.copyFile(source, target);
+  const [mtime, ctime] = (await shOk(`stat -L -c '%.9Y %.9Z' ${q(target)}`)).trim().split(" ");
+  const ns = (t: string) => t.replace(".", "");
+  await shOk(
+    `sqlite3 -bail ${q(db)} ${
+      q(`INSERT INTO tracks (backing_path, format, audio_offset, audio_length, backing_size,
+                          backing_mtime_ns, backing_ctime_ns, updated_at)
+       SELECT '${target}', format, audio_offset, audio_length, backing_size,
+              ${ns(mtime)}, ${ns(ctime)}, 0 FROM tracks WHERE backing_path = '${source}';
+       INSERT INTO tags (track_id, key, value) VALUES (last_insert_rowid(), 'title', '${title}');`)
+    }`,
+  );
+}
+
 /** A library whose base is traversable by everyone (the user must reach the mountpoint). */
 async function openLibrary(): Promise<Library> {
   const lib = await makeLibrary("musefs-trust-");
@@ -106,11 +125,27 @@ Deno.test({
   async fn() {
     const created = await ensureUser();
     const lib = await openLibrary();
+    let privateDir: string | null = null;
     try {
-      await insertForeignTrack(lib.db, secret, "shadow", false);
-      // A symlink inside the library pointing out of it.
-      await Deno.symlink(secret, `${lib.lib}/link.mp3`);
-      await insertForeignTrack(lib.db, `${lib.lib}/link.mp3`, "linked", false);
+      // Audio only root can read, outside the library; and a symlinked directory in the library to it.
+      // Outside the mountpoint's ancestors (a mount inside the library is refused).
+      privateDir = await Deno.makeTempDir({ dir: "/var/tmp", prefix: "musefs-trust-private-" });
+      await Deno.chmod(privateDir, 0o700);
+      const source = `${lib.lib}/mp3_v23.mp3`;
+      const hidden = `${privateDir}/secret.mp3`;
+      await insertCopyTrack(lib.db, source, hidden, "shadow");
+      // A symlinked directory (a symlink as the last component is refused by the open itself).
+      await Deno.symlink(privateDir, `${lib.lib}/linkdir`);
+      const link = `${lib.lib}/linkdir/secret.mp3`;
+      await shOk(
+        `sqlite3 -bail ${q(lib.db)} ${
+          q(`INSERT INTO tracks (backing_path, format, audio_offset, audio_length, backing_size,
+                              backing_mtime_ns, backing_ctime_ns, updated_at)
+           SELECT '${link}', format, audio_offset, audio_length, backing_size, backing_mtime_ns,
+                  backing_ctime_ns, 0 FROM tracks WHERE backing_path = '${hidden}';
+           INSERT INTO tags (track_id, key, value) VALUES (last_insert_rowid(), 'title', 'linked');`)
+        }`,
+      );
       const mnt = `${lib.base}/mnt`;
       const shadow = `${mnt}/Unknown/Unknown/shadow.mp3`;
       const linked = `${mnt}/Unknown/Unknown/linked.mp3`;
@@ -126,7 +161,7 @@ Deno.test({
         }
         assert.match(
           m.log(),
-          /(group root|every user), who can write the store, could not read it/,
+          /(group root|every user), who can write the store, could not (read|reach) it/,
         );
         const flac = (await shOk(`find ${q(mnt)} -type f -name '*.flac'`)).trim().split("\n")[0];
         assert.equal((await catAsUser(flac)).code, 0);
@@ -145,6 +180,7 @@ Deno.test({
       assert.equal(bad.code, 1);
       assert.match(bad.stderr, /--library-root \/nope is not an existing directory/);
     } finally {
+      if (privateDir !== null) await Deno.remove(privateDir, { recursive: true });
       await removeLibrary(lib);
       if (created) await sh(`userdel ${USER}`);
     }
