@@ -19,7 +19,7 @@ function commandOf(pid: number): string {
   try {
     const raw = Deno.readTextFileSync(`/proc/${pid}/cmdline`);
     const text = raw.split("\0").filter((a) => a !== "").join(" ").replace(/\s+/g, " ");
-    return text.length > 100 ? `${text.slice(0, 97)}...` : text;
+    return text.length > 300 ? `${text.slice(0, 297)}...` : text;
   } catch {
     return "";
   }
