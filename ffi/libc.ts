@@ -1,10 +1,12 @@
-// Typed bindings to the few libc calls the FUSE server needs that Deno and
-// node:fs do not offer: raw reads/writes on /dev/fuse, writev, preadv2 with
-// RWF_NOWAIT, poll, mount/umount2, ioctl. errno is read right after each
-// synchronous call on the calling thread and carried in `ErrnoError`.
+// Typed bindings to the libc calls Deno and node:fs do not offer: raw
+// reads/writes on /dev/fuse, writev, preadv2 with RWF_NOWAIT, poll,
+// mount/umount2, ioctl, statx, and the opens and stats the server and the
+// scanner make of backing files. errno is read right after each synchronous
+// call on the calling thread and carried in `ErrnoError`.
 //
 // Everything here is loaded lazily: importing this module costs nothing
-// until a function is called (scan and tests never open libc).
+// until a function is called (commands that need no native call never
+// load libc).
 
 import { cstr } from "./cstr.ts";
 

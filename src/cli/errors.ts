@@ -3,7 +3,7 @@
 
 import { MusefsError } from "../model/mod.ts";
 
-/** Exit codes (F§1): 0 ok, 1 hard error, 2 usage error or ≥1 file failed. */
+/** Exit codes: 0 ok, 1 hard error, 2 usage error or ≥1 file failed. */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;

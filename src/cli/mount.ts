@@ -1,5 +1,5 @@
 // `musefs mount` (and the bare `musefs … MOUNTPOINT` form): the pre-mount
-// checks of F§1, then the library core served by the FUSE server until
+// checks (store, mountpoint, guards), then the library core served by the FUSE server until
 // unmounted or signalled. `--dry-run` builds the tree and prints a sample.
 
 import type { LibraryOptions } from "../core/mod.ts";

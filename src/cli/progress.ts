@@ -1,4 +1,4 @@
-// Progress of scan and revalidate on stderr (F§1). On a terminal: a spinner
+// Progress of scan and revalidate on stderr. On a terminal: a spinner
 // while the walk discovers files (with the count committed and the rate once
 // commits arrive — scan probes while it walks), then, once the walk is over
 // and the total known, a live bar with count, percent, rate, ETA and the file

@@ -1,4 +1,4 @@
-// `musefs scan <targets> --db PATH`: ingest each target in turn (F§1, F§7)
+// `musefs scan <targets> --db PATH`: ingest each target in turn
 // and print `scanned <target>: <N> file(s), <A> already present, skipped
 // <S>, failed <F> in <duration>` for each. Exit 2 when any file failed; a
 // hard error (missing target, store failure) aborts, keeping earlier targets.

@@ -1,4 +1,4 @@
-// The command tables: every flag of every command (F§1 plus `--extensions`),
+// The command tables: every flag of every command,
 // with its type, default, environment variable and help. Parsing, the
 // MUSEFS_* fallback and `--help` are all driven from here.
 

@@ -97,7 +97,7 @@ export interface RefreshReport {
   invalidateEntries: { parent: number; name: Uint8Array }[];
 }
 
-/** One Prometheus sample (F§8 names, e.g. `musefs_cache_header_hits_total`). */
+/** One Prometheus sample. */
 export interface MetricSample {
   name: string;
   help: string;

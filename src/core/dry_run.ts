@@ -1,4 +1,4 @@
-// `mount --dry-run` (F§1): walk the tree depth-first in readdir order
+// `mount --dry-run`: walk the tree depth-first in readdir order
 // (bytewise names) and report how many files and directories it holds, with
 // the first file paths as a sample; then, per template field, how many tracks
 // lack it and what they got instead, and how many names collided and got a
@@ -90,7 +90,7 @@ export function fieldStats(dbPath: string, options: LibraryOptions = {}): FieldS
   return stats.result();
 }
 
-/** The lines `mount --dry-run` prints (F§1). */
+/** The lines `mount --dry-run` prints. */
 export function dryRunLines(s: DryRunSummary): string[] {
   const fields = s.fields !== undefined && s.fields.some((f) => f.tracks > 0)
     ? [

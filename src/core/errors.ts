@@ -1,5 +1,5 @@
 // The core's typed errors and the one place they become FsError (errno
-// names) for the FUSE layer (F§5 "Errno mapping").
+// names) for the FUSE layer.
 
 import { FsError } from "./api.ts";
 import { BackingIoError } from "./stamp.ts";

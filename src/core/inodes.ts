@@ -1,4 +1,4 @@
-// Stable inode numbers across tree rebuilds (F§6 "Inode stability").
+// Stable inode numbers across tree rebuilds.
 //
 // The original keys its allocator on the materialized (disambiguated) path
 // from the root. We key on (parent inode, name) instead: the parent's inode is

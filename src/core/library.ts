@@ -37,7 +37,7 @@ import { type ResolvedFile, Resolver } from "./resolve.ts";
 import { Template } from "./template.ts";
 import { VirtualTree } from "./tree.ts";
 
-/** At most this many directory listings are held for open directory handles (F§5). */
+/** At most this many directory listings are held for open directory handles. */
 export const MAX_DIR_SNAPSHOTS = 1024;
 /** Attempts of a read whose snapshot keeps seeing a newer content_version. */
 export const READ_ATTEMPTS = 4;

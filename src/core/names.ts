@@ -1,4 +1,4 @@
-// Name rules of the virtual tree (F§3 "Sanitization & structure"): which
+// Name rules of the virtual tree: which
 // components of a rendered path materialize, NAME_MAX truncation on a UTF-8
 // boundary, the ` (k)` disambiguation suffix, case folding and the bytewise
 // order directory listings use. Pure string functions, shared by the tree and

@@ -1,4 +1,4 @@
-// Backing read-ahead (F§5): each open handle has a window over raw backing
+// Backing read-ahead: each open handle has a window over raw backing
 // bytes. A miss that continues the stream (it starts inside or right at the
 // end of the previous window) doubles the window up to the per-stream cap; a
 // seek resets it to the floor. All windows share one global byte budget; the

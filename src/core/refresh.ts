@@ -1,4 +1,4 @@
-// Keeping the tree in step with the store (F§6): poll `PRAGMA data_version`
+// Keeping the tree in step with the store: poll `PRAGMA data_version`
 // on a dedicated connection (debounced, single flight, failures arm a retry
 // backoff), then update O(changed) from the track_changes ring — or rebuild
 // from scratch on a gap (the ring no longer reaches back to our last seq),

@@ -1,10 +1,10 @@
-// Resolving a track to the file the mount serves (F§5 "Resolve"): the store
+// Resolving a track to the file the mount serves: the store
 // rows become synthesis input, `synthesize` turns them into a Layout, and the
 // backing file is re-stamped on every resolve so drift answers EIO (stamp
 // differs) or ENOENT (file gone) instead of wrong bytes.
 //
 // Two caches, both keyed on content_version AND the recorded backing stamp
-// (size, mtime_ns, ctime_ns) AND backing_path (SPEC §5; the original keys on
+// (size, mtime_ns, ctime_ns) AND backing_path (the original keys on
 // content_version only, so a ctime-only change or a retarget could serve a
 // stale layout): the header cache holds layouts under a byte budget (weight =
 // inline bytes), the size cache holds what getattr needs.

@@ -1,5 +1,5 @@
-// Rendering a track's relative path from its tags (F§3 "Field values",
-// "Sanitization & structure", SPEC §3). The grammar lives in template_parse.ts.
+// Rendering a track's relative path from its tags (docs/templates.md: field
+// values, sanitization and structure). The grammar lives in template_parse.ts.
 //
 // A plain field resolves through its fallback chain (tag value, else the
 // per-field --fallback, empty counting as missing); at top level an
@@ -19,7 +19,7 @@ import {
 
 export { TemplateError } from "./template_parse.ts";
 
-/** "served": extensions players recognize (SPEC §3); "original": the store's format string, as upstream. */
+/** "served": extensions players recognize; "original": the store's format string, as upstream. */
 export type { ExtensionMode } from "./defaults.ts";
 import type { ExtensionMode } from "./defaults.ts";
 import { LIBRARY_DEFAULTS } from "./defaults.ts";

@@ -1,4 +1,4 @@
-// Path template grammar (F§3 "Grammar", SPEC §3):
+// Path template grammar:
 //
 //   $name            field; name = maximal run of ASCII [A-Za-z0-9_]
 //   ${a|b|c}         fallback chain: everything up to the next "}", split on "|"

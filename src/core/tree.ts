@@ -1,4 +1,4 @@
-// The virtual tree (F§3, seed tree.rs): directories derived from rendered
+// The virtual tree: directories derived from rendered
 // path components, files mapped to track ids, inodes from an InodeAllocator.
 //
 // Tracks are inserted in ascending track id order; the first claimant of a

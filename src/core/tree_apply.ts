@@ -1,4 +1,4 @@
-// Incremental tree update (seed tree.rs `apply_changes`): mutate a tree in
+// Incremental tree update: mutate a tree in
 // place so it ends equal — structure and inodes — to a fresh build over the
 // new track set with the same allocator.
 //
@@ -9,7 +9,8 @@
 // rebuilt (all tracks under them re-inserted in id order). A change without
 // collisions costs O(depth), independent of library size.
 //
-// Beyond the seed (each found by the property test against fresh builds): an
+// Three rules a simpler apply gets wrong (each found by the property test
+// against fresh builds, tests/core/tree_property_test.ts): an
 // unchanged path is judged by rendered names, not the disambiguated path; a
 // new node pushed past a later-introduced sibling dirties its parent; and
 // case-insensitive trees gate on folded names and mixed-case directories.
@@ -263,9 +264,9 @@ function isMisranked(tree: VirtualTree, inode: number, node: TreeNodeView): bool
 
 /**
  * True if the file `inode` was placed from exactly `path` (the same
- * materialized, truncated rendered components). Beyond the seed, which
- * compares the disambiguated path: a track whose new literal name equals its
- * old suffixed one ("t (2).flac") did change, its rendered name differs.
+ * materialized, truncated rendered components). Not the disambiguated path:
+ * a track whose new literal name equals its old suffixed one ("t (2).flac")
+ * did change, its rendered name differs.
  */
 function sameRenderedPath(tree: VirtualTree, inode: number, path: string): boolean {
   const comps = pathComponents(path);

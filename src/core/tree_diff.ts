@@ -1,5 +1,5 @@
 // What changed between two states of the tree, for the refresh's kernel cache
-// maintenance (SPEC §5: invalidate the inode of every file whose bytes changed
+// maintenance (invalidate the inode of every file whose bytes changed
 // and the directory entry of every name that disappeared or moved, collision
 // re-ranks included). Either recorded while a tree mutates in place
 // (ChangeJournal, around applyChanges) or computed between two trees

@@ -1,4 +1,4 @@
-// Native FLAC (F§4 FLAC): probe the metadata blocks in front of the audio
+// Native FLAC: probe the metadata blocks in front of the audio
 // frames, and synthesize a new front (STREAMINFO/SEEKTABLE from the store,
 // a regenerated VORBIS_COMMENT, APPLICATION/CUESHEET and PICTURE blocks with
 // their payloads streamed) followed by the original audio frames.

@@ -1,4 +1,4 @@
-// ID3v2 reading (F§4 "MP3" tag rules), shared by MP3, WAV `id3 ` chunks and
+// ID3v2 reading, shared by MP3, WAV `id3 ` chunks and
 // FLAC's leading-ID3 fallback.
 //
 // Safety first: the whole tag is already in memory (the caller read exactly

@@ -1,4 +1,4 @@
-// The ID3v2 writer (F§4 "MP3" synthesis), shared by MP3 and the WAV `id3 `
+// The ID3v2 writer, shared by MP3 and the WAV `id3 `
 // chunk. Generated frames become inline bytes; picture and binary-tag
 // payloads stay `art` / `binary-tag` segments streamed from the store.
 //

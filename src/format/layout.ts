@@ -1,4 +1,4 @@
-// Layouts (F§5 segment model): validation, and producing the bytes of any
+// Layouts: validation, and producing the bytes of any
 // range of a served file from its segments — inline header bytes, art and
 // binary tags from the blob source, audio from the backing file.
 

@@ -1,8 +1,8 @@
-// MP3 (F§4 "MP3"): probe = leading ID3v2 tag(s) + the first MPEG audio
+// MP3: probe = leading ID3v2 tag(s) + the first MPEG audio
 // frame + trailers excluded from the audio range; synthesis = a fresh
 // ID3v2.4 tag followed by the original audio range.
 //
-// Improvements over the original (SPEC §4), each bounded:
+// Improvements over the original, each bounded:
 // - stacked ID3v2 tags (up to 64) are all skipped; their rows are merged with
 //   the FIRST tag winning per key (a later tag only adds keys the earlier ones
 //   lack), pictures come from the first tag that has any, binary tags like

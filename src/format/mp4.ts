@@ -1,4 +1,4 @@
-// M4A/M4B (F§4): probe and synthesis of single-track, unfragmented MP4 audio.
+// M4A/M4B: probe and synthesis of single-track, unfragmented MP4 audio.
 //
 // Decisions beyond the facts:
 // - Top level: exactly one `ftyp`, `moov` and `mdat`; `moof` (fragments) is

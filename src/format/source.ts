@@ -1,6 +1,6 @@
 // ByteSource implementations: an in-memory buffer (tests, synthesized
-// headers) and a bounded wrapper that enforces the probe read budget (F§4:
-// never more than 64 MiB read per probe) and counts what was read.
+// headers) and a bounded wrapper that enforces the probe read budget
+// (never more than 64 MiB read per probe) and counts what was read.
 
 import { type ByteSource, FormatError, MAX_PROBE_BYTES } from "./types.ts";
 

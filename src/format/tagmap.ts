@@ -1,4 +1,4 @@
-// The shared tag vocabulary (F§4): canonical lowercase keys and their names
+// The shared tag vocabulary: canonical lowercase keys and their names
 // in ID3v2, MP4 and Vorbis comments. Every lookup is case-insensitive.
 
 /** How a canonical key is written in MP4 ilst. */
@@ -158,7 +158,7 @@ export function vocabByVorbis(field: string): VocabEntry | undefined {
 }
 
 /**
- * The scan-time floor for tag keys (F§4): empty keys and keys with a byte
+ * The scan-time floor for tag keys: empty keys and keys with a byte
  * below 0x20 are dropped silently.
  */
 export function keyPassesFloor(key: string): boolean {

@@ -90,7 +90,7 @@ export interface BlobSource {
   binaryTag(id: number, offset: number, length: number): Uint8Array;
 }
 
-/** One piece of a served file (F§5 segment model). */
+/** One piece of a served file. */
 export type Segment =
   | { kind: "inline"; bytes: Uint8Array }
   | { kind: "art"; artId: number; length: number }

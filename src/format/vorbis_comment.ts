@@ -1,5 +1,5 @@
 // Vorbis comment blocks (FLAC VORBIS_COMMENT, Opus OpusTags, Vorbis comment
-// packet, OggFLAC): parse into tag rows and build from tag rows (F§4 FLAC).
+// packet, OggFLAC): parse into tag rows and build from tag rows.
 // Layout: u32le vendor length, vendor, u32le count, count × (u32le length,
 // "NAME=value"). Every length is checked against the bytes that remain
 // before anything is allocated, so a hostile count cannot reserve memory.

@@ -1,4 +1,4 @@
-// WAV (F§4 "WAV"): RIFF/WAVE probe and synthesis.
+// WAV: RIFF/WAVE probe and synthesis.
 //
 // Probe: the chunk headers inside the RIFF form are walked with small reads
 // (8 bytes each; the `data` payload is never read), so tags after a large

@@ -29,7 +29,7 @@ export const METRICS_FILE_INO = 2 ** 53 - 3;
 /** Reserved at the root: a track directory of this name is served as `.musefs-metrics (2)`. */
 export const METRICS_DIR_NAME = RESERVED_ROOT_NAME;
 export const METRICS_FILE_NAME = "metrics";
-/** Reads in flight and directory snapshots are capped at this (F§5). */
+/** Reads in flight and directory snapshots are capped at this. */
 export const INFLIGHT_MAX = 1024;
 export const DIR_HANDLES_MAX = 1024;
 /** Open metrics files at most; more → ENFILE. */

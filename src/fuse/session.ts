@@ -1,6 +1,6 @@
 // Mounting and unmounting: mount(2) on a /dev/fuse fd when we may (root or
 // CAP_SYS_ADMIN), libfuse3 + fusermount3 otherwise. Also the checks that turn
-// a failed mount into a message naming the cause and the fix (SPEC §8), the
+// a failed mount into a message naming the cause and the fix, the
 // recovery of a dead mount left by a killed process, and the read-ahead
 // window of the connection.
 

@@ -1,4 +1,4 @@
-// Content checksums (F§7). The fingerprint is a SHA-256 over the parsed
+// Content checksums. The fingerprint is a SHA-256 over the parsed
 // probe output — cheap, it rides the probe — and identifies a file's content
 // across a move without reading its audio. The content hash is a SHA-256 of
 // the whole file (the `full` tier, or a move confirmation).

@@ -1,5 +1,5 @@
 // Messages between the scan's main thread and its probe Workers, and the
-// shared in-flight payload budget (F§7: 64 MiB) both sides count against.
+// shared in-flight payload budget (64 MiB) both sides count against.
 
 import type { ChecksumTier, ProbeOutcome } from "./probe_file.ts";
 

@@ -1,4 +1,4 @@
-// Move re-identification (F§7). A probed file whose path is not in the store
+// Move re-identification. A probed file whose path is not in the store
 // may be a track that moved: the candidates are tracks with the same
 // fingerprint whose backing file is gone. Exactly one candidate is confirmed
 // by the strictness rule — fast: the fingerprint suffices; auto: compare

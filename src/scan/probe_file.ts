@@ -1,4 +1,4 @@
-// Probe one backing file safely (F§7): open it once, fstat before and after,
+// Probe one backing file safely: open it once, fstat before and after,
 // parse through a bounded positional reader, and report a file that changed
 // meanwhile as "raced" — its probe may be torn, so nothing is stored for it
 // and it is not counted as failed. Runs in the probe Workers (no database).

@@ -1,4 +1,4 @@
-// `revalidate` of one target (F§7): for every music file under the target
+// `revalidate` of one target: for every music file under the target
 // that the store already holds, re-probe it — structural-only, so curated
 // tags and art stay — when its stamp changed, when it is a FLAC without
 // structural rows (a store from before they existed), or when the chosen

@@ -1,4 +1,4 @@
-// `scan` of one target (F§7): walk, skip what the store already has (unless
+// `scan` of one target: walk, skip what the store already has (unless
 // forced), probe the rest in the Worker pool, write each file with the full
 // ingest policy (moved files re-identified), and count the outcome. The walk
 // streams into the pool (the pool pulls paths as its Workers need them), so

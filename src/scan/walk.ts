@@ -1,4 +1,4 @@
-// The walk (F§7): what a scan target holds. A target is a file or a
+// The walk: what a scan target holds. A target is a file or a
 // directory; paths come out canonical and absolute (the root is resolved
 // once, and without --follow-symlinks nothing below it can be a link).
 // Symlinks are skipped unless followed; followed ones are resolved to their

@@ -1,5 +1,5 @@
 // The single writer of a scan: applies probed files to the store in batch
-// transactions (F§7: 256 files or 64 MiB of payload per commit), each file
+// transactions (256 files or 64 MiB of payload per commit), each file
 // inside its own SAVEPOINT so a constraint error fails that file alone. An
 // interrupted scan rolls back the open batch: nothing half-written is ever
 // committed, and a rerun continues where the last commit left off.

@@ -1,4 +1,4 @@
-// The shape schema version 2 requires (F§2), as data for the identity check:
+// The shape schema version 2 requires, as data for the identity check:
 // what must exist, independent of how the DDL that created it was written.
 
 export interface ColumnContract {

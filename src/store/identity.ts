@@ -1,5 +1,5 @@
 // The open-time identity check: is this store shaped as schema version 2
-// requires (F§2)? Semantic, never a comparison of DDL text, so a store
+// requires? Semantic, never a comparison of DDL text, so a store
 // created by the original program, by python-musefs or by us passes whatever
 // its whitespace or quoting, and a store missing anything is refused with a
 // message naming each problem.

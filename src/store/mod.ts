@@ -1,4 +1,4 @@
-// Public API of the store layer (F§2): open a store, then read and write it
+// Public API of the store layer: open a store, then read and write it
 // through the typed functions below. Knows nothing of formats beyond the
 // plain row shapes of src/format/types.ts.
 export { StoreError, type StoreErrorKind, toStoreError } from "./errors.ts";

@@ -1,4 +1,4 @@
-// The store's DDL (schema version 2, F§2) and the migrations that reach it.
+// The store's DDL (schema version 2) and the migrations that reach it.
 //
 // Names of tables, columns, indexes and triggers are part of the external
 // contract (python plugins and user SQL rely on them); the text is our own.

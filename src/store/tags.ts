@@ -1,6 +1,6 @@
 // The tags table. Text rows have value_blob NULL; binary rows carry their
 // bytes in value_blob with value = ''. External writers own this table, so
-// reads guard against crafted rows (F§2 read-time guards): sizes are checked
+// reads guard against crafted rows: sizes are checked
 // with SQL length() before a value is materialized, and a track with more
 // than 4096 rows of a kind is refused.
 

@@ -1,5 +1,5 @@
 // --version and --help, run as a user would. The expected flags and
-// environment variables are written out here from F§1 (not read from the
+// environment variables are written out here from docs/cli.md (not read from the
 // CLI's own tables), so a flag missing from the help or renamed fails.
 
 import assert from "node:assert/strict";
@@ -91,7 +91,7 @@ Deno.test("--version and -V print `musefs <version from deno.json>`, also after 
   }
 });
 
-Deno.test("each command's --help lists every flag of F§1 with its env var and default", async () => {
+Deno.test("each command's --help lists every flag with its env var and default", async () => {
   const cases: Array<[string, Expected]> = [
     ["scan", SCAN],
     ["revalidate", REVALIDATE],

@@ -22,7 +22,7 @@ function idOf(file: string, name: string): number {
   return Number(line.split(":")[2]);
 }
 
-Deno.test("mount defaults match F§1", async () => {
+Deno.test("mount defaults match the original's", async () => {
   const inv = await resolved(MOUNT);
   assert.equal(inv.command, "mount");
   assert.equal(inv.verbose, 0);

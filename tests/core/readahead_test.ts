@@ -1,4 +1,4 @@
-// Read-ahead windows (F§5): floor 512 KiB, doubling on sequential misses up
+// Read-ahead windows: floor 512 KiB, doubling on sequential misses up
 // to clamp(budget/4, 512 KiB, 8 MiB), reset on a seek, a shared budget with
 // LRU eviction, budget 0 disabling — over a real file, bytes checked.
 

@@ -1,4 +1,4 @@
-// Path templates: every grammar rule (F§3, SPEC §3), resolution, sanitization,
+// Path templates: every grammar rule, resolution, sanitization,
 // sections, --skip-on-missing, served extensions and the derived fields.
 
 import assert from "node:assert/strict";

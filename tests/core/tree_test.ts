@@ -1,4 +1,4 @@
-// The virtual tree: the original's tree tests (seed tree.rs `mod tests`) for
+// The virtual tree: the original program's tree tests, ported, for
 // building, naming, the allocator and queries, plus listing order. The
 // incremental apply cases are in tree_apply_test.ts.
 

@@ -165,7 +165,7 @@ export async function sqlWrite(db: string, sql: string): Promise<void> {
 
 // ---------------------------------------------------------------- expected names
 
-/** Served extension by stored format (SPEC §3). */
+/** Served extension by stored format. */
 export function servedExt(format: string, backingPath: string): string {
   const ext: Record<string, string> = {
     flac: "flac",

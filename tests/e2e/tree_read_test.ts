@@ -67,7 +67,7 @@ async function checkTagsAndArt(lib: Library, path: string, row: TrackRow): Promi
     assert.equal(p.mime, a.mime, `picture ${i} mime of ${where}`);
     if (row.format === "m4a") return; // MP4 covr carries no type or description
     assert.equal(p.type, a.picture_type, `picture ${i} type of ${where}`);
-    // Ogg pads the description with up to two spaces (base64 alignment, F§4).
+    // Ogg pads the description with up to two spaces (base64 alignment).
     const desc = row.format === "opus" || row.format === "vorbis"
       ? p.description.replace(/ {0,2}$/, "")
       : p.description;

@@ -1,5 +1,5 @@
 // MP3: probe of the real fixtures, round trips through ffmpeg and mutagen,
-// edits, the SPEC §4 improvements (junk, stacked tags, APE/Lyrics3/ID3v2
+// edits, the improvements (junk, stacked tags, APE/Lyrics3/ID3v2
 // trailers) on files made from the fixtures, and hostile inputs.
 
 import { concat, encodeLatin1 } from "../../src/format/bytes.ts";
@@ -199,7 +199,7 @@ Deno.test("edits: a 1 MiB picture is streamed as an art segment and read back by
   }
 });
 
-// ---------------------------------------------------------------- SPEC §4 improvements
+// ---------------------------------------------------------------- improvements
 
 /** The fixture split into [leading tag][audio][trailer]. */
 async function parts(name: FixtureName) {

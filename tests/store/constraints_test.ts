@@ -1,4 +1,5 @@
-// One test per CHECK constraint of F§2, on a store created by openStore.
+// One test per CHECK constraint of the store contract (docs/store.md), on a store created by
+// openStore.
 
 import assert from "node:assert/strict";
 import type { SQLInputValue } from "node:sqlite";

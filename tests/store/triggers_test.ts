@@ -1,4 +1,4 @@
-// One test per trigger of F§2, on a store created by openStore.
+// One test per trigger of the store contract (docs/store.md), on a store created by openStore.
 
 import assert from "node:assert/strict";
 import { CHANGELOG_CAP, changelogBounds, type Store } from "../../src/store/mod.ts";

@@ -1,4 +1,4 @@
-// Ogg files (F§4 Ogg: Opus, Vorbis, FLAC-in-Ogg): the probe reads the header
+// Ogg files (Opus, Vorbis, FLAC-in-Ogg): the probe reads the header
 // packets of the first logical stream; synthesis re-paginates new header
 // packets and serves the original audio pages with shifted sequence numbers
 // (see audio.ts).

@@ -1,4 +1,4 @@
-// Laying new header packets out as Ogg pages (F§4 Ogg synthesis): every
+// Laying new header packets out as Ogg pages: every
 // packet starts a fresh page, granule 0, BOS on the first page, the serial
 // kept, ≤ 255 lacing values per page. Packets are lists of pieces: generated
 // bytes, or slices of an art image (raw or as base64 text) that stay in the
