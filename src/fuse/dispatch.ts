@@ -75,11 +75,16 @@ export interface DispatchOptions extends InitWishes {
   onInit?: (negotiated: Negotiated) => void;
 }
 
+/** Offloaded reads whose file is remembered for a failure warning. */
+const OFFLOADED_REMEMBERED = 4 * INFLIGHT_MAX;
+
 export class Dispatcher {
   readonly reply: Replier;
   private readonly inline: InlineReader;
   private readonly warn: RateLimitedWarn;
   private readonly backingWarn: BackingWarnings;
+  /** Offloaded reads by request → inode (see serveRead). */
+  private readonly offloaded = new Map<bigint, number>();
   private readonly header = new InHeader();
   private readonly req: Request = {
     opcode: 0,
@@ -147,8 +152,25 @@ export class Dispatcher {
   /** Answer EIO for a read whose worker failed. */
   failRead(unique: bigint, message: string): void {
     this.stats.readErrors++;
-    this.warn.warn(`read failed: ${message}`);
+    const path = this.offloadedPath(unique);
+    if (path !== null) {
+      this.backingWarn.warn(path, `cannot serve ${path} (READ → EIO): ${message}`);
+    } else {
+      this.warn.warn(`read failed: ${message}`);
+    }
     this.reply.error(unique, libc.E.EIO);
+  }
+
+  /** The backing file of an offloaded read, when it is still remembered (for the warning). */
+  private offloadedPath(unique: bigint): string | null {
+    const nodeid = this.offloaded.get(unique);
+    if (nodeid === undefined) return null;
+    this.offloaded.delete(unique);
+    try {
+      return this.library.xattr?.(nodeid, XATTR.backingPath) ?? null;
+    } catch {
+      return null; // the track is gone: the warning goes without its path
+    }
   }
 
   /** Handle the request of `len` bytes at the start of `buf` (`v` views the same bytes). */
@@ -235,7 +257,7 @@ export class Dispatcher {
   // ---------------------------------------------------------------- operations
 
   /** Answer a READ from its pieces: inline when nothing blocks, else on an I/O worker. */
-  serveRead(unique: bigint, pieces: ReadPiece[]): void {
+  serveRead(unique: bigint, pieces: ReadPiece[], nodeid = 0): void {
     if (this.inline.serve(unique, pieces)) {
       this.stats.inlineReads++;
       return;
@@ -246,6 +268,12 @@ export class Dispatcher {
       return;
     }
     this.stats.offloadedReads++;
+    // Which file each offloaded read is for, so a failure can be named; bounded
+    // (successes are never reported back, so the oldest entries just go).
+    this.offloaded.set(unique, nodeid);
+    if (this.offloaded.size > OFFLOADED_REMEMBERED) {
+      this.offloaded.delete(this.offloaded.keys().next().value!);
+    }
     this.pool.submit(unique, pieces);
   }
 

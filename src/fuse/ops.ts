@@ -101,7 +101,7 @@ const STATFS_OUT: Partial<FieldsOf<typeof Kstatfs>> = {
 export const OPS: readonly OpRow[] = [
   row("READ", ReadIn, (d, req, r) => {
     const pieces = d.library.read(r.fh, req.nodeid, r.offset, Math.min(r.size, MAX_READ));
-    d.serveRead(req.unique, pieces);
+    d.serveRead(req.unique, pieces, req.nodeid);
   }),
   bare("LOOKUP", (d, req) => {
     d.poll();
