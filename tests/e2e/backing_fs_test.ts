@@ -16,21 +16,13 @@ import {
   noFuse,
   q,
   removeLibrary,
-  sanitize,
   sh,
   shOk,
-  textTags,
+  stemOf,
   type TrackRow,
   tracks,
   withMount,
 } from "./helpers.ts";
-
-function stemOf(db: string) {
-  return (t: TrackRow) =>
-    ["albumartist", "album", "title"].map((k) =>
-      sanitize(textTags(db, t.id).get(k)?.[0] || "Unknown")
-    ).join("/");
-}
 
 /** Mounted path of each track id. */
 function pathsById(db: string, mnt: string): Map<number, string> {

@@ -6,34 +6,17 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import {
-  expectedFiles,
-  type Library,
   listFiles,
   makeLibrary,
   noFuse,
+  pathsById,
   q,
   readOrErrno,
   removeLibrary,
-  sanitize,
   sh,
-  textTags,
-  type TrackRow,
   tracks,
   withMount,
 } from "./helpers.ts";
-
-function stemOf(db: string) {
-  return (t: TrackRow) =>
-    ["albumartist", "album", "title"].map((k) =>
-      sanitize(textTags(db, t.id).get(k)?.[0] || "Unknown")
-    ).join("/");
-}
-
-/** Mounted path of each track id. */
-function pathsById(lib: Library, mnt: string): Map<number, string> {
-  const files = expectedFiles(tracks(lib.db), stemOf(lib.db));
-  return new Map([...files].map(([rel, id]) => [id, `${mnt}/${rel}`]));
-}
 
 /** A different byte at `offset`, same length; the mtime moves as any rewrite's would. */
 async function flipByte(path: string, offset: number): Promise<void> {

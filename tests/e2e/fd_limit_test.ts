@@ -12,21 +12,12 @@ import {
   noFuse,
   q,
   removeLibrary,
-  sanitize,
   sh,
   shOk,
-  textTags,
-  type TrackRow,
+  stemOf,
   tracks,
   withMount,
 } from "./helpers.ts";
-
-function stemOf(db: string) {
-  return (t: TrackRow) =>
-    ["albumartist", "album", "title"].map((k) =>
-      sanitize(textTags(db, t.id).get(k)?.[0] || "Unknown")
-    ).join("/");
-}
 
 function metric(text: string, name: string): number {
   const line = text.split("\n").find((l) => l.startsWith(`${name} `));

@@ -165,6 +165,20 @@ export async function sqlWrite(db: string, sql: string): Promise<void> {
 
 // ---------------------------------------------------------------- expected names
 
+/** The template-rendered stem of a track under the default template, as the test expects it. */
+export function stemOf(db: string): (t: TrackRow) => string {
+  return (t: TrackRow) =>
+    ["albumartist", "album", "title"].map((k) =>
+      sanitize(textTags(db, t.id).get(k)?.[0] || "Unknown")
+    ).join("/");
+}
+
+/** Mounted path of each track id (default template). */
+export function pathsById(lib: Library, mnt: string): Map<number, string> {
+  const files = expectedFiles(tracks(lib.db), stemOf(lib.db));
+  return new Map([...files].map(([rel, id]) => [id, `${mnt}/${rel}`]));
+}
+
 /** Served extension by stored format. */
 export function servedExt(format: string, backingPath: string): string {
   const ext: Record<string, string> = {

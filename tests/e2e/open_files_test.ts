@@ -9,36 +9,21 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import {
   eventually,
-  expectedFiles,
   type Library,
   makeLibrary,
   noFuse,
+  pathsById,
   q,
   query,
   readOrErrno,
   removeLibrary,
-  sanitize,
   sh,
   shOk,
   sqlWrite,
-  textTags,
   type TrackRow,
   tracks,
   withMount,
 } from "./helpers.ts";
-
-function stemOf(db: string) {
-  return (t: TrackRow) =>
-    ["albumartist", "album", "title"].map((k) =>
-      sanitize(textTags(db, t.id).get(k)?.[0] || "Unknown")
-    ).join("/");
-}
-
-/** Mounted path of each track id. */
-function pathsById(lib: Library, mnt: string): Map<number, string> {
-  const files = expectedFiles(tracks(lib.db), stemOf(lib.db));
-  return new Map([...files].map(([rel, id]) => [id, `${mnt}/${rel}`]));
-}
 
 const CHUNK = 4096;
 
