@@ -4,52 +4,18 @@
 // track ids past 2^53 are skipped with a warning; a tag value equal to the
 // metrics directory's name cannot shadow it. Real stores, crafted with SQL.
 
+import { addTrack, dispose, type Fixture, freshStore as freshLibraryStore } from "./track_store.ts";
 import assert from "node:assert/strict";
 import { openLibrary } from "../../src/core/library.ts";
 import type { MusefsLibrary } from "../../src/core/library.ts";
-import { openStore, replaceTextTags, type Store, upsertTrack } from "../../src/store/mod.ts";
+import type { Store } from "../../src/store/mod.ts";
 import { allPaths } from "./ingest.ts";
 
 const TEMPLATE = "$artist/$title";
 const BIG_ID = "1152921504606846976"; // 2^60
 const BIG_SEQ = "4611686018427387904"; // 2^62
 
-interface Fixture {
-  dir: string;
-  db: string;
-  store: Store;
-}
-
-function freshStore(): Fixture {
-  const dir = Deno.makeTempDirSync({ prefix: "musefs-faults-test-" });
-  const db = `${dir}/lib.db`;
-  return { dir, db, store: openStore(db, { mode: "rw", create: true }) };
-}
-
-function dispose(f: Fixture, lib?: MusefsLibrary): void {
-  lib?.close();
-  f.store.close();
-  Deno.removeSync(f.dir, { recursive: true });
-}
-
-let pathSeq = 0;
-function addTrack(store: Store, artist: string, title: string): number {
-  const n = ++pathSeq;
-  const id = upsertTrack(store, {
-    backingPath: `/nowhere/${n}.flac`,
-    format: "flac",
-    audioOffset: 100,
-    audioLength: 900,
-    backingSize: 1000,
-    backingMtimeNs: 1_700_000_000_000_000_000n + BigInt(n),
-    backingCtimeNs: 1_700_000_000_000_000_000n + BigInt(n),
-  });
-  replaceTextTags(store, id, [
-    { key: "artist", value: artist, ordinal: 0 },
-    { key: "title", value: title, ordinal: 0 },
-  ]);
-  return id;
-}
+const freshStore = () => freshLibraryStore("musefs-faults-test-");
 
 function setTitle(store: Store, id: number | string, value: string): void {
   store.exec(`UPDATE tags SET value = '${value}' WHERE track_id = ${id} AND key = 'title'`);

@@ -3,55 +3,21 @@
 // rebuild arms the backoff and recovers; incremental updates equal a fresh
 // build (structure and inodes). Store rows only: the tree never reads audio.
 
+import { addTrack, dispose, type Fixture, freshStore as freshLibraryStore } from "./track_store.ts";
 import assert from "node:assert/strict";
 import { loadAll } from "../../src/core/catalog.ts";
 import { openLibrary } from "../../src/core/library.ts";
 import type { MusefsLibrary } from "../../src/core/library.ts";
 import { Template } from "../../src/core/template.ts";
 import { type TreeEntry, VirtualTree } from "../../src/core/tree.ts";
-import { openStore, replaceTextTags, type Store, upsertTrack } from "../../src/store/mod.ts";
+import { replaceTextTags, type Store, upsertTrack } from "../../src/store/mod.ts";
 import { allPaths, rng } from "./ingest.ts";
 
 const TEMPLATE = "$artist/$title";
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-interface Fixture {
-  dir: string;
-  db: string;
-  store: Store;
-}
-
-function freshStore(): Fixture {
-  const dir = Deno.makeTempDirSync({ prefix: "musefs-refresh-test-" });
-  const db = `${dir}/lib.db`;
-  return { dir, db, store: openStore(db, { mode: "rw", create: true }) };
-}
-
-function dispose(f: Fixture, lib?: MusefsLibrary): void {
-  lib?.close();
-  f.store.close();
-  Deno.removeSync(f.dir, { recursive: true });
-}
-
-let pathSeq = 0;
-function addTrack(store: Store, artist: string, title: string): number {
-  const n = ++pathSeq;
-  const id = upsertTrack(store, {
-    backingPath: `/nowhere/${n}.flac`,
-    format: "flac",
-    audioOffset: 100,
-    audioLength: 900,
-    backingSize: 1000,
-    backingMtimeNs: 1_700_000_000_000_000_000n + BigInt(n),
-    backingCtimeNs: 1_700_000_000_000_000_000n + BigInt(n),
-  });
-  replaceTextTags(store, id, [
-    { key: "artist", value: artist, ordinal: 0 },
-    { key: "title", value: title, ordinal: 0 },
-  ]);
-  return id;
-}
+const freshStore = () => freshLibraryStore("musefs-refresh-test-");
 
 function setTag(store: Store, id: number, key: string, value: string): void {
   store.run(
