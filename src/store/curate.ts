@@ -96,18 +96,6 @@ export function artBytes(store: Store, artId: number): Uint8Array {
   return store.get<{ data: Uint8Array }>("SELECT data FROM art WHERE id = ?", artId)!.data;
 }
 
-/** content_version and updated_at of a track (null when it does not exist). */
-export function trackVersion(
-  store: Store,
-  trackId: number,
-): { contentVersion: number; updatedAt: number } | null {
-  const r = store.get<{ v: number; u: number }>(
-    "SELECT content_version AS v, updated_at AS u FROM tracks WHERE id = ?",
-    trackId,
-  );
-  return r ? { contentVersion: r.v, updatedAt: r.u } : null;
-}
-
 /** Text tags grouped by exact key, values in ordinal order (keys in DB order). */
 export function groupTags(rows: readonly TagEntry[]): Map<string, string[]> {
   const out = new Map<string, string[]>();

@@ -74,7 +74,6 @@ export {
   trackArtLinks,
   trackIdsAtOrUnder,
   trackIdsWhere,
-  trackVersion,
 } from "./curate.ts";
 export { catalogPage, type CatalogRow, catalogRows, catalogUnsafeIds } from "./catalog.ts";
 export {
