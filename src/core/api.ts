@@ -124,6 +124,12 @@ export interface Library {
    * reading it until closed) instead of ENOENT.
    */
   getattr(ino: number, fh?: number): Attr;
+  /**
+   * Optional: the attributes of many inodes at once (one directory listing
+   * with attributes), null where getattr would fail. Lets the core read what
+   * they need in one batch.
+   */
+  getattrMany?(inos: readonly number[]): (Attr | null)[];
   opendir(ino: number): number;
   /**
    * Entries from index `offset` on ("." and ".." included as the first two).

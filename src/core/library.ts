@@ -159,7 +159,47 @@ export class MusefsLibrary implements Library {
       }
       throw new FsError("ENOENT", `no entry ${text} in inode ${parent}`);
     }
-    return this.getattr(child);
+    const trackId = tree.node(child)?.trackId;
+    if (trackId == null || this.resolver.sizes.peek(trackId) !== undefined) {
+      return this.getattr(child);
+    }
+    // A file not sized yet: a walker that looks up one name of a directory
+    // looks up its siblings next, so their rows are read in the same batch.
+    return this.resolver.batch(() => {
+      const siblings = (tree.children(parent) ?? []).map(([, ino]) => ino);
+      this.resolver.prefetch(this.#fileTracks(siblings));
+      return this.getattr(child);
+    });
+  }
+
+  /** The track ids of the file inodes among `inos`. */
+  #fileTracks(inos: Iterable<number>): number[] {
+    const tree = this.tree;
+    const ids: number[] = [];
+    for (const ino of inos) {
+      const id = tree.node(ino)?.trackId;
+      if (id != null) ids.push(id);
+    }
+    return ids;
+  }
+
+  /**
+   * Attributes of many inodes at once (the entries of one directory listing
+   * with attributes), null where getattr fails: their rows are read in one
+   * batch and the store's version checked once.
+   */
+  getattrMany(inos: readonly number[]): (Attr | null)[] {
+    return this.resolver.batch(() => {
+      this.resolver.prefetch(this.#fileTracks(inos));
+      return inos.map((ino) => {
+        try {
+          return this.getattr(ino);
+        } catch (e) {
+          if (e instanceof FsError) return null;
+          throw e;
+        }
+      });
+    });
   }
 
   forget(_ino: number, _nlookup: number): void {

@@ -17,7 +17,10 @@ import {
   listStructuralBlocks,
   listTextTags,
   listTrackArt,
+  readSynthRows,
   type Store,
+  StoreError,
+  type SynthRows,
   type TrackRow,
 } from "../store/mod.ts";
 import { closeBacking, FdSource, openBacking, type OpenedBacking } from "./backing.ts";
@@ -129,6 +132,9 @@ function attrMtime(row: TrackRow, mode: ServeMode): [number, number] {
   return nsec < 0 ? [sec - 1, nsec + 1_000_000_000] : [sec, nsec];
 }
 
+/** At most this many tracks' rows are read ahead in one batch. */
+export const READ_AHEAD_TRACKS = 256;
+
 /** How much of the backing front one synthesis read fetches (a small Ogg file's headers). */
 export const FRONT_BYTES = 16 * 1024;
 
@@ -167,6 +173,14 @@ export class Resolver {
   readonly #geometryChecked = new WeakSet<ResolvedFile>();
   /** Which backing files may be served (null: any the process can open). */
   access: BackingAccess | null = null;
+  /**
+   * Synthesis rows read ahead for files about to be sized (`prefetch`), valid
+   * while the store's data_version is the one they were read at; each is
+   * used once.
+   */
+  #ahead: { dataVersion: number; rows: Map<number, SynthRows> } | null = null;
+  /** The data_version every check uses inside `batch` (one read for many files). */
+  #pinnedVersion: number | null = null;
 
   constructor(
     readonly store: Store,
@@ -181,6 +195,69 @@ export class Resolver {
   ) {
     this.headers = new WeightedLru(headerBudget);
     this.sizes = new WeightedLru(attrBudget);
+  }
+
+  #dataVersion(): number {
+    return this.#pinnedVersion ?? this.store.dataVersion();
+  }
+
+  /**
+   * Run `fn` with the store's data_version read once: the checks of many
+   * files answered together (one directory listing) share it, as if they ran
+   * at the same instant.
+   */
+  batch<T>(fn: () => T): T {
+    if (this.#pinnedVersion !== null) return fn();
+    this.#pinnedVersion = this.store.dataVersion();
+    try {
+      return fn();
+    } finally {
+      this.#pinnedVersion = null;
+    }
+  }
+
+  /**
+   * Read ahead, in one batch of statements, the rows of those `trackIds`
+   * whose size is not cached: a directory listing with attributes sizes all
+   * its files next. A batch the store cannot give (a crafted row, too many
+   * rows) is dropped: each file then reads its own rows, and a bad row fails
+   * that file alone.
+   */
+  prefetch(trackIds: readonly number[]): void {
+    const missing: number[] = [];
+    for (const id of trackIds) {
+      if (this.sizes.peek(id) === undefined) missing.push(id);
+      if (missing.length === READ_AHEAD_TRACKS) break;
+    }
+    this.#ahead = null;
+    if (missing.length < 2) return;
+    const dataVersion = this.#dataVersion();
+    try {
+      const rows = readSynthRows(this.store, missing);
+      if (rows !== null) this.#ahead = { dataVersion, rows };
+    } catch (e) {
+      if (!(e instanceof StoreError)) throw e;
+      this.prefetchFallbacks++;
+    }
+  }
+
+  /** Batches dropped because a row was refused (each file then read alone). */
+  prefetchFallbacks = 0;
+
+  /** The rows read ahead for `trackId` at this data_version, taken once. */
+  #takeAhead(trackId: number, dataVersion: number): SynthRows | undefined {
+    const ahead = this.#ahead;
+    if (ahead === null) return undefined;
+    if (ahead.dataVersion !== dataVersion) {
+      this.#ahead = null;
+      return undefined;
+    }
+    const rows = ahead.rows.get(trackId);
+    if (rows !== undefined) {
+      ahead.rows.delete(trackId);
+      if (ahead.rows.size === 0) this.#ahead = null;
+    }
+    return rows;
   }
 
   /**
@@ -209,7 +286,7 @@ export class Resolver {
     known: TrackRow | null = null,
   ): { file: ResolvedFile; opened: OpenedBacking | null } {
     const cached = this.headers.get(trackId);
-    const dataVersion = this.store.dataVersion();
+    const dataVersion = this.#dataVersion();
     if (cached !== undefined) {
       // Checked against its row at this data_version already: nothing in the store moved.
       if (this.#checkedAt.get(cached) === dataVersion) return this.#reuse(cached, keepFd);
@@ -222,7 +299,7 @@ export class Resolver {
     }
     // Miss: the row is read once, with what synthesis needs, in one snapshot
     // (no separate read first: the first getattr of every file comes here).
-    const { row, input } = this.#readForBuild(trackId);
+    const { row, input } = this.#readForBuild(trackId, dataVersion);
     if (input !== null && sizeOnly) input.sizeOnly = true;
     const opened = this.#open(row.backingPath);
     try {
@@ -284,7 +361,11 @@ export class Resolver {
   }
 
   /** The row, and in synthesis mode everything synthesis needs, read in one snapshot. */
-  #readForBuild(trackId: number): { row: TrackRow; input: SynthInput | null } {
+  #readForBuild(trackId: number, dataVersion: number): { row: TrackRow; input: SynthInput | null } {
+    const ahead = this.#takeAhead(trackId, dataVersion);
+    if (ahead !== undefined) {
+      return { row: ahead.row, input: this.mode === "synthesis" ? this.#inputOf(ahead) : null };
+    }
     const read = this.mode === "synthesis"
       ? this.store.readTransaction(() => {
         const r = getTrack(this.store, trackId);
@@ -296,6 +377,21 @@ export class Resolver {
       })();
     if (read === null) throw new TrackGoneError(trackId);
     return read;
+  }
+
+  #inputOf(rows: SynthRows): SynthInput {
+    const { row } = rows;
+    return {
+      format: row.format,
+      audioOffset: row.audioOffset,
+      audioLength: row.audioLength,
+      backingSize: row.backingSize,
+      tags: rows.tags,
+      binaryTags: rows.binaryTags,
+      art: rows.art,
+      structural: rows.structural,
+      id3Version: this.id3Version,
+    };
   }
 
   #input(row: TrackRow): SynthInput {
@@ -360,13 +456,17 @@ export class Resolver {
    * the row (content_version, path, stamp) and re-stats the backing file.
    */
   attrs(trackId: number): FileAttrs {
+    return this.batch(() => this.#attrs(trackId));
+  }
+
+  #attrs(trackId: number): FileAttrs {
     const e = this.sizes.get(trackId);
     if (e !== undefined) {
       // The store is unchanged since the entry was checked against its row
       // (data_version moves on every commit by another connection): only
       // the backing file can have drifted. A media server's scan stats every
       // file while nothing writes, so this is the common case.
-      const dataVersion = this.store.dataVersion();
+      const dataVersion = this.#dataVersion();
       if (e.dataVersion === dataVersion) {
         checkRecorded(e.backingPath, e.stamp, statStamp(e.backingPath));
         return e;
@@ -379,7 +479,7 @@ export class Resolver {
         return e;
       }
     }
-    const dataVersion = this.store.dataVersion();
+    const dataVersion = this.#dataVersion();
     // No row read first: the miss reads it once, with what synthesis needs.
     const file = this.#resolve(trackId, false, true).file;
     const entry: SizeEntry = {

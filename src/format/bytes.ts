@@ -114,11 +114,16 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** Growable output buffer for building headers. */
+/**
+ * Growable output buffer for building headers. The default capacity stays
+ * small: V8 keeps typed arrays of up to 64 bytes on its own heap, while a
+ * larger one costs a native allocation and a finalizer. Synthesis builds
+ * many small pieces per file, so that difference dominates its cost.
+ */
 export class ByteWriter {
   #buf: Uint8Array;
   #len = 0;
-  constructor(initial = 256) {
+  constructor(initial = 64) {
     this.#buf = new Uint8Array(initial);
   }
   get length(): number {
@@ -179,11 +184,36 @@ export class ByteWriter {
     this.#len += 4;
     return this;
   }
+  /** UTF-8 of `s`, written in place (ASCII without a native call or a temporary). */
   utf8(s: string): this {
-    return this.bytes(encodeUtf8(s));
+    const n = s.length;
+    this.#room(n);
+    const buf = this.#buf;
+    const at = this.#len;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f) return this.bytes(encodeUtf8(s));
+      buf[at + i] = c;
+    }
+    this.#len = at + n;
+    return this;
   }
+  /** ISO-8859-1 of `s` (code points < 256), written in place. */
   latin1(s: string): this {
-    return this.bytes(encodeLatin1(s));
+    const n = s.length;
+    this.#room(n);
+    const buf = this.#buf;
+    const at = this.#len;
+    for (let i = 0; i < n; i++) buf[at + i] = s.charCodeAt(i) & 0xff;
+    this.#len = at + n;
+    return this;
+  }
+  /** `n` zero bytes. */
+  zeros(n: number): this {
+    this.#room(n);
+    this.#buf.fill(0, this.#len, this.#len + n);
+    this.#len += n;
+    return this;
   }
   /** Overwrite 4 bytes at an earlier position (size back-patching). */
   patchU32be(at: number, v: number): this {

@@ -41,6 +41,8 @@ import {
 } from "../../ffi/fuse_abi.ts";
 import {
   type Attr,
+  type DirEntry,
+  FsError,
   type Library,
   type ReadPiece,
   type RefreshReport,
@@ -392,6 +394,11 @@ export class Dispatcher {
     let pos = OUT_HEADER_SIZE;
     const end = OUT_HEADER_SIZE + size;
     const ttlMs = this.opts.attrTtlMs;
+    // Attributes of every entry that fits, asked for at once (the core reads
+    // their rows in one batch); "." and ".." carry none. An entry without
+    // attributes (vanished or unservable meanwhile) is sent with nodeid 0:
+    // the kernel will LOOKUP it if needed, and that answers the error.
+    const attrs = plus ? this.#listingAttrs(entries, end - pos) : [];
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i];
       const recLen = direntSize(e.name.length, plus);
@@ -400,16 +407,7 @@ export class Dispatcher {
       if (plus) {
         const rec = this.direntPlus.at(view, pos);
         d = rec.dirent;
-        const dots = e.name[0] === 0x2e &&
-          (e.name.length === 1 || (e.name.length === 2 && e.name[1] === 0x2e));
-        let attr: Attr | null = null;
-        if (!dots) {
-          try {
-            attr = this.library.getattr(e.ino);
-          } catch {
-            // vanished meanwhile: the kernel will LOOKUP it if needed
-          }
-        }
+        const attr = attrs[i] ?? null;
         if (attr !== null) {
           putEntry(rec.entryOut, attr, ttlMs);
         } else {
@@ -435,6 +433,33 @@ export class Dispatcher {
     this.reply.ok(unique, pos - OUT_HEADER_SIZE);
   }
 
+  /** Attributes of the leading `entries` whose records fit in `room` bytes (null for dots). */
+  #listingAttrs(entries: readonly DirEntry[], room: number): (Attr | null)[] {
+    const inos: number[] = [];
+    const at: number[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
+      room -= direntSize(e.name.length, true);
+      if (room < 0) break;
+      if (isDots(e.name)) continue;
+      inos.push(e.ino);
+      at.push(i);
+    }
+    const got = this.library.getattrMany?.(inos) ?? inos.map((ino) => this.#attrOrNull(ino));
+    const out: (Attr | null)[] = new Array(entries.length).fill(null);
+    for (let k = 0; k < at.length; k++) out[at[k]] = got[k];
+    return out;
+  }
+
+  #attrOrNull(ino: number): Attr | null {
+    try {
+      return this.library.getattr(ino);
+    } catch (e) {
+      if (e instanceof FsError) return null;
+      throw e;
+    }
+  }
+
   /** Ask the library for changes and tell the kernel what to drop. Never throws. */
   poll(): void {
     let report: RefreshReport | null;
@@ -451,6 +476,10 @@ export class Dispatcher {
       this.pool.notify(invalEntry(parent, name));
     }
   }
+}
+
+function isDots(name: Uint8Array): boolean {
+  return name[0] === 0x2e && (name.length === 1 || (name.length === 2 && name[1] === 0x2e));
 }
 
 // The hot replies below set every byte of their struct themselves (reserved

@@ -133,6 +133,29 @@ export function readArt(store: Store, artId: number, offset: number, length: num
   return bytes;
 }
 
+/** A track_art row joined with its art metadata, as the readers below select it. */
+export interface RawTrackArt {
+  artId: number;
+  ordinal: number;
+  pictureType: number;
+  description: string | null;
+  present: number | null;
+  mime: string | null;
+  width: number | null;
+  height: number | null;
+  byteLen: number | null;
+}
+
+/** Columns of `RawTrackArt`, over-long texts read as NULL (refused by `checkedTrackArt`). */
+export const TRACK_ART_COLUMNS = `ta.art_id AS artId, ta.ordinal AS ordinal,
+        ta.picture_type AS pictureType,
+        CASE WHEN length(ta.description) <= ${MAX_DESCRIPTION_CHARS} THEN ta.description END
+          AS description,
+        a.id AS present,
+        CASE WHEN length(a.mime) <= ${MAX_MIME_CHARS} THEN a.mime END AS mime,
+        a.width AS width, a.height AS height, a.byte_len AS byteLen`;
+export const TRACK_ART_FROM = "track_art AS ta LEFT JOIN art AS a ON a.id = ta.art_id";
+
 /**
  * A track's pictures in track_art ordinal order, joined with their art
  * metadata. A link to missing art (possible with foreign_keys OFF), an image
@@ -140,24 +163,8 @@ export function readArt(store: Store, artId: number, offset: number, length: num
  * would be wrong, so the caller answers EIO.
  */
 export function listTrackArt(store: Store, trackId: number): ArtRef[] {
-  const rows = store.all<{
-    artId: number;
-    ordinal: number;
-    pictureType: number;
-    description: string | null;
-    present: number | null;
-    mime: string | null;
-    width: number | null;
-    height: number | null;
-    byteLen: number | null;
-  }>(
-    `SELECT ta.art_id AS artId, ta.ordinal AS ordinal, ta.picture_type AS pictureType,
-        CASE WHEN length(ta.description) <= ${MAX_DESCRIPTION_CHARS} THEN ta.description END
-          AS description,
-        a.id AS present,
-        CASE WHEN length(a.mime) <= ${MAX_MIME_CHARS} THEN a.mime END AS mime,
-        a.width AS width, a.height AS height, a.byte_len AS byteLen
-      FROM track_art AS ta LEFT JOIN art AS a ON a.id = ta.art_id
+  const rows = store.all<RawTrackArt>(
+    `SELECT ${TRACK_ART_COLUMNS} FROM ${TRACK_ART_FROM}
       WHERE ta.track_id = ? ORDER BY ta.ordinal LIMIT ${MAX_ROWS_PER_TRACK + 1}`,
     trackId,
   );
@@ -168,45 +175,47 @@ export function listTrackArt(store: Store, trackId: number): ArtRef[] {
       store.path,
     );
   }
-  return rows.map((r) => {
-    const where = `track ${trackId} picture ${r.ordinal}`;
-    if (r.present === null) {
-      throw new StoreError("not-found", `${where} references missing art ${r.artId}`, store.path);
-    }
-    if (r.description === null) {
-      throw new StoreError(
-        "limit",
-        `${where} has a description over ${MAX_DESCRIPTION_CHARS} characters`,
-        store.path,
-      );
-    }
-    if (r.mime === null) {
-      throw new StoreError(
-        "limit",
-        `art ${r.artId} has a mime over ${MAX_MIME_CHARS} characters`,
-        store.path,
-      );
-    }
-    if (r.byteLen! > MAX_ART_BYTES) {
-      throw new StoreError(
-        "limit",
-        `art ${r.artId} is ${r.byteLen} bytes, over ${MAX_ART_BYTES}`,
-        store.path,
-      );
-    }
-    if (!Number.isInteger(r.pictureType) || r.pictureType < 0 || r.pictureType > 20) {
-      throw new StoreError("corrupt", `${where} has picture type ${r.pictureType}`, store.path);
-    }
-    return {
-      artId: r.artId,
-      mime: r.mime,
-      pictureType: r.pictureType,
-      description: r.description,
-      width: r.width,
-      height: r.height,
-      byteLen: r.byteLen!,
-    };
-  });
+  return rows.map((r) => checkedTrackArt(store, trackId, r));
+}
+
+export function checkedTrackArt(store: Store, trackId: number, r: RawTrackArt): ArtRef {
+  const where = `track ${trackId} picture ${r.ordinal}`;
+  if (r.present === null) {
+    throw new StoreError("not-found", `${where} references missing art ${r.artId}`, store.path);
+  }
+  if (r.description === null) {
+    throw new StoreError(
+      "limit",
+      `${where} has a description over ${MAX_DESCRIPTION_CHARS} characters`,
+      store.path,
+    );
+  }
+  if (r.mime === null) {
+    throw new StoreError(
+      "limit",
+      `art ${r.artId} has a mime over ${MAX_MIME_CHARS} characters`,
+      store.path,
+    );
+  }
+  if (r.byteLen! > MAX_ART_BYTES) {
+    throw new StoreError(
+      "limit",
+      `art ${r.artId} is ${r.byteLen} bytes, over ${MAX_ART_BYTES}`,
+      store.path,
+    );
+  }
+  if (!Number.isInteger(r.pictureType) || r.pictureType < 0 || r.pictureType > 20) {
+    throw new StoreError("corrupt", `${where} has picture type ${r.pictureType}`, store.path);
+  }
+  return {
+    artId: r.artId,
+    mime: r.mime,
+    pictureType: r.pictureType,
+    description: r.description,
+    width: r.width,
+    height: r.height,
+    byteLen: r.byteLen!,
+  };
 }
 
 /** Replace a track's track_art rows; ordinal = index in `links`. */

@@ -59,6 +59,7 @@ export {
   listStructuralBlocks,
   replaceStructuralBlocks,
 } from "./structural.ts";
+export { BATCH_ROWS_PER_TRACK, readSynthRows, type SynthRows } from "./synth_rows.ts";
 export { changelogBounds, changelogHasGap, type ChangelogRead, changelogSince } from "./changes.ts";
 export { storeFilesBytes, vacuumStore } from "./maintenance.ts";
 export {

@@ -20,14 +20,35 @@ function tooMany(store: Store, what: string, trackId: number, n: number): StoreE
   );
 }
 
+/** Text tag columns, with over-long keys and values read as NULL (refused by `checkedTag`). */
+export const TEXT_TAG_COLUMNS = `CASE WHEN length(key) <= ${MAX_TAG_KEY_CHARS} THEN key END AS key,
+        CASE WHEN length(CAST(value AS BLOB)) <= ${MAX_TAG_VALUE_BYTES} THEN value END AS value,
+        ordinal`;
+/** Binary tag columns (references: rowid and length, never the bytes). */
+export const BINARY_TAG_COLUMNS = `rowid AS id,
+        CASE WHEN length(key) <= ${MAX_TAG_KEY_CHARS} THEN key END AS key,
+        ordinal, length(value_blob) AS length`;
+/** The order tags are synthesized in: (key BINARY, ordinal). */
+export const TAG_ORDER = "tags.key COLLATE BINARY, tags.ordinal";
+
+export interface RawTextTag {
+  key: string | null;
+  value: string | null;
+  ordinal: number;
+}
+export interface RawBinaryTag {
+  id: number;
+  key: string | null;
+  ordinal: number;
+  length: number;
+}
+
 /** Text tags of a track in DB order: (key BINARY, ordinal). */
 export function listTextTags(store: Store, trackId: number): TagEntry[] {
-  const rows = store.all<{ key: string | null; value: string | null; ordinal: number }>(
-    `SELECT CASE WHEN length(key) <= ${MAX_TAG_KEY_CHARS} THEN key END AS key,
-        CASE WHEN length(CAST(value AS BLOB)) <= ${MAX_TAG_VALUE_BYTES} THEN value END AS value,
-        ordinal
+  const rows = store.all<RawTextTag>(
+    `SELECT ${TEXT_TAG_COLUMNS}
       FROM tags WHERE track_id = ? AND value_blob IS NULL
-      ORDER BY tags.key COLLATE BINARY, tags.ordinal LIMIT ${MAX_ROWS_PER_TRACK + 1}`,
+      ORDER BY ${TAG_ORDER} LIMIT ${MAX_ROWS_PER_TRACK + 1}`,
     trackId,
   );
   if (rows.length > MAX_ROWS_PER_TRACK) {
@@ -45,11 +66,7 @@ function rowCount(store: Store, trackId: number, binary: boolean): number {
   )!.n;
 }
 
-function checkedTag(
-  store: Store,
-  trackId: number,
-  r: { key: string | null; value: string | null; ordinal: number },
-): TagEntry {
+export function checkedTag(store: Store, trackId: number, r: RawTextTag): TagEntry {
   if (r.key === null) {
     throw new StoreError(
       "limit",
@@ -76,33 +93,34 @@ function checkedTag(
 
 /** Binary tags of a track in DB order, as references (bytes are read with readBinaryTag). */
 export function listBinaryTagRefs(store: Store, trackId: number): BinaryTagRef[] {
-  const rows = store.all<{ id: number; key: string | null; ordinal: number; length: number }>(
-    `SELECT rowid AS id, CASE WHEN length(key) <= ${MAX_TAG_KEY_CHARS} THEN key END AS key,
-        ordinal, length(value_blob) AS length
+  const rows = store.all<RawBinaryTag>(
+    `SELECT ${BINARY_TAG_COLUMNS}
       FROM tags WHERE track_id = ? AND value_blob IS NOT NULL
-      ORDER BY tags.key COLLATE BINARY, tags.ordinal LIMIT ${MAX_ROWS_PER_TRACK + 1}`,
+      ORDER BY ${TAG_ORDER} LIMIT ${MAX_ROWS_PER_TRACK + 1}`,
     trackId,
   );
   if (rows.length > MAX_ROWS_PER_TRACK) {
     throw tooMany(store, "binary tag rows", trackId, rowCount(store, trackId, true));
   }
-  for (const r of rows) {
-    if (r.key === null) {
-      throw new StoreError(
-        "limit",
-        `track ${trackId} has a binary tag key over ${MAX_TAG_KEY_CHARS} characters`,
-        store.path,
-      );
-    }
-    if (r.length > MAX_BINARY_TAG_BYTES) {
-      throw new StoreError(
-        "limit",
-        `track ${trackId} binary tag ${r.key} is ${r.length} bytes, over ${MAX_BINARY_TAG_BYTES}`,
-        store.path,
-      );
-    }
+  return rows.map((r) => checkedBinaryTag(store, trackId, r));
+}
+
+export function checkedBinaryTag(store: Store, trackId: number, r: RawBinaryTag): BinaryTagRef {
+  if (r.key === null) {
+    throw new StoreError(
+      "limit",
+      `track ${trackId} has a binary tag key over ${MAX_TAG_KEY_CHARS} characters`,
+      store.path,
+    );
   }
-  return rows as BinaryTagRef[];
+  if (r.length > MAX_BINARY_TAG_BYTES) {
+    throw new StoreError(
+      "limit",
+      `track ${trackId} binary tag ${r.key} is ${r.length} bytes, over ${MAX_BINARY_TAG_BYTES}`,
+      store.path,
+    );
+  }
+  return r as BinaryTagRef;
 }
 
 /**

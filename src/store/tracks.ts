@@ -55,10 +55,11 @@ export interface RetargetInput {
 
 const NOW = "CAST(strftime('%s', 'now') AS INTEGER)";
 
-const COLUMNS = "id, backing_path, format, audio_offset, audio_length, backing_size, " +
+export const TRACK_COLUMNS =
+  "id, backing_path, format, audio_offset, audio_length, backing_size, " +
   "backing_mtime_ns, backing_ctime_ns, content_version, updated_at, fingerprint, content_hash";
 
-interface RawTrack {
+export interface RawTrack {
   id: bigint;
   backing_path: string;
   format: string;
@@ -77,7 +78,7 @@ function isFormat(s: string): s is Format {
   return (FORMATS as readonly string[]).includes(s);
 }
 
-function toTrack(store: Store, r: RawTrack): TrackRow {
+export function toTrack(store: Store, r: RawTrack): TrackRow {
   if (!isFormat(r.format)) {
     throw new StoreError("corrupt", `track ${r.id} has unknown format ${r.format}`, store.path);
   }
@@ -111,13 +112,13 @@ function toTrack(store: Store, r: RawTrack): TrackRow {
 }
 
 export function getTrack(store: Store, id: number): TrackRow | null {
-  const r = store.getBig<RawTrack>(`SELECT ${COLUMNS} FROM tracks WHERE id = ?`, id);
+  const r = store.getBig<RawTrack>(`SELECT ${TRACK_COLUMNS} FROM tracks WHERE id = ?`, id);
   return r ? toTrack(store, r) : null;
 }
 
 export function getTrackByPath(store: Store, backingPath: string): TrackRow | null {
   const r = store.getBig<RawTrack>(
-    `SELECT ${COLUMNS} FROM tracks WHERE backing_path = ?`,
+    `SELECT ${TRACK_COLUMNS} FROM tracks WHERE backing_path = ?`,
     backingPath,
   );
   return r ? toTrack(store, r) : null;
@@ -125,7 +126,7 @@ export function getTrackByPath(store: Store, backingPath: string): TrackRow | nu
 
 /** Every track, ascending id. */
 export function listTracks(store: Store): TrackRow[] {
-  return store.allBig<RawTrack>(`SELECT ${COLUMNS} FROM tracks ORDER BY id`).map((r) =>
+  return store.allBig<RawTrack>(`SELECT ${TRACK_COLUMNS} FROM tracks ORDER BY id`).map((r) =>
     toTrack(store, r)
   );
 }
@@ -134,7 +135,7 @@ export function listTracks(store: Store): TrackRow[] {
 export function getTracks(store: Store, ids: readonly number[]): TrackRow[] {
   if (ids.length === 0) return [];
   return store.allBig<RawTrack>(
-    `SELECT ${COLUMNS} FROM tracks WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`,
+    `SELECT ${TRACK_COLUMNS} FROM tracks WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`,
     JSON.stringify(ids),
   ).map((r) => toTrack(store, r));
 }
@@ -156,7 +157,7 @@ export function listBackingPaths(store: Store): string[] {
 /** Tracks whose fingerprint equals `fingerprint` (move candidates), ascending id. */
 export function tracksByFingerprint(store: Store, fingerprint: string): TrackRow[] {
   return store.allBig<RawTrack>(
-    `SELECT ${COLUMNS} FROM tracks WHERE fingerprint = ? ORDER BY id`,
+    `SELECT ${TRACK_COLUMNS} FROM tracks WHERE fingerprint = ? ORDER BY id`,
     fingerprint,
   ).map((r) => toTrack(store, r));
 }
