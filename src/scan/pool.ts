@@ -92,229 +92,282 @@ export function probeAll(
   source: Iterable<string> | AsyncIterable<string>,
   options: PoolOptions,
 ): Promise<void> {
-  const budgetBuffer = new SharedArrayBuffer(4);
-  const budget = new Int32Array(budgetBuffer);
-  const workerLimit = Math.max(1, options.workers);
-  const slots: Slot[] = [];
-  /** Pulled from the source, not yet sent (a FIFO: `queue[head]` is next). */
-  let queue: string[] = [];
-  let head = 0;
-  let sourceDone = false;
-  /** Resolves the pull loop's wait for room in the queue. */
-  let wakePull: (() => void) | undefined;
-  let chunkIds = 0;
-  let outstanding = 0;
-  let finished = false;
-  let startFailures = 0;
+  return new ProbePool(options).run(source);
+}
+
+/**
+ * Paths pulled from the source and not yet sent, first in first out. Taken
+ * paths are dropped from the front in batches, so a long run neither copies
+ * the array on every take nor keeps what was sent.
+ */
+class PathQueue {
+  private items: string[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  push(path: string): void {
+    this.items.push(path);
+  }
+
+  take(count: number): string[] {
+    const paths = this.items.slice(this.head, this.head + count);
+    this.head += count;
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return paths;
+  }
+}
+
+/**
+ * One run of probe Workers over one source: `run` starts it and settles when
+ * every outcome was consumed or the run failed; `close` (or disposing the
+ * pool) ends it early, terminating the Workers. A pool runs once.
+ */
+export class ProbePool {
+  private readonly budgetBuffer = new SharedArrayBuffer(4);
+  private readonly budget = new Int32Array(this.budgetBuffer);
+  private readonly workerLimit: number;
+  private readonly queueHigh: number;
+  private readonly queueLow: number;
+  private readonly slots: Slot[] = [];
+  private readonly queue = new PathQueue();
   /** Unreported paths of a crashed Worker, re-sent one per chunk. */
-  const retry: string[] = [];
-  const stats = options.stats;
-  const queueHigh = Math.max(MAX_CHUNK, options.queueLimit ?? QUEUE_HIGH);
-  const queueLow = Math.floor(queueHigh / 2);
+  private readonly retry: string[] = [];
+  private sourceDone = false;
+  /** Resolves the pull loop's wait for room in the queue. */
+  private wakePull: (() => void) | undefined;
+  private chunkIds = 0;
+  /** Chunks sent and not yet fully reported. */
+  private outstanding = 0;
+  private startFailures = 0;
+  private started = false;
+  private finished = false;
+  private settle: (error?: unknown) => void = () => {};
+  private readonly onAbort = () => this.close(new ProbeAborted());
 
-  return new Promise<void>((resolve, reject) => {
-    const finish = (error?: unknown) => {
-      if (finished) return;
-      finished = true;
-      for (const s of slots) s.worker.terminate();
-      options.signal?.removeEventListener("abort", onAbort);
-      wakePull?.();
-      if (error === undefined) resolve();
-      else reject(error);
-    };
-    const onAbort = () => finish(new ProbeAborted());
-    if (options.signal?.aborted) return finish(new ProbeAborted());
-    options.signal?.addEventListener("abort", onAbort);
+  constructor(private readonly options: PoolOptions) {
+    this.workerLimit = Math.max(1, options.workers);
+    this.queueHigh = Math.max(MAX_CHUNK, options.queueLimit ?? QUEUE_HIGH);
+    this.queueLow = Math.floor(this.queueHigh / 2);
+  }
 
-    const queued = () => queue.length - head;
+  /** Probe every path of `source`; resolves when all outcomes were consumed. */
+  run(source: Iterable<string> | AsyncIterable<string>): Promise<void> {
+    if (this.started) throw new Error("a probe pool runs once");
+    this.started = true;
+    return new Promise<void>((resolve, reject) => {
+      this.settle = (error) => error === undefined ? resolve() : reject(error);
+      const signal = this.options.signal;
+      if (signal?.aborted) return this.close(new ProbeAborted());
+      signal?.addEventListener("abort", this.onAbort);
+      void this.pull(source);
+    });
+  }
 
-    /** Next chunk's size, or 0 to wait for more paths (full chunks while the source runs). */
-    const chunkSize = () => {
-      const waiting = queued();
-      if (!sourceDone) return waiting >= MAX_CHUNK ? MAX_CHUNK : 0;
-      if (waiting === 0) return 0;
-      return Math.max(1, Math.min(MAX_CHUNK, Math.ceil(waiting / (workerLimit * 4))));
-    };
+  /** End the run: with `error` it rejects, without it resolves. Later calls do nothing. */
+  close(error?: unknown): void {
+    if (this.finished) return;
+    this.finished = true;
+    for (const s of this.slots) s.worker.terminate();
+    this.options.signal?.removeEventListener("abort", this.onAbort);
+    this.wakePull?.();
+    this.settle(error);
+  }
 
-    const remaining = () => retry.length > 0 || queued() > 0 || !sourceDone;
+  /** Disposing a pool whose run has not ended interrupts it. */
+  [Symbol.dispose](): void {
+    this.close(new ProbeAborted());
+  }
 
-    const take = (size: number): string[] => {
-      const paths = queue.slice(head, head + size);
-      head += size;
-      if (head >= 1024 && head * 2 >= queue.length) {
-        queue = queue.slice(head);
-        head = 0;
+  /** Next chunk's size, or 0 to wait for more paths (full chunks while the source runs). */
+  private chunkSize(): number {
+    const waiting = this.queue.size;
+    if (!this.sourceDone) return waiting >= MAX_CHUNK ? MAX_CHUNK : 0;
+    if (waiting === 0) return 0;
+    return Math.max(1, Math.min(MAX_CHUNK, Math.ceil(waiting / (this.workerLimit * 4))));
+  }
+
+  /** Whether a chunk could be sent now. */
+  private sendable(): boolean {
+    return this.retry.length > 0 || this.chunkSize() > 0;
+  }
+
+  /** Whether any path is still to be sent (or pulled). */
+  private remaining(): boolean {
+    return this.retry.length > 0 || this.queue.size > 0 || !this.sourceDone;
+  }
+
+  /** Take paths off the queue, waking the pull loop once it drained to the low mark. */
+  private take(size: number): string[] {
+    const paths = this.queue.take(size);
+    if (this.queue.size <= this.queueLow && this.wakePull) {
+      const wake = this.wakePull;
+      this.wakePull = undefined;
+      wake();
+    }
+    return paths;
+  }
+
+  /** Send chunks to one Worker until it has OUTSTANDING_PER_WORKER or nothing is sendable. */
+  private feed(slot: Slot): void {
+    while (slot.chunks.size < OUTSTANDING_PER_WORKER) {
+      let chunk: Chunk;
+      if (this.retry.length > 0) {
+        chunk = { id: ++this.chunkIds, paths: [this.retry.shift()!], reported: 0, isolated: true };
+      } else {
+        const size = this.chunkSize();
+        if (size === 0) return;
+        chunk = { id: ++this.chunkIds, paths: this.take(size), reported: 0, isolated: false };
       }
-      if (queued() <= queueLow && wakePull) {
-        const wake = wakePull;
-        wakePull = undefined;
-        wake();
-      }
-      return paths;
-    };
+      slot.chunks.set(chunk.id, chunk);
+      this.outstanding++;
+      const m: ToWorker = { type: "chunk", id: chunk.id, paths: chunk.paths };
+      slot.worker.postMessage(m);
+    }
+  }
 
-    const feed = (slot: Slot) => {
-      while (slot.chunks.size < OUTSTANDING_PER_WORKER) {
-        let chunk: Chunk;
-        if (retry.length > 0) {
-          chunk = { id: ++chunkIds, paths: [retry.shift()!], reported: 0, isolated: true };
+  /** Hand work to every Worker with room; start Workers (up to the limit) while work is left. */
+  private feedAll(): void {
+    if (this.finished) return;
+    for (const s of this.slots) {
+      if (!this.sendable()) return;
+      this.feed(s);
+    }
+    while (this.sendable() && this.slots.length < this.workerLimit) {
+      const slot = this.spawn();
+      this.slots.push(slot);
+      this.feed(slot);
+    }
+  }
+
+  private checkDone(): void {
+    if (this.outstanding === 0 && !this.remaining()) this.close();
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(probeWorkerModule, { type: "module" });
+    const slot: Slot = { worker, chunks: new Map(), alive: false };
+    const init: ToWorker = { type: "init", tier: this.options.tier, budget: this.budgetBuffer };
+    worker.postMessage(init);
+    worker.onmessage = (event: MessageEvent<FromWorker>) => this.onMessage(slot, event.data);
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      this.onCrash(slot, event.message);
+    };
+    return slot;
+  }
+
+  /** A Worker loaded, or reported outcomes of one of its chunks. */
+  private onMessage(slot: Slot, m: FromWorker): void {
+    if (this.finished) return;
+    if (m.type === "ready") {
+      slot.alive = true;
+      this.startFailures = 0;
+      return;
+    }
+    const chunk = slot.chunks.get(m.chunkId);
+    try {
+      for (const o of m.outcomes) {
+        if (chunk) chunk.reported++;
+        this.options.onOutcome(o);
+      }
+    } catch (e) {
+      return this.close(e);
+    } finally {
+      releaseBudget(this.budget, m.budgetKiB);
+    }
+    if (m.last) {
+      slot.chunks.delete(m.chunkId);
+      this.outstanding--;
+      this.feed(slot);
+      // The tail of the source may be waiting for a Worker with room.
+      if (this.sourceDone) this.feedAll();
+    }
+    try {
+      // Idle only when no more work can come: Workers starved by a slow
+      // walk leave the open batch to the size and time limits.
+      this.options.onDrained?.(this.outstanding === 0 && this.sourceDone);
+    } catch (e) {
+      return this.close(e);
+    }
+    this.checkDone();
+  }
+
+  /** A Worker died: fail the file it crashed on, retry its other unreported files, replace it. */
+  private onCrash(slot: Slot, message: string): void {
+    if (this.finished) return;
+    slot.worker.terminate();
+    if (!slot.alive && ++this.startFailures >= MAX_START_FAILURES) {
+      return this.close(new Error(`probe workers fail to start: ${message}`));
+    }
+    this.slots.splice(this.slots.indexOf(slot), 1);
+    try {
+      // Chunks run in the order sent, so the crash happened in the first
+      // one with unreported files; which of its files is unknown (outcomes
+      // are posted in groups). A lone file there is the culprit and fails;
+      // every other unreported file is retried, alone.
+      let crashedIn: Chunk | undefined;
+      for (const chunk of slot.chunks.values()) {
+        const unreported = chunk.paths.slice(chunk.reported);
+        this.outstanding--;
+        if (unreported.length === 0) continue;
+        crashedIn ??= chunk;
+        if (chunk === crashedIn && chunk.isolated) {
+          this.options.onOutcome({
+            kind: "failed",
+            path: unreported[0],
+            message: `the probe crashed: ${message}`,
+            counters: { probeBytes: 0, preads: 0, hashBytes: 0 },
+          });
         } else {
-          const size = chunkSize();
-          if (size === 0) return;
-          chunk = { id: ++chunkIds, paths: take(size), reported: 0, isolated: false };
+          this.retry.push(...unreported);
         }
-        slot.chunks.set(chunk.id, chunk);
-        outstanding++;
-        const m: ToWorker = { type: "chunk", id: chunk.id, paths: chunk.paths };
-        slot.worker.postMessage(m);
       }
-    };
+    } catch (e) {
+      return this.close(e);
+    }
+    this.feedAll(); // replaces the Worker while work is left
+    this.checkDone();
+  }
 
-    /** Whether a chunk could be sent now. */
-    const sendable = () => retry.length > 0 || chunkSize() > 0;
-
-    /** Hand work to every Worker with room; start Workers (up to the limit) while work is left. */
-    const feedAll = () => {
-      if (finished) return;
-      for (const s of slots) {
-        if (!sendable()) return;
-        feed(s);
+  /** Pull paths from the source while the queue has room; feed the Workers as chunks fill. */
+  private async pull(source: Iterable<string> | AsyncIterable<string>): Promise<void> {
+    const iterator = Symbol.asyncIterator in source
+      ? (source as AsyncIterable<string>)[Symbol.asyncIterator]()
+      : (source as Iterable<string>)[Symbol.iterator]();
+    const stats = this.options.stats;
+    try {
+      while (!this.finished) {
+        if (this.queue.size >= this.queueHigh) {
+          await new Promise<void>((wake) => this.wakePull = wake);
+          continue;
+        }
+        const step = await iterator.next();
+        if (this.finished || step.done) break;
+        this.queue.push(step.value);
+        if (stats) {
+          stats.pulled++;
+          stats.maxQueued = Math.max(stats.maxQueued, this.queue.size);
+        }
+        if (this.queue.size % MAX_CHUNK === 0) this.feedAll();
       }
-      while (sendable() && slots.length < workerLimit) {
-        const slot = spawn();
-        slots.push(slot);
-        feed(slot);
-      }
-    };
-
-    const consume = (outcome: ProbeOutcome) => {
-      options.onOutcome(outcome);
-    };
-
-    const checkDone = () => {
-      if (outstanding === 0 && !remaining()) finish();
-    };
-
-    const spawn = (): Slot => {
-      const worker = new Worker(probeWorkerModule, {
-        type: "module",
-      });
-      const slot: Slot = { worker, chunks: new Map(), alive: false };
-      const init: ToWorker = {
-        type: "init",
-        tier: options.tier,
-        budget: budgetBuffer,
-      };
-      worker.postMessage(init);
-      worker.onmessage = (event: MessageEvent<FromWorker>) => {
-        if (finished) return;
-        const m = event.data;
-        if (m.type === "ready") {
-          slot.alive = true;
-          startFailures = 0;
-          return;
-        }
-        const chunk = slot.chunks.get(m.chunkId);
-        try {
-          for (const o of m.outcomes) {
-            if (chunk) chunk.reported++;
-            consume(o);
-          }
-        } catch (e) {
-          return finish(e);
-        } finally {
-          releaseBudget(budget, m.budgetKiB);
-        }
-        if (m.last) {
-          slot.chunks.delete(m.chunkId);
-          outstanding--;
-          feed(slot);
-          // The tail of the source may be waiting for a Worker with room.
-          if (sourceDone) feedAll();
-        }
-        try {
-          // Idle only when no more work can come: Workers starved by a slow
-          // walk leave the open batch to the size and time limits.
-          options.onDrained?.(outstanding === 0 && sourceDone);
-        } catch (e) {
-          return finish(e);
-        }
-        checkDone();
-      };
-      worker.onerror = (event: ErrorEvent) => {
-        event.preventDefault();
-        if (finished) return;
-        worker.terminate();
-        if (!slot.alive && ++startFailures >= MAX_START_FAILURES) {
-          return finish(new Error(`probe workers fail to start: ${event.message}`));
-        }
-        slots.splice(slots.indexOf(slot), 1);
-        try {
-          // Chunks run in the order sent, so the crash happened in the first
-          // one with unreported files; which of its files is unknown (outcomes
-          // are posted in groups). A lone file there is the culprit and fails;
-          // every other unreported file is retried, alone.
-          let crashedIn: Chunk | undefined;
-          for (const chunk of slot.chunks.values()) {
-            const unreported = chunk.paths.slice(chunk.reported);
-            outstanding--;
-            if (unreported.length === 0) continue;
-            crashedIn ??= chunk;
-            if (chunk === crashedIn && chunk.isolated) {
-              consume({
-                kind: "failed",
-                path: unreported[0],
-                message: `the probe crashed: ${event.message}`,
-                counters: { probeBytes: 0, preads: 0, hashBytes: 0 },
-              });
-            } else {
-              retry.push(...unreported);
-            }
-          }
-        } catch (e) {
-          return finish(e);
-        }
-        feedAll(); // replaces the Worker while work is left
-        checkDone();
-      };
-      return slot;
-    };
-
-    /** Pull paths from the source while the queue has room; feed the Workers as chunks fill. */
-    const pull = async () => {
-      const iterator = Symbol.asyncIterator in source
-        ? (source as AsyncIterable<string>)[Symbol.asyncIterator]()
-        : (source as Iterable<string>)[Symbol.iterator]();
+    } catch (e) {
+      return this.close(e);
+    }
+    if (this.finished) {
+      // Stopped early (abort, fatal error): let the source clean up.
       try {
-        while (!finished) {
-          if (queued() >= queueHigh) {
-            await new Promise<void>((wake) => wakePull = wake);
-            continue;
-          }
-          const step = await iterator.next();
-          if (finished) break;
-          if (step.done) break;
-          queue.push(step.value);
-          if (stats) {
-            stats.pulled++;
-            stats.maxQueued = Math.max(stats.maxQueued, queued());
-          }
-          if (queued() % MAX_CHUNK === 0) feedAll();
-        }
-      } catch (e) {
-        return finish(e);
-      }
-      if (finished) {
-        // Stopped early (abort, fatal error): let the source clean up.
-        try {
-          await iterator.return?.();
-        } catch { /* the run already has its outcome */ }
-        return;
-      }
-      sourceDone = true;
-      feedAll();
-      checkDone();
-    };
-    void pull();
-  });
+        await iterator.return?.();
+      } catch { /* the run already has its outcome */ }
+      return;
+    }
+    this.sourceDone = true;
+    this.feedAll();
+    this.checkDone();
+  }
 }
