@@ -1,10 +1,12 @@
-// The core's typed errors and the one place they become FsError (errno
-// names) for the FUSE layer.
+// The core's typed errors and the one place anything thrown becomes an
+// FsError (an errno name) for the FUSE layer; an OS error is named by the
+// rule of src/model/errors.ts (servedErrno).
 
 import { FsError } from "./api.ts";
 import { BackingIoError } from "./stamp.ts";
 import { StoreError } from "../store/mod.ts";
 import { FormatError } from "../format/mod.ts";
+import { servedErrno } from "../model/mod.ts";
 
 /** The backing file no longer matches the stamp the store (or the layout) recorded. */
 export class BackingChangedError extends Error {
@@ -41,22 +43,28 @@ export class ReadRaceError extends Error {
   }
 }
 
-const OS_ERRNO: Record<string, FsError["errno"]> = {
-  ENOENT: "ENOENT",
-  ENOTDIR: "ENOENT",
-  EACCES: "EACCES",
-  EPERM: "EACCES",
-  // The daemon is out of descriptors: the opener is told so, and may retry.
-  EMFILE: "ENFILE",
-  ENFILE: "ENFILE",
-};
+/** Deno's error classes, for an error made without an OS code. */
+const DENO_CODES: [new (...args: never[]) => Error, string][] = [
+  [Deno.errors.NotFound, "ENOENT"],
+  [Deno.errors.PermissionDenied, "EACCES"],
+  [Deno.errors.NotADirectory, "ENOTDIR"],
+  [Deno.errors.IsADirectory, "EISDIR"],
+];
 
-/** Map anything thrown inside the core to the FsError the server answers with. */
+/** The OS error name ("ENOENT" …) of libc's ErrnoError, a BackingIoError, or a Deno or node error. */
+function osCode(e: unknown): string | undefined {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === "string") return code;
+  for (const [cls, name] of DENO_CODES) if (e instanceof cls) return name;
+  return undefined;
+}
+
+/** Map anything thrown (inside the core or the server) to the FsError the server answers with. */
 export function toFsError(e: unknown): FsError {
   if (e instanceof FsError) return e;
   if (e instanceof TrackGoneError) return new FsError("ENOENT", e.message);
   if (e instanceof BackingIoError) {
-    return new FsError(OS_ERRNO[e.code] ?? "EIO", e.message, e.path);
+    return new FsError(servedErrno(e.code), e.message, e.path);
   }
   if (e instanceof BackingChangedError || e instanceof GeometryError) {
     return new FsError("EIO", e.message, e.path);
@@ -64,7 +72,7 @@ export function toFsError(e: unknown): FsError {
   if (e instanceof ReadRaceError) return new FsError("EIO", e.message);
   if (e instanceof StoreError || e instanceof FormatError) return new FsError("EIO", e.message);
   const message = e instanceof Error ? e.message : String(e);
-  return new FsError("EIO", message);
+  return new FsError(servedErrno(osCode(e)), message);
 }
 
 /** Run `fn`, rethrowing any failure as FsError. */

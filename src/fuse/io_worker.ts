@@ -10,6 +10,7 @@
 import * as libc from "../../ffi/libc.ts";
 import { OUT_HEADER_SIZE, writeOutHeader } from "../../ffi/fuse_abi.ts";
 import type { ReadPiece } from "../core/mod.ts";
+import { servedErrno } from "../model/mod.ts";
 import type { WorkerReply, WorkerRequest } from "./io_messages.ts";
 
 let devFd = -1;
@@ -59,7 +60,8 @@ function serveRead(unique: bigint, pieces: ReadPiece[]): number {
         got += n;
       }
     } catch (e) {
-      const errno = e instanceof libc.ErrnoError ? e.errno : libc.E.EIO;
+      // Answered as any layer answers this OS error (src/model/errors.ts).
+      const errno = libc.E[servedErrno(e instanceof libc.ErrnoError ? e.code : undefined)];
       iov.reset().push(header);
       sendReply(unique, 0, errno);
       return errno;

@@ -80,4 +80,4 @@ export interface BinaryTagRef {
 }
 
 export { sameContent, type Stamp, stampsMatch } from "./stamp.ts";
-export { MusefsError } from "./errors.ts";
+export { MusefsError, servedErrno, type ServedOsErrno } from "./errors.ts";
