@@ -489,9 +489,6 @@ export class MusefsLibrary implements Library {
     const g = gauge;
     const c = counter;
     return [
-      g("musefs_handles_open", "Open file handles", this.#handles.size),
-      g("musefs_dir_handles", "Open directory snapshots", this.#dirSnapshots.size),
-      g("musefs_dir_handles_max", "Directory snapshot cap", MAX_DIR_SNAPSHOTS),
       c(
         "musefs_dir_handle_rejections_total",
         "Directories served statelessly (cap reached)",
@@ -514,9 +511,7 @@ export class MusefsLibrary implements Library {
       g("musefs_readahead_charged_bytes", "Read-ahead bytes held", this.readAhead.charged),
       c("musefs_readahead_hits_total", "Read-ahead hits", this.readAhead.hits),
       c("musefs_readahead_misses_total", "Read-ahead misses", this.readAhead.misses),
-      g("musefs_tree_nodes", "Tree nodes", this.tree.nodeCount),
       g("musefs_inode_paths", "Interned inode paths", r.allocator.internedPathCount),
-      g("musefs_refresh_generation", "Refresh generation", r.generation),
       g("musefs_refresh_needs_rebuild", "A full rebuild is pending", r.needsRebuild ? 1 : 0),
       c("musefs_refresh_gap_fallbacks_total", "Changelog gaps (full rebuilds)", r.gapFallbacks),
       c(
@@ -529,7 +524,6 @@ export class MusefsLibrary implements Library {
         "Tracks hidden: their rows cannot be read",
         r.unavailableTracks,
       ),
-      c("musefs_read_errors_total", "Reads that failed in the core", this.readErrors),
       g("musefs_backing_fds_open", "Backing file descriptors held", this.fds.openFds),
       g("musefs_backing_fds_max", "Backing file descriptor cap", this.fds.cap),
       c(

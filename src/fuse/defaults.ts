@@ -15,3 +15,6 @@ export const SERVE_DEFAULTS = {
 
 /** The largest read we negotiate and serve: 1 MiB (max_read and max_pages 256). */
 export const MAX_READ = 1 << 20;
+
+/** Reads handed to I/O workers at once at most; more are answered EAGAIN. */
+export const INFLIGHT_MAX = 1024;

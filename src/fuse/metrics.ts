@@ -1,7 +1,7 @@
-// `--expose-metrics`: the server's measurements, and a Library decorator
-// that adds `.musefs-metrics/metrics` to the root so the core never knows
-// about it. The file is Prometheus text rendered once per open, size 0,
-// served with DIRECT_IO (read to EOF).
+// `--expose-metrics`: a Library decorator that adds `.musefs-metrics/metrics`
+// to the root so the core never knows about it. The file is the server's
+// samples (stats.ts) and the library's, as Prometheus text (exposition.ts)
+// rendered once per open, size 0, served with DIRECT_IO (read to EOF).
 //
 // Reserved inodes: just below 2^53 (the largest inode a JS number holds
 // exactly), far above anything the core's allocator reaches. The original
@@ -9,114 +9,30 @@
 
 import {
   type Attr,
-  counter,
   type DirEntry,
   FsError,
-  gauge,
   type Library,
   type MetricSample,
   type OpenResult,
   type ReadPiece,
   type RefreshReport,
+  RESERVED_ROOT_NAME,
   S_IFDIR,
   S_IFREG,
 } from "../core/mod.ts";
-import { RESERVED_ROOT_NAME } from "../core/mod.ts";
-import type { IoPoolStats } from "./io_pool.ts";
+import { renderMetrics } from "./exposition.ts";
+import { serverSamples, type ServerStats } from "./stats.ts";
 
 export const METRICS_DIR_INO = 2 ** 53 - 2;
 export const METRICS_FILE_INO = 2 ** 53 - 3;
 /** Reserved at the root: a track directory of this name is served as `.musefs-metrics (2)`. */
 export const METRICS_DIR_NAME = RESERVED_ROOT_NAME;
 export const METRICS_FILE_NAME = "metrics";
-/** Reads in flight and directory snapshots are capped at this. */
-export const INFLIGHT_MAX = 1024;
-export const DIR_HANDLES_MAX = 1024;
 /** Open metrics files at most; more → ENFILE. */
 const METRICS_HANDLES_MAX = 1024;
 /** Handles of metrics files live above every handle the core hands out. */
 const METRICS_FH_BASE = 2 ** 52;
 const METRICS_DIR_FH = METRICS_FH_BASE - 1;
-
-/** What the server itself measures. */
-export class ServerStats {
-  readonly startedAt = Date.now();
-  handlesOpen = 0;
-  dirHandles = 0;
-  readErrors = 0;
-  refreshGeneration = 0;
-  passthroughActive = false;
-  passthroughDisabled = false;
-  passthroughOpens = 0;
-  inlineReads = 0;
-  offloadedReads = 0;
-  pool: () => IoPoolStats = () => ({ workers: 0, active: 0, queued: 0, inflight: 0 });
-}
-
-function residentBytes(): number | null {
-  try {
-    const m = /^VmRSS:\s*(\d+)\s*kB/m.exec(Deno.readTextFileSync("/proc/self/status"));
-    return m ? Number(m[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The samples the server can honestly measure. */
-export function serverSamples(stats: ServerStats): MetricSample[] {
-  const pool = stats.pool();
-  const g = gauge;
-  const c = counter;
-  const out = [
-    g(
-      "musefs_uptime_seconds",
-      "Seconds since the mount started.",
-      (Date.now() - stats.startedAt) / 1000,
-    ),
-    g("musefs_handles_open", "Open file handles.", stats.handlesOpen),
-    g("musefs_reads_inflight", "Reads being served by I/O workers.", pool.inflight),
-    g("musefs_reads_inflight_max", "Cap on reads in flight.", INFLIGHT_MAX),
-    g("musefs_dir_handles", "Open directory handles.", stats.dirHandles),
-    g("musefs_dir_handles_max", "Cap on directory snapshots.", DIR_HANDLES_MAX),
-    g("musefs_pool_workers", "I/O workers started.", pool.workers),
-    g("musefs_pool_active", "I/O workers with a read in progress.", pool.active),
-    g("musefs_pool_queued", "Reads waiting for a busy I/O worker.", pool.queued),
-    g("musefs_refresh_generation", "Refreshes that changed the tree.", stats.refreshGeneration),
-    g(
-      "musefs_passthrough_active",
-      "1 when kernel passthrough was negotiated and is in use.",
-      stats.passthroughActive && !stats.passthroughDisabled ? 1 : 0,
-    ),
-    g(
-      "musefs_passthrough_disabled",
-      "1 when a backing registration failed and passthrough was turned off.",
-      stats.passthroughDisabled ? 1 : 0,
-    ),
-    c("musefs_read_errors_total", "Reads answered with an error.", stats.readErrors),
-    c(
-      "musefs_passthrough_opens_total",
-      "Opens served by kernel passthrough.",
-      stats.passthroughOpens,
-    ),
-    c("musefs_reads_inline_total", "Reads answered on the main thread.", stats.inlineReads),
-    c("musefs_reads_offloaded_total", "Reads handed to an I/O worker.", stats.offloadedReads),
-  ];
-  const rss = residentBytes();
-  if (rss !== null) out.push(g("musefs_process_resident_bytes", "Resident set size.", rss));
-  return out;
-}
-
-/** Prometheus text exposition; the first sample of a name wins. */
-export function renderMetrics(samples: MetricSample[]): string {
-  const seen = new Set<string>();
-  let text = "";
-  for (const s of samples) {
-    if (seen.has(s.name)) continue;
-    seen.add(s.name);
-    text += `# HELP ${s.name} ${s.help}\n# TYPE ${s.name} ${s.type}\n${s.name} ${s.value}\n`;
-  }
-  return text;
-}
 
 const enc = new TextEncoder();
 const DIR_NAME = enc.encode(METRICS_DIR_NAME);
@@ -213,14 +129,8 @@ export class MetricsLibrary implements Library {
     if (this.bodies.size >= METRICS_HANDLES_MAX) {
       throw new FsError("ENFILE", "too many metrics handles");
     }
-    const samples = serverSamples(this.stats).concat(this.inner.metrics?.() ?? []);
-    const counts = this.inner.counts();
-    samples.push({
-      name: "musefs_tree_nodes",
-      help: "Files and directories in the tree.",
-      type: "gauge",
-      value: counts.files + counts.dirs,
-    });
+    const samples = serverSamples(this.stats, this.inner.counts())
+      .concat(this.inner.metrics?.() ?? []);
     const fh = this.nextFh++;
     this.bodies.set(fh, enc.encode(renderMetrics(samples)));
     return { fh, keepCache: false, directIo: true };

@@ -19,8 +19,11 @@ import { Dispatcher } from "./dispatch.ts";
 import { type ServerLog, silentLog } from "./log.ts";
 import type { Negotiated } from "./init.ts";
 import { IoPool } from "./io_pool.ts";
-import { MetricsLibrary, ServerStats } from "./metrics.ts";
-import { type FuseMount, hasCapSysAdmin, mountFuse, raiseReadAhead } from "./session.ts";
+import { MetricsLibrary } from "./metrics.ts";
+import { ServerStats } from "./stats.ts";
+import { raiseReadAhead } from "./bdi.ts";
+import { hasCapSysAdmin } from "./privileges.ts";
+import { type FuseMount, mountFuse } from "./session.ts";
 
 export interface ServeOptions {
   /** Entry and attribute TTL (--attr-ttl-ms). Default 1000. */

@@ -1,17 +1,17 @@
 // Mounting and unmounting: mount(2) on a /dev/fuse fd when we may (root or
-// CAP_SYS_ADMIN), libfuse3 + fusermount3 otherwise. Also the checks that turn
-// a failed mount into a message naming the cause and the fix, the
-// recovery of a dead mount left by a killed process, and the read-ahead
-// window of the connection.
+// CAP_SYS_ADMIN, privileges.ts), libfuse3 + fusermount3 otherwise. Also the
+// checks that turn a failed mount into a message naming the cause and the
+// fix, and the recovery of a dead mount left by a killed process. The
+// connection's read-ahead window is bdi.ts; /etc/fuse.conf is fuse_conf.ts.
 
 import { MusefsError } from "../model/mod.ts";
 import { MAX_READ } from "./defaults.ts";
 import * as libc from "../../ffi/libc.ts";
-import { MUSEFS_FSTYPE, readMounts } from "../../ffi/mountinfo.ts";
+import { MUSEFS_FSTYPE } from "../../ffi/mountinfo.ts";
 import { libfuseMount, type LibfuseSession, loadLibfuse } from "../../ffi/libfuse.ts";
+import { fuseConfAllowsOther } from "./fuse_conf.ts";
 import { type ServerLog, silentLog } from "./log.ts";
-
-/** Largest read the kernel may send (FUSE max_pages 256 × 4 KiB). */
+import { canMountDirectly } from "./privileges.ts";
 
 /** A mount that failed for a reason we can explain; `message` says cause and fix. */
 export class MountError extends MusefsError {
@@ -44,37 +44,6 @@ export function findHelper(name: string): string | null {
   return null;
 }
 
-/** True when this process may call mount(2) (root or CAP_SYS_ADMIN). */
-export function canMountDirectly(): boolean {
-  return libc.geteuid() === 0 || hasCapSysAdmin();
-}
-
-/** CAP_SYS_ADMIN in the effective set (bit 21 of CapEff in /proc/self/status). */
-export function hasCapSysAdmin(): boolean {
-  try {
-    const status = Deno.readTextFileSync("/proc/self/status");
-    const m = /^CapEff:\s*([0-9a-f]+)/m.exec(status);
-    return m !== null && ((BigInt("0x" + m[1]) >> 21n) & 1n) === 1n;
-  } catch {
-    return false;
-  }
-}
-
-/** `user_allow_other` on an uncommented line of /etc/fuse.conf. */
-export function fuseConfAllowsOther(path = "/etc/fuse.conf"): boolean {
-  try {
-    return Deno.readTextFileSync(path).split("\n").some((l) => l.trim() === "user_allow_other");
-  } catch {
-    return false;
-  }
-}
-
-function errnoCodeOf(e: unknown): string | undefined {
-  if (e instanceof libc.ErrnoError) return e.code;
-  const code = (e as { code?: unknown })?.code;
-  return typeof code === "string" ? code : undefined;
-}
-
 /** Unmount a mountpoint lazily (MNT_DETACH, or fusermount3 -u -z without privileges). */
 function detach(mountpoint: string): void {
   if (canMountDirectly()) {
@@ -98,8 +67,7 @@ export function prepareMountpoint(mountpoint: string, log: ServerLog = silentLog
   try {
     info = Deno.statSync(mountpoint);
   } catch (e) {
-    const code = errnoCodeOf(e);
-    if (code === "ENOTCONN" || e instanceof Deno.errors.NotConnected) {
+    if ((e as { code?: unknown }).code === "ENOTCONN" || e instanceof Deno.errors.NotConnected) {
       log.warn(`${mountpoint}: a dead FUSE mount was left here by a killed process; detaching it`);
       try {
         detach(mountpoint);
@@ -326,44 +294,4 @@ export function mountFuse(cfg: MountConfig): FuseMount {
     }
   }
   return mountUnprivileged(cfg);
-}
-
-/**
- * The "major:minor" of the newest fuse.musefs mount at `mountpoint` (an
- * absolute path without symlinks), read from /proc/self/mountinfo: a stat or
- * realpath of the mountpoint could call into our own filesystem and wait for
- * the loop that is making this call.
- */
-export function mountDeviceId(mountpoint: string): string | null {
-  let mounts;
-  try {
-    mounts = readMounts();
-  } catch {
-    return null; // best effort: only the read-ahead tuning needs it
-  }
-  const found = mounts.filter((m) => m.mountpoint === mountpoint && m.fstype === MUSEFS_FSTYPE);
-  return found.length > 0 ? found[found.length - 1].device : null;
-}
-
-/**
- * Raise the connection's read-ahead (bdi read_ahead_kb) so sequential reads
- * arrive `kib` at a time; the kernel's default 128 KiB halves throughput.
- * Must run after INIT (which clamps it to max_readahead). Best effort: false
- * when not permitted (non-root) or not found.
- */
-export function raiseReadAhead(
-  mountpoint: string,
-  kib: number,
-  log: ServerLog = silentLog,
-): boolean {
-  const dev = mountDeviceId(mountpoint);
-  if (!dev) return false;
-  const path = `/sys/class/bdi/${dev}/read_ahead_kb`;
-  try {
-    Deno.writeTextFileSync(path, `${kib}\n`);
-    return true;
-  } catch (e) {
-    log.debug(`could not raise ${path} to ${kib}: ${(e as Error).message}`);
-    return false;
-  }
 }

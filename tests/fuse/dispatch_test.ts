@@ -28,7 +28,7 @@ import * as libc from "../../ffi/libc.ts";
 import { silentLog } from "../../src/fuse/log.ts";
 import { Dispatcher } from "../../src/fuse/dispatch.ts";
 import { IoPool } from "../../src/fuse/io_pool.ts";
-import { ServerStats } from "../../src/fuse/metrics.ts";
+import { ServerStats } from "../../src/fuse/stats.ts";
 import { DirLibrary } from "./dir_library.ts";
 
 const enc = new TextEncoder();

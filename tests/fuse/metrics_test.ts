@@ -1,12 +1,8 @@
 import assert from "node:assert/strict";
 import { FsError, S_IFDIR, S_IFREG } from "../../src/core/api.ts";
-import {
-  METRICS_DIR_INO,
-  METRICS_FILE_INO,
-  MetricsLibrary,
-  renderMetrics,
-  ServerStats,
-} from "../../src/fuse/metrics.ts";
+import { METRICS_DIR_INO, METRICS_FILE_INO, MetricsLibrary } from "../../src/fuse/metrics.ts";
+import { renderMetrics } from "../../src/fuse/exposition.ts";
+import { ServerStats } from "../../src/fuse/stats.ts";
 import { DirLibrary } from "./dir_library.ts";
 
 const enc = new TextEncoder();
@@ -84,11 +80,10 @@ Deno.test("metrics: lookup, getattr and read of the metrics file; rendered once 
   }
 });
 
-Deno.test("metrics: Prometheus text with HELP and TYPE; first sample of a name wins", () => {
+Deno.test("metrics: Prometheus text with HELP and TYPE", () => {
   const text = renderMetrics([
     { name: "musefs_x", help: "X.", type: "gauge", value: 1 },
     { name: "musefs_y_total", help: "Y.", type: "counter", value: 2.5 },
-    { name: "musefs_x", help: "dup", type: "gauge", value: 9 },
   ]);
   assert.equal(
     text,

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { cleanup, noFuse, shOk, startMount, tempDirs } from "./helpers.ts";
-import { hasCapSysAdmin } from "../../src/fuse/session.ts";
+import { hasCapSysAdmin } from "../../src/fuse/privileges.ts";
 
 function metric(text: string, name: string): number {
   const m = new RegExp(`^${name} ([0-9.]+)$`, "m").exec(text);

@@ -8,7 +8,7 @@ import { XATTR } from "../../src/core/api.ts";
 import { Dispatcher } from "../../src/fuse/dispatch.ts";
 import { IoPool } from "../../src/fuse/io_pool.ts";
 import type { ServerLog } from "../../src/fuse/log.ts";
-import { ServerStats } from "../../src/fuse/metrics.ts";
+import { ServerStats } from "../../src/fuse/stats.ts";
 import { DirLibrary } from "./dir_library.ts";
 
 /** A directory library that names a backing file for every inode, as the core does. */

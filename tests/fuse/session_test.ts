@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
-import {
-  fuseConfAllowsOther,
-  mountDeviceId,
-  MountError,
-  mountFuse,
-  prepareMountpoint,
-} from "../../src/fuse/session.ts";
+import { MountError, mountFuse, prepareMountpoint } from "../../src/fuse/session.ts";
+import { fuseConfAllowsOther } from "../../src/fuse/fuse_conf.ts";
+import { mountDeviceId } from "../../src/fuse/bdi.ts";
 import { cleanup, noFuse, shOk, startMount, tempDirs } from "./helpers.ts";
 
 Deno.test("session: a missing mountpoint or a file is refused with a clear message", async () => {
