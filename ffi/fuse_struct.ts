@@ -136,53 +136,54 @@ export function struct<L extends Layout>(name: string, layout: L): Struct<L> {
   }) as unknown as Struct<L>;
 }
 
-// Each kind defines its own accessors (rather than sharing one generic
-// getter) so every property access compiles to a single typed DataView call.
+/** A field's accessors on a view: one typed DataView call each, at a fixed offset. */
+interface Accessors<T> {
+  get(this: View): T;
+  set(this: View, x: T): void;
+}
 
-export const u16: Field<number> = {
-  size: 2,
-  align: 2,
-  install(proto, name, off) {
-    Object.defineProperty(proto, name, {
-      get(this: View) {
-        return this.v.getUint16(this.o + off, true);
-      },
-      set(this: View, x: number) {
-        this.v.setUint16(this.o + off, x, true);
-      },
-    });
-  },
-};
+/**
+ * A field kind of `size` bytes, naturally aligned. `at(off)` makes the
+ * accessors of a field at byte offset `off`: each kind writes its own (rather
+ * than sharing one generic getter) so every property access compiles to a
+ * single typed DataView call.
+ */
+function scalar<T>(size: number, at: (off: number) => Accessors<T>): Field<T> {
+  return {
+    size,
+    align: size,
+    install(proto, name, off) {
+      Object.defineProperty(proto, name, at(off));
+    },
+  };
+}
 
-export const u32: Field<number> = {
-  size: 4,
-  align: 4,
-  install(proto, name, off) {
-    Object.defineProperty(proto, name, {
-      get(this: View) {
-        return this.v.getUint32(this.o + off, true);
-      },
-      set(this: View, x: number) {
-        this.v.setUint32(this.o + off, x >>> 0, true);
-      },
-    });
+export const u16: Field<number> = scalar(2, (off) => ({
+  get() {
+    return this.v.getUint16(this.o + off, true);
   },
-};
+  set(x) {
+    this.v.setUint16(this.o + off, x, true);
+  },
+}));
 
-export const i32: Field<number> = {
-  size: 4,
-  align: 4,
-  install(proto, name, off) {
-    Object.defineProperty(proto, name, {
-      get(this: View) {
-        return this.v.getInt32(this.o + off, true);
-      },
-      set(this: View, x: number) {
-        this.v.setInt32(this.o + off, x, true);
-      },
-    });
+export const u32: Field<number> = scalar(4, (off) => ({
+  get() {
+    return this.v.getUint32(this.o + off, true);
   },
-};
+  set(x) {
+    this.v.setUint32(this.o + off, x >>> 0, true);
+  },
+}));
+
+export const i32: Field<number> = scalar(4, (off) => ({
+  get() {
+    return this.v.getInt32(this.o + off, true);
+  },
+  set(x) {
+    this.v.setInt32(this.o + off, x, true);
+  },
+}));
 
 const TWO32 = 0x1_0000_0000;
 
@@ -190,56 +191,36 @@ const TWO32 = 0x1_0000_0000;
  * An unsigned 64-bit field as a number: inode numbers, handles, offsets and
  * sizes stay below 2^53 here, and a number avoids a BigInt per access.
  */
-export const u64: Field<number> = {
-  size: 8,
-  align: 8,
-  install(proto, name, off) {
-    Object.defineProperty(proto, name, {
-      get(this: View) {
-        return this.v.getUint32(this.o + off, true) +
-          this.v.getUint32(this.o + off + 4, true) * TWO32;
-      },
-      set(this: View, x: number) {
-        this.v.setUint32(this.o + off, x >>> 0, true);
-        this.v.setUint32(this.o + off + 4, Math.floor(x / TWO32) >>> 0, true);
-      },
-    });
+export const u64: Field<number> = scalar(8, (off) => ({
+  get() {
+    return this.v.getUint32(this.o + off, true) + this.v.getUint32(this.o + off + 4, true) * TWO32;
   },
-};
+  set(x) {
+    this.v.setUint32(this.o + off, x >>> 0, true);
+    this.v.setUint32(this.o + off + 4, Math.floor(x / TWO32) >>> 0, true);
+  },
+}));
 
 /** A signed 64-bit field as a number (|x| < 2^53). */
-export const i64: Field<number> = {
-  size: 8,
-  align: 8,
-  install(proto, name, off) {
-    Object.defineProperty(proto, name, {
-      get(this: View) {
-        return this.v.getUint32(this.o + off, true) +
-          this.v.getInt32(this.o + off + 4, true) * TWO32;
-      },
-      set(this: View, x: number) {
-        this.v.setUint32(this.o + off, x >>> 0, true);
-        this.v.setInt32(this.o + off + 4, Math.floor(x / TWO32), true);
-      },
-    });
+export const i64: Field<number> = scalar(8, (off) => ({
+  get() {
+    return this.v.getUint32(this.o + off, true) + this.v.getInt32(this.o + off + 4, true) * TWO32;
   },
-};
+  set(x) {
+    this.v.setUint32(this.o + off, x >>> 0, true);
+    this.v.setInt32(this.o + off + 4, Math.floor(x / TWO32), true);
+  },
+}));
 
 /** An unsigned 64-bit field that needs all 64 bits (request ids). */
-export const u64n: Field<bigint> = {
-  size: 8,
-  align: 8,
-  install(proto, name, off) {
-    Object.defineProperty(proto, name, {
-      get(this: View) {
-        return this.v.getBigUint64(this.o + off, true);
-      },
-      set(this: View, x: bigint) {
-        this.v.setBigUint64(this.o + off, x, true);
-      },
-    });
+export const u64n: Field<bigint> = scalar(8, (off) => ({
+  get() {
+    return this.v.getBigUint64(this.o + off, true);
   },
-};
+  set(x) {
+    this.v.setBigUint64(this.o + off, x, true);
+  },
+}));
 
 /** `bytes` reserved bytes (padding, unused arrays). */
 export function pad(bytes: number): Pad {
