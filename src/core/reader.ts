@@ -72,15 +72,7 @@ function blobsOf(store: Store, art: ArtCache): BlobSource {
 
 /** True if [offset, offset+size) touches a segment that streams store rows. */
 export function rangeTouchesRows(layout: Layout, offset: number, size: number): boolean {
-  let at = 0;
-  const end = offset + size;
-  for (const seg of layout.segments) {
-    const len = segmentLength(seg);
-    if (at >= end) break;
-    if (at + len > offset && segmentStreamsRows(seg)) return true;
-    at += len;
-  }
-  return false;
+  return rangeTouches(layout, offset, size, segmentStreamsRows);
 }
 
 /**
@@ -89,12 +81,22 @@ export function rangeTouchesRows(layout: Layout, offset: number, size: number): 
  * immutable, so art segments of an older layout still read the same bytes.
  */
 export function rangeTouchesMutableRows(layout: Layout, offset: number, size: number): boolean {
+  return rangeTouches(layout, offset, size, (seg) => seg.kind === "binary-tag");
+}
+
+/** True if [offset, offset+size) touches a segment for which `which` holds. */
+function rangeTouches(
+  layout: Layout,
+  offset: number,
+  size: number,
+  which: (seg: Segment) => boolean,
+): boolean {
   let at = 0;
   const end = offset + size;
   for (const seg of layout.segments) {
     const len = segmentLength(seg);
     if (at >= end) break;
-    if (at + len > offset && seg.kind === "binary-tag") return true;
+    if (at + len > offset && which(seg)) return true;
     at += len;
   }
   return false;

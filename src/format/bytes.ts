@@ -137,6 +137,13 @@ export class ByteWriter {
     next.set(this.#buf.subarray(0, this.#len));
     this.#buf = next;
   }
+  /** Append `v` as the `size` bytes `put` writes. */
+  #put(size: number, put: (b: Uint8Array, o: number, v: number) => void, v: number): this {
+    this.#room(size);
+    put(this.#buf, this.#len, v);
+    this.#len += size;
+    return this;
+  }
   bytes(b: Uint8Array): this {
     this.#room(b.length);
     this.#buf.set(b, this.#len);
@@ -149,40 +156,22 @@ export class ByteWriter {
     return this;
   }
   u16be(v: number): this {
-    this.#room(2);
-    putU16be(this.#buf, this.#len, v);
-    this.#len += 2;
-    return this;
+    return this.#put(2, putU16be, v);
   }
   u24be(v: number): this {
-    this.#room(3);
-    putU24be(this.#buf, this.#len, v);
-    this.#len += 3;
-    return this;
+    return this.#put(3, putU24be, v);
   }
   u32be(v: number): this {
-    this.#room(4);
-    putU32be(this.#buf, this.#len, v);
-    this.#len += 4;
-    return this;
+    return this.#put(4, putU32be, v);
   }
   u64be(v: number): this {
-    this.#room(8);
-    putU64be(this.#buf, this.#len, v);
-    this.#len += 8;
-    return this;
+    return this.#put(8, putU64be, v);
   }
   u16le(v: number): this {
-    this.#room(2);
-    putU16le(this.#buf, this.#len, v);
-    this.#len += 2;
-    return this;
+    return this.#put(2, putU16le, v);
   }
   u32le(v: number): this {
-    this.#room(4);
-    putU32le(this.#buf, this.#len, v);
-    this.#len += 4;
-    return this;
+    return this.#put(4, putU32le, v);
   }
   /** UTF-8 of `s`, written in place (ASCII without a native call or a temporary). */
   utf8(s: string): this {

@@ -23,6 +23,7 @@ import {
   type StructuralBlock,
   type SynthInput,
   type TagEntry,
+  typed,
 } from "./types.ts";
 import { id3v2TagSize, parseId3v2 } from "./id3v2.ts";
 import { makeLayout } from "./layout.ts";
@@ -185,16 +186,6 @@ export function walkFlacBlocks(
     blocks.push({ type, offset: pos, length, last });
     pos += 4 + length;
     if (last) return { blocks, audioOffset: pos };
-  }
-}
-
-/** Runs `fn`, turning any non-FormatError failure into a `malformed` FormatError. */
-export function typed<T>(what: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof FormatError) throw e;
-    throw new FormatError("malformed", `${what}: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 

@@ -37,6 +37,7 @@ import {
   MAX_PROBE_BYTES,
   type ProbeResult,
   type SynthInput,
+  typed,
 } from "./types.ts";
 
 export const MAX_STACKED_ID3 = 64;
@@ -102,16 +103,6 @@ function sameStream(a: MpegHeader, b: MpegHeader): boolean {
 }
 
 // ---- probe --------------------------------------------------------------
-
-/** Runs `fn`, turning any non-FormatError failure into a `malformed` FormatError. */
-function typed<T>(what: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof FormatError) throw e;
-    throw new FormatError("malformed", `${what}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-}
 
 export function probeMp3(src: ByteSource): ProbeResult {
   return typed("mp3", () => probeInner(src));

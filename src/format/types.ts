@@ -40,6 +40,16 @@ export class FormatError extends MusefsError {
   }
 }
 
+/** Runs `fn`, turning any non-FormatError failure into a `malformed` FormatError. */
+export function typed<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof FormatError) throw e;
+    throw new FormatError("malformed", `${what}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
 /**
  * Random access to the bytes of one file (the backing file at scan or serve
  * time, or an in-memory buffer in tests). `read` returns exactly `length`

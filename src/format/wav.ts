@@ -38,6 +38,7 @@ import {
   type Segment,
   type SynthInput,
   type TagEntry,
+  typed,
 } from "./types.ts";
 
 export const MAX_WAV_CHUNKS = 4096;
@@ -60,15 +61,6 @@ interface WavChunks {
   data?: ChunkSpan;
   info?: ChunkSpan;
   id3?: ChunkSpan;
-}
-
-function typed<T>(what: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof FormatError) throw e;
-    throw new FormatError("malformed", `${what}: ${e instanceof Error ? e.message : String(e)}`);
-  }
 }
 
 function readExact(src: ByteSource, offset: number, length: number): Uint8Array {
