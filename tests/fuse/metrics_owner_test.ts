@@ -26,34 +26,31 @@ Deno.test("metrics: a name reported twice is an error naming it, not a dropped s
 
 Deno.test("metrics: the server and a real library report disjoint names, each once", async () => {
   const t = await fixtureStore(["flac", "mp3"]);
+  using _ = { [Symbol.dispose]: () => disposeStore(t) };
   const lib = new MetricsLibrary(openLibrary(t.db, { pollIntervalMs: 0 }), new ServerStats());
-  try {
-    const server = serverSamples(new ServerStats(), lib.counts()).map((s) => s.name);
-    const core = lib.metrics().map((s) => s.name);
-    assert.ok(server.length > 10 && core.length > 10, `${server.length} and ${core.length}`);
-    assert.deepEqual(core.filter((n) => server.includes(n)), [], "names both report");
-    assert.equal(new Set(core).size, core.length, "a name the library reports twice");
-    // The file a mount serves renders them all (a clash would throw here).
-    const h = lib.open(METRICS_FILE_INO, 0);
-    const piece = lib.read(h.fh, METRICS_FILE_INO, 0, 1 << 20)[0];
-    const text = piece.kind === "bytes" ? dec.decode(piece.bytes) : "";
-    lib.release(h.fh);
-    const names = [...text.matchAll(/^(musefs_\w+) /gm)].map((m) => m[1]);
-    assert.deepEqual(names, [...server, ...core]);
-    for (
-      const owned of [
-        "musefs_handles_open",
-        "musefs_dir_handles",
-        "musefs_dir_handles_max",
-        "musefs_read_errors_total",
-        "musefs_refresh_generation",
-        "musefs_tree_nodes",
-      ]
-    ) {
-      assert.equal(names.filter((n) => n === owned).length, 1, owned);
-    }
-  } finally {
-    lib.close();
-    disposeStore(t);
+  using _lib = { [Symbol.dispose]: () => lib.close() };
+  const server = serverSamples(new ServerStats(), lib.counts()).map((s) => s.name);
+  const core = lib.metrics().map((s) => s.name);
+  assert.ok(server.length > 10 && core.length > 10, `${server.length} and ${core.length}`);
+  assert.deepEqual(core.filter((n) => server.includes(n)), [], "names both report");
+  assert.equal(new Set(core).size, core.length, "a name the library reports twice");
+  // The file a mount serves renders them all (a clash would throw here).
+  const h = lib.open(METRICS_FILE_INO, 0);
+  const piece = lib.read(h.fh, METRICS_FILE_INO, 0, 1 << 20)[0];
+  const text = piece.kind === "bytes" ? dec.decode(piece.bytes) : "";
+  lib.release(h.fh);
+  const names = [...text.matchAll(/^(musefs_\w+) /gm)].map((m) => m[1]);
+  assert.deepEqual(names, [...server, ...core]);
+  for (
+    const owned of [
+      "musefs_handles_open",
+      "musefs_dir_handles",
+      "musefs_dir_handles_max",
+      "musefs_read_errors_total",
+      "musefs_refresh_generation",
+      "musefs_tree_nodes",
+    ]
+  ) {
+    assert.equal(names.filter((n) => n === owned).length, 1, owned);
   }
 });

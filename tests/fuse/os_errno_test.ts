@@ -52,38 +52,35 @@ Deno.test("os errno: every OS error reads the same through core, server and I/O 
   assert.equal(servedErrno(undefined), "EIO");
 });
 
-Deno.test("os errno: a real failed open reads the same from the core, libc and Deno", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "musefs-os-errno-" });
-  try {
-    await Deno.writeTextFile(`${dir}/file.flac`, "x");
-    await Deno.symlink(`${dir}/file.flac`, `${dir}/link.flac`);
-    const cases: [string, number][] = [
-      [`${dir}/missing.flac`, E.ENOENT], // ENOENT
-      [`${dir}/file.flac/inner.flac`, E.ENOENT], // ENOTDIR: a file where a directory was
-      [`${dir}/link.flac`, E.EIO], // ELOOP: a symlink where a file was scanned (O_NOFOLLOW)
-    ];
-    for (const [path, want] of cases) {
-      const thrown = (fn: () => unknown): unknown => {
-        try {
-          fn();
-        } catch (e) {
-          return e;
-        }
-        assert.fail(`${path} opened`);
-      };
-      const core = thrown(() => openBacking(path));
-      assert.ok(core instanceof BackingIoError, String(core));
-      assert.equal(errnoOf(toFsError(core)).errno, want, `core: ${path}`);
-      const nofollow = path.endsWith("link.flac") ? O_NOFOLLOW : 0;
-      const raw = thrown(() => libcOpen(path, O_RDONLY | O_CLOEXEC | nofollow));
-      assert.ok(raw instanceof ErrnoError, String(raw));
-      assert.equal(errnoOf(raw).errno, want, `libc: ${path}`);
-      if (nofollow === 0) {
-        assert.equal(errnoOf(thrown(() => Deno.openSync(path))).errno, want, `Deno: ${path}`);
-      }
+Deno.test("os errno: a real failed open reads the same from the core, libc and Deno", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "musefs-os-errno-" });
+  using _ = { [Symbol.dispose]: () => Deno.removeSync(dir, { recursive: true }) };
+  Deno.writeTextFileSync(`${dir}/file.flac`, "x");
+  Deno.symlinkSync(`${dir}/file.flac`, `${dir}/link.flac`);
+  const cases: [string, number][] = [
+    [`${dir}/missing.flac`, E.ENOENT], // ENOENT
+    [`${dir}/file.flac/inner.flac`, E.ENOENT], // ENOTDIR: a file where a directory was
+    [`${dir}/link.flac`, E.EIO], // ELOOP: a symlink where a file was scanned (O_NOFOLLOW)
+  ];
+  const thrown = (fn: () => unknown): unknown => {
+    try {
+      fn();
+    } catch (e) {
+      return e;
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+    assert.fail("no error thrown");
+  };
+  for (const [path, want] of cases) {
+    const core = thrown(() => openBacking(path));
+    assert.ok(core instanceof BackingIoError, String(core));
+    assert.equal(errnoOf(toFsError(core)).errno, want, `core: ${path}`);
+    const nofollow = path.endsWith("link.flac") ? O_NOFOLLOW : 0;
+    const raw = thrown(() => libcOpen(path, O_RDONLY | O_CLOEXEC | nofollow));
+    assert.ok(raw instanceof ErrnoError, String(raw));
+    assert.equal(errnoOf(raw).errno, want, `libc: ${path}`);
+    if (nofollow === 0) {
+      assert.equal(errnoOf(thrown(() => Deno.openSync(path))).errno, want, `Deno: ${path}`);
+    }
   }
 });
 
