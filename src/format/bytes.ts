@@ -197,13 +197,6 @@ export class ByteWriter {
     this.#len = at + n;
     return this;
   }
-  /** `n` zero bytes. */
-  zeros(n: number): this {
-    this.#room(n);
-    this.#buf.fill(0, this.#len, this.#len + n);
-    this.#len += n;
-    return this;
-  }
   /** Overwrite 4 bytes at an earlier position (size back-patching). */
   patchU32be(at: number, v: number): this {
     putU32be(this.#buf, at, v);
