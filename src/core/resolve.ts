@@ -234,14 +234,18 @@ export class Resolver {
     const dataVersion = this.#dataVersion();
     try {
       const rows = readSynthRows(this.store, missing);
-      if (rows !== null) this.#ahead = { dataVersion, rows };
+      if (rows !== null) {
+        this.#ahead = { dataVersion, rows };
+        this.prefetchBatches++;
+      }
     } catch (e) {
       if (!(e instanceof StoreError)) throw e;
       this.prefetchFallbacks++;
     }
   }
 
-  /** Batches dropped because a row was refused (each file then read alone). */
+  /** Batches of rows read ahead, and batches dropped because a row was refused (each file then read alone). */
+  prefetchBatches = 0;
   prefetchFallbacks = 0;
 
   /** The rows read ahead for `trackId` at this data_version, taken once. */

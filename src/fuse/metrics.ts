@@ -95,6 +95,24 @@ export class MetricsLibrary implements Library {
     return this.inner.getattr(ino, fh);
   }
 
+  /** The inner library's batch for its own inodes (the root listing also holds the metrics directory). */
+  getattrMany(inos: readonly number[]): (Attr | null)[] {
+    const own = (ino: number) => ino === METRICS_DIR_INO || ino === METRICS_FILE_INO;
+    const theirs = inos.filter((ino) => !own(ino));
+    const got = this.inner.getattrMany?.(theirs) ?? theirs.map((ino) => this.#attrOrNull(ino));
+    let k = 0;
+    return inos.map((ino) => own(ino) ? this.attrs(ino) : got[k++]);
+  }
+
+  #attrOrNull(ino: number): Attr | null {
+    try {
+      return this.inner.getattr(ino);
+    } catch (e) {
+      if (e instanceof FsError) return null;
+      throw e;
+    }
+  }
+
   opendir(ino: number): number {
     if (ino === METRICS_DIR_INO) return METRICS_DIR_FH;
     if (ino === METRICS_FILE_INO) throw new FsError("ENOTDIR", "metrics is a file");

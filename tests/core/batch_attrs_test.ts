@@ -16,6 +16,8 @@ import {
   openStore,
   readSynthRows,
 } from "../../src/store/mod.ts";
+import { METRICS_DIR_INO, MetricsLibrary } from "../../src/fuse/metrics.ts";
+import { ServerStats } from "../../src/fuse/stats.ts";
 import { disposeStore, expectedBytes, fixtureStore, readAll } from "./ingest.ts";
 
 Deno.test("batched synthesis rows equal the single-track readers' for every fixture", async () => {
@@ -139,6 +141,27 @@ Deno.test("rows read ahead are not used after another connection commits", async
   } finally {
     writer.close();
     lib.close();
+    disposeStore(t);
+  }
+});
+
+Deno.test("the --expose-metrics decorator hands listings to the library's batch", async () => {
+  const t = await fixtureStore(["flac", "mp3_v24", "opus"]);
+  const inner = openLibrary(t.db, { pollIntervalMs: 0 });
+  const lib = new MetricsLibrary(inner, new ServerStats());
+  const single = openLibrary(t.db, { pollIntervalMs: 0 });
+  try {
+    const inos = [
+      METRICS_DIR_INO,
+      ...[...t.tracks.values()].map((x) => inner.tree.inodeOfTrack(x.id)!),
+    ];
+    const many = lib.getattrMany(inos);
+    assert.equal(inner.resolver.prefetchBatches, 1, "one batch read the files' rows");
+    assert.deepEqual(many[0], lib.getattr(METRICS_DIR_INO));
+    for (let k = 1; k < inos.length; k++) assert.deepEqual(many[k], single.getattr(inos[k]));
+  } finally {
+    lib.close();
+    single.close();
     disposeStore(t);
   }
 });
