@@ -4,14 +4,15 @@
 // and compare through independent readers (ffmpeg, mutagen).
 //
 // Typical use:
-//   const rt = await roundTrip(fx.path, { edit: (input, blobs) => setTag(input, "title", ["X"]) });
-//   try {
-//     assertReprobeMatchesInput(rt);   // tags, art, binary tags, audio length
-//     assertAudioIdentical(rt);        // audio range bytes
-//     await assertPcmEqual(rt);        // ffmpeg md5 of decoded audio
-//     await assertMutagenMatchesInput(rt); // or assertMutagenSameAsOriginal(rt)
-//     assertRandomRanges(rt);          // readLayoutRange windows vs materialized bytes
-//   } finally { await rt.cleanup(); }
+//   await using rt = await roundTrip(fx.path, {
+//     edit: (input, blobs) => setTag(input, "title", ["X"]),
+//   });
+//   assertReprobeMatchesInput(rt);   // tags, art, binary tags, audio length
+//   assertAudioIdentical(rt);        // audio range bytes
+//   await assertPcmEqual(rt);        // ffmpeg md5 of decoded audio
+//   await assertMutagenMatchesInput(rt); // or assertMutagenSameAsOriginal(rt)
+//   assertRandomRanges(rt);          // readLayoutRange windows vs materialized bytes
+// (the temp dir goes when the scope ends, pass or fail)
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -45,7 +46,7 @@ export interface RoundTripOptions {
   dir?: string;
 }
 
-export interface RoundTrip {
+export interface RoundTrip extends AsyncDisposable {
   /** The original file and its bytes. */
   path: string;
   originalBytes: Uint8Array;
@@ -89,6 +90,7 @@ export async function roundTrip(path: string, opts: RoundTripOptions = {}): Prom
   const outPath = `${dir}/served.${extensionOf(path)}`;
   await Deno.writeFile(outPath, bytes);
   const reprobe = probeBytes(outPath, bytes);
+  const cleanup = () => opts.dir ? Promise.resolve() : Deno.remove(dir, { recursive: true });
   return {
     path,
     originalBytes,
@@ -100,7 +102,8 @@ export async function roundTrip(path: string, opts: RoundTripOptions = {}): Prom
     bytes,
     outPath,
     reprobe,
-    cleanup: () => opts.dir ? Promise.resolve() : Deno.remove(dir, { recursive: true }),
+    cleanup,
+    [Symbol.asyncDispose]: cleanup,
   };
 }
 
