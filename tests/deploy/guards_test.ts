@@ -14,6 +14,7 @@ import {
   q,
   type Ran,
   removeLibrary,
+  scannedLibrary,
   sh,
   tracks,
   withMount,
@@ -47,70 +48,62 @@ Deno.test({
   name: "deploy: mount guards refuse the library, its inside and a second mount",
   ignore: noFuse,
   async fn(t) {
-    const lib = await makeLibrary("musefs-guard-");
-    try {
-      await t.step("over the library: its directory, an ancestor, a symlink to it", async () => {
-        const over = /refusing to mount over the music library: .* holds scanned files \(e\.g\. /;
-        await refused(lib, lib.lib, over);
-        await refused(lib, lib.base, over);
-        // A relative mountpoint and a symlink to the library are the same directory.
-        await Deno.symlink(lib.lib, `${lib.base}/link`);
-        await refused(lib, `${lib.base}/link`, over);
-      });
+    await using lib = await scannedLibrary("musefs-guard-");
+    await t.step("over the library: its directory, an ancestor, a symlink to it", async () => {
+      const over = /refusing to mount over the music library: .* holds scanned files \(e\.g\. /;
+      await refused(lib, lib.lib, over);
+      await refused(lib, lib.base, over);
+      // A relative mountpoint and a symlink to the library are the same directory.
+      await Deno.symlink(lib.lib, `${lib.base}/link`);
+      await refused(lib, `${lib.base}/link`, over);
+    });
 
-      await t.step("inside the library", async () => {
-        const inside = /refusing to mount inside the music library: .* lies in .*lib, which holds/;
-        await Deno.mkdir(`${lib.lib}/view`);
-        await refused(lib, `${lib.lib}/view`, inside);
-        await Deno.mkdir(`${lib.lib}/deeper/view`, { recursive: true });
-        await refused(lib, `${lib.lib}/deeper/view`, inside);
-      });
+    await t.step("inside the library", async () => {
+      const inside = /refusing to mount inside the music library: .* lies in .*lib, which holds/;
+      await Deno.mkdir(`${lib.lib}/view`);
+      await refused(lib, `${lib.lib}/view`, inside);
+      await Deno.mkdir(`${lib.lib}/deeper/view`, { recursive: true });
+      await refused(lib, `${lib.lib}/deeper/view`, inside);
+    });
 
-      await t.step("beside the library is fine; mounting twice is refused", async () => {
-        const mnt = `${lib.base}/mnt`;
-        await withMount(lib.db, mnt, [], async (m) => {
-          await refused(
-            lib,
-            mnt,
-            /is already a musefs mount \(fuse\.musefs\); unmount it first/,
-            true,
-          );
-          // The first mount still serves.
-          assert.ok((await Array.fromAsync(Deno.readDir(mnt))).length > 0);
-          const mounts = (await Deno.readTextFile("/proc/self/mountinfo")).split("\n")
-            .filter((l) => l.split(" ")[4] === mnt);
-          assert.equal(mounts.length, 1, "exactly one mount at the mountpoint");
-          assert.match(mounts[0], / - fuse\.musefs musefs /);
-          await Deno.symlink(mnt, `${lib.base}/mnt-link`);
-          await refused(lib, `${lib.base}/mnt-link`, /is already a musefs mount/);
-          // A first mount that cannot answer (its process stopped) is refused too, not waited on.
-          m.child.kill("SIGSTOP");
-          try {
-            await refused(lib, mnt, /is already a musefs mount/, true);
-          } finally {
-            m.child.kill("SIGCONT");
-          }
-        });
-      });
-
-      await t.step("a dead musefs mount (killed process) is detached, not refused", async () => {
-        const mnt = `${lib.base}/mnt`;
-        const dead = await mount(lib.db, mnt);
-        dead.child.kill("SIGKILL");
-        await dead.child.status;
+    await t.step("beside the library is fine; mounting twice is refused", async () => {
+      const mnt = `${lib.base}/mnt`;
+      await withMount(lib.db, mnt, [], async (m) => {
+        await refused(
+          lib,
+          mnt,
+          /is already a musefs mount \(fuse\.musefs\); unmount it first/,
+          true,
+        );
+        // The first mount still serves.
+        assert.ok((await Array.fromAsync(Deno.readDir(mnt))).length > 0);
+        const mounts = (await Deno.readTextFile("/proc/self/mountinfo")).split("\n")
+          .filter((l) => l.split(" ")[4] === mnt);
+        assert.equal(mounts.length, 1, "exactly one mount at the mountpoint");
+        assert.match(mounts[0], / - fuse\.musefs musefs /);
+        await Deno.symlink(mnt, `${lib.base}/mnt-link`);
+        await refused(lib, `${lib.base}/mnt-link`, /is already a musefs mount/);
+        // A first mount that cannot answer (its process stopped) is refused too, not waited on.
+        m.child.kill("SIGSTOP");
         try {
-          assert.equal(await isMounted(mnt), true, "the killed process left its mount");
-          await withMount(lib.db, mnt, [], async (m) => {
-            assert.match(m.log(), /dead FUSE mount was left here by a killed process/);
-            assert.ok((await Array.fromAsync(Deno.readDir(mnt))).length > 0);
-          });
+          await refused(lib, mnt, /is already a musefs mount/, true);
         } finally {
-          await dead.stop();
+          m.child.kill("SIGCONT");
         }
       });
-    } finally {
-      await removeLibrary(lib);
-    }
+    });
+
+    await t.step("a dead musefs mount (killed process) is detached, not refused", async () => {
+      const mnt = `${lib.base}/mnt`;
+      await using dead = await mount(lib.db, mnt);
+      dead.child.kill("SIGKILL");
+      await dead.child.status;
+      assert.equal(await isMounted(mnt), true, "the killed process left its mount");
+      await withMount(lib.db, mnt, [], async (m) => {
+        assert.match(m.log(), /dead FUSE mount was left here by a killed process/);
+        assert.ok((await Array.fromAsync(Deno.readDir(mnt))).length > 0);
+      });
+    });
   },
 });
 

@@ -7,8 +7,17 @@
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { ensureFixtures, type Fixture } from "../fixtures/fixtures.ts";
-import { fuseUnavailable, type RunResult, sh, shOk } from "../fuse/helpers.ts";
+import {
+  assertCleanStop,
+  fuseUnavailable,
+  metric,
+  metricOrNull,
+  type RunResult,
+  sh,
+  shOk,
+} from "../fuse/helpers.ts";
 import { musefsCommand } from "../cli/run_musefs.ts";
+import { closing } from "../scratch.ts";
 
 export const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const dec = new TextDecoder();
@@ -24,7 +33,7 @@ export const noFuse = skipReason !== null;
 
 /** What a child process printed and how it ended. */
 export type Ran = RunResult;
-export { sh, shOk };
+export { assertCleanStop, metric, metricOrNull, sh, shOk };
 
 /** Quote for sh. */
 export function q(s: string): string {
@@ -86,7 +95,11 @@ export async function makeLibrary(prefix = "musefs-e2e-"): Promise<Library> {
 
 /** makeLibrary, removed when the scope ends: `await using lib = await scannedLibrary()`. */
 export async function scannedLibrary(prefix?: string): Promise<Library & AsyncDisposable> {
-  const lib = await makeLibrary(prefix);
+  return owned(await makeLibrary(prefix));
+}
+
+/** `lib`, removed (after detaching anything still mounted under it) when the scope ends. */
+export function owned<T extends Library>(lib: T): T & AsyncDisposable {
   return Object.assign(lib, { [Symbol.asyncDispose]: () => removeLibrary(lib) });
 }
 
@@ -114,12 +127,8 @@ export interface ArtRow {
 
 /** Read-only queries against the store (a fresh connection each call: sees external writes). */
 export function query<T>(db: string, sql: string, ...params: (string | number)[]): T[] {
-  const conn = new DatabaseSync(db, { readOnly: true });
-  try {
-    return conn.prepare(sql).all(...params) as T[];
-  } finally {
-    conn.close();
-  }
+  using conn = closing(new DatabaseSync(db, { readOnly: true }));
+  return conn.prepare(sql).all(...params) as T[];
 }
 
 export function tracks(db: string): TrackRow[] {
@@ -254,12 +263,13 @@ async function lazyUnmount(path: string): Promise<void> {
   await sh(`umount -l ${q(path)}`);
 }
 
-export interface Mount {
+/** A running `musefs mount`; disposing it stops it (see `stop`). */
+export interface Mount extends AsyncDisposable {
   mountpoint: string;
   child: Deno.ChildProcess;
   /** stderr so far (the -v log). */
   log(): string;
-  /** SIGTERM, wait for exit; returns the exit code and output. */
+  /** SIGTERM, wait for exit (SIGKILL after 15 s, then a lazy unmount); returns the exit code and output. */
   stop(): Promise<Ran>;
 }
 
@@ -328,7 +338,15 @@ export async function mount(db: string, mountpoint: string, flags: string[] = []
       if (await isMounted(mountpoint)) await lazyUnmount(mountpoint);
       return { code: s.code, stdout: out.text, stderr: err.text };
     })();
-  const handle: Mount = { mountpoint, child, log: () => err.text, stop };
+  const handle: Mount = {
+    mountpoint,
+    child,
+    log: () => err.text,
+    stop,
+    [Symbol.asyncDispose]: async () => {
+      await stop();
+    },
+  };
   if (first !== "ready") {
     const r = await stop();
     throw new Error(`musefs mount did not become ready (${first}, exit ${r.code}):\n${r.stderr}`);
