@@ -13,9 +13,9 @@ export interface ScratchDir extends Disposable, AsyncDisposable {
   readonly path: string;
 }
 
-/** A fresh temp directory (real path), removed recursively when the scope ends. */
-export function scratchDir(prefix = "musefs-test-"): ScratchDir {
-  return removing(Deno.realPathSync(Deno.makeTempDirSync({ prefix })));
+/** A fresh temp directory (real path; under `dir` if given), removed recursively when the scope ends. */
+export function scratchDir(prefix = "musefs-test-", options: { dir?: string } = {}): ScratchDir {
+  return removing(Deno.realPathSync(Deno.makeTempDirSync({ prefix, dir: options.dir })));
 }
 
 /** Take ownership of an existing path: removed recursively (if still there) when the scope ends. */

@@ -64,7 +64,8 @@ export function restamp(store: Store, id: number): void {
   );
 }
 
-export interface TestLibrary {
+/** Disposing it closes the store and removes the temp dir. */
+export interface TestLibrary extends Disposable {
   dir: string;
   db: string;
   /** The writer connection (rw), as an external tagger or the scanner would hold. */
@@ -85,7 +86,8 @@ export async function fixtureStore(names?: readonly string[]): Promise<TestLibra
     Deno.copyFileSync(f.path, path);
     tracks.set(f.name, { path, id: ingestFile(store, path), fixture: f });
   }
-  return { dir, db, store, tracks };
+  const t: TestLibrary = { dir, db, store, tracks, [Symbol.dispose]: () => disposeStore(t) };
+  return t;
 }
 
 export function disposeStore(t: TestLibrary): void {

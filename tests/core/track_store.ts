@@ -4,7 +4,8 @@
 import { openStore, replaceTextTags, type Store, upsertTrack } from "../../src/store/mod.ts";
 import type { MusefsLibrary } from "../../src/core/library.ts";
 
-export interface Fixture {
+/** Disposing it closes the store and removes the temp dir. */
+export interface Fixture extends Disposable {
   dir: string;
   db: string;
   store: Store;
@@ -13,7 +14,13 @@ export interface Fixture {
 export function freshStore(prefix = "musefs-core-test-"): Fixture {
   const dir = Deno.makeTempDirSync({ prefix });
   const db = `${dir}/lib.db`;
-  return { dir, db, store: openStore(db, { mode: "rw", create: true }) };
+  const f: Fixture = {
+    dir,
+    db,
+    store: openStore(db, { mode: "rw", create: true }),
+    [Symbol.dispose]: () => dispose(f),
+  };
+  return f;
 }
 
 export function dispose(f: Fixture, lib?: MusefsLibrary): void {
