@@ -48,13 +48,9 @@ import { addTrack, cleanup, freshStore, NS_2025, sampleTrack, versionOf } from "
 
 function withStore(fn: (store: Store) => void): () => void {
   return () => {
-    const { store, dir } = freshStore();
-    try {
-      fn(store);
-    } finally {
-      store.close();
-      cleanup(dir);
-    }
+    using fresh = freshStore();
+    const { store, dir } = fresh;
+    fn(store);
   };
 }
 
@@ -527,53 +523,45 @@ Deno.test("read-time guards: over-long values planted with CHECKs off", () => {
       "d".repeat(1025),
     );
     raw.close();
-    const s = openStore(path, { mode: "rw" });
-    try {
-      const e = storeError(() => listTextTags(s, id));
-      assert.equal(e.kind, "limit");
-      s.exec("DELETE FROM tags WHERE length(key) > 256");
-      assert.match(storeError(() => listTextTags(s, id)).message, /over 262144 bytes/);
-      assert.match(storeError(() => listTrackArt(s, id)).message, /description over 1024/);
-    } finally {
-      s.close();
-    }
+    using s = openStore(path, { mode: "rw" });
+    const e = storeError(() => listTextTags(s, id));
+    assert.equal(e.kind, "limit");
+    s.exec("DELETE FROM tags WHERE length(key) > 256");
+    assert.match(storeError(() => listTextTags(s, id)).message, /over 262144 bytes/);
+    assert.match(storeError(() => listTrackArt(s, id)).message, /description over 1024/);
   } finally {
     cleanup(dir);
   }
 });
 
 Deno.test("vacuumStore reclaims space; refused while another connection writes", async () => {
-  const { store, path, dir } = freshStore();
-  try {
-    const id = addTrack(store, 1);
-    replaceBinaryTags(store, id, [{ key: "PRIV", ordinal: 0, data: new Uint8Array(2_000_000) }]);
-    store.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    const before = storeFilesBytes(path);
-    replaceBinaryTags(store, id, []);
-    vacuumStore(store);
-    const after = storeFilesBytes(path);
-    assert.ok(after < before - 1_000_000, `${after} < ${before}`);
-    assert.equal(Deno.statSync(`${path}-wal`).size, 0, "WAL truncated");
+  using fresh = freshStore();
+  const { store, path, dir } = fresh;
+  const id = addTrack(store, 1);
+  replaceBinaryTags(store, id, [{ key: "PRIV", ordinal: 0, data: new Uint8Array(2_000_000) }]);
+  store.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  const before = storeFilesBytes(path);
+  replaceBinaryTags(store, id, []);
+  vacuumStore(store);
+  const after = storeFilesBytes(path);
+  assert.ok(after < before - 1_000_000, `${after} < ${before}`);
+  assert.equal(Deno.statSync(`${path}-wal`).size, 0, "WAL truncated");
 
-    const holder = new Deno.Command("/usr/bin/python3", {
-      args: [
-        "-c",
-        "import sqlite3,sys,time; c=sqlite3.connect(sys.argv[1], isolation_level=None); " +
-        "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(5)",
-        path,
-      ],
-      stdout: "piped",
-    }).spawn();
-    const reader = holder.stdout.getReader();
-    await reader.read();
-    store.exec("PRAGMA busy_timeout = 100");
-    assert.equal(storeError(() => vacuumStore(store)).kind, "busy");
-    reader.releaseLock();
-    holder.kill("SIGTERM");
-    await holder.stdout.cancel();
-    await holder.status;
-  } finally {
-    store.close();
-    cleanup(dir);
-  }
+  const holder = new Deno.Command("/usr/bin/python3", {
+    args: [
+      "-c",
+      "import sqlite3,sys,time; c=sqlite3.connect(sys.argv[1], isolation_level=None); " +
+      "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(5)",
+      path,
+    ],
+    stdout: "piped",
+  }).spawn();
+  const reader = holder.stdout.getReader();
+  await reader.read();
+  store.exec("PRAGMA busy_timeout = 100");
+  assert.equal(storeError(() => vacuumStore(store)).kind, "busy");
+  reader.releaseLock();
+  holder.kill("SIGTERM");
+  await holder.stdout.cancel();
+  await holder.status;
 });

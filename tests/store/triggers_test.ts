@@ -2,23 +2,19 @@
 
 import assert from "node:assert/strict";
 import { CHANGELOG_CAP, changelogBounds, type Store } from "../../src/store/mod.ts";
-import { addTrack, cleanup, freshStore, versionOf } from "./helpers.ts";
+import { addTrack, freshStore, versionOf } from "./helpers.ts";
 
 function withStore(fn: (store: Store, trackId: number) => void): () => void {
   return () => {
-    const { store, dir } = freshStore();
-    try {
-      const id = addTrack(store, 1);
-      store.db.exec(
-        `INSERT INTO art (id, sha256, mime, byte_len, data) VALUES (1, '${
-          "a".repeat(64)
-        }', 'image/png', 2, x'0102')`,
-      );
-      fn(store, id);
-    } finally {
-      store.close();
-      cleanup(dir);
-    }
+    using fresh = freshStore();
+    const { store, dir } = fresh;
+    const id = addTrack(store, 1);
+    store.db.exec(
+      `INSERT INTO art (id, sha256, mime, byte_len, data) VALUES (1, '${
+        "a".repeat(64)
+      }', 'image/png', 2, x'0102')`,
+    );
+    fn(store, id);
   };
 }
 
