@@ -9,6 +9,7 @@ import { DatabaseSync } from "node:sqlite";
 import { deleteUnreferencedArt, openStore, upsertArt } from "../../src/store/mod.ts";
 import { humanBytes } from "../../src/cli/human.ts";
 import { musefs } from "./run_musefs.ts";
+import { closing } from "../scratch.ts";
 
 function footprint(path: string): number {
   let total = 0;
@@ -24,29 +25,21 @@ function footprint(path: string): number {
 
 /** A store with ~2 MiB of art written and then deleted: free pages to reclaim. */
 function storeWithFreePages(path: string): void {
-  const store = openStore(path, { mode: "rw", create: true });
-  try {
-    for (let i = 0; i < 32; i++) {
-      upsertArt(store, { mime: "image/png", width: 1, height: 1, data: randomBytes(64 * 1024) });
-    }
-    store.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    assert.equal(deleteUnreferencedArt(store), 32);
-  } finally {
-    store.close();
+  using store = openStore(path, { mode: "rw", create: true });
+  for (let i = 0; i < 32; i++) {
+    upsertArt(store, { mime: "image/png", width: 1, height: 1, data: randomBytes(64 * 1024) });
   }
+  store.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  assert.equal(deleteUnreferencedArt(store), 32);
 }
 
 /** Free pages, read through a read-write connection: closing it removes the -wal/-shm it made. */
 function freelistCount(path: string): number {
-  const db = new DatabaseSync(path);
-  try {
-    return Number(
-      (db.prepare("PRAGMA freelist_count").get() as { freelist_count: number })
-        .freelist_count,
-    );
-  } finally {
-    db.close();
-  }
+  using db = closing(new DatabaseSync(path));
+  return Number(
+    (db.prepare("PRAGMA freelist_count").get() as { freelist_count: number })
+      .freelist_count,
+  );
 }
 
 Deno.test("vacuum reclaims free pages and reports before → after (reclaimed delta)", async () => {

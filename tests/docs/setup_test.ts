@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { codeBlocks, read, ROOT } from "./markdown.ts";
 import { mountBlocker, treeLines } from "../../demo/demo.ts";
+import { scratchDir } from "../scratch.ts";
 
 const readme = read("README.md");
 const HEADING = "## Try it in two commands";
@@ -111,33 +112,30 @@ Deno.test({
   ignore: Deno.uid() !== 0 || setpriv === "",
   async fn() {
     // PATH holds only sh and test: no fusermount3. The user `nobody` cannot mount without it.
-    const tmp = await Deno.makeTempDir({ prefix: "musefs-demo-nofuse-" });
-    try {
-      await Deno.chmod(tmp, 0o777);
-      await Deno.symlink("/bin/sh", `${tmp}/sh`);
-      const { tasks } = JSON.parse(read("deno.json"));
-      const r = await new Deno.Command(setpriv, {
-        args: ["--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", "-c", tasks.demo],
-        cwd: ROOT,
-        env: { PATH: tmp, HOME: tmp, DENO_DIR: `${tmp}/deno`, TMPDIR: tmp, NO_COLOR: "1" },
-        clearEnv: true,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const dec = new TextDecoder();
-      const out = dec.decode(r.stdout) + dec.decode(r.stderr);
-      assert.equal(r.code, 0, out);
-      assert.match(out, /dry run: 7 files across 4 directories/);
-      assert.match(out, /01 A440\.flac/);
-      assert.match(
-        out,
-        /cannot mount: mounting as a normal user needs fusermount3: `sudo apt-get install fuse3`/,
-      );
-      assert.doesNotMatch(out, /musefs mounted at/);
-    } finally {
-      await Deno.remove(tmp, { recursive: true });
-    }
+    using tmpTmp = scratchDir("musefs-demo-nofuse-");
+    const tmp = tmpTmp.path;
+    await Deno.chmod(tmp, 0o777);
+    await Deno.symlink("/bin/sh", `${tmp}/sh`);
+    const { tasks } = JSON.parse(read("deno.json"));
+    const r = await new Deno.Command(setpriv, {
+      args: ["--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", "-c", tasks.demo],
+      cwd: ROOT,
+      env: { PATH: tmp, HOME: tmp, DENO_DIR: `${tmp}/deno`, TMPDIR: tmp, NO_COLOR: "1" },
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    const out = dec.decode(r.stdout) + dec.decode(r.stderr);
+    assert.equal(r.code, 0, out);
+    assert.match(out, /dry run: 7 files across 4 directories/);
+    assert.match(out, /01 A440\.flac/);
+    assert.match(
+      out,
+      /cannot mount: mounting as a normal user needs fusermount3: `sudo apt-get install fuse3`/,
+    );
+    assert.doesNotMatch(out, /musefs mounted at/);
   },
 });
 
