@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import { concatBytes as concat } from "../fixtures/tools.ts";
 import {
   eventually,
   type Library,
@@ -36,16 +37,6 @@ function readRest(fd: number, from: number, into: Uint8Array[]): number {
     into.push(buf.subarray(0, n));
     at += n;
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** `text` appears in `bytes` as UTF-8 or UTF-16 (either byte order): how tag frames carry it. */

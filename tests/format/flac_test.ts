@@ -231,20 +231,18 @@ Deno.test("legacy fallback: no structural rows → original front carried inline
       addBinaryTag(input, blobs, "CUESHEET", randomBytes(50, 3));
     },
   });
-  {
-    assert.ok(!rt.layout.segments.some((s) => s.kind === "binary-tag"));
-    assert.deepEqual(rt.reprobe.structural, rt.original.structural);
-    assert.deepEqual(
-      rt.reprobe.binaryTags.map((t) => [t.key, sha256(t.data)]),
-      [["APPLICATION", sha256(APP_BODY)]],
-    );
-    assert.deepEqual(tagLines(rt.reprobe.tags), tagLines(rt.input.tags));
-    assert.ok(rt.reprobe.tags.length > 0);
-    await assertPcmEqual(rt);
-    await assertMutagenSameAsOriginal(rt);
-    const codes = (await mutagenBlocks(rt.outPath)).map(([c]) => c);
-    assert.deepEqual(codes, [0, 2, 3, 4, 6, 6]);
-  }
+  assert.ok(!rt.layout.segments.some((s) => s.kind === "binary-tag"));
+  assert.deepEqual(rt.reprobe.structural, rt.original.structural);
+  assert.deepEqual(
+    rt.reprobe.binaryTags.map((t) => [t.key, sha256(t.data)]),
+    [["APPLICATION", sha256(APP_BODY)]],
+  );
+  assert.deepEqual(tagLines(rt.reprobe.tags), tagLines(rt.input.tags));
+  assert.ok(rt.reprobe.tags.length > 0);
+  await assertPcmEqual(rt);
+  await assertMutagenSameAsOriginal(rt);
+  const codes = (await mutagenBlocks(rt.outPath)).map(([c]) => c);
+  assert.deepEqual(codes, [0, 2, 3, 4, 6, 6]);
   // A backing file whose front no longer matches the stored offset is an error.
   const { input, blobs } = inputFromProbe(probeFlac(new BufferSource(bytes)), bytes.length);
   input.structural = [];

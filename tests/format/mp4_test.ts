@@ -198,10 +198,9 @@ Deno.test("mp4 edits: binary freeform, integers, disk, unknown text key — exac
     setTag(input, "isrc", ["USRC17607839"]);
     setTag(input, "MY_CUSTOM", ["first", "second"]);
   });
-  {
-    const got = await mutagenJson(
-      rt.outPath,
-      `import sys, json, hashlib
+  const got = await mutagenJson(
+    rt.outPath,
+    `import sys, json, hashlib
 from mutagen.mp4 import MP4
 t = MP4(sys.argv[1]).tags
 ff = lambda k: [[v.dataformat, hashlib.sha256(bytes(v)).hexdigest(), bytes(v).decode('latin1') if v.dataformat == 1 else None] for v in t.get(k, [])]
@@ -210,41 +209,40 @@ print(json.dumps({"tmpo": t.get("tmpo"), "cpil": t.get("cpil"), "pgap": t.get("p
   "blob": ff("----:com.apple.iTunes:musefs blob"), "other": ff("----:org.example:other"),
   "isrc": ff("----:com.apple.iTunes:ISRC"), "custom": [bytes(v).decode() for v in t.get("----:com.apple.iTunes:MY_CUSTOM", [])],
   "keys": sorted(k for k in t.keys() if k.startswith("----"))}))`,
-    );
-    assert.deepEqual(got, {
-      tmpo: [128],
-      cpil: true,
-      pgap: false,
-      disk: [[2, 3]],
-      trkn: [[7, 0]],
-      blob: [[0, sha256(payload), null]],
-      other: [[0, sha256(Uint8Array.of(1, 2, 3)), null]],
-      isrc: [[1, sha256(new TextEncoder().encode("USRC17607839")), "USRC17607839"]],
-      custom: ["first", "second"],
-      keys: [
-        "----:com.apple.iTunes:ISRC",
-        "----:com.apple.iTunes:MY_CUSTOM",
-        "----:com.apple.iTunes:musefs blob",
-        "----:org.example:other",
-      ],
-    });
-    // Probe back: integers normalized, the ID3-only binary tag dropped.
-    const want = rt.input.tags.map((t) => t.key === "bpm" ? { ...t, value: "128" } : t);
-    assert.deepEqual(
-      rt.reprobe.tags.map((t) => `${t.key}[${t.ordinal}]=${t.value}`).sort(),
-      want.map((t) => `${t.key}[${t.ordinal}]=${t.value}`).sort(),
-    );
-    assert.deepEqual(
-      rt.reprobe.binaryTags.map((t) => [t.key, t.ordinal, sha256(t.data)]).sort(),
-      [
-        ["----:com.apple.iTunes:musefs blob", 0, sha256(payload)],
-        ["----:org.example:other", 0, sha256(Uint8Array.of(1, 2, 3))],
-      ].sort(),
-    );
-    assert.ok(rt.layout.segments.some((s) => s.kind === "binary-tag" && s.length === 777));
-    await assertPcmEqual(rt);
-    assertChunkOracleRt(rt);
-  }
+  );
+  assert.deepEqual(got, {
+    tmpo: [128],
+    cpil: true,
+    pgap: false,
+    disk: [[2, 3]],
+    trkn: [[7, 0]],
+    blob: [[0, sha256(payload), null]],
+    other: [[0, sha256(Uint8Array.of(1, 2, 3)), null]],
+    isrc: [[1, sha256(new TextEncoder().encode("USRC17607839")), "USRC17607839"]],
+    custom: ["first", "second"],
+    keys: [
+      "----:com.apple.iTunes:ISRC",
+      "----:com.apple.iTunes:MY_CUSTOM",
+      "----:com.apple.iTunes:musefs blob",
+      "----:org.example:other",
+    ],
+  });
+  // Probe back: integers normalized, the ID3-only binary tag dropped.
+  const want = rt.input.tags.map((t) => t.key === "bpm" ? { ...t, value: "128" } : t);
+  assert.deepEqual(
+    rt.reprobe.tags.map((t) => `${t.key}[${t.ordinal}]=${t.value}`).sort(),
+    want.map((t) => `${t.key}[${t.ordinal}]=${t.value}`).sort(),
+  );
+  assert.deepEqual(
+    rt.reprobe.binaryTags.map((t) => [t.key, t.ordinal, sha256(t.data)]).sort(),
+    [
+      ["----:com.apple.iTunes:musefs blob", 0, sha256(payload)],
+      ["----:org.example:other", 0, sha256(Uint8Array.of(1, 2, 3))],
+    ].sort(),
+  );
+  assert.ok(rt.layout.segments.some((s) => s.kind === "binary-tag" && s.length === 777));
+  await assertPcmEqual(rt);
+  assertChunkOracleRt(rt);
 });
 
 Deno.test("mp4 edits: unparseable track/disk/bpm values are dropped, not written as garbage", async () => {
@@ -265,60 +263,56 @@ Deno.test("mp4 edits: unparseable track/disk/bpm values are dropped, not written
 Deno.test("mp4 chaptered audiobook: text chapter track and Nero chpl survive synthesis", async () => {
   using tmp = scratchDir("musefs-mp4ch-");
   const dir = tmp.path;
-  {
-    const meta = `${dir}/chapters.txt`;
-    await Deno.writeTextFile(
-      meta,
-      ";FFMETADATA1\ntitle=Book\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=200\ntitle=One\n" +
-        "[CHAPTER]\nTIMEBASE=1/1000\nSTART=200\nEND=500\ntitle=Two\n",
+  const meta = `${dir}/chapters.txt`;
+  await Deno.writeTextFile(
+    meta,
+    ";FFMETADATA1\ntitle=Book\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=200\ntitle=One\n" +
+      "[CHAPTER]\nTIMEBASE=1/1000\nSTART=200\nEND=500\ntitle=Two\n",
+  );
+  const path = `${dir}/book.m4b`;
+  await run([
+    "ffmpeg",
+    "-v",
+    "error",
+    "-y",
+    "-i",
+    (await fixture("m4b")).path,
+    "-i",
+    meta,
+    "-map",
+    "0:a",
+    "-map_metadata",
+    "1",
+    "-map_chapters",
+    "1",
+    "-c",
+    "copy",
+    "-f",
+    "ipod",
+    path,
+  ], { check: true });
+  const handlers = walk(await Deno.readFile(path)).filter((b) => b.type === "trak").length;
+  assert.equal(handlers, 2, "ffmpeg wrote a chapter track");
+  await using rt = await mp4RoundTrip(path, (input) => setTag(input, "title", ["Renamed book"]));
+  const chapters = async (p: string) =>
+    new TextDecoder().decode(
+      (await run(["ffprobe", "-v", "error", "-show_chapters", "-of", "compact", p], {
+        check: true,
+      })).stdout,
     );
-    const path = `${dir}/book.m4b`;
-    await run([
-      "ffmpeg",
-      "-v",
-      "error",
-      "-y",
-      "-i",
-      (await fixture("m4b")).path,
-      "-i",
-      meta,
-      "-map",
-      "0:a",
-      "-map_metadata",
-      "1",
-      "-map_chapters",
-      "1",
-      "-c",
-      "copy",
-      "-f",
-      "ipod",
-      path,
-    ], { check: true });
-    const handlers = walk(await Deno.readFile(path)).filter((b) => b.type === "trak").length;
-    assert.equal(handlers, 2, "ffmpeg wrote a chapter track");
-    await using rt = await mp4RoundTrip(path, (input) => setTag(input, "title", ["Renamed book"]));
-    {
-      const chapters = async (p: string) =>
-        new TextDecoder().decode(
-          (await run(["ffprobe", "-v", "error", "-show_chapters", "-of", "compact", p], {
-            check: true,
-          })).stdout,
-        );
-      const before = await chapters(path);
-      assert.match(before, /title=Two/);
-      assert.equal(await chapters(rt.outPath), before, "ffprobe reads the same chapters");
-      const nero = (p: string) =>
-        mutagenJson(
-          p,
-          `import sys, json
+  const before = await chapters(path);
+  assert.match(before, /title=Two/);
+  assert.equal(await chapters(rt.outPath), before, "ffprobe reads the same chapters");
+  const nero = (p: string) =>
+    mutagenJson(
+      p,
+      `import sys, json
 from mutagen.mp4 import MP4
 print(json.dumps([[c.start, c.title] for c in MP4(sys.argv[1]).chapters]))`,
-        );
-      assert.deepEqual(await nero(rt.outPath), await nero(path), "mutagen reads the chpl chapters");
-      assert.ok(walk(rt.bytes).some((b) => b.path === "moov/udta/chpl"));
-      assert.equal(rt.reprobe.tags.find((t) => t.key === "title")?.value, "Renamed book");
-      await assertPcmEqual(rt);
-      assertChunkOracleRt(rt);
-    }
-  }
+    );
+  assert.deepEqual(await nero(rt.outPath), await nero(path), "mutagen reads the chpl chapters");
+  assert.ok(walk(rt.bytes).some((b) => b.path === "moov/udta/chpl"));
+  assert.equal(rt.reprobe.tags.find((t) => t.key === "title")?.value, "Renamed book");
+  await assertPcmEqual(rt);
+  assertChunkOracleRt(rt);
 });

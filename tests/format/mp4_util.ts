@@ -6,6 +6,7 @@
 import type { MemoryBlobs } from "../../src/format/mod.ts";
 import type { ByteSource, SynthInput } from "../../src/format/types.ts";
 import { type RoundTrip, roundTrip } from "./harness.ts";
+import { concatBytes } from "../fixtures/tools.ts";
 
 const enc = new TextEncoder();
 
@@ -19,13 +20,7 @@ export function u64(v: number): Uint8Array {
   return out;
 }
 export function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 /** Four-char code bytes; © written as "\u00a9". */
 export function fourcc(s: string): Uint8Array {

@@ -9,6 +9,7 @@ import { MAX_PAGE_SIZE } from "../../src/format/ogg/page.ts";
 import { BufferSource } from "../../src/format/source.ts";
 import { FormatError } from "../../src/format/types.ts";
 import { coverJpeg, run, sourceWav } from "../fixtures/fixtures.ts";
+import { concatBytes as concat } from "../fixtures/tools.ts";
 import { addArt, assertPcmEqual, assertRandomRanges, roundTrip, sha256 } from "./harness.ts";
 import { mulberry32 } from "./mutate.ts";
 import {
@@ -208,17 +209,6 @@ Deno.test("ogg audio: non-page bytes are served verbatim, reads stay bounded", (
   assert(counted.bytes <= 1000 + 2 * MAX_PAGE_SIZE + 282, `read ${counted.bytes}`);
   assert(counted.reads <= 3, `${counted.reads} reads for one random range`);
 });
-
-/** `parts` joined into one array. */
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** Sequential reads of `chunk` bytes (the memo path) equal the reference. */
 function checkSequential(file: Uint8Array, delta: number, chunk: number): void {

@@ -28,6 +28,13 @@ import { scratchDir } from "../scratch.ts";
 
 // ---------------------------------------------------------------- helpers
 
+/** ffmpeg reading the fixture source WAV, with `args`, writing `out`. */
+async function ffmpegFromSource(out: string, args: string[]): Promise<void> {
+  await run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", await sourceWav(), ...args, out], {
+    check: true,
+  });
+}
+
 const latin = encodeLatin1;
 const cat = (...parts: Uint8Array[]) => concat(parts);
 const u32le = (n: number) => Uint8Array.of(n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24);
@@ -159,14 +166,7 @@ Deno.test("INFO-only WAV: tags come from LIST/INFO (unmapped ids ignored)", asyn
   using tmp = scratchDir("musefs-wavi-");
   const dir = tmp.path;
   const out = `${dir}/info.wav`;
-  await run([
-    "ffmpeg",
-    "-nostdin",
-    "-v",
-    "error",
-    "-y",
-    "-i",
-    await sourceWav(),
+  await ffmpegFromSource(out, [
     "-t",
     "0.1",
     "-metadata",
@@ -185,8 +185,7 @@ Deno.test("INFO-only WAV: tags come from LIST/INFO (unmapped ids ignored)", asyn
     "encoder=ignored",
     "-c:a",
     "pcm_s16le",
-    out,
-  ], { check: true });
+  ]);
   const r = probeWav(new BufferSource(await Deno.readFile(out)));
   assertEquals(
     r.tags.map((t) => `${t.key}=${t.value}`).sort(),
@@ -239,14 +238,7 @@ Deno.test("odd-length data keeps its pad byte; fact chunks are carried over", as
   using tmp = scratchDir("musefs-wavo-");
   const dir = tmp.path;
   const odd = `${dir}/odd.wav`;
-  await run([
-    "ffmpeg",
-    "-nostdin",
-    "-v",
-    "error",
-    "-y",
-    "-i",
-    await sourceWav(),
+  await ffmpegFromSource(odd, [
     "-af",
     "atrim=end_sample=3001",
     "-ac",
@@ -255,29 +247,13 @@ Deno.test("odd-length data keeps its pad byte; fact chunks are carried over", as
     "8000",
     "-c:a",
     "pcm_u8",
-    odd,
-  ], { check: true });
+  ]);
   const oddBytes = await Deno.readFile(odd);
   const r = probeWav(new BufferSource(oddBytes));
   assertEquals(r.audioLength % 2, 1, "odd payload");
   await serveVariant(oddBytes, odd);
   const alaw = `${dir}/alaw.wav`;
-  await run([
-    "ffmpeg",
-    "-nostdin",
-    "-v",
-    "error",
-    "-y",
-    "-i",
-    await sourceWav(),
-    "-t",
-    "0.1",
-    "-metadata",
-    "title=A-law",
-    "-c:a",
-    "pcm_alaw",
-    alaw,
-  ], { check: true });
+  await ffmpegFromSource(alaw, ["-t", "0.1", "-metadata", "title=A-law", "-c:a", "pcm_alaw"]);
   const alawBytes = await Deno.readFile(alaw);
   const fact = chunksOf(alawBytes).find(([c]) => c === "fact");
   assert(fact, "ffmpeg writes a fact chunk for A-law");
