@@ -10,6 +10,7 @@ import { completionScript, valueKind } from "../../src/cli/completions.ts";
 import type { CommandSpec, Flag, FlagTable } from "../../src/cli/flags.ts";
 import { COMMANDS as COMMAND_TABLE, mountSpec, SHELLS } from "../../src/cli/spec.ts";
 import { musefs } from "./run_musefs.ts";
+import { hasTool as has } from "../fixtures/tools.ts";
 
 const COMMANDS: readonly CommandSpec<FlagTable>[] = COMMAND_TABLE;
 
@@ -26,15 +27,6 @@ function expectedFlags(spec: CommandSpec<FlagTable>): string[] {
 
 function choiceFlags(spec: CommandSpec<FlagTable>): Flag[] {
   return (Object.values(spec.flags) as Flag[]).filter((f) => !f.hidden && f.choices);
-}
-
-function has(cmd: string): boolean {
-  try {
-    return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
 }
 
 async function shell(

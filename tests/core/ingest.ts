@@ -26,6 +26,7 @@ import type { ReadPiece } from "../../src/core/api.ts";
 import type { MusefsLibrary } from "../../src/core/library.ts";
 import { statStamp } from "../../src/core/stamp.ts";
 import { ensureFixtures, type Fixture } from "../fixtures/fixtures.ts";
+import { mulberry32 } from "../fixtures/tools.ts";
 
 /** Probe `path` and write its track, tags, art and structural rows. Returns the track id. */
 export function ingestFile(store: Store, path: string): number {
@@ -187,13 +188,4 @@ export function allPaths(lib: MusefsLibrary): string[] {
 }
 
 /** Deterministic PRNG (mulberry32) for reproducible random ranges and edits. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;

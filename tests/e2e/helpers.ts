@@ -49,10 +49,10 @@ function cleanEnv(): Record<string, string> {
   return env;
 }
 
-/** `musefs <args>` to completion (cwd = repo root, no MUSEFS_* from the runner). */
-export async function musefs(args: string[]): Promise<Ran> {
+/** `musefs <args>` as shipped, cwd = repo root, no MUSEFS_* from the runner. */
+function musefsProcess(args: string[]): Deno.Command {
   const [deno, ...argv] = musefsCommand(args);
-  const out = await new Deno.Command(deno, {
+  return new Deno.Command(deno, {
     args: argv,
     cwd: REPO,
     env: cleanEnv(),
@@ -60,7 +60,12 @@ export async function musefs(args: string[]): Promise<Ran> {
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  });
+}
+
+/** `musefs <args>` to completion (cwd = repo root, no MUSEFS_* from the runner). */
+export async function musefs(args: string[]): Promise<Ran> {
+  const out = await musefsProcess(args).output();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
@@ -291,16 +296,7 @@ async function collect(
  * exits first or nothing happens within 30 s.
  */
 export async function mount(db: string, mountpoint: string, flags: string[] = []): Promise<Mount> {
-  const [deno, ...argv] = musefsCommand(["mount", mountpoint, "--db", db, "-v", ...flags]);
-  const child = new Deno.Command(deno, {
-    args: argv,
-    cwd: REPO,
-    env: cleanEnv(),
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = musefsProcess(["mount", mountpoint, "--db", db, "-v", ...flags]).spawn();
   const out = { text: "" };
   const err = { text: "" };
   let onReady!: () => void;

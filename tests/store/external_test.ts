@@ -110,7 +110,7 @@ Deno.test("python plugin writes are seen by our store layer", async () => {
 
 Deno.test("a plugin write violating a CHECK rolls back only that record", async () => {
   using fresh = freshStore();
-  const { store, path, dir } = fresh;
+  const { store, path } = fresh;
   const a = addTrack(store, 1);
   replaceTextTags(store, a, [{ key: "title", value: "Keep", ordinal: 0 }]);
   const out = await new Deno.Command("/usr/bin/python3", {
@@ -127,7 +127,7 @@ Deno.test("a plugin write violating a CHECK rolls back only that record", async 
 
 Deno.test("a read-only connection sees new commits of another connection", () => {
   using fresh = freshStore();
-  const { store, path, dir } = fresh;
+  const { store, path } = fresh;
   using ro = openStore(path, { mode: "ro" });
   assert.equal(ro.mode, "ro");
   const dv = ro.dataVersion();
@@ -154,7 +154,7 @@ Deno.test("a read-only connection sees new commits of another connection", () =>
 
 Deno.test("a writer blocked past busy_timeout gets a busy StoreError", async () => {
   using fresh = freshStore();
-  const { store, path, dir } = fresh;
+  const { store, path } = fresh;
   // python holds the write lock; our busy timeout is shortened so the test stays quick.
   const holder = new Deno.Command("/usr/bin/python3", {
     args: [

@@ -1,7 +1,14 @@
 // Shared helpers for the store tests: temp stores on disk, sample rows.
 
+import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { openStore, type Store, type TrackInput, upsertTrack } from "../../src/store/mod.ts";
+import {
+  openStore,
+  type Store,
+  StoreError,
+  type TrackInput,
+  upsertTrack,
+} from "../../src/store/mod.ts";
 import { closing, scratchDir } from "../scratch.ts";
 
 export function tempDir(): string {
@@ -33,6 +40,31 @@ export function freshStore(): FreshStore {
 
 export function cleanup(dir: string): void {
   Deno.removeSync(dir, { recursive: true });
+}
+
+/** A test body run on a fresh store holding track 1 (its id is passed) and art row 1. */
+export function withTrackAndArt(fn: (store: Store, trackId: number) => void): () => void {
+  return () => {
+    using fresh = freshStore();
+    const id = addTrack(fresh.store, 1);
+    fresh.store.db.exec(
+      `INSERT INTO art (id, sha256, mime, byte_len, data) VALUES (1, '${
+        "a".repeat(64)
+      }', 'image/png', 2, x'0102')`,
+    );
+    fn(fresh.store, id);
+  };
+}
+
+/** The StoreError `fn` throws (fails when it throws something else or nothing). */
+export function storeError(fn: () => unknown): StoreError {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof StoreError, `expected a StoreError, got ${e}`);
+    return e;
+  }
+  assert.fail("expected an error");
 }
 
 export const NS_2025 = 1_760_000_000_123_456_789n;

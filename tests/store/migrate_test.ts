@@ -10,22 +10,12 @@ import {
   SCHEMA_VERSION,
   StoreError,
 } from "../../src/store/mod.ts";
-import { addTrack, cleanup, freshStore, objectsOf } from "./helpers.ts";
+import { addTrack, cleanup, freshStore, objectsOf, storeError } from "./helpers.ts";
 import { scratchDir } from "../scratch.ts";
-
-function storeError(fn: () => unknown): StoreError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof StoreError, `expected a StoreError, got ${e}`);
-    return e;
-  }
-  assert.fail("expected an error");
-}
 
 Deno.test("a fresh store is created at version 2 in WAL mode", () => {
   using fresh = freshStore();
-  const { store, path, dir } = fresh;
+  const { store, path } = fresh;
   assert.equal(store.userVersion(), SCHEMA_VERSION);
   const mode = store.db.prepare("PRAGMA journal_mode").get() as { journal_mode: string };
   assert.equal(mode.journal_mode, "wal");

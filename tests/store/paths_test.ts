@@ -20,7 +20,7 @@ const PATHS = [
 
 Deno.test("store paths: range probes find exactly what lies under a directory", () => {
   using fresh = freshStore();
-  const { store, dir } = fresh;
+  const { store } = fresh;
   PATHS.forEach((p, i) => addTrack(store, i + 1, { backingPath: p }));
   assert.equal(firstTrackUnder(store, "/srv/music"), "/srv/music/Artist A/Album/01.flac");
   assert.equal(
@@ -63,7 +63,7 @@ Deno.test("store paths: range probes find exactly what lies under a directory", 
 
 Deno.test("store paths: the probe is an index seek on backing_path", () => {
   using fresh = freshStore();
-  const { store, dir } = fresh;
+  const { store } = fresh;
   const plan = store.db.prepare(
     "EXPLAIN QUERY PLAN SELECT backing_path AS p FROM tracks " +
       "WHERE backing_path >= ? AND backing_path < ? ORDER BY backing_path LIMIT 1",

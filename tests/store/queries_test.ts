@@ -44,24 +44,22 @@ import {
   vacuumStore,
 } from "../../src/store/mod.ts";
 import { storeBlobSource } from "../../src/core/blobs.ts";
-import { addTrack, cleanup, freshStore, NS_2025, sampleTrack, versionOf } from "./helpers.ts";
+import {
+  addTrack,
+  cleanup,
+  freshStore,
+  NS_2025,
+  sampleTrack,
+  storeError,
+  versionOf,
+} from "./helpers.ts";
 
 function withStore(fn: (store: Store) => void): () => void {
   return () => {
     using fresh = freshStore();
-    const { store, dir } = fresh;
+    const { store } = fresh;
     fn(store);
   };
-}
-
-function storeError(fn: () => unknown): StoreError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof StoreError, `expected a StoreError, got ${e}`);
-    return e;
-  }
-  assert.fail("expected an error");
 }
 
 const FP = "f".repeat(64);
@@ -536,7 +534,7 @@ Deno.test("read-time guards: over-long values planted with CHECKs off", () => {
 
 Deno.test("vacuumStore reclaims space; refused while another connection writes", async () => {
   using fresh = freshStore();
-  const { store, path, dir } = fresh;
+  const { store, path } = fresh;
   const id = addTrack(store, 1);
   replaceBinaryTags(store, id, [{ key: "PRIV", ordinal: 0, data: new Uint8Array(2_000_000) }]);
   store.exec("PRAGMA wal_checkpoint(TRUNCATE)");
