@@ -33,16 +33,13 @@ function assertMismatch(edit: (statements: string[]) => string[], expected: RegE
 
 /** Alter a fresh store of ours with raw SQL, expect the open to fail naming `expected`. */
 function assertMismatchAfter(sql: string, expected: RegExp): void {
-  const { store, path, dir } = freshStore();
-  try {
-    store.close();
-    const raw = new DatabaseSync(path);
-    raw.exec(sql);
-    raw.close();
-    assert.match(mismatch(path), expected);
-  } finally {
-    cleanup(dir);
-  }
+  using fresh = freshStore();
+  const { store, path, dir } = fresh;
+  store.close();
+  const raw = new DatabaseSync(path);
+  raw.exec(sql);
+  raw.close();
+  assert.match(mismatch(path), expected);
 }
 
 /** Same statements, other whitespace, quoting and keyword case. */
@@ -214,21 +211,18 @@ Deno.test("identity: every problem is listed, not just the first", () => {
 });
 
 Deno.test("identity: foreign key violations are refused", () => {
-  const { store, path, dir } = freshStore();
-  try {
-    store.close();
-    const raw = new DatabaseSync(path, { enableForeignKeyConstraints: false });
-    raw.exec("INSERT INTO tags (track_id, key, value) VALUES (42, 'title', 'orphan')");
-    raw.close();
-    assert.match(
-      mismatch(path),
-      /foreign key violations: tags row \d+ references a missing tracks row/,
-    );
-    // Opt-out for extra connections of a process that already checked.
-    openStore(path, { mode: "ro", foreignKeyCheck: false }).close();
-  } finally {
-    cleanup(dir);
-  }
+  using fresh = freshStore();
+  const { store, path, dir } = fresh;
+  store.close();
+  const raw = new DatabaseSync(path, { enableForeignKeyConstraints: false });
+  raw.exec("INSERT INTO tags (track_id, key, value) VALUES (42, 'title', 'orphan')");
+  raw.close();
+  assert.match(
+    mismatch(path),
+    /foreign key violations: tags row \d+ references a missing tracks row/,
+  );
+  // Opt-out for extra connections of a process that already checked.
+  openStore(path, { mode: "ro", foreignKeyCheck: false }).close();
 });
 
 /**

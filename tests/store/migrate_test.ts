@@ -151,35 +151,29 @@ Deno.test("a version-1 store is upgraded to 2, keeping its rows", () => {
 });
 
 Deno.test("a store newer than version 2 is refused, rw and ro", () => {
-  const { store, path, dir } = freshStore();
-  try {
-    store.exec("PRAGMA user_version = 3");
-    store.close();
-    for (const mode of ["rw", "ro"] as const) {
-      const e = storeError(() => openStore(path, { mode }));
-      assert.equal(e.kind, "newer-version");
-      assert.equal(
-        e.message,
-        "store schema version 3 is newer than this musefs build supports (max 2)",
-      );
-    }
-  } finally {
-    cleanup(dir);
+  using fresh = freshStore();
+  const { store, path, dir } = fresh;
+  store.exec("PRAGMA user_version = 3");
+  store.close();
+  for (const mode of ["rw", "ro"] as const) {
+    const e = storeError(() => openStore(path, { mode }));
+    assert.equal(e.kind, "newer-version");
+    assert.equal(
+      e.message,
+      "store schema version 3 is newer than this musefs build supports (max 2)",
+    );
   }
 });
 
 Deno.test("reopening a current store does not migrate again", () => {
-  const { store, path, dir } = freshStore();
-  try {
-    const id = addTrack(store, 1);
-    store.close();
-    const again = openStore(path, { mode: "rw" });
-    assert.equal(getTrack(again, id)!.backingPath, "/music/track1.flac");
-    assert.equal(again.userVersion(), 2);
-    again.close();
-  } finally {
-    cleanup(dir);
-  }
+  using fresh = freshStore();
+  const { store, path, dir } = fresh;
+  const id = addTrack(store, 1);
+  store.close();
+  const again = openStore(path, { mode: "rw" });
+  assert.equal(getTrack(again, id)!.backingPath, "/music/track1.flac");
+  assert.equal(again.userVersion(), 2);
+  again.close();
 });
 
 Deno.test("a file that is not a database is reported as corrupt", () => {
