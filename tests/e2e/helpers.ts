@@ -69,6 +69,27 @@ export async function musefs(args: string[]): Promise<Ran> {
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
+/**
+ * `musefs <args>` that must exit by itself within `ms` (a hang usually means it mounted):
+ * its run, or "timeout" once it has been killed.
+ */
+export async function musefsWithin(args: string[], ms = 20_000): Promise<Ran | "timeout"> {
+  const child = musefsProcess(args).spawn();
+  const output = child.output();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), ms));
+  const first = await Promise.race([output, timeout]);
+  clearTimeout(timer);
+  if (first === "timeout") {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited meanwhile */ }
+    await output.catch(() => {});
+    return "timeout";
+  }
+  return { code: first.code, stdout: dec.decode(first.stdout), stderr: dec.decode(first.stderr) };
+}
+
 // ---------------------------------------------------------------- library
 
 /** A scanned copy of every fixture: `lib/<fixture>.<ext>` indexed in `db`. */

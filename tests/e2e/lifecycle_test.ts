@@ -7,6 +7,7 @@ import {
   isMounted,
   mount,
   musefs,
+  musefsWithin,
   noFuse,
   q,
   type Ran,
@@ -17,16 +18,6 @@ import {
 import { FIXTURE_NAMES } from "../fixtures/fixtures.ts";
 
 const DIR = "Various Ärtists/Älbum of Fixtures";
-
-/** `musefs args` that must exit by itself within `ms` (a hang means it mounted). */
-async function musefsWithin(args: string[], ms = 20_000): Promise<Ran | "timeout"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), ms));
-  const ran = musefs(args);
-  const first = await Promise.race([ran, timeout]);
-  clearTimeout(timer);
-  return first;
-}
 
 Deno.test({
   name: "e2e: lifecycle: signals, metrics, bad invocations",
