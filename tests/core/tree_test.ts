@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { InodeAllocator } from "../../src/core/inodes.ts";
 import { utf8Length } from "../../src/core/names.ts";
-import { type TreeEntry, VirtualTree } from "../../src/core/tree.ts";
+import { type TreeEntry } from "../../src/core/tree.ts";
 import { ancestorIn } from "../../src/core/tree_apply.ts";
 import { build, buildCi, must, pathList, ROOT } from "./tree_helpers.ts";
 

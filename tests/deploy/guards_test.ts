@@ -8,13 +8,10 @@ import {
   isMounted,
   type Library,
   mount,
-  musefs,
   musefsWithin,
   noFuse,
-  q,
   type Ran,
   scannedLibrary,
-  sh,
   tracks,
   withMount,
 } from "../e2e/helpers.ts";

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import type { SQLInputValue } from "node:sqlite";
 import { type Store } from "../../src/store/mod.ts";
-import { addTrack, withTrackAndArt } from "./helpers.ts";
+import { withTrackAndArt } from "./helpers.ts";
 
 function rejects(store: Store, sql: string, ...params: SQLInputValue[]): void {
   assert.throws(() => store.db.prepare(sql).run(...params), /CHECK constraint failed/);

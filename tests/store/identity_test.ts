@@ -34,7 +34,7 @@ function assertMismatch(edit: (statements: string[]) => string[], expected: RegE
 /** Alter a fresh store of ours with raw SQL, expect the open to fail naming `expected`. */
 function assertMismatchAfter(sql: string, expected: RegExp): void {
   using fresh = freshStore();
-  const { store, path, dir } = fresh;
+  const { store, path } = fresh;
   store.close();
   const raw = new DatabaseSync(path);
   raw.exec(sql);
@@ -212,7 +212,7 @@ Deno.test("identity: every problem is listed, not just the first", () => {
 
 Deno.test("identity: foreign key violations are refused", () => {
   using fresh = freshStore();
-  const { store, path, dir } = fresh;
+  const { store, path } = fresh;
   store.close();
   const raw = new DatabaseSync(path, { enableForeignKeyConstraints: false });
   raw.exec("INSERT INTO tags (track_id, key, value) VALUES (42, 'title', 'orphan')");

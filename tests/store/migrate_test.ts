@@ -2,15 +2,8 @@
 
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import {
-  getTrack,
-  listTextTags,
-  migrate,
-  openStore,
-  SCHEMA_VERSION,
-  StoreError,
-} from "../../src/store/mod.ts";
-import { addTrack, cleanup, freshStore, objectsOf, storeError } from "./helpers.ts";
+import { getTrack, listTextTags, migrate, openStore, SCHEMA_VERSION } from "../../src/store/mod.ts";
+import { addTrack, freshStore, objectsOf, storeError } from "./helpers.ts";
 import { scratchDir } from "../scratch.ts";
 
 Deno.test("a fresh store is created at version 2 in WAL mode", () => {
@@ -152,7 +145,7 @@ Deno.test("a version-1 store is upgraded to 2, keeping its rows", () => {
 
 Deno.test("a store newer than version 2 is refused, rw and ro", () => {
   using fresh = freshStore();
-  const { store, path, dir } = fresh;
+  const { store, path } = fresh;
   store.exec("PRAGMA user_version = 3");
   store.close();
   for (const mode of ["rw", "ro"] as const) {
@@ -167,7 +160,7 @@ Deno.test("a store newer than version 2 is refused, rw and ro", () => {
 
 Deno.test("reopening a current store does not migrate again", () => {
   using fresh = freshStore();
-  const { store, path, dir } = fresh;
+  const { store, path } = fresh;
   const id = addTrack(store, 1);
   store.close();
   const again = openStore(path, { mode: "rw" });

@@ -35,7 +35,6 @@ import {
   setTrackChecksums,
   sha256Hex,
   type Store,
-  StoreError,
   storeFilesBytes,
   tagsForTracks,
   tracksByFingerprint,
