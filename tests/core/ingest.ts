@@ -27,6 +27,7 @@ import type { MusefsLibrary } from "../../src/core/library.ts";
 import { statStamp } from "../../src/core/stamp.ts";
 import { ensureFixtures, type Fixture } from "../fixtures/fixtures.ts";
 import { mulberry32 } from "../fixtures/tools.ts";
+import { scratchDir } from "../scratch.ts";
 
 /** Probe `path` and write its track, tags, art and structural rows. Returns the track id. */
 export function ingestFile(store: Store, path: string): number {
@@ -75,27 +76,32 @@ export interface TestLibrary extends Disposable {
   tracks: Map<string, { path: string; id: number; fixture: Fixture }>;
 }
 
-/** Copy every fixture into a temp dir and ingest the copies into a fresh store. */
+/**
+ * Copy every fixture (or those `names`) into a temp dir and ingest the copies into a fresh
+ * store: `using t = await fixtureStore()`.
+ */
 export async function fixtureStore(names?: readonly string[]): Promise<TestLibrary> {
   const fixtures = (await ensureFixtures()).filter((f) => !names || names.includes(f.name));
-  const dir = Deno.makeTempDirSync({ prefix: "musefs-core-test-" });
+  const scratch = scratchDir("musefs-core-test-");
+  const dir = scratch.path;
   const db = `${dir}/lib.db`;
   const store = openStore(db, { mode: "rw", create: true });
+  const dispose = () => {
+    store.close(); // a no-op when the test closed it already
+    scratch[Symbol.dispose]();
+  };
   const tracks = new Map<string, { path: string; id: number; fixture: Fixture }>();
-  for (const f of fixtures) {
-    const path = `${dir}/${f.name}${f.ext}`;
-    Deno.copyFileSync(f.path, path);
-    tracks.set(f.name, { path, id: ingestFile(store, path), fixture: f });
-  }
-  const t: TestLibrary = { dir, db, store, tracks, [Symbol.dispose]: () => disposeStore(t) };
-  return t;
-}
-
-export function disposeStore(t: TestLibrary): void {
   try {
-    t.store.close();
-  } catch { /* already closed */ }
-  Deno.removeSync(t.dir, { recursive: true });
+    for (const f of fixtures) {
+      const path = `${dir}/${f.name}${f.ext}`;
+      Deno.copyFileSync(f.path, path);
+      tracks.set(f.name, { path, id: ingestFile(store, path), fixture: f });
+    }
+  } catch (e) {
+    dispose();
+    throw e;
+  }
+  return { dir, db, store, tracks, [Symbol.dispose]: dispose };
 }
 
 /** The bytes the pieces stand for (file pieces read here, as the server would). */

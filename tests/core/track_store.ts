@@ -2,7 +2,7 @@
 // exist: what the refresh and fault tests build libraries over.
 
 import { openStore, replaceTextTags, type Store, upsertTrack } from "../../src/store/mod.ts";
-import type { MusefsLibrary } from "../../src/core/library.ts";
+import { scratchDir } from "../scratch.ts";
 
 /** Disposing it closes the store and removes the temp dir. */
 export interface Fixture extends Disposable {
@@ -11,22 +11,21 @@ export interface Fixture extends Disposable {
   store: Store;
 }
 
+/** A fresh rw store in its own temp dir: `using f = freshStore()`. */
 export function freshStore(prefix = "musefs-core-test-"): Fixture {
-  const dir = Deno.makeTempDirSync({ prefix });
+  const scratch = scratchDir(prefix);
+  const dir = scratch.path;
   const db = `${dir}/lib.db`;
-  const f: Fixture = {
+  const store = openStore(db, { mode: "rw", create: true });
+  return {
     dir,
     db,
-    store: openStore(db, { mode: "rw", create: true }),
-    [Symbol.dispose]: () => dispose(f),
+    store,
+    [Symbol.dispose]: () => {
+      store.close(); // a no-op when the test closed it already
+      scratch[Symbol.dispose]();
+    },
   };
-  return f;
-}
-
-export function dispose(f: Fixture, lib?: MusefsLibrary): void {
-  lib?.close();
-  f.store.close();
-  Deno.removeSync(f.dir, { recursive: true });
 }
 
 let pathSeq = 0;
