@@ -16,6 +16,7 @@ import {
   assertPcmEqual,
   assertRandomRanges,
   assertReprobeMatchesInput,
+  isFormatError,
   pictureViews,
   randomBytes,
   roundTrip,
@@ -27,8 +28,6 @@ import { assertFuzzClean, fuzzProbe, mutatedBySeed } from "./mutate.ts";
 import { type ScratchDir, scratchDir } from "../scratch.ts";
 
 const FLAC_FIXTURES = ["flac", "flac_id3"] as const;
-const isFormatError = (kind?: string) => (e: unknown) =>
-  e instanceof FormatError && (kind === undefined || e.kind === kind);
 
 // ---------------------------------------------------------------- file builders
 

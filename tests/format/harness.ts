@@ -28,13 +28,15 @@ import {
 } from "../../src/format/mod.ts";
 import type { LayoutSources } from "../../src/format/layout.ts";
 import { BoundedSource, BufferSource } from "../../src/format/source.ts";
-import type {
-  ArtRef,
-  Layout,
-  ProbedPicture,
-  ProbeResult,
-  SynthInput,
-  TagEntry,
+import {
+  type ArtRef,
+  type ByteSource,
+  FormatError,
+  type Layout,
+  type ProbedPicture,
+  type ProbeResult,
+  type SynthInput,
+  type TagEntry,
 } from "../../src/format/types.ts";
 import { mutagenTags, type MutagenView, pcmMd5, tempDir } from "../fixtures/fixtures.ts";
 import { mulberry32 } from "./mutate.ts";
@@ -68,6 +70,30 @@ export interface RoundTrip extends AsyncDisposable {
 export function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
+
+/** Runs `probe` over `bytes` inside the 64 MiB read budget; the result and the bytes it read. */
+export function probeCounted(
+  probe: (src: ByteSource) => ProbeResult,
+  bytes: Uint8Array,
+): { result: ProbeResult; read: number } {
+  const src = new BoundedSource(new BufferSource(bytes));
+  return { result: probe(src), read: src.bytesRead };
+}
+
+/** The kind of the FormatError `f` throws, or "none" (anything else is rethrown). */
+export function errorKind(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof FormatError) return e.kind;
+    throw e;
+  }
+  return "none";
+}
+
+/** An `assert.throws` matcher: a FormatError (of `kind`, when given). */
+export const isFormatError = (kind?: string) => (e: unknown) =>
+  e instanceof FormatError && (kind === undefined || e.kind === kind);
 
 /** Probes `path` (by its extension) inside the 64 MiB read budget. */
 export function probeBytes(path: string, bytes: Uint8Array): ProbeResult {

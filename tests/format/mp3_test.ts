@@ -6,7 +6,7 @@ import { concat, encodeLatin1 } from "../../src/format/bytes.ts";
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { mpegHeader, probeMp3, synthesizeMp3 } from "../../src/format/mp3.ts";
 import { BoundedSource, BufferSource } from "../../src/format/source.ts";
-import { FormatError, type ProbeResult } from "../../src/format/types.ts";
+import type { ProbeResult } from "../../src/format/types.ts";
 import { fixture, type FixtureName, id3v23Tag, pcmMd5, run } from "../fixtures/fixtures.ts";
 import {
   addArt,
@@ -17,8 +17,10 @@ import {
   assertPcmEqual,
   assertRandomRanges,
   assertReprobeMatchesInput,
+  errorKind,
   MemoryBlobs,
   pictureViews,
+  probeCounted,
   randomBytes,
   roundTrip,
   setTag,
@@ -28,24 +30,11 @@ import { fuzzProbe, mulberry32 } from "./mutate.ts";
 
 const MP3S: FixtureName[] = ["mp3_v23", "mp3_v24"];
 
-function probeBytes(bytes: Uint8Array): { result: ProbeResult; read: number } {
-  const src = new BoundedSource(new BufferSource(bytes));
-  return { result: probeMp3(src), read: src.bytesRead };
-}
+const probeBytes = (bytes: Uint8Array) => probeCounted(probeMp3, bytes);
 
 function audioOf(bytes: Uint8Array, r: ProbeResult): Uint8Array {
   return bytes.subarray(r.audioOffset, r.audioOffset + r.audioLength);
 }
-
-const errorKind = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof FormatError) return e.kind;
-    throw e;
-  }
-  return "none";
-};
 
 const cat = (...parts: Uint8Array[]) => concat(parts);
 const latin = encodeLatin1;

@@ -5,8 +5,8 @@
 import { concat, encodeLatin1 } from "../../src/format/bytes.ts";
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { probeWav, synthesizeWav } from "../../src/format/wav.ts";
-import { BoundedSource, BufferSource } from "../../src/format/source.ts";
-import { FormatError, type ProbeResult, type SynthInput } from "../../src/format/types.ts";
+import { BufferSource } from "../../src/format/source.ts";
+import type { ProbeResult, SynthInput } from "../../src/format/types.ts";
 import { fixture, mutagenTags, pcmMd5, riffChunks, run, sourceWav } from "../fixtures/fixtures.ts";
 import {
   addArt,
@@ -17,7 +17,9 @@ import {
   assertPcmEqual,
   assertRandomRanges,
   assertReprobeMatchesInput,
+  errorKind,
   MemoryBlobs,
+  probeCounted,
   randomBytes,
   roundTrip,
   setTag,
@@ -66,20 +68,7 @@ function riff(chunks: Chunk[], opts: { riffSize?: number; dataSize?: number } = 
   return cat(latin("RIFF"), u32le(opts.riffSize ?? rest.length), rest);
 }
 
-function probeBytes(bytes: Uint8Array): { result: ProbeResult; read: number } {
-  const src = new BoundedSource(new BufferSource(bytes));
-  return { result: probeWav(src), read: src.bytesRead };
-}
-
-const errorKind = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof FormatError) return e.kind;
-    throw e;
-  }
-  return "none";
-};
+const probeBytes = (bytes: Uint8Array) => probeCounted(probeWav, bytes);
 
 const tagValues = (r: ProbeResult, key: string) =>
   r.tags.filter((t) => t.key === key).map((t) => t.value);
