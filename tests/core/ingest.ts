@@ -104,6 +104,11 @@ export async function fixtureStore(names?: readonly string[]): Promise<TestLibra
   return { dir, db, store, tracks, [Symbol.dispose]: dispose };
 }
 
+/** Close the store and remove the temp dir (what `using` does; for tests not yet converted). */
+export function disposeStore(t: TestLibrary): void {
+  t[Symbol.dispose]();
+}
+
 /** The bytes the pieces stand for (file pieces read here, as the server would). */
 export function assemble(pieces: ReadPiece[]): Uint8Array {
   const parts: Uint8Array[] = [];
