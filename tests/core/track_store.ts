@@ -1,8 +1,8 @@
 // A throwaway store with artist/title tracks whose backing files do not
 // exist: what the refresh and fault tests build libraries over.
 
-import { openStore, replaceTextTags, type Store, upsertTrack } from "../../src/store/mod.ts";
-import { scratchDir } from "../scratch.ts";
+import { replaceTextTags, type Store, upsertTrack } from "../../src/store/mod.ts";
+import { freshStore as freshRwStore } from "../store/helpers.ts";
 
 /** Disposing it closes the store and removes the temp dir. */
 export interface Fixture extends Disposable {
@@ -11,21 +11,10 @@ export interface Fixture extends Disposable {
   store: Store;
 }
 
-/** A fresh rw store in its own temp dir: `using f = freshStore()`. */
+/** A fresh rw store in its own temp dir (the store tests' one, `path` also as `db`). */
 export function freshStore(prefix = "musefs-core-test-"): Fixture {
-  const scratch = scratchDir(prefix);
-  const dir = scratch.path;
-  const db = `${dir}/lib.db`;
-  const store = openStore(db, { mode: "rw", create: true });
-  return {
-    dir,
-    db,
-    store,
-    [Symbol.dispose]: () => {
-      store.close(); // a no-op when the test closed it already
-      scratch[Symbol.dispose]();
-    },
-  };
+  const fresh = freshRwStore(prefix);
+  return Object.assign(fresh, { db: fresh.path });
 }
 
 let pathSeq = 0;

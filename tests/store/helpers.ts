@@ -23,8 +23,9 @@ export interface FreshStore extends Disposable {
 }
 
 /** A fresh rw store in its own temp directory: `using fresh = freshStore()`. */
-export function freshStore(): FreshStore {
-  const dir = tempDir();
+export function freshStore(prefix = "musefs-store-test-"): FreshStore {
+  const scratch = scratchDir(prefix);
+  const dir = scratch.path;
   const path = `${dir}/lib.db`;
   const store = openStore(path, { mode: "rw", create: true });
   return {
@@ -33,7 +34,7 @@ export function freshStore(): FreshStore {
     dir,
     [Symbol.dispose]: () => {
       store.close(); // a no-op when the test closed it already
-      cleanup(dir);
+      scratch[Symbol.dispose]();
     },
   };
 }
