@@ -43,15 +43,7 @@ import {
   vacuumStore,
 } from "../../src/store/mod.ts";
 import { storeBlobSource } from "../../src/core/blobs.ts";
-import {
-  addTrack,
-  cleanup,
-  freshStore,
-  NS_2025,
-  sampleTrack,
-  storeError,
-  versionOf,
-} from "./helpers.ts";
+import { addTrack, freshStore, NS_2025, sampleTrack, storeError, versionOf } from "./helpers.ts";
 
 function withStore(fn: (store: Store) => void): () => void {
   return () => {
@@ -498,37 +490,34 @@ Deno.test(
 );
 
 Deno.test("read-time guards: over-long values planted with CHECKs off", () => {
-  const { store, path, dir } = freshStore();
-  try {
-    const id = addTrack(store, 1);
-    const art = upsertArt(store, { mime: "image/png", width: null, height: null, data: PNG });
-    store.close();
-    // A hostile writer can bypass CHECKs (ignore_check_constraints) — the reads must still refuse.
-    const raw = new DatabaseSync(path);
-    raw.exec("PRAGMA ignore_check_constraints = ON");
-    raw.prepare("INSERT INTO tags (track_id, key, value) VALUES (?, ?, 'v')").run(
-      id,
-      "k".repeat(300),
-    );
-    raw.prepare("INSERT INTO tags (track_id, key, value) VALUES (?, 'big', ?)").run(
-      id,
-      "x".repeat(262145),
-    );
-    raw.prepare("INSERT INTO track_art (track_id, art_id, description) VALUES (?, ?, ?)").run(
-      id,
-      art,
-      "d".repeat(1025),
-    );
-    raw.close();
-    using s = openStore(path, { mode: "rw" });
-    const e = storeError(() => listTextTags(s, id));
-    assert.equal(e.kind, "limit");
-    s.exec("DELETE FROM tags WHERE length(key) > 256");
-    assert.match(storeError(() => listTextTags(s, id)).message, /over 262144 bytes/);
-    assert.match(storeError(() => listTrackArt(s, id)).message, /description over 1024/);
-  } finally {
-    cleanup(dir);
-  }
+  using fresh = freshStore();
+  const { store, path } = fresh;
+  const id = addTrack(store, 1);
+  const art = upsertArt(store, { mime: "image/png", width: null, height: null, data: PNG });
+  store.close();
+  // A hostile writer can bypass CHECKs (ignore_check_constraints) — the reads must still refuse.
+  const raw = new DatabaseSync(path);
+  raw.exec("PRAGMA ignore_check_constraints = ON");
+  raw.prepare("INSERT INTO tags (track_id, key, value) VALUES (?, ?, 'v')").run(
+    id,
+    "k".repeat(300),
+  );
+  raw.prepare("INSERT INTO tags (track_id, key, value) VALUES (?, 'big', ?)").run(
+    id,
+    "x".repeat(262145),
+  );
+  raw.prepare("INSERT INTO track_art (track_id, art_id, description) VALUES (?, ?, ?)").run(
+    id,
+    art,
+    "d".repeat(1025),
+  );
+  raw.close();
+  using s = openStore(path, { mode: "rw" });
+  const e = storeError(() => listTextTags(s, id));
+  assert.equal(e.kind, "limit");
+  s.exec("DELETE FROM tags WHERE length(key) > 256");
+  assert.match(storeError(() => listTextTags(s, id)).message, /over 262144 bytes/);
+  assert.match(storeError(() => listTrackArt(s, id)).message, /description over 1024/);
 });
 
 Deno.test("vacuumStore reclaims space; refused while another connection writes", async () => {
