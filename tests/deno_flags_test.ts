@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { ARCHES, compilePlan } from "../build.ts";
 import { DENO_FLAGS } from "../src/cli/deno_flags.ts";
 import { denoRunArgs, MAIN, musefsCommand, taskDenoFlags } from "./cli/run_musefs.ts";
+import { scratchDir } from "./scratch.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
@@ -80,41 +81,38 @@ Deno.test("no test or benchmark spells out its own permission flags", async () =
 // Deno upgrade lifts these limits, this test fails: revisit the list and
 // the page.
 Deno.test("Deno grants /proc, /sys and VACUUM only under the shipped flags", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "musefs-flags-" });
-  try {
-    const probe = join(dir, "probe.ts");
-    await Deno.writeTextFile(
-      probe,
-      `import { DatabaseSync } from "node:sqlite";
-      const attempt = (f: () => unknown) => { try { f(); return "ok"; } catch (e) { return String(e); } };
-      console.log(JSON.stringify({
-        proc: attempt(() => Deno.readTextFileSync("/proc/self/status")),
-        sys: attempt(() => Deno.readDirSync("/sys").next()),
-        vacuum: attempt(() => {
-          const db = new DatabaseSync(${JSON.stringify(join(dir, "v.db"))});
-          db.exec("CREATE TABLE IF NOT EXISTS t (x)");
-          db.exec("VACUUM");
-          db.close();
-        }),
-      }));`,
-    );
-    const run = async (flags: readonly string[]) => {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: ["run", ...flags, probe],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-      return JSON.parse(new TextDecoder().decode(out.stdout));
-    };
-    const narrow = await run(
-      ["read", "write", "env", "ffi", "run", "sys"].map((p) => `--allow-${p}`),
-    );
-    assert.match(narrow.proc, /all access/);
-    assert.match(narrow.sys, /all access/);
-    assert.match(narrow.vacuum, /too many attached databases - max 0/);
-    assert.deepEqual(await run(DENO_FLAGS), { proc: "ok", sys: "ok", vacuum: "ok" });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  using tmp = scratchDir("musefs-flags-");
+  const dir = tmp.path;
+  const probe = join(dir, "probe.ts");
+  await Deno.writeTextFile(
+    probe,
+    `import { DatabaseSync } from "node:sqlite";
+    const attempt = (f: () => unknown) => { try { f(); return "ok"; } catch (e) { return String(e); } };
+    console.log(JSON.stringify({
+      proc: attempt(() => Deno.readTextFileSync("/proc/self/status")),
+      sys: attempt(() => Deno.readDirSync("/sys").next()),
+      vacuum: attempt(() => {
+        const db = new DatabaseSync(${JSON.stringify(join(dir, "v.db"))});
+        db.exec("CREATE TABLE IF NOT EXISTS t (x)");
+        db.exec("VACUUM");
+        db.close();
+      }),
+    }));`,
+  );
+  const run = async (flags: readonly string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", ...flags, probe],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    return JSON.parse(new TextDecoder().decode(out.stdout));
+  };
+  const narrow = await run(
+    ["read", "write", "env", "ffi", "run", "sys"].map((p) => `--allow-${p}`),
+  );
+  assert.match(narrow.proc, /all access/);
+  assert.match(narrow.sys, /all access/);
+  assert.match(narrow.vacuum, /too many attached databases - max 0/);
+  assert.deepEqual(await run(DENO_FLAGS), { proc: "ok", sys: "ok", vacuum: "ok" });
 });

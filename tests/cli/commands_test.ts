@@ -12,6 +12,7 @@ import { mountSpec } from "../../src/cli/spec.ts";
 import type { Io } from "../../src/cli/io.ts";
 import type { MountOptions } from "../../src/cli/options.ts";
 import { CliError } from "../../src/cli/errors.ts";
+import { scratchDir } from "../scratch.ts";
 
 Deno.test("mutually exclusive scan flags exit 1 with a message saying so", async () => {
   const base = ["scan", "/music", "--db", "x.db"];
@@ -54,22 +55,19 @@ Deno.test("scan --revalidate logs a deprecation warning; MUSEFS_LOG=error silenc
 });
 
 Deno.test("mount refuses a missing store before anything else (exit 1)", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const db = join(dir, "missing.db");
-    const [r, dry] = await musefsAll([
-      { args: ["mount", dir, "--db", db] },
-      { args: ["--db", db, "--dry-run"] },
-    ]);
-    for (const x of [r, dry]) {
-      assert.equal(x.code, 1, x.stderr);
-      assert.equal(
-        x.stderr,
-        `musefs: database does not exist: ${db} (create it with \`musefs scan <MUSIC DIR> --db ${db}\`)\n`,
-      );
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  using tmp = scratchDir("musefs-test-");
+  const dir = tmp.path;
+  const db = join(dir, "missing.db");
+  const [r, dry] = await musefsAll([
+    { args: ["mount", dir, "--db", db] },
+    { args: ["--db", db, "--dry-run"] },
+  ]);
+  for (const x of [r, dry]) {
+    assert.equal(x.code, 1, x.stderr);
+    assert.equal(
+      x.stderr,
+      `musefs: database does not exist: ${db} (create it with \`musefs scan <MUSIC DIR> --db ${db}\`)\n`,
+    );
   }
 });
 
@@ -85,41 +83,38 @@ function mountOptions(args: string[]): MountOptions {
 }
 
 Deno.test("pre-mount checks: mountpoint missing / not a directory / not empty; write bits", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const db = join(dir, "lib.db");
-    await Deno.writeTextFile(db, "");
-    const mp = join(dir, "mnt");
-    const io = captureIo();
-    assert.throws(
-      () => preMountChecks(mountOptions([mp, "--db", db]), io),
-      (e) =>
-        e instanceof CliError && e.message === `mountpoint does not exist (create it first): ${mp}`,
-    );
-    await Deno.writeTextFile(mp, "a file");
-    assert.throws(
-      () => preMountChecks(mountOptions([mp, "--db", db]), io),
-      (e) => e instanceof CliError && e.message === `mountpoint is not a directory: ${mp}`,
-    );
-    await Deno.remove(mp);
-    await Deno.mkdir(mp);
-    preMountChecks(mountOptions([mp, "--db", db]), io);
-    assert.deepEqual(io.errs, [], "an empty directory raises no warning");
-    await Deno.writeTextFile(join(mp, "stray.mp3"), "x");
-    preMountChecks(mountOptions([mp, "--db", db, "--file-mode", "0664", "--dir-mode", "755"]), io);
-    assert.deepEqual(io.errs, [
-      `warning: mountpoint ${mp} is not empty; its existing contents will be hidden behind the ` +
-      "virtual tree until you unmount",
-      "warning: --file-mode 664 sets write bits, but the mount is read-only; writes will fail with EROFS",
-      "warning: --dir-mode 755 sets write bits, but the mount is read-only; writes will fail with EROFS",
-    ]);
-    // --dry-run needs no mountpoint at all.
-    const dry = captureIo();
-    preMountChecks(mountOptions(["--db", db, "--dry-run"]), dry);
-    assert.deepEqual(dry.errs, []);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  using tmp = scratchDir("musefs-test-");
+  const dir = tmp.path;
+  const db = join(dir, "lib.db");
+  await Deno.writeTextFile(db, "");
+  const mp = join(dir, "mnt");
+  const io = captureIo();
+  assert.throws(
+    () => preMountChecks(mountOptions([mp, "--db", db]), io),
+    (e) =>
+      e instanceof CliError && e.message === `mountpoint does not exist (create it first): ${mp}`,
+  );
+  await Deno.writeTextFile(mp, "a file");
+  assert.throws(
+    () => preMountChecks(mountOptions([mp, "--db", db]), io),
+    (e) => e instanceof CliError && e.message === `mountpoint is not a directory: ${mp}`,
+  );
+  await Deno.remove(mp);
+  await Deno.mkdir(mp);
+  preMountChecks(mountOptions([mp, "--db", db]), io);
+  assert.deepEqual(io.errs, [], "an empty directory raises no warning");
+  await Deno.writeTextFile(join(mp, "stray.mp3"), "x");
+  preMountChecks(mountOptions([mp, "--db", db, "--file-mode", "0664", "--dir-mode", "755"]), io);
+  assert.deepEqual(io.errs, [
+    `warning: mountpoint ${mp} is not empty; its existing contents will be hidden behind the ` +
+    "virtual tree until you unmount",
+    "warning: --file-mode 664 sets write bits, but the mount is read-only; writes will fail with EROFS",
+    "warning: --dir-mode 755 sets write bits, but the mount is read-only; writes will fail with EROFS",
+  ]);
+  // --dry-run needs no mountpoint at all.
+  const dry = captureIo();
+  preMountChecks(mountOptions(["--db", db, "--dry-run"]), dry);
+  assert.deepEqual(dry.errs, []);
 });
 
 Deno.test("write-bit warning only for modes with a write bit", () => {

@@ -10,6 +10,8 @@ import { completionScript, valueKind } from "../../src/cli/completions.ts";
 import type { CommandSpec, Flag, FlagTable } from "../../src/cli/flags.ts";
 import { COMMANDS as COMMAND_TABLE, mountSpec, SHELLS } from "../../src/cli/spec.ts";
 import { musefs } from "./run_musefs.ts";
+import { hasTool as has } from "../fixtures/tools.ts";
+import { scratchDir } from "../scratch.ts";
 
 const COMMANDS: readonly CommandSpec<FlagTable>[] = COMMAND_TABLE;
 
@@ -26,15 +28,6 @@ function expectedFlags(spec: CommandSpec<FlagTable>): string[] {
 
 function choiceFlags(spec: CommandSpec<FlagTable>): Flag[] {
   return (Object.values(spec.flags) as Flag[]).filter((f) => !f.hidden && f.choices);
-}
-
-function has(cmd: string): boolean {
-  try {
-    return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
 }
 
 async function shell(
@@ -258,42 +251,39 @@ Deno.test({
   // zsh is optional (not in the CI's apt list): without it this test is skipped.
   ignore: !has("zsh"),
   fn: async () => {
-    const dir = await Deno.makeTempDir();
-    try {
-      await Deno.writeTextFile(join(dir, "_musefs"), completionScript("zsh"));
-      await Deno.writeTextFile(join(dir, "driver.zsh"), ZSH_DRIVER);
-      const queries = [...COMMANDS.map((c) => `${c.name} --`), "--db x.db --", "mount --mode "];
-      const out = await new Deno.Command("zsh", {
-        args: [join(dir, "driver.zsh"), dir, ...queries],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      // deno-lint-ignore no-control-regex
-      const text = new TextDecoder().decode(out.stdout).replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, "");
-      const blocks = new Map<string, string>();
-      queries.forEach((q, i) => {
-        const start = text.indexOf(`#${q}\n`);
-        assert.ok(start >= 0, `no output for ${q}:\n${text}`);
-        // (zsh marks a partial line with "#" for root: only the next query ends a block.)
-        const end = i + 1 < queries.length ? text.indexOf(`\n#${queries[i + 1]}\n`, start) : -1;
-        blocks.set(q, text.slice(start, end < 0 ? undefined : end));
-      });
-      const longFlags = (spec: CommandSpec<FlagTable>) =>
-        expectedFlags(spec).filter((f) => f.startsWith("--"));
-      for (const spec of COMMANDS) {
-        const listed = blocks.get(`${spec.name} --`)!;
-        for (const f of longFlags(spec)) {
-          assert.match(listed, new RegExp(`(^|\\s)${f}(\\s|$)`, "m"), `zsh: ${spec.name} ${f}`);
-        }
+    using tmp = scratchDir("musefs-test-");
+    const dir = tmp.path;
+    await Deno.writeTextFile(join(dir, "_musefs"), completionScript("zsh"));
+    await Deno.writeTextFile(join(dir, "driver.zsh"), ZSH_DRIVER);
+    const queries = [...COMMANDS.map((c) => `${c.name} --`), "--db x.db --", "mount --mode "];
+    const out = await new Deno.Command("zsh", {
+      args: [join(dir, "driver.zsh"), dir, ...queries],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    // deno-lint-ignore no-control-regex
+    const text = new TextDecoder().decode(out.stdout).replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, "");
+    const blocks = new Map<string, string>();
+    queries.forEach((q, i) => {
+      const start = text.indexOf(`#${q}\n`);
+      assert.ok(start >= 0, `no output for ${q}:\n${text}`);
+      // (zsh marks a partial line with "#" for root: only the next query ends a block.)
+      const end = i + 1 < queries.length ? text.indexOf(`\n#${queries[i + 1]}\n`, start) : -1;
+      blocks.set(q, text.slice(start, end < 0 ? undefined : end));
+    });
+    const longFlags = (spec: CommandSpec<FlagTable>) =>
+      expectedFlags(spec).filter((f) => f.startsWith("--"));
+    for (const spec of COMMANDS) {
+      const listed = blocks.get(`${spec.name} --`)!;
+      for (const f of longFlags(spec)) {
+        assert.match(listed, new RegExp(`(^|\\s)${f}(\\s|$)`, "m"), `zsh: ${spec.name} ${f}`);
       }
-      for (const f of longFlags(mountSpec)) {
-        assert.match(blocks.get("--db x.db --")!, new RegExp(`(^|\\s)${f}(\\s|$)`, "m"), f);
-      }
-      for (const choice of mountSpec.flags.mode.choices!) {
-        assert.ok(blocks.get("mount --mode ")!.includes(choice), choice);
-      }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
+    }
+    for (const f of longFlags(mountSpec)) {
+      assert.match(blocks.get("--db x.db --")!, new RegExp(`(^|\\s)${f}(\\s|$)`, "m"), f);
+    }
+    for (const choice of mountSpec.flags.mode.choices!) {
+      assert.ok(blocks.get("mount --mode ")!.includes(choice), choice);
     }
   },
 });

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { DatabaseSync } from "node:sqlite";
 import { ensureFixtures } from "../fixtures/fixtures.ts";
 import { musefs } from "./run_musefs.ts";
+import { scratchDir } from "../scratch.ts";
 
 function sha256(path: string): string {
   return createHash("sha256").update(Deno.readFileSync(path)).digest("hex");
@@ -32,16 +33,13 @@ function beetsLike(path: string, journal: "delete" | "wal"): void {
 }
 
 async function withDir(fn: (dir: string, music: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "musefs-foreign-" });
-  try {
-    const music = `${dir}/music`;
-    await Deno.mkdir(music);
-    const [flac] = await ensureFixtures();
-    await Deno.copyFile(flac.path, `${music}/a${flac.ext}`);
-    await fn(dir, music);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  using tmp = scratchDir("musefs-foreign-");
+  const dir = tmp.path;
+  const music = `${dir}/music`;
+  await Deno.mkdir(music);
+  const [flac] = await ensureFixtures();
+  await Deno.copyFile(flac.path, `${music}/a${flac.ext}`);
+  await fn(dir, music);
 }
 
 /** Every command on `db`, each refused (exit 1) with `message`, the file untouched. */

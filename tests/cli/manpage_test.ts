@@ -9,6 +9,7 @@ import { manPage, roffText } from "../../src/cli/manpage.ts";
 import { VERSION } from "../../src/cli/run.ts";
 import { COMMANDS as COMMAND_TABLE } from "../../src/cli/spec.ts";
 import { musefs } from "./run_musefs.ts";
+import { hasTool as has } from "../fixtures/tools.ts";
 
 const COMMANDS: readonly CommandSpec<FlagTable>[] = COMMAND_TABLE;
 
@@ -21,15 +22,6 @@ function section(page: string, name: string): string {
   assert.ok(start >= 0, `no section for musefs ${name}`);
   const next = page.slice(start + 1).search(/^\.S[SH] /m);
   return next < 0 ? page.slice(start) : page.slice(start, start + 1 + next);
-}
-
-function has(cmd: string): boolean {
-  try {
-    return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
 }
 
 Deno.test("the man page documents every flag of every command in its section", () => {

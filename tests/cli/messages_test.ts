@@ -7,83 +7,75 @@ import { join } from "node:path";
 import { expandHome } from "../../src/cli/store_path.ts";
 import { nearest } from "../../src/cli/suggest.ts";
 import { musefs, musefsAll, resolved } from "./run_musefs.ts";
+import { scratchDir } from "../scratch.ts";
 
 const env = (vars: Record<string, string>) => (name: string) => vars[name];
 
 Deno.test("--db naming a directory: every command says so and suggests a file inside it", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const music = join(dir, "music");
-    await Deno.mkdir(music);
-    const runs = await musefsAll([
-      { args: ["scan", music, "--db", dir] },
-      { args: ["revalidate", music, "--db", dir] },
-      { args: ["mount", "--dry-run", "--db", dir] },
-      { args: ["vacuum", "--db", dir] },
-    ]);
-    for (const r of runs) {
-      assert.equal(r.code, 1, r.stderr);
-      assert.equal(
-        r.stderr,
-        `musefs: --db ${dir} is a directory; give the store file inside it, e.g. --db ${
-          join(dir, "musefs.db")
-        }\n`,
-      );
-    }
-    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["music"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  using tmp = scratchDir("musefs-test-");
+  const dir = tmp.path;
+  const music = join(dir, "music");
+  await Deno.mkdir(music);
+  const runs = await musefsAll([
+    { args: ["scan", music, "--db", dir] },
+    { args: ["revalidate", music, "--db", dir] },
+    { args: ["mount", "--dry-run", "--db", dir] },
+    { args: ["vacuum", "--db", dir] },
+  ]);
+  for (const r of runs) {
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(
+      r.stderr,
+      `musefs: --db ${dir} is a directory; give the store file inside it, e.g. --db ${
+        join(dir, "musefs.db")
+      }\n`,
+    );
   }
+  assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["music"]);
 });
 
 Deno.test("--db in a missing directory: scan says to create the directory; others say to scan", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const parent = join(dir, "no", "such");
-    const db = join(parent, "lib.db");
-    const [scan, mount] = await musefsAll([
-      { args: ["scan", dir, "--db", db] },
-      { args: ["mount", "--dry-run", "--db", db] },
-    ]);
-    assert.equal(scan.code, 1);
-    assert.equal(
-      scan.stderr,
-      `musefs: cannot create the store ${db}: the directory ${parent} does not exist ` +
-        `(create it first: mkdir -p ${parent})\n`,
-    );
-    assert.equal(mount.code, 1);
-    assert.match(mount.stderr, /database does not exist: .* \(create it with `musefs scan /);
-    assert.deepEqual([...Deno.readDirSync(dir)], []);
-    // An empty path would make SQLite open a throwaway temporary database.
-    const empty = await musefs(["scan", dir, "--db", ""]);
-    assert.equal(empty.code, 2);
-    assert.match(
-      empty.stderr,
-      /^musefs: invalid value "" for --db: expected the path of the store file/,
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  using tmp = scratchDir("musefs-test-");
+  const dir = tmp.path;
+  const parent = join(dir, "no", "such");
+  const db = join(parent, "lib.db");
+  const [scan, mount] = await musefsAll([
+    { args: ["scan", dir, "--db", db] },
+    { args: ["mount", "--dry-run", "--db", db] },
+  ]);
+  assert.equal(scan.code, 1);
+  assert.equal(
+    scan.stderr,
+    `musefs: cannot create the store ${db}: the directory ${parent} does not exist ` +
+      `(create it first: mkdir -p ${parent})\n`,
+  );
+  assert.equal(mount.code, 1);
+  assert.match(mount.stderr, /database does not exist: .* \(create it with `musefs scan /);
+  assert.deepEqual([...Deno.readDirSync(dir)], []);
+  // An empty path would make SQLite open a throwaway temporary database.
+  const empty = await musefs(["scan", dir, "--db", ""]);
+  assert.equal(empty.code, 2);
+  assert.match(
+    empty.stderr,
+    /^musefs: invalid value "" for --db: expected the path of the store file/,
+  );
 });
 
 Deno.test("a leading ~ in --db and the mountpoint is expanded from HOME (env files do not)", async () => {
-  const home = await Deno.makeTempDir();
-  try {
-    const music = join(home, "music");
-    await Deno.mkdir(music);
-    const inv = await resolved(["mount", "~/mnt"], { HOME: home, MUSEFS_DB: "~/lib.db" });
-    assert.equal(inv.options.db, join(home, "lib.db"));
-    assert.equal(inv.options.mountpoint, join(home, "mnt"));
-    // For real: scan creates the store under HOME, not in a directory named "~".
-    const r = await musefs(["scan", music, "--quiet"], { HOME: home, MUSEFS_DB: "~/lib.db" });
-    assert.equal(r.code, 0, r.stderr);
-    assert.ok(Deno.statSync(join(home, "lib.db")).isFile);
-    const user = await musefs(["scan", music, "--db", "~nobody/lib.db"], { HOME: home });
-    assert.equal(user.code, 2);
-    assert.match(user.stderr, /only "~" and "~\/…" are expanded, not "~user"; give the full path/);
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
+  using homeTmp = scratchDir("musefs-test-");
+  const home = homeTmp.path;
+  const music = join(home, "music");
+  await Deno.mkdir(music);
+  const inv = await resolved(["mount", "~/mnt"], { HOME: home, MUSEFS_DB: "~/lib.db" });
+  assert.equal(inv.options.db, join(home, "lib.db"));
+  assert.equal(inv.options.mountpoint, join(home, "mnt"));
+  // For real: scan creates the store under HOME, not in a directory named "~".
+  const r = await musefs(["scan", music, "--quiet"], { HOME: home, MUSEFS_DB: "~/lib.db" });
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(Deno.statSync(join(home, "lib.db")).isFile);
+  const user = await musefs(["scan", music, "--db", "~nobody/lib.db"], { HOME: home });
+  assert.equal(user.code, 2);
+  assert.match(user.stderr, /only "~" and "~\/…" are expanded, not "~user"; give the full path/);
 });
 
 Deno.test("expandHome: ~, ~/x, other paths, and no HOME", () => {

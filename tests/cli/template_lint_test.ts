@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { templateWarnings } from "../../src/cli/template_lint.ts";
 import { musefs, musefsAll } from "./run_musefs.ts";
+import { scratchDir } from "../scratch.ts";
 
 Deno.test("templateWarnings names the musefs form of other tools' syntax", () => {
   const cases: Array<[string, RegExp[]]> = [
@@ -45,35 +46,32 @@ Deno.test("templateWarnings names the musefs form of other tools' syntax", () =>
 });
 
 Deno.test("mount: a blank --template is a usage error; a foreign one warns and still runs", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const db = join(dir, "lib.db");
-    const music = join(dir, "music");
-    await Deno.mkdir(music);
-    const scan = await musefs(["scan", music, "--db", db, "--quiet"]);
-    assert.equal(scan.code, 0, scan.stderr);
-    const [empty, blankEnv, foreign] = await musefsAll([
-      { args: ["mount", "--dry-run", "--db", db, "--template", ""] },
-      { args: ["mount", "--dry-run", "--db", db], env: { MUSEFS_TEMPLATE: " \t " } },
-      { args: ["mount", "--dry-run", "--db", db, "--template", "%artist%/{title}"] },
-    ]);
-    assert.equal(empty.code, 2);
-    assert.match(
-      empty.stderr,
-      /^musefs: invalid value "" for --template: the template is empty or blank; give a path template/,
-    );
-    assert.equal(blankEnv.code, 2);
-    assert.match(
-      blankEnv.stderr,
-      /for --template \(from MUSEFS_TEMPLATE\): the template is empty or blank/,
-    );
-    assert.equal(foreign.code, 0, foreign.stderr);
-    assert.deepEqual(foreign.stderr.trimEnd().split("\n"), [
-      'warning: --template: "%artist%" looks like foobar2000/Picard syntax; musefs writes $artist',
-      'warning: --template: "{title}" is literal text in a musefs template; for the field write $title or ${title}',
-    ]);
-    assert.match(foreign.stdout, /^dry run: 0 files/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  using tmp = scratchDir("musefs-test-");
+  const dir = tmp.path;
+  const db = join(dir, "lib.db");
+  const music = join(dir, "music");
+  await Deno.mkdir(music);
+  const scan = await musefs(["scan", music, "--db", db, "--quiet"]);
+  assert.equal(scan.code, 0, scan.stderr);
+  const [empty, blankEnv, foreign] = await musefsAll([
+    { args: ["mount", "--dry-run", "--db", db, "--template", ""] },
+    { args: ["mount", "--dry-run", "--db", db], env: { MUSEFS_TEMPLATE: " \t " } },
+    { args: ["mount", "--dry-run", "--db", db, "--template", "%artist%/{title}"] },
+  ]);
+  assert.equal(empty.code, 2);
+  assert.match(
+    empty.stderr,
+    /^musefs: invalid value "" for --template: the template is empty or blank; give a path template/,
+  );
+  assert.equal(blankEnv.code, 2);
+  assert.match(
+    blankEnv.stderr,
+    /for --template \(from MUSEFS_TEMPLATE\): the template is empty or blank/,
+  );
+  assert.equal(foreign.code, 0, foreign.stderr);
+  assert.deepEqual(foreign.stderr.trimEnd().split("\n"), [
+    'warning: --template: "%artist%" looks like foobar2000/Picard syntax; musefs writes $artist',
+    'warning: --template: "{title}" is literal text in a musefs template; for the field write $title or ${title}',
+  ]);
+  assert.match(foreign.stdout, /^dry run: 0 files/);
 });

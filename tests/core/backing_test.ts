@@ -18,9 +18,11 @@ import { BackingFds, fdCapFor } from "../../src/core/backing_fds.ts";
 import { BackingChangedError } from "../../src/core/errors.ts";
 import { BackingIoError, fstatStamp } from "../../src/core/stamp.ts";
 import { tmpfsLacksNowait } from "./nowait_probe.ts";
+import { type ScratchDir, scratchDir } from "../scratch.ts";
 
-function tempDir(under = Deno.env.get("TMPDIR") ?? "/var/tmp"): string {
-  return Deno.makeTempDirSync({ dir: under, prefix: "musefs-backing-" });
+/** A temp dir on a disk file system by default (tmpfs lacks RWF_NOWAIT), gone with its scope. */
+function tempDir(under = Deno.env.get("TMPDIR") ?? "/var/tmp"): ScratchDir {
+  return scratchDir("musefs-backing-", { dir: under });
 }
 
 function isTmpfs(dir: string): boolean {
@@ -36,31 +38,28 @@ function isTmpfs(dir: string): boolean {
 }
 
 Deno.test("openBacking: regular files only, never a FIFO, a symlink or a directory", () => {
-  const dir = tempDir();
-  try {
-    Deno.writeFileSync(`${dir}/a.flac`, new Uint8Array(1000).fill(7));
-    const o = openBacking(`${dir}/a.flac`);
-    assert.equal(o.stamp.size, 1000);
-    closeBacking(o.fd);
+  using tmp = tempDir();
+  const dir = tmp.path;
+  Deno.writeFileSync(`${dir}/a.flac`, new Uint8Array(1000).fill(7));
+  const o = openBacking(`${dir}/a.flac`);
+  assert.equal(o.stamp.size, 1000);
+  closeBacking(o.fd);
 
-    new Deno.Command("mkfifo", { args: [`${dir}/fifo.flac`] }).outputSync();
-    assert.throws(
-      () => openBacking(`${dir}/fifo.flac`),
-      (e: unknown) => e instanceof BackingIoError && e.code === "EIO" && /regular/.test(e.message),
-    );
-    Deno.symlinkSync(`${dir}/a.flac`, `${dir}/link.flac`);
-    assert.throws(
-      () => openBacking(`${dir}/link.flac`),
-      (e: unknown) => e instanceof BackingIoError && e.code === "ELOOP",
-    );
-    assert.throws(() => openBacking(dir), (e: unknown) => e instanceof BackingIoError);
-    assert.throws(
-      () => openBacking(`${dir}/missing.flac`),
-      (e: unknown) => e instanceof BackingIoError && e.code === "ENOENT",
-    );
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
+  new Deno.Command("mkfifo", { args: [`${dir}/fifo.flac`] }).outputSync();
+  assert.throws(
+    () => openBacking(`${dir}/fifo.flac`),
+    (e: unknown) => e instanceof BackingIoError && e.code === "EIO" && /regular/.test(e.message),
+  );
+  Deno.symlinkSync(`${dir}/a.flac`, `${dir}/link.flac`);
+  assert.throws(
+    () => openBacking(`${dir}/link.flac`),
+    (e: unknown) => e instanceof BackingIoError && e.code === "ELOOP",
+  );
+  assert.throws(() => openBacking(dir), (e: unknown) => e instanceof BackingIoError);
+  assert.throws(
+    () => openBacking(`${dir}/missing.flac`),
+    (e: unknown) => e instanceof BackingIoError && e.code === "ENOENT",
+  );
 });
 
 Deno.test({
@@ -68,85 +67,76 @@ Deno.test({
   // Needs a tmpfs without RWF_NOWAIT next to a disk file system.
   ignore: !tmpfsLacksNowait || isTmpfs(Deno.realPathSync("/var/tmp")),
   fn() {
-    const shm = tempDir("/dev/shm");
-    const disk = tempDir("/var/tmp");
-    try {
-      const bytes = new Uint8Array(8192).map((_, i) => i & 0xff);
-      Deno.writeFileSync(`${shm}/a`, bytes);
-      Deno.writeFileSync(`${disk}/a`, bytes);
-      Deno.readFileSync(`${disk}/a`); // in the page cache
-      const a = openBacking(`${shm}/a`);
-      const b = openBacking(`${disk}/a`);
-      const into = new Uint8Array(8192);
-      assert.equal(readNow(a.fd, into, 0, 4096, 0), UNSUPPORTED);
-      assert.equal(readNow(a.fd, into, 0, 4096, 0), UNSUPPORTED, "remembered");
-      assert.equal(readNow(b.fd, into, 0, 8192, 0), 8192, "the disk still reads at once");
-      assert.deepEqual(into, bytes);
-      closeBacking(a.fd);
-      closeBacking(b.fd);
-    } finally {
-      Deno.removeSync(shm, { recursive: true });
-      Deno.removeSync(disk, { recursive: true });
-    }
+    using shmTmp = tempDir("/dev/shm");
+    const shm = shmTmp.path;
+    using diskTmp = tempDir("/var/tmp");
+    const disk = diskTmp.path;
+    const bytes = new Uint8Array(8192).map((_, i) => i & 0xff);
+    Deno.writeFileSync(`${shm}/a`, bytes);
+    Deno.writeFileSync(`${disk}/a`, bytes);
+    Deno.readFileSync(`${disk}/a`); // in the page cache
+    const a = openBacking(`${shm}/a`);
+    const b = openBacking(`${disk}/a`);
+    const into = new Uint8Array(8192);
+    assert.equal(readNow(a.fd, into, 0, 4096, 0), UNSUPPORTED);
+    assert.equal(readNow(a.fd, into, 0, 4096, 0), UNSUPPORTED, "remembered");
+    assert.equal(readNow(b.fd, into, 0, 8192, 0), 8192, "the disk still reads at once");
+    assert.deepEqual(into, bytes);
+    closeBacking(a.fd);
+    closeBacking(b.fd);
   },
 });
 
 Deno.test("a held fd stays open across closeBacking until released", () => {
-  const dir = tempDir();
-  try {
-    Deno.writeFileSync(`${dir}/a`, new Uint8Array(10));
-    const o = openBacking(`${dir}/a`);
-    holdBacking(o.fd);
-    closeBacking(o.fd);
-    assert.equal(fstatStamp(o.fd).size, 10, "still open while held");
-    releaseBacking(o.fd);
-    assert.throws(() => fstatStamp(o.fd), (e: unknown) => (e as BackingIoError).code === "EBADF");
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
+  using tmp = tempDir();
+  const dir = tmp.path;
+  Deno.writeFileSync(`${dir}/a`, new Uint8Array(10));
+  const o = openBacking(`${dir}/a`);
+  holdBacking(o.fd);
+  closeBacking(o.fd);
+  assert.equal(fstatStamp(o.fd).size, 10, "still open while held");
+  releaseBacking(o.fd);
+  assert.throws(() => fstatStamp(o.fd), (e: unknown) => (e as BackingIoError).code === "EBADF");
 });
 
 Deno.test("the descriptor bound: LRU eviction, checked reopens, per-user and total limits", () => {
-  const dir = tempDir();
-  try {
-    const fds = new BackingFds(2);
-    const files = [0, 1, 2].map((i) => {
-      const path = `${dir}/${i}`;
-      Deno.writeFileSync(path, new Uint8Array(100 + i));
-      return fds.adopt(path, openBacking(path));
-    });
-    assert.equal(fds.openFds, 2);
-    assert.equal(files[0].fd, -1, "the least recently used one was closed");
-    const fd = fds.acquire(files[0]);
-    assert.equal(fstatStamp(fd).size, 100);
-    assert.equal(fds.reopens, 1);
-    assert.equal(fds.openFds, 2);
+  using tmp = tempDir();
+  const dir = tmp.path;
+  const fds = new BackingFds(2);
+  const files = [0, 1, 2].map((i) => {
+    const path = `${dir}/${i}`;
+    Deno.writeFileSync(path, new Uint8Array(100 + i));
+    return fds.adopt(path, openBacking(path));
+  });
+  assert.equal(fds.openFds, 2);
+  assert.equal(files[0].fd, -1, "the least recently used one was closed");
+  const fd = fds.acquire(files[0]);
+  assert.equal(fstatStamp(fd).size, 100);
+  assert.equal(fds.reopens, 1);
+  assert.equal(fds.openFds, 2);
 
-    // Evicted, then replaced by another file at the same path: no reopen.
-    fds.acquire(files[2]);
-    assert.equal(files[1].fd, -1);
-    Deno.removeSync(`${dir}/1`);
-    Deno.writeFileSync(`${dir}/1`, new Uint8Array(101));
-    assert.throws(() => fds.acquire(files[1]), BackingChangedError);
-    for (const f of files) fds.release(f);
-    assert.equal(fds.openFds, 0);
+  // Evicted, then replaced by another file at the same path: no reopen.
+  fds.acquire(files[2]);
+  assert.equal(files[1].fd, -1);
+  Deno.removeSync(`${dir}/1`);
+  Deno.writeFileSync(`${dir}/1`, new Uint8Array(101));
+  assert.throws(() => fds.acquire(files[1]), BackingChangedError);
+  for (const f of files) fds.release(f);
+  assert.equal(fds.openFds, 0);
 
-    for (let i = 0; i < fds.perUser; i++) fds.admit(1000);
-    assert.throws(
-      () => fds.admit(1000),
-      (e: unknown) => e instanceof FsError && e.errno === "EMFILE",
-    );
-    for (let i = 0; i < fds.total - fds.perUser; i++) fds.admit(1001 + (i % 3));
-    assert.throws(
-      () => fds.admit(2000),
-      (e: unknown) => e instanceof FsError && e.errno === "ENFILE",
-    );
-    fds.leave(1000);
-    fds.admit(2000);
-    assert.equal(fds.refusals, 2);
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
+  for (let i = 0; i < fds.perUser; i++) fds.admit(1000);
+  assert.throws(
+    () => fds.admit(1000),
+    (e: unknown) => e instanceof FsError && e.errno === "EMFILE",
+  );
+  for (let i = 0; i < fds.total - fds.perUser; i++) fds.admit(1001 + (i % 3));
+  assert.throws(
+    () => fds.admit(2000),
+    (e: unknown) => e instanceof FsError && e.errno === "ENFILE",
+  );
+  fds.leave(1000);
+  fds.admit(2000);
+  assert.equal(fds.refusals, 2);
 });
 
 Deno.test("the descriptor cap follows RLIMIT_NOFILE with a reserve", () => {

@@ -26,6 +26,8 @@ import type { ReadPiece } from "../../src/core/api.ts";
 import type { MusefsLibrary } from "../../src/core/library.ts";
 import { statStamp } from "../../src/core/stamp.ts";
 import { ensureFixtures, type Fixture } from "../fixtures/fixtures.ts";
+import { mulberry32 } from "../fixtures/tools.ts";
+import { scratchDir } from "../scratch.ts";
 
 /** Probe `path` and write its track, tags, art and structural rows. Returns the track id. */
 export function ingestFile(store: Store, path: string): number {
@@ -64,7 +66,8 @@ export function restamp(store: Store, id: number): void {
   );
 }
 
-export interface TestLibrary {
+/** Disposing it closes the store and removes the temp dir. */
+export interface TestLibrary extends Disposable {
   dir: string;
   db: string;
   /** The writer connection (rw), as an external tagger or the scanner would hold. */
@@ -73,26 +76,37 @@ export interface TestLibrary {
   tracks: Map<string, { path: string; id: number; fixture: Fixture }>;
 }
 
-/** Copy every fixture into a temp dir and ingest the copies into a fresh store. */
+/**
+ * Copy every fixture (or those `names`) into a temp dir and ingest the copies into a fresh
+ * store: `using t = await fixtureStore()`.
+ */
 export async function fixtureStore(names?: readonly string[]): Promise<TestLibrary> {
   const fixtures = (await ensureFixtures()).filter((f) => !names || names.includes(f.name));
-  const dir = Deno.makeTempDirSync({ prefix: "musefs-core-test-" });
+  const scratch = scratchDir("musefs-core-test-");
+  const dir = scratch.path;
   const db = `${dir}/lib.db`;
   const store = openStore(db, { mode: "rw", create: true });
+  const dispose = () => {
+    store.close(); // a no-op when the test closed it already
+    scratch[Symbol.dispose]();
+  };
   const tracks = new Map<string, { path: string; id: number; fixture: Fixture }>();
-  for (const f of fixtures) {
-    const path = `${dir}/${f.name}${f.ext}`;
-    Deno.copyFileSync(f.path, path);
-    tracks.set(f.name, { path, id: ingestFile(store, path), fixture: f });
+  try {
+    for (const f of fixtures) {
+      const path = `${dir}/${f.name}${f.ext}`;
+      Deno.copyFileSync(f.path, path);
+      tracks.set(f.name, { path, id: ingestFile(store, path), fixture: f });
+    }
+  } catch (e) {
+    dispose();
+    throw e;
   }
-  return { dir, db, store, tracks };
+  return { dir, db, store, tracks, [Symbol.dispose]: dispose };
 }
 
+/** Close the store and remove the temp dir (what `using` does; for tests not yet converted). */
 export function disposeStore(t: TestLibrary): void {
-  try {
-    t.store.close();
-  } catch { /* already closed */ }
-  Deno.removeSync(t.dir, { recursive: true });
+  t[Symbol.dispose]();
 }
 
 /** The bytes the pieces stand for (file pieces read here, as the server would). */
@@ -185,13 +199,4 @@ export function allPaths(lib: MusefsLibrary): string[] {
 }
 
 /** Deterministic PRNG (mulberry32) for reproducible random ranges and edits. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;

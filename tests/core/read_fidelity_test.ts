@@ -8,17 +8,10 @@ import assert from "node:assert/strict";
 import { openLibrary } from "../../src/core/library.ts";
 import type { MusefsLibrary } from "../../src/core/library.ts";
 import { mutagenTags, pcmMd5 } from "../fixtures/fixtures.ts";
-import {
-  assemble,
-  disposeStore,
-  expectedBytes,
-  fixtureStore,
-  readAll,
-  rng,
-  type TestLibrary,
-} from "./ingest.ts";
+import { assemble, expectedBytes, fixtureStore, readAll, rng, type TestLibrary } from "./ingest.ts";
 import { coverJpeg } from "../fixtures/fixtures.ts";
 import { sha256Hex } from "../../src/store/mod.ts";
+import { closing, scratchDir } from "../scratch.ts";
 
 function inodeOf(lib: MusefsLibrary, id: number): number {
   const ino = lib.tree.inodeOfTrack(id);
@@ -62,38 +55,28 @@ function checkRandomRanges(
 }
 
 Deno.test("every fixture reads back as its synthesized file, whole and in random ranges", async () => {
-  const t = await fixtureStore();
-  const lib = openLibrary(t.db, { pollIntervalMs: 0 });
-  try {
-    for (const [name, { id }] of t.tracks) {
-      const expected = expectedBytes(t.store, id);
-      const got = readAll(lib, inodeOf(lib, id));
-      assert.equal(got.length, expected.length, `${name}: size`);
-      assert.ok(got.every((b, i) => b === expected[i]), `${name}: whole file`);
-    }
-    checkRandomRanges(lib, t, 1, 40);
-    checkRandomRanges(lib, t, 2, 15, true);
-  } finally {
-    lib.close();
-    disposeStore(t);
+  using t = await fixtureStore();
+  using lib = closing(openLibrary(t.db, { pollIntervalMs: 0 }));
+  for (const [name, { id }] of t.tracks) {
+    const expected = expectedBytes(t.store, id);
+    const got = readAll(lib, inodeOf(lib, id));
+    assert.equal(got.length, expected.length, `${name}: size`);
+    assert.ok(got.every((b, i) => b === expected[i]), `${name}: whole file`);
   }
+  checkRandomRanges(lib, t, 1, 40);
+  checkRandomRanges(lib, t, 2, 15, true);
 });
 
 Deno.test("with read-ahead off, audio comes as file pieces and still matches", async () => {
-  const t = await fixtureStore(["flac", "mp3_v24", "wav", "m4a_moov_last"]);
-  const lib = openLibrary(t.db, { pollIntervalMs: 0, readAheadBudgetMib: 0 });
-  try {
-    const { id } = t.tracks.get("wav")!;
-    const ino = inodeOf(lib, id);
-    const { fh } = lib.open(ino, 0);
-    const pieces = lib.read(fh, ino, 60_000, 4096);
-    assert.ok(pieces.some((p) => p.kind === "file"), "backing audio as a file piece");
-    lib.release(fh);
-    checkRandomRanges(lib, t, 3, 30);
-  } finally {
-    lib.close();
-    disposeStore(t);
-  }
+  using t = await fixtureStore(["flac", "mp3_v24", "wav", "m4a_moov_last"]);
+  using lib = closing(openLibrary(t.db, { pollIntervalMs: 0, readAheadBudgetMib: 0 }));
+  const { id } = t.tracks.get("wav")!;
+  const ino = inodeOf(lib, id);
+  const { fh } = lib.open(ino, 0);
+  const pieces = lib.read(fh, ino, 60_000, 4096);
+  assert.ok(pieces.some((p) => p.kind === "file"), "backing audio as a file piece");
+  lib.release(fh);
+  checkRandomRanges(lib, t, 3, 30);
 });
 
 /** One random edit of track `id`'s tags or art, made with SQL as an external tagger would. */
@@ -148,66 +131,56 @@ function randomEdit(t: TestLibrary, id: number, rand: () => number, jpeg: Uint8A
 }
 
 Deno.test("after random tag and art edits, reads still equal the synthesized file", async () => {
-  const t = await fixtureStore();
+  using t = await fixtureStore();
   const jpeg = await coverJpeg();
-  const lib = openLibrary(t.db, { pollIntervalMs: 0, template: "$format/$title" });
-  try {
-    const rand = rng(42);
-    for (let round = 0; round < 3; round++) {
-      // Handles opened before the edits keep serving the version they opened.
-      const held = [...t.tracks.values()].map(({ id }) => {
-        const ino = inodeOf(lib, id);
-        const { fh } = lib.open(ino, 0);
-        assemble(lib.read(fh, ino, 0, 4096));
-        return { id, ino, fh, opened: expectedBytes(t.store, id) };
-      });
-      for (const { id } of t.tracks.values()) randomEdit(t, id, rand, jpeg);
-      const report = lib.poll();
-      assert.ok(report !== null, "the edits reach the library in one poll");
-      for (const { id, ino, fh, opened } of held) {
-        const got = assemble(lib.read(fh, ino, 0, opened.length + 10));
-        assert.ok(
-          got.length === opened.length && got.every((b, i) => b === opened[i]),
-          `track ${id}: a held handle serves the version it opened`,
-        );
-        lib.release(fh);
-        const expected = expectedBytes(t.store, id);
-        const now = readAll(lib, inodeOf(lib, id));
-        assert.ok(
-          now.length === expected.length && now.every((b, i) => b === expected[i]),
-          `track ${id}: a new open serves the edited file`,
-        );
-      }
-      checkRandomRanges(lib, t, 100 + round, 12);
+  using lib = closing(openLibrary(t.db, { pollIntervalMs: 0, template: "$format/$title" }));
+  const rand = rng(42);
+  for (let round = 0; round < 3; round++) {
+    // Handles opened before the edits keep serving the version they opened.
+    const held = [...t.tracks.values()].map(({ id }) => {
+      const ino = inodeOf(lib, id);
+      const { fh } = lib.open(ino, 0);
+      assemble(lib.read(fh, ino, 0, 4096));
+      return { id, ino, fh, opened: expectedBytes(t.store, id) };
+    });
+    for (const { id } of t.tracks.values()) randomEdit(t, id, rand, jpeg);
+    const report = lib.poll();
+    assert.ok(report !== null, "the edits reach the library in one poll");
+    for (const { id, ino, fh, opened } of held) {
+      const got = assemble(lib.read(fh, ino, 0, opened.length + 10));
+      assert.ok(
+        got.length === opened.length && got.every((b, i) => b === opened[i]),
+        `track ${id}: a held handle serves the version it opened`,
+      );
+      lib.release(fh);
+      const expected = expectedBytes(t.store, id);
+      const now = readAll(lib, inodeOf(lib, id));
+      assert.ok(
+        now.length === expected.length && now.every((b, i) => b === expected[i]),
+        `track ${id}: a new open serves the edited file`,
+      );
     }
-  } finally {
-    lib.close();
-    disposeStore(t);
+    checkRandomRanges(lib, t, 100 + round, 12);
   }
 });
 
 Deno.test("served files decode to the same audio and show edited tags to mutagen", async () => {
-  const t = await fixtureStore();
-  const lib = openLibrary(t.db, { pollIntervalMs: 0 });
-  const out = Deno.makeTempDirSync({ prefix: "musefs-core-served-" });
-  try {
-    for (const { id } of t.tracks.values()) {
-      t.store.run(
-        "UPDATE tags SET value = 'Served Title' WHERE track_id = ? AND key = 'title'",
-        id,
-      );
-    }
-    assert.ok(lib.poll() !== null);
-    for (const [name, { id, path, fixture }] of t.tracks) {
-      const served = `${out}/${name}${fixture.ext}`;
-      Deno.writeFileSync(served, readAll(lib, inodeOf(lib, id), 100_000));
-      assert.equal(await pcmMd5(served), await pcmMd5(path), `${name}: decoded audio`);
-      const m = await mutagenTags(served);
-      assert.equal(m.normalized.title, "Served Title", `${name}: mutagen title`);
-    }
-  } finally {
-    lib.close();
-    disposeStore(t);
-    Deno.removeSync(out, { recursive: true });
+  using t = await fixtureStore();
+  using lib = closing(openLibrary(t.db, { pollIntervalMs: 0 }));
+  using outTmp = scratchDir("musefs-core-served-");
+  const out = outTmp.path;
+  for (const { id } of t.tracks.values()) {
+    t.store.run(
+      "UPDATE tags SET value = 'Served Title' WHERE track_id = ? AND key = 'title'",
+      id,
+    );
+  }
+  assert.ok(lib.poll() !== null);
+  for (const [name, { id, path, fixture }] of t.tracks) {
+    const served = `${out}/${name}${fixture.ext}`;
+    Deno.writeFileSync(served, readAll(lib, inodeOf(lib, id), 100_000));
+    assert.equal(await pcmMd5(served), await pcmMd5(path), `${name}: decoded audio`);
+    const m = await mutagenTags(served);
+    assert.equal(m.normalized.title, "Served Title", `${name}: mutagen title`);
   }
 });

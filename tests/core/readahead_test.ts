@@ -12,6 +12,7 @@ import {
   ReadAheadPool,
   ReadAheadWindow,
 } from "../../src/core/readahead.ts";
+import { scratchDir } from "../scratch.ts";
 
 const MiB = 1024 * 1024;
 
@@ -156,25 +157,22 @@ Deno.test({
     "on a file system without RWF_NOWAIT a window does no I/O of its own and marks the miss cold",
   ignore: !tmpfsLacksNowait, // needs a file system without RWF_NOWAIT
   fn() {
-    const dir = Deno.makeTempDirSync({ dir: "/dev/shm", prefix: "musefs-readahead-" });
+    using tmp = scratchDir("musefs-readahead-", { dir: "/dev/shm" });
+    const dir = tmp.path;
+    const path = `${dir}/audio.bin`;
+    Deno.writeFileSync(path, new Uint8Array(2 * MiB).fill(5));
+    const opened = openBacking(path);
     try {
-      const path = `${dir}/audio.bin`;
-      Deno.writeFileSync(path, new Uint8Array(2 * MiB).fill(5));
-      const opened = openBacking(path);
-      try {
-        const pool = new ReadAheadPool(64 * MiB);
-        const w = new ReadAheadWindow(pool, opened, 2 * MiB, path);
-        assert.equal(w.read(0, 4096), null, "no blocking fill on the serving thread");
-        assert.equal(w.coldMiss, true, "the server sends it straight to an I/O worker");
-        assert.equal(pool.uncached, 1);
-        assert.equal(pool.charged, 0);
-        assert.equal(w.read(0, 1 * MiB), null);
-        assert.equal(w.coldMiss, false, "a large read is probed by the server itself");
-      } finally {
-        closeBacking(opened.fd);
-      }
+      const pool = new ReadAheadPool(64 * MiB);
+      const w = new ReadAheadWindow(pool, opened, 2 * MiB, path);
+      assert.equal(w.read(0, 4096), null, "no blocking fill on the serving thread");
+      assert.equal(w.coldMiss, true, "the server sends it straight to an I/O worker");
+      assert.equal(pool.uncached, 1);
+      assert.equal(pool.charged, 0);
+      assert.equal(w.read(0, 1 * MiB), null);
+      assert.equal(w.coldMiss, false, "a large read is probed by the server itself");
     } finally {
-      Deno.removeSync(dir, { recursive: true });
+      closeBacking(opened.fd);
     }
   },
 });

@@ -11,35 +11,33 @@ import {
   stampsMatch,
   statStamp,
 } from "../../src/core/stamp.ts";
+import { scratchDir } from "../scratch.ts";
 
 Deno.test("stamps have nanoseconds and agree with stat(1); fstat equals stat", () => {
   assert.ok(nativeStamps(), "statx available under -A on Linux");
-  const dir = Deno.makeTempDirSync({ prefix: "musefs-stamp-" });
-  try {
-    const path = `${dir}/f.bin`;
-    Deno.writeFileSync(path, new Uint8Array(1234));
-    const s = statStamp(path);
-    const out = new Deno.Command("stat", { args: ["-c", "%s %.9Y %.9Z", path] }).outputSync();
-    const [size, mtime, ctime] = new TextDecoder().decode(out.stdout).trim().split(" ");
-    assert.equal(s.size, Number(size));
-    assert.equal(s.mtimeNs, BigInt(mtime.replace(".", "")));
-    assert.equal(s.ctimeNs, BigInt(ctime.replace(".", "")));
-    const fd = fs.openSync(path, "r");
-    assert.deepEqual(fstatStamp(fd), s);
-    fs.closeSync(fd);
-    // A ctime-only change right away (same second) is still a different stamp.
-    Deno.chmodSync(path, 0o600);
-    const after = statStamp(path);
-    assert.equal(after.mtimeNs, s.mtimeNs);
-    assert.notEqual(after.ctimeNs, s.ctimeNs);
-    assert.ok(!stampsMatch(s, after));
-    assert.throws(
-      () => statStamp(`${dir}/missing`),
-      (e: unknown) => e instanceof BackingIoError && e.code === "ENOENT",
-    );
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
+  using tmp = scratchDir("musefs-stamp-");
+  const dir = tmp.path;
+  const path = `${dir}/f.bin`;
+  Deno.writeFileSync(path, new Uint8Array(1234));
+  const s = statStamp(path);
+  const out = new Deno.Command("stat", { args: ["-c", "%s %.9Y %.9Z", path] }).outputSync();
+  const [size, mtime, ctime] = new TextDecoder().decode(out.stdout).trim().split(" ");
+  assert.equal(s.size, Number(size));
+  assert.equal(s.mtimeNs, BigInt(mtime.replace(".", "")));
+  assert.equal(s.ctimeNs, BigInt(ctime.replace(".", "")));
+  const fd = fs.openSync(path, "r");
+  assert.deepEqual(fstatStamp(fd), s);
+  fs.closeSync(fd);
+  // A ctime-only change right away (same second) is still a different stamp.
+  Deno.chmodSync(path, 0o600);
+  const after = statStamp(path);
+  assert.equal(after.mtimeNs, s.mtimeNs);
+  assert.notEqual(after.ctimeNs, s.ctimeNs);
+  assert.ok(!stampsMatch(s, after));
+  assert.throws(
+    () => statStamp(`${dir}/missing`),
+    (e: unknown) => e instanceof BackingIoError && e.code === "ENOENT",
+  );
 });
 
 Deno.test("stamps recorded at millisecond or second precision compare at that grain", () => {

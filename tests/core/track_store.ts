@@ -1,25 +1,20 @@
 // A throwaway store with artist/title tracks whose backing files do not
 // exist: what the refresh and fault tests build libraries over.
 
-import { openStore, replaceTextTags, type Store, upsertTrack } from "../../src/store/mod.ts";
-import type { MusefsLibrary } from "../../src/core/library.ts";
+import { replaceTextTags, type Store, upsertTrack } from "../../src/store/mod.ts";
+import { freshStore as freshRwStore } from "../store/helpers.ts";
 
-export interface Fixture {
+/** Disposing it closes the store and removes the temp dir. */
+export interface Fixture extends Disposable {
   dir: string;
   db: string;
   store: Store;
 }
 
+/** A fresh rw store in its own temp dir (the store tests' one, `path` also as `db`). */
 export function freshStore(prefix = "musefs-core-test-"): Fixture {
-  const dir = Deno.makeTempDirSync({ prefix });
-  const db = `${dir}/lib.db`;
-  return { dir, db, store: openStore(db, { mode: "rw", create: true }) };
-}
-
-export function dispose(f: Fixture, lib?: MusefsLibrary): void {
-  lib?.close();
-  f.store.close();
-  Deno.removeSync(f.dir, { recursive: true });
+  const fresh = freshRwStore(prefix);
+  return Object.assign(fresh, { db: fresh.path });
 }
 
 let pathSeq = 0;

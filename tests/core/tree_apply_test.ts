@@ -8,16 +8,15 @@ import { NAME_MAX } from "../../src/core/names.ts";
 import { type TreeEntry, VirtualTree } from "../../src/core/tree.ts";
 import { applyChanges, rebuildSubtree, TreeRebuildError } from "../../src/core/tree_apply.ts";
 import { diffTrees } from "../../src/core/tree_diff.ts";
-import { assertApplyMatchesBuild, pathList, ROOT, sortById } from "./tree_helpers.ts";
-
-const build = (entries: TreeEntry[], allocator?: InodeAllocator) =>
-  VirtualTree.build(entries, { allocator });
-const buildCi = (entries: TreeEntry[], allocator = new InodeAllocator(true)) =>
-  VirtualTree.build(entries, { allocator, caseInsensitive: true });
-const must = <T>(v: T | undefined): T => {
-  assert.notEqual(v, undefined);
-  return v as T;
-};
+import {
+  assertApplyMatchesBuild,
+  build,
+  buildCi,
+  must,
+  pathList,
+  ROOT,
+  sortById,
+} from "./tree_helpers.ts";
 
 // ---- rebuildSubtree --------------------------------------------------------------
 

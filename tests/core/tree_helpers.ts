@@ -8,6 +8,18 @@ import type { TreeChanges } from "../../src/core/tree_diff.ts";
 
 export const ROOT = VirtualTree.ROOT;
 
+/** A tree of `entries` (case-sensitive names). */
+export const build = (entries: TreeEntry[], allocator?: InodeAllocator) =>
+  VirtualTree.build(entries, { allocator });
+/** A tree of `entries` with case-insensitive lookup. */
+export const buildCi = (entries: TreeEntry[], allocator = new InodeAllocator(true)) =>
+  VirtualTree.build(entries, { allocator, caseInsensitive: true });
+/** `v`, asserted present. */
+export const must = <T>(v: T | undefined): T => {
+  assert.notEqual(v, undefined);
+  return v as T;
+};
+
 /** Full disambiguated path → inode of every file, sorted by path. */
 export function filePaths(t: VirtualTree): Map<string, number> {
   const out: Array<[string, number]> = [];

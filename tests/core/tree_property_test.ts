@@ -9,17 +9,7 @@ import { type TreeEntry, VirtualTree } from "../../src/core/tree.ts";
 import { applyChanges } from "../../src/core/tree_apply.ts";
 import { diffTrees, type TreeChanges } from "../../src/core/tree_diff.ts";
 import { filePaths, sortById } from "./tree_helpers.ts";
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../fixtures/tools.ts";
 
 // Few distinct names so collisions, merges and case variants are frequent.
 const DIRS = [

@@ -5,18 +5,9 @@
 import assert from "node:assert/strict";
 import { InodeAllocator } from "../../src/core/inodes.ts";
 import { utf8Length } from "../../src/core/names.ts";
-import { type TreeEntry, VirtualTree } from "../../src/core/tree.ts";
+import { type TreeEntry } from "../../src/core/tree.ts";
 import { ancestorIn } from "../../src/core/tree_apply.ts";
-import { pathList, ROOT } from "./tree_helpers.ts";
-
-const build = (entries: TreeEntry[], allocator?: InodeAllocator) =>
-  VirtualTree.build(entries, { allocator });
-const buildCi = (entries: TreeEntry[], allocator = new InodeAllocator(true)) =>
-  VirtualTree.build(entries, { allocator, caseInsensitive: true });
-const must = <T>(v: T | undefined): T => {
-  assert.notEqual(v, undefined);
-  return v as T;
-};
+import { build, buildCi, must, pathList, ROOT } from "./tree_helpers.ts";
 
 // ---- inode allocator -------------------------------------------------------
 

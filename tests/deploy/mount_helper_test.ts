@@ -12,7 +12,7 @@
 // wrapper and the mounts) away from the rest of the machine.
 
 import assert from "node:assert/strict";
-import { makeLibrary, noFuse, removeLibrary, sh } from "../e2e/helpers.ts";
+import { noFuse, scannedLibrary, sh } from "../e2e/helpers.ts";
 import { codeBlocks, read } from "../docs/markdown.ts";
 import { q, writeWrapper } from "./shipped.ts";
 
@@ -53,75 +53,71 @@ Deno.test({
   name: "deploy: mount -t fuse.musefs and an fstab line through mount.fuse3",
   ignore: noFuse || !haveHelper,
   async fn(t) {
-    const lib = await makeLibrary("musefs-mount8-");
+    await using lib = await scannedLibrary("musefs-mount8-");
     const bin = `${lib.base}/bin`;
     const mp = `${lib.base}/mnt`;
-    try {
-      await Deno.mkdir(bin);
-      await writeWrapper(bin);
+    await Deno.mkdir(bin);
+    await writeWrapper(bin);
 
-      await t.step("mount -t fuse.musefs STORE MOUNTPOINT -o …", async () => {
-        const r = await inNamespace(mountScript(
-          bin,
-          mp,
-          `mount -t fuse.musefs ${q(lib.db)} ${q(mp)} -o allow_other,template='$title',ro`,
-        ));
-        assert.deepEqual(markers(r.stdout, "rc"), ["0"], r.stdout + r.stderr);
-        const entries = markers(r.stdout, "entry");
-        assert.ok(entries.includes("Ça va — 東京 ♫.flac"), entries.join("\n"));
-        assert.ok(entries.every((e) => !e.includes("/")), "flat: template=$title applied");
-        const info = markers(r.stdout, "mountinfo");
-        assert.equal(info.length, 1, r.stdout);
-        assert.match(info[0], / - fuse\.musefs musefs ro,.*allow_other/);
-        assert.deepEqual(markers(r.stdout, "daemons"), ["1"], "one background daemon");
-        assert.deepEqual(markers(r.stdout, "umount"), ["0"]);
-        assert.deepEqual(markers(r.stdout, "left"), ["0"], "the daemon ended with the unmount");
-      });
+    await t.step("mount -t fuse.musefs STORE MOUNTPOINT -o …", async () => {
+      const r = await inNamespace(mountScript(
+        bin,
+        mp,
+        `mount -t fuse.musefs ${q(lib.db)} ${q(mp)} -o allow_other,template='$title',ro`,
+      ));
+      assert.deepEqual(markers(r.stdout, "rc"), ["0"], r.stdout + r.stderr);
+      const entries = markers(r.stdout, "entry");
+      assert.ok(entries.includes("Ça va — 東京 ♫.flac"), entries.join("\n"));
+      assert.ok(entries.every((e) => !e.includes("/")), "flat: template=$title applied");
+      const info = markers(r.stdout, "mountinfo");
+      assert.equal(info.length, 1, r.stdout);
+      assert.match(info[0], / - fuse\.musefs musefs ro,.*allow_other/);
+      assert.deepEqual(markers(r.stdout, "daemons"), ["1"], "one background daemon");
+      assert.deepEqual(markers(r.stdout, "umount"), ["0"]);
+      assert.deepEqual(markers(r.stdout, "left"), ["0"], "the daemon ended with the unmount");
+    });
 
-      await t.step("an fstab line: mount -T FSTAB MOUNTPOINT", async () => {
-        const fstab = `${lib.base}/fstab`;
-        // The README's example line, with this test's store and mountpoint.
-        const example = codeBlocks(read("README.md")).filter((b) => b.lang === "fstab");
-        assert.equal(example.length, 1, "one fstab example in the README");
-        const line = example[0].code.trim();
-        assert.match(line, /^\/var\/lib\/musefs\/library\.db\s+\/mnt\/music\s+fuse\.musefs\s/);
-        await Deno.writeTextFile(
-          fstab,
-          line.replace("/var/lib/musefs/library.db", lib.db).replace("/mnt/music", mp) + "\n",
-        );
-        const r = await inNamespace(mountScript(bin, mp, `mount -T ${q(fstab)} ${q(mp)}`));
-        assert.deepEqual(markers(r.stdout, "rc"), ["0"], r.stdout + r.stderr);
-        // template=$albumartist/$album/$title as written: artist directories at the top.
-        assert.deepEqual(markers(r.stdout, "entry"), ["Various Ärtists"], r.stdout);
-        assert.match(markers(r.stdout, "mountinfo")[0] ?? "", /allow_other/);
-        assert.equal(markers(r.stdout, "mountinfo").length, 1, r.stdout);
-        assert.deepEqual(markers(r.stdout, "left"), ["0"]);
-      });
+    await t.step("an fstab line: mount -T FSTAB MOUNTPOINT", async () => {
+      const fstab = `${lib.base}/fstab`;
+      // The README's example line, with this test's store and mountpoint.
+      const example = codeBlocks(read("README.md")).filter((b) => b.lang === "fstab");
+      assert.equal(example.length, 1, "one fstab example in the README");
+      const line = example[0].code.trim();
+      assert.match(line, /^\/var\/lib\/musefs\/library\.db\s+\/mnt\/music\s+fuse\.musefs\s/);
+      await Deno.writeTextFile(
+        fstab,
+        line.replace("/var/lib/musefs/library.db", lib.db).replace("/mnt/music", mp) + "\n",
+      );
+      const r = await inNamespace(mountScript(bin, mp, `mount -T ${q(fstab)} ${q(mp)}`));
+      assert.deepEqual(markers(r.stdout, "rc"), ["0"], r.stdout + r.stderr);
+      // template=$albumartist/$album/$title as written: artist directories at the top.
+      assert.deepEqual(markers(r.stdout, "entry"), ["Various Ärtists"], r.stdout);
+      assert.match(markers(r.stdout, "mountinfo")[0] ?? "", /allow_other/);
+      assert.equal(markers(r.stdout, "mountinfo").length, 1, r.stdout);
+      assert.deepEqual(markers(r.stdout, "left"), ["0"]);
+    });
 
-      await t.step("a refused mount fails mount(8) with the reason, nothing left", async () => {
-        const r = await inNamespace(mountScript(
-          bin,
-          lib.lib,
-          `mount -t fuse.musefs ${q(lib.db)} ${q(lib.lib)} -o allow_other`,
-        ));
-        assert.notDeepEqual(markers(r.stdout, "rc"), ["0"], r.stdout);
-        assert.match(r.stderr, /musefs: refusing to mount over the music library/);
-        assert.equal(markers(r.stdout, "mountinfo").length, 0, r.stdout);
-        assert.deepEqual(markers(r.stdout, "daemons"), ["0"]);
-      });
+    await t.step("a refused mount fails mount(8) with the reason, nothing left", async () => {
+      const r = await inNamespace(mountScript(
+        bin,
+        lib.lib,
+        `mount -t fuse.musefs ${q(lib.db)} ${q(lib.lib)} -o allow_other`,
+      ));
+      assert.notDeepEqual(markers(r.stdout, "rc"), ["0"], r.stdout);
+      assert.match(r.stderr, /musefs: refusing to mount over the music library/);
+      assert.equal(markers(r.stdout, "mountinfo").length, 0, r.stdout);
+      assert.deepEqual(markers(r.stdout, "daemons"), ["0"]);
+    });
 
-      await t.step("an unknown option fails with its name", async () => {
-        const r = await inNamespace(mountScript(
-          bin,
-          mp,
-          `mount -t fuse.musefs ${q(lib.db)} ${q(mp)} -o templat='$title'`,
-        ));
-        assert.notDeepEqual(markers(r.stdout, "rc"), ["0"], r.stdout);
-        assert.match(r.stderr, /unknown mount option 'templat'/);
-        assert.equal(markers(r.stdout, "mountinfo").length, 0);
-      });
-    } finally {
-      await removeLibrary(lib);
-    }
+    await t.step("an unknown option fails with its name", async () => {
+      const r = await inNamespace(mountScript(
+        bin,
+        mp,
+        `mount -t fuse.musefs ${q(lib.db)} ${q(mp)} -o templat='$title'`,
+      ));
+      assert.notDeepEqual(markers(r.stdout, "rc"), ["0"], r.stdout);
+      assert.match(r.stderr, /unknown mount option 'templat'/);
+      assert.equal(markers(r.stdout, "mountinfo").length, 0);
+    });
   },
 });

@@ -7,8 +7,9 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { compilePlan } from "../../build.ts";
-import { makeLibrary, noFuse, removeLibrary, sh } from "../e2e/helpers.ts";
+import { noFuse, scannedLibrary, sh } from "../e2e/helpers.ts";
 import { q, shippedArgv } from "./shipped.ts";
+import { scratchDir } from "../scratch.ts";
 
 const UNITS = fileURLToPath(new URL("../../contrib/systemd/", import.meta.url));
 const haveAnalyze = (await sh("command -v systemd-analyze")).code === 0;
@@ -21,33 +22,30 @@ Deno.test({
   name: "deploy: systemd units verify, and the scan unit's exposure is at most 5",
   ignore: !haveAnalyze,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "musefs-units-" });
-    try {
-      // verify checks that ExecStart= programs exist: point them at a stand-in.
-      await Deno.writeTextFile(`${dir}/musefs`, "#!/bin/sh\n", { mode: 0o755 });
-      const names = ["musefs.service", "musefs-scan.service", "musefs-scan.timer"];
-      for (const name of names) {
-        const text = await Deno.readTextFile(`${UNITS}/${name}`);
-        await Deno.writeTextFile(
-          `${dir}/${name}`,
-          text.replaceAll("/usr/local/bin/musefs", `${dir}/musefs`),
-        );
-      }
-      const verify = await sh(
-        `systemd-analyze verify --man=no ${names.map((n) => q(`${dir}/${n}`)).join(" ")}`,
+    using tmp = scratchDir("musefs-units-");
+    const dir = tmp.path;
+    // verify checks that ExecStart= programs exist: point them at a stand-in.
+    await Deno.writeTextFile(`${dir}/musefs`, "#!/bin/sh\n", { mode: 0o755 });
+    const names = ["musefs.service", "musefs-scan.service", "musefs-scan.timer"];
+    for (const name of names) {
+      const text = await Deno.readTextFile(`${UNITS}/${name}`);
+      await Deno.writeTextFile(
+        `${dir}/${name}`,
+        text.replaceAll("/usr/local/bin/musefs", `${dir}/musefs`),
       );
-      assert.equal(verify.code, 0, verify.stderr);
-      assert.equal(verify.stderr.trim(), "", "no warnings (unknown keys, bad values)");
-
-      const security = await sh(
-        `systemd-analyze security --offline=true --no-pager ${q(`${UNITS}/musefs-scan.service`)}`,
-      );
-      const m = /Overall exposure level for musefs-scan\.service: ([\d.]+)/.exec(security.stdout);
-      assert.ok(m, security.stdout + security.stderr);
-      assert.ok(Number(m[1]) <= 5, `exposure ${m[1]}:\n${security.stdout}`);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
     }
+    const verify = await sh(
+      `systemd-analyze verify --man=no ${names.map((n) => q(`${dir}/${n}`)).join(" ")}`,
+    );
+    assert.equal(verify.code, 0, verify.stderr);
+    assert.equal(verify.stderr.trim(), "", "no warnings (unknown keys, bad values)");
+
+    const security = await sh(
+      `systemd-analyze security --offline=true --no-pager ${q(`${UNITS}/musefs-scan.service`)}`,
+    );
+    const m = /Overall exposure level for musefs-scan\.service: ([\d.]+)/.exec(security.stdout);
+    assert.ok(m, security.stdout + security.stderr);
+    assert.ok(Number(m[1]) <= 5, `exposure ${m[1]}:\n${security.stdout}`);
   },
 });
 
@@ -133,66 +131,62 @@ Deno.test({
   name: "deploy: a mount sends READY=1 once it answers and STOPPING=1 when it unmounts",
   ignore: noFuse,
   async fn(t) {
-    const lib = await makeLibrary("musefs-notify-");
+    await using lib = await scannedLibrary("musefs-notify-");
     const mp = `${lib.base}/mnt`;
     const env: Record<string, string> = { NO_COLOR: "1" };
     for (const name of ["PATH", "HOME", "DENO_DIR"]) {
       const v = Deno.env.get(name);
       if (v !== undefined) env[name] = v;
     }
-    try {
-      for (const kind of ["path", "abstract"] as const) {
-        await t.step(`${kind} socket`, async () => {
-          const address = kind === "path"
-            ? `${lib.base}/notify.sock`
-            : `@musefs-test-${crypto.randomUUID()}`;
-          const listener = listen(address, mp);
-          let mount: Deno.ChildProcess | null = null;
-          try {
-            assert.equal(await within(listener.next(), 10_000, "the listener"), "LISTENING");
-            const [program, ...args] = shippedArgv(["mount", mp, "--db", lib.db]);
-            mount = new Deno.Command(program, {
-              args,
-              env: { ...env, NOTIFY_SOCKET: address },
-              clearEnv: true,
-              stdin: "null",
-              stdout: "null",
-              stderr: "piped",
-            }).spawn();
-            const ready = await within(listener.next(), 30_000, "READY=1") as string;
-            const lines = ready.split("\n");
-            assert.ok(lines.includes("READY=1"), ready);
-            assert.ok(lines.includes(`STATUS=serving ${lib.fixtures.size} files at ${mp}`), ready);
-            assert.ok(lines.includes(`MAINPID=${mount.pid}`), ready);
-            assert.deepEqual(await within(listener.next(), 10_000, "the listing"), {
-              ls: ["Various Ärtists"],
-            }, "the mount answers when READY=1 arrives");
+    for (const kind of ["path", "abstract"] as const) {
+      await t.step(`${kind} socket`, async () => {
+        const address = kind === "path"
+          ? `${lib.base}/notify.sock`
+          : `@musefs-test-${crypto.randomUUID()}`;
+        const listener = listen(address, mp);
+        let mount: Deno.ChildProcess | null = null;
+        try {
+          assert.equal(await within(listener.next(), 10_000, "the listener"), "LISTENING");
+          const [program, ...args] = shippedArgv(["mount", mp, "--db", lib.db]);
+          mount = new Deno.Command(program, {
+            args,
+            env: { ...env, NOTIFY_SOCKET: address },
+            clearEnv: true,
+            stdin: "null",
+            stdout: "null",
+            stderr: "piped",
+          }).spawn();
+          const ready = await within(listener.next(), 30_000, "READY=1") as string;
+          const lines = ready.split("\n");
+          assert.ok(lines.includes("READY=1"), ready);
+          assert.ok(lines.includes(`STATUS=serving ${lib.fixtures.size} files at ${mp}`), ready);
+          assert.ok(lines.includes(`MAINPID=${mount.pid}`), ready);
+          assert.deepEqual(await within(listener.next(), 10_000, "the listing"), {
+            ls: ["Various Ärtists"],
+          }, "the mount answers when READY=1 arrives");
 
-            mount.kill("SIGTERM");
-            const stopping = await within(listener.next(), 10_000, "STOPPING=1") as string;
-            assert.ok(stopping.split("\n").includes("STOPPING=1"), stopping);
-            const status = await within(mount.status, 15_000, "the mount to exit");
-            assert.equal(status.code, 0);
-            assert.equal(await listener.next(), null, "nothing after STOPPING=1");
-          } finally {
-            if (mount !== null) {
-              await mount.stderr.cancel().catch(() => {});
-              try {
-                mount.kill("SIGKILL");
-              } catch { /* exited */ }
-              await mount.status;
-            }
+          mount.kill("SIGTERM");
+          const stopping = await within(listener.next(), 10_000, "STOPPING=1") as string;
+          assert.ok(stopping.split("\n").includes("STOPPING=1"), stopping);
+          const status = await within(mount.status, 15_000, "the mount to exit");
+          assert.equal(status.code, 0);
+          assert.equal(await listener.next(), null, "nothing after STOPPING=1");
+        } finally {
+          if (mount !== null) {
+            await mount.stderr.cancel().catch(() => {});
             try {
-              listener.child.kill();
+              mount.kill("SIGKILL");
             } catch { /* exited */ }
-            await listener.child.status;
-            await listener.child.stderr.cancel().catch(() => {});
-            await sh(`umount -l ${q(mp)} 2>/dev/null`);
+            await mount.status;
           }
-        });
-      }
-    } finally {
-      await removeLibrary(lib);
+          try {
+            listener.child.kill();
+          } catch { /* exited */ }
+          await listener.child.status;
+          await listener.child.stderr.cancel().catch(() => {});
+          await sh(`umount -l ${q(mp)} 2>/dev/null`);
+        }
+      });
     }
   },
 });

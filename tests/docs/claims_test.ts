@@ -10,9 +10,10 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { migrate } from "../../src/store/schema.ts";
 import { listFiles, musefs, noFuse, withMount } from "../e2e/helpers.ts";
-import { copyFixtures, makeTemp, musefs as scanCli } from "../scan/helpers.ts";
+import { copyFixtures, musefs as scanCli } from "../scan/helpers.ts";
 import { read } from "./markdown.ts";
 import { documented as documentedMemory, MEMORY_ROWS } from "../../bench/memory_bench.ts";
+import { closing, scratchDir } from "../scratch.ts";
 
 /** name → type of every metric in the table under "## Metrics" of docs/tuning.md. */
 export function documentedMetrics(tuning: string): Map<string, string> {
@@ -45,41 +46,34 @@ function versionOneStore(dir: string): string {
 }
 
 function userVersion(path: string): number {
-  const db = new DatabaseSync(path, { readOnly: true });
-  try {
-    return (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
-  } finally {
-    db.close();
-  }
+  using db = closing(new DatabaseSync(path, { readOnly: true }));
+  return (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
 }
 
 Deno.test({
   name: "docs/tuning.md lists exactly the metrics a mount reports, with their types",
   ignore: noFuse,
   async fn() {
-    const dir = makeTemp("musefs-claims-");
-    try {
-      await copyFixtures(`${dir}/lib`, ["flac", "mp3_v24"]);
-      const db = `${dir}/lib.db`;
-      const scan = await scanCli(["scan", `${dir}/lib`, "--db", db, "--quiet"]);
-      assert.equal(scan.code, 0, scan.stderr);
-      await Deno.mkdir(`${dir}/mnt`);
-      const text = await withMount(
-        db,
-        `${dir}/mnt`,
-        ["--expose-metrics"],
-        () => Deno.readTextFile(`${dir}/mnt/.musefs-metrics/metrics`),
-      );
-      const reported = reportedMetrics(text);
-      assert.ok(reported.size > 20, text);
-      const documented = documentedMetrics(read("docs/tuning.md"));
-      const missing = [...reported.keys()].filter((n) => !documented.has(n));
-      const stale = [...documented.keys()].filter((n) => !reported.has(n));
-      assert.deepEqual({ missing, stale }, { missing: [], stale: [] });
-      for (const [name, type] of reported) assert.equal(documented.get(name), type, name);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    using tmp = scratchDir("musefs-claims-");
+    const dir = tmp.path;
+    await copyFixtures(`${dir}/lib`, ["flac", "mp3_v24"]);
+    const db = `${dir}/lib.db`;
+    const scan = await scanCli(["scan", `${dir}/lib`, "--db", db, "--quiet"]);
+    assert.equal(scan.code, 0, scan.stderr);
+    await Deno.mkdir(`${dir}/mnt`);
+    const text = await withMount(
+      db,
+      `${dir}/mnt`,
+      ["--expose-metrics"],
+      () => Deno.readTextFile(`${dir}/mnt/.musefs-metrics/metrics`),
+    );
+    const reported = reportedMetrics(text);
+    assert.ok(reported.size > 20, text);
+    const documented = documentedMetrics(read("docs/tuning.md"));
+    const missing = [...reported.keys()].filter((n) => !documented.has(n));
+    const stale = [...documented.keys()].filter((n) => !reported.has(n));
+    assert.deepEqual({ missing, stale }, { missing: [], stale: [] });
+    for (const [name, type] of reported) assert.equal(documented.get(name), type, name);
   },
 });
 
@@ -91,66 +85,57 @@ Deno.test("the metrics table parser sees every row", () => {
 });
 
 Deno.test("mount --dry-run upgrades a version-1 store in place, as the docs say", async () => {
-  const dir = makeTemp("musefs-claims-");
-  try {
-    const db = versionOneStore(dir);
-    const r = await musefs(["mount", "--db", db, "--dry-run", "-v"]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /upgrading the store schema of .*v1\.db/);
-    assert.match(r.stdout, /Old Store\.flac/);
-    assert.equal(userVersion(db), 2);
-    assert.match(
-      read("docs/troubleshooting.md"),
-      /upgraded in place by the first command[^.]*`mount`/,
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  using tmp = scratchDir("musefs-claims-");
+  const dir = tmp.path;
+  const db = versionOneStore(dir);
+  const r = await musefs(["mount", "--db", db, "--dry-run", "-v"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /upgrading the store schema of .*v1\.db/);
+  assert.match(r.stdout, /Old Store\.flac/);
+  assert.equal(userVersion(db), 2);
+  assert.match(
+    read("docs/troubleshooting.md"),
+    /upgraded in place by the first command[^.]*`mount`/,
+  );
 });
 
 Deno.test({
   name: "mount serves a version-1 store after upgrading it",
   ignore: noFuse,
   async fn() {
-    const dir = makeTemp("musefs-claims-");
-    try {
-      const db = versionOneStore(dir);
-      await Deno.mkdir(`${dir}/mnt`);
-      const files = await withMount(db, `${dir}/mnt`, [], async (m) => {
-        assert.match(m.log(), /upgrading the store schema/);
-        return await listFiles(`${dir}/mnt`);
-      });
-      assert.ok(files.some((f) => f.endsWith("Old Store.flac")), files.join("\n"));
-      assert.equal(userVersion(db), 2);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    using tmp = scratchDir("musefs-claims-");
+    const dir = tmp.path;
+    const db = versionOneStore(dir);
+    await Deno.mkdir(`${dir}/mnt`);
+    const files = await withMount(db, `${dir}/mnt`, [], async (m) => {
+      assert.match(m.log(), /upgrading the store schema/);
+      return await listFiles(`${dir}/mnt`);
+    });
+    assert.ok(files.some((f) => f.endsWith("Old Store.flac")), files.join("\n"));
+    assert.equal(userVersion(db), 2);
   },
 });
 
 Deno.test("symlinks are skipped silently unless -v (scan and revalidate)", async () => {
-  const dir = makeTemp("musefs-claims-");
-  try {
-    await copyFixtures(`${dir}/elsewhere`, ["opus"]);
-    await copyFixtures(`${dir}/lib`, ["wav"]);
-    Deno.symlinkSync(`${dir}/elsewhere/opus.opus`, `${dir}/lib/linked.opus`);
-    const db = `${dir}/lib.db`;
-    for (const command of ["scan", "revalidate"]) {
-      const args = [command, `${dir}/lib`, "--db", db];
-      const quiet = await scanCli(args);
-      assert.equal(quiet.code, 0, quiet.stderr);
-      assert.doesNotMatch(quiet.stdout + quiet.stderr, /symlink|linked\.opus/i, command);
-      const v = await scanCli([...args, "-v"]);
-      assert.match(v.stderr, /skipped 1 symlink\(s\) \(pass --follow-symlinks/, command);
-      assert.doesNotMatch(v.stderr, /linked\.opus/, command);
-      const vv = await scanCli([...args, "-vv"]);
-      assert.match(vv.stderr, /skipping symlink .*linked\.opus/, command);
-    }
-    for (const doc of ["docs/cli.md", "docs/troubleshooting.md"]) {
-      assert.match(read(doc), /skipped (silently|without a message)/, doc);
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  using tmp = scratchDir("musefs-claims-");
+  const dir = tmp.path;
+  await copyFixtures(`${dir}/elsewhere`, ["opus"]);
+  await copyFixtures(`${dir}/lib`, ["wav"]);
+  Deno.symlinkSync(`${dir}/elsewhere/opus.opus`, `${dir}/lib/linked.opus`);
+  const db = `${dir}/lib.db`;
+  for (const command of ["scan", "revalidate"]) {
+    const args = [command, `${dir}/lib`, "--db", db];
+    const quiet = await scanCli(args);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.doesNotMatch(quiet.stdout + quiet.stderr, /symlink|linked\.opus/i, command);
+    const v = await scanCli([...args, "-v"]);
+    assert.match(v.stderr, /skipped 1 symlink\(s\) \(pass --follow-symlinks/, command);
+    assert.doesNotMatch(v.stderr, /linked\.opus/, command);
+    const vv = await scanCli([...args, "-vv"]);
+    assert.match(vv.stderr, /skipping symlink .*linked\.opus/, command);
+  }
+  for (const doc of ["docs/cli.md", "docs/troubleshooting.md"]) {
+    assert.match(read(doc), /skipped (silently|without a message)/, doc);
   }
 });
 

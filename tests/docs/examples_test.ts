@@ -18,8 +18,9 @@ import {
   replaceTrackPictures,
   upsertTrack,
 } from "../../src/store/mod.ts";
-import { coverJpeg, fixture, run, sha256Hex, tempDir } from "../fixtures/fixtures.ts";
+import { coverJpeg, fixture, run, sha256Hex } from "../fixtures/fixtures.ts";
 import { codeBlocks, read, stripFences } from "./markdown.ts";
+import { scratchDir } from "../scratch.ts";
 
 // ---- template examples ---------------------------------------------------
 
@@ -145,114 +146,108 @@ async function sqlite(db: string, sql: string): Promise<string> {
 const CONNECT = "PRAGMA busy_timeout = 5000;\nPRAGMA foreign_keys = ON;\n";
 
 Deno.test("the SQL of docs/store.md runs against a real store and does what it says", async () => {
-  const dir = await tempDir("musefs-docs-");
-  try {
-    const db = await fixtureStore(dir);
-    const q = (sql: string) => sqlite(db, sql).then((s) => s.trim());
-    const version0 = Number(await q("SELECT content_version FROM tracks WHERE id = 1"));
-    const changes0 = Number(await q("SELECT max(seq) FROM track_changes"));
-    await Deno.writeFile(join(dir, "cover.jpg"), await coverJpeg());
+  using tmp = scratchDir("musefs-docs-");
+  const dir = tmp.path;
+  const db = await fixtureStore(dir);
+  const q = (sql: string) => sqlite(db, sql).then((s) => s.trim());
+  const version0 = Number(await q("SELECT content_version FROM tracks WHERE id = 1"));
+  const changes0 = Number(await q("SELECT max(seq) FROM track_changes"));
+  await Deno.writeFile(join(dir, "cover.jpg"), await coverJpeg());
 
-    // What each recipe must leave behind, checked right after its block.
-    const checks: [marker: string, check: () => Promise<void>][] = [
-      ["SET value = 'Hells Bells (Remastered)'", async () => {
-        assert.equal(
-          await q("SELECT value FROM tags WHERE track_id = 1 AND key = 'title'"),
-          "Hells Bells (Remastered)",
-        );
-      }],
-      ["'Brian Johnson'", async () => {
-        assert.equal(
-          await q(
-            "SELECT group_concat(ordinal || ':' || value, ',') FROM " +
-              "(SELECT * FROM tags WHERE track_id = 1 AND key = 'artist' ORDER BY ordinal)",
-          ),
-          "0:Artist One,1:Zoë Two,2:Brian Johnson",
-        );
-      }],
-      ["'Blues Rock'", async () => {
-        assert.equal(
-          await q(
-            "SELECT group_concat(key || '=' || value, ',') FROM " +
-              "(SELECT * FROM tags WHERE track_id = 1 AND lower(key) = 'genre' ORDER BY ordinal)",
-          ),
-          "genre=Hard Rock,genre=Blues Rock",
-        );
-      }],
-      ["lower(key) = 'comment'", async () => {
-        assert.equal(
-          await q("SELECT count(*) FROM tags WHERE track_id = 1 AND key = 'comment'"),
-          "0",
-        );
-      }],
-      ["readfile(", async () => {
-        const sha = await sha256Hex(await coverJpeg());
-        assert.equal(
-          await q(
-            "SELECT a.sha256 || ' ' || ta.picture_type FROM track_art ta " +
-              "JOIN art a ON a.id = ta.art_id WHERE ta.track_id = 1",
-          ),
-          `${sha} 3`,
-        );
-      }],
-      ["DELETE FROM track_art WHERE track_id = 1", async () => {
-        assert.equal(await q("SELECT count(*) FROM track_art WHERE track_id = 1"), "0");
-        assert.equal(
-          await q("SELECT count(*) FROM art WHERE id NOT IN (SELECT art_id FROM track_art)"),
-          "0",
-        );
-      }],
-      ["'beets_path'", async () => {
-        assert.equal(
-          await q("SELECT value FROM tags WHERE track_id = 1 AND key = 'beets_path'"),
-          "Rock/AC_DC/1980 - Back in Black/01 Hells Bells",
-        );
-      }],
-    ];
+  // What each recipe must leave behind, checked right after its block.
+  const checks: [marker: string, check: () => Promise<void>][] = [
+    ["SET value = 'Hells Bells (Remastered)'", async () => {
+      assert.equal(
+        await q("SELECT value FROM tags WHERE track_id = 1 AND key = 'title'"),
+        "Hells Bells (Remastered)",
+      );
+    }],
+    ["'Brian Johnson'", async () => {
+      assert.equal(
+        await q(
+          "SELECT group_concat(ordinal || ':' || value, ',') FROM " +
+            "(SELECT * FROM tags WHERE track_id = 1 AND key = 'artist' ORDER BY ordinal)",
+        ),
+        "0:Artist One,1:Zoë Two,2:Brian Johnson",
+      );
+    }],
+    ["'Blues Rock'", async () => {
+      assert.equal(
+        await q(
+          "SELECT group_concat(key || '=' || value, ',') FROM " +
+            "(SELECT * FROM tags WHERE track_id = 1 AND lower(key) = 'genre' ORDER BY ordinal)",
+        ),
+        "genre=Hard Rock,genre=Blues Rock",
+      );
+    }],
+    ["lower(key) = 'comment'", async () => {
+      assert.equal(
+        await q("SELECT count(*) FROM tags WHERE track_id = 1 AND key = 'comment'"),
+        "0",
+      );
+    }],
+    ["readfile(", async () => {
+      const sha = await sha256Hex(await coverJpeg());
+      assert.equal(
+        await q(
+          "SELECT a.sha256 || ' ' || ta.picture_type FROM track_art ta " +
+            "JOIN art a ON a.id = ta.art_id WHERE ta.track_id = 1",
+        ),
+        `${sha} 3`,
+      );
+    }],
+    ["DELETE FROM track_art WHERE track_id = 1", async () => {
+      assert.equal(await q("SELECT count(*) FROM track_art WHERE track_id = 1"), "0");
+      assert.equal(
+        await q("SELECT count(*) FROM art WHERE id NOT IN (SELECT art_id FROM track_art)"),
+        "0",
+      );
+    }],
+    ["'beets_path'", async () => {
+      assert.equal(
+        await q("SELECT value FROM tags WHERE track_id = 1 AND key = 'beets_path'"),
+        "Rock/AC_DC/1980 - Back in Black/01 Hells Bells",
+      );
+    }],
+  ];
 
-    let ran = 0;
-    const outputs: string[] = [];
-    for (const block of codeBlocks(read("docs/store.md"))) {
-      if (block.lang === "sql") {
-        outputs.push(await sqlite(db, CONNECT + block.code));
-      } else if (block.lang === "sh" && block.code.includes("readfile(")) {
-        // The art recipe is a shell script: run it as written in a directory
-        // holding this store as lib.db and a cover.jpg.
-        const r = await run(["bash", "-euo", "pipefail", "-c", block.code], { cwd: dir });
-        assert.equal(r.code, 0, r.stderr);
-      } else continue;
-      ran++;
-      for (const [marker, check] of checks) if (block.code.includes(marker)) await check();
-    }
-    assert.ok(ran >= 9, `only ${ran} SQL blocks ran`);
-    for (const [marker] of checks) {
-      assert.ok(read("docs/store.md").includes(marker), `store.md lost the recipe "${marker}"`);
-    }
-    // The finder queries found the fixtures.
-    const found = outputs.join("\n");
-    assert.match(found, /\|flac\|.*flac\.flac/);
-    assert.match(found, /mp3_v23\.mp3/); // its date row was left out
-    // Triggers bumped the version and logged the changes, as the page says.
-    assert.ok(Number(await q("SELECT content_version FROM tracks WHERE id = 1")) > version0);
-    assert.ok(Number(await q("SELECT max(seq) FROM track_changes")) > changes0);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  let ran = 0;
+  const outputs: string[] = [];
+  for (const block of codeBlocks(read("docs/store.md"))) {
+    if (block.lang === "sql") {
+      outputs.push(await sqlite(db, CONNECT + block.code));
+    } else if (block.lang === "sh" && block.code.includes("readfile(")) {
+      // The art recipe is a shell script: run it as written in a directory
+      // holding this store as lib.db and a cover.jpg.
+      const r = await run(["bash", "-euo", "pipefail", "-c", block.code], { cwd: dir });
+      assert.equal(r.code, 0, r.stderr);
+    } else continue;
+    ran++;
+    for (const [marker, check] of checks) if (block.code.includes(marker)) await check();
   }
+  assert.ok(ran >= 9, `only ${ran} SQL blocks ran`);
+  for (const [marker] of checks) {
+    assert.ok(read("docs/store.md").includes(marker), `store.md lost the recipe "${marker}"`);
+  }
+  // The finder queries found the fixtures.
+  const found = outputs.join("\n");
+  assert.match(found, /\|flac\|.*flac\.flac/);
+  assert.match(found, /mp3_v23\.mp3/); // its date row was left out
+  // Triggers bumped the version and logged the changes, as the page says.
+  assert.ok(Number(await q("SELECT content_version FROM tracks WHERE id = 1")) > version0);
+  assert.ok(Number(await q("SELECT max(seq) FROM track_changes")) > changes0);
 });
 
 Deno.test("the SQL of docs/troubleshooting.md runs against a real store", async () => {
-  const dir = await tempDir("musefs-docs-");
-  try {
-    const db = await fixtureStore(dir);
-    // An orphan, as written with foreign_keys OFF, which the recipe must remove.
-    await sqlite(db, "PRAGMA foreign_keys = OFF;\nDELETE FROM tracks WHERE id = 2;");
-    assert.notEqual((await sqlite(db, "SELECT count(*) FROM tags WHERE track_id = 2")).trim(), "0");
-    const blocks = codeBlocks(read("docs/troubleshooting.md")).filter((b) => b.lang === "sql");
-    assert.ok(blocks.length >= 1);
-    for (const b of blocks) await sqlite(db, CONNECT + b.code);
-    assert.equal((await sqlite(db, "PRAGMA foreign_key_check")).trim(), "");
-    assert.equal((await sqlite(db, "SELECT count(*) FROM tags WHERE track_id = 2")).trim(), "0");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  using tmp = scratchDir("musefs-docs-");
+  const dir = tmp.path;
+  const db = await fixtureStore(dir);
+  // An orphan, as written with foreign_keys OFF, which the recipe must remove.
+  await sqlite(db, "PRAGMA foreign_keys = OFF;\nDELETE FROM tracks WHERE id = 2;");
+  assert.notEqual((await sqlite(db, "SELECT count(*) FROM tags WHERE track_id = 2")).trim(), "0");
+  const blocks = codeBlocks(read("docs/troubleshooting.md")).filter((b) => b.lang === "sql");
+  assert.ok(blocks.length >= 1);
+  for (const b of blocks) await sqlite(db, CONNECT + b.code);
+  assert.equal((await sqlite(db, "PRAGMA foreign_key_check")).trim(), "");
+  assert.equal((await sqlite(db, "SELECT count(*) FROM tags WHERE track_id = 2")).trim(), "0");
 });

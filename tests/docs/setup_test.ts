@@ -10,9 +10,27 @@
 import assert from "node:assert/strict";
 import { codeBlocks, read, ROOT } from "./markdown.ts";
 import { mountBlocker, treeLines } from "../../demo/demo.ts";
+import { scratchDir } from "../scratch.ts";
 
 const readme = read("README.md");
 const HEADING = "## Try it in two commands";
+
+/** Run `cmd args` in the repo root with exactly `env`; require exit 0; stdout + stderr. */
+async function runOk(cmd: string, args: string[], env: Record<string, string>): Promise<string> {
+  const r = await new Deno.Command(cmd, {
+    args,
+    cwd: ROOT,
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  const out = dec.decode(r.stdout) + dec.decode(r.stderr);
+  assert.equal(r.code, 0, out);
+  return out;
+}
 
 function setupCommands(): string[] {
   const start = readme.indexOf(`\n${HEADING}\n`);
@@ -63,18 +81,7 @@ Deno.test("README: the demo command runs as written, with LANG and LC_ALL unset"
     const value = Deno.env.get(name);
     if (value !== undefined) env[name] = value;
   }
-  const r = await new Deno.Command("bash", {
-    args: ["-euo", "pipefail", "-c", command],
-    cwd: ROOT,
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  const out = dec.decode(r.stdout) + dec.decode(r.stderr);
-  assert.equal(r.code, 0, out);
+  const out = await runOk("bash", ["-euo", "pipefail", "-c", command], env);
   assert.match(out, /scanned .*: 7 file\(s\).*failed 0/);
   const tmp = /musefs-demo-[\w]+/.exec(out)?.[0];
   assert.ok(tmp, out);
@@ -111,33 +118,23 @@ Deno.test({
   ignore: Deno.uid() !== 0 || setpriv === "",
   async fn() {
     // PATH holds only sh and test: no fusermount3. The user `nobody` cannot mount without it.
-    const tmp = await Deno.makeTempDir({ prefix: "musefs-demo-nofuse-" });
-    try {
-      await Deno.chmod(tmp, 0o777);
-      await Deno.symlink("/bin/sh", `${tmp}/sh`);
-      const { tasks } = JSON.parse(read("deno.json"));
-      const r = await new Deno.Command(setpriv, {
-        args: ["--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", "-c", tasks.demo],
-        cwd: ROOT,
-        env: { PATH: tmp, HOME: tmp, DENO_DIR: `${tmp}/deno`, TMPDIR: tmp, NO_COLOR: "1" },
-        clearEnv: true,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const dec = new TextDecoder();
-      const out = dec.decode(r.stdout) + dec.decode(r.stderr);
-      assert.equal(r.code, 0, out);
-      assert.match(out, /dry run: 7 files across 4 directories/);
-      assert.match(out, /01 A440\.flac/);
-      assert.match(
-        out,
-        /cannot mount: mounting as a normal user needs fusermount3: `sudo apt-get install fuse3`/,
-      );
-      assert.doesNotMatch(out, /musefs mounted at/);
-    } finally {
-      await Deno.remove(tmp, { recursive: true });
-    }
+    using scratch = scratchDir("musefs-demo-nofuse-");
+    const tmp = scratch.path;
+    await Deno.chmod(tmp, 0o777);
+    await Deno.symlink("/bin/sh", `${tmp}/sh`);
+    const { tasks } = JSON.parse(read("deno.json"));
+    const out = await runOk(
+      setpriv,
+      ["--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", "-c", tasks.demo],
+      { PATH: tmp, HOME: tmp, DENO_DIR: `${tmp}/deno`, TMPDIR: tmp, NO_COLOR: "1" },
+    );
+    assert.match(out, /dry run: 7 files across 4 directories/);
+    assert.match(out, /01 A440\.flac/);
+    assert.match(
+      out,
+      /cannot mount: mounting as a normal user needs fusermount3: `sudo apt-get install fuse3`/,
+    );
+    assert.doesNotMatch(out, /musefs mounted at/);
   },
 });
 

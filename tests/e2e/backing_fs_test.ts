@@ -12,8 +12,10 @@ import { ensureFixtures } from "../fixtures/fixtures.ts";
 import {
   expectedFiles,
   type Library,
+  metric,
   musefs,
   noFuse,
+  owned,
   q,
   removeLibrary,
   sh,
@@ -30,14 +32,10 @@ function pathsById(db: string, mnt: string): Map<number, string> {
   return new Map([...files].map(([rel, id]) => [id, `${mnt}/${rel}`]));
 }
 
-function metric(text: string, name: string): number {
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-  assert.ok(line !== undefined, `metric ${name} in:\n${text}`);
-  return Number(line.slice(name.length + 1));
-}
-
 /** A temp dir with `lib/` and `mnt/`; `prepare` fills lib (and may mount things under base). */
-async function library(prepare: (base: string, lib: string) => Promise<string>): Promise<Library> {
+async function library(
+  prepare: (base: string, lib: string) => Promise<string>,
+): Promise<Library & AsyncDisposable> {
   const base = await Deno.realPath(await Deno.makeTempDir({ prefix: "musefs-backing-fs-" }));
   const lib = `${base}/lib`;
   await Deno.mkdir(lib);
@@ -51,7 +49,7 @@ async function library(prepare: (base: string, lib: string) => Promise<string>):
     await removeLibrary(l);
     throw e;
   }
-  return l;
+  return owned(l);
 }
 
 async function copyFixtures(dir: string, suffix = ""): Promise<void> {
@@ -62,12 +60,8 @@ async function copyFixtures(dir: string, suffix = ""): Promise<void> {
 
 /** The served bytes every track must read back as (synthesized from the store in-process). */
 function expected(db: string): Map<number, Uint8Array> {
-  const store = openStore(db, { mode: "ro" });
-  try {
-    return new Map(tracks(db).map((t) => [t.id, expectedBytes(store, t.id)]));
-  } finally {
-    store.close();
-  }
+  using store = openStore(db, { mode: "ro" });
+  return new Map(tracks(db).map((t) => [t.id, expectedBytes(store, t.id)]));
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -96,22 +90,18 @@ Deno.test({
   name: "e2e: a library on tmpfs reads back exactly, read-ahead off and on",
   ignore: noFuse,
   async fn() {
-    const lib = await library(async (_base, dir) => {
+    await using lib = await library(async (_base, dir) => {
       await shOk(`mount -t tmpfs -o size=64m musefs-test ${q(dir)}`);
       await copyFixtures(dir);
       return dir;
     });
-    try {
-      for (const flags of FLAG_SETS) {
-        const metrics = await readsBack(lib.db, `${lib.base}/mnt`, flags);
-        // On kernels whose tmpfs has RWF_NOWAIT, the bytes are all this test can check.
-        if (tmpfsLacksNowait) {
-          assert.equal(metric(metrics, "musefs_backing_nowait_unsupported_filesystems"), 1);
-          assert.ok(metric(metrics, "musefs_reads_offloaded_total") > 0, metrics);
-        }
+    for (const flags of FLAG_SETS) {
+      const metrics = await readsBack(lib.db, `${lib.base}/mnt`, flags);
+      // On kernels whose tmpfs has RWF_NOWAIT, the bytes are all this test can check.
+      if (tmpfsLacksNowait) {
+        assert.equal(metric(metrics, "musefs_backing_nowait_unsupported_filesystems"), 1);
+        assert.ok(metric(metrics, "musefs_reads_offloaded_total") > 0, metrics);
       }
-    } finally {
-      await removeLibrary(lib);
     }
   },
 });
@@ -120,18 +110,14 @@ Deno.test({
   name: "e2e: a library through bindfs (a FUSE store) reads back exactly, read-ahead off and on",
   ignore: noFuse,
   async fn() {
-    const lib = await library(async (base, dir) => {
+    await using lib = await library(async (base, dir) => {
       await copyFixtures(dir);
       const bind = `${base}/bind`;
       await Deno.mkdir(bind);
       await shOk(`bindfs -r ${q(dir)} ${q(bind)}`);
       return bind;
     });
-    try {
-      for (const flags of FLAG_SETS) await readsBack(lib.db, `${lib.base}/mnt`, flags);
-    } finally {
-      await removeLibrary(lib);
-    }
+    for (const flags of FLAG_SETS) await readsBack(lib.db, `${lib.base}/mnt`, flags);
   },
 });
 
@@ -140,7 +126,7 @@ Deno.test({
   // Needs a tmpfs without RWF_NOWAIT.
   ignore: noFuse || !tmpfsLacksNowait,
   async fn() {
-    const lib = await library(async (_base, dir) => {
+    await using lib = await library(async (_base, dir) => {
       await copyFixtures(dir);
       await Deno.mkdir(`${dir}/shm`);
       await shOk(`mount -t tmpfs -o size=64m musefs-test ${q(`${dir}/shm`)}`);
@@ -148,32 +134,28 @@ Deno.test({
       return dir;
     });
     const mnt = `${lib.base}/mnt`;
-    try {
-      const want = expected(lib.db);
-      const rows = tracks(lib.db);
-      const onTmpfs = (r: TrackRow) => r.backing_path.includes("/shm/");
-      await withMount(lib.db, mnt, ["--expose-metrics"], async () => {
-        const paths = pathsById(lib.db, mnt);
-        const read = async (r: TrackRow) => {
-          const got = await Deno.readFile(paths.get(r.id)!);
-          assert.ok(sameBytes(got, want.get(r.id)!), `${r.backing_path} reads back exactly`);
-        };
-        for (const r of rows.filter(onTmpfs)) await read(r);
-        const metricsFile = `${mnt}/.musefs-metrics/metrics`;
-        const before = await Deno.readTextFile(metricsFile);
-        assert.equal(metric(before, "musefs_backing_nowait_unsupported_filesystems"), 1, before);
-        // The ext4 (or other disk) copies, warm in the page cache: answered inline.
-        const onDisk = rows.filter((r) => !onTmpfs(r));
-        for (const r of onDisk) await Deno.readFile(r.backing_path);
-        for (const r of onDisk) await read(r);
-        const after = await Deno.readTextFile(metricsFile);
-        assert.equal(metric(after, "musefs_backing_nowait_unsupported_filesystems"), 1, after);
-        const inline = metric(after, "musefs_reads_inline_total") -
-          metric(before, "musefs_reads_inline_total");
-        assert.ok(inline >= onDisk.length, `${inline} inline reads for ${onDisk.length} files`);
-      });
-    } finally {
-      await removeLibrary(lib);
-    }
+    const want = expected(lib.db);
+    const rows = tracks(lib.db);
+    const onTmpfs = (r: TrackRow) => r.backing_path.includes("/shm/");
+    await withMount(lib.db, mnt, ["--expose-metrics"], async () => {
+      const paths = pathsById(lib.db, mnt);
+      const read = async (r: TrackRow) => {
+        const got = await Deno.readFile(paths.get(r.id)!);
+        assert.ok(sameBytes(got, want.get(r.id)!), `${r.backing_path} reads back exactly`);
+      };
+      for (const r of rows.filter(onTmpfs)) await read(r);
+      const metricsFile = `${mnt}/.musefs-metrics/metrics`;
+      const before = await Deno.readTextFile(metricsFile);
+      assert.equal(metric(before, "musefs_backing_nowait_unsupported_filesystems"), 1, before);
+      // The ext4 (or other disk) copies, warm in the page cache: answered inline.
+      const onDisk = rows.filter((r) => !onTmpfs(r));
+      for (const r of onDisk) await Deno.readFile(r.backing_path);
+      for (const r of onDisk) await read(r);
+      const after = await Deno.readTextFile(metricsFile);
+      assert.equal(metric(after, "musefs_backing_nowait_unsupported_filesystems"), 1, after);
+      const inline = metric(after, "musefs_reads_inline_total") -
+        metric(before, "musefs_reads_inline_total");
+      assert.ok(inline >= onDisk.length, `${inline} inline reads for ${onDisk.length} files`);
+    });
   },
 });

@@ -8,22 +8,16 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import {
   expectedFiles,
-  makeLibrary,
+  metric,
   noFuse,
   q,
-  removeLibrary,
+  scannedLibrary,
   sh,
   shOk,
   stemOf,
   tracks,
   withMount,
 } from "./helpers.ts";
-
-function metric(text: string, name: string): number {
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-  assert.ok(line !== undefined, `metric ${name} in:\n${text}`);
-  return Number(line.slice(name.length + 1));
-}
 
 const NOFILE = 256;
 /** More than the per-user open-file limit a 256-descriptor daemon derives. */
@@ -33,7 +27,7 @@ Deno.test({
   name: "e2e: descriptor exhaustion under a low RLIMIT_NOFILE: EMFILE for the opener only",
   ignore: noFuse,
   async fn() {
-    const lib = await makeLibrary();
+    await using lib = await scannedLibrary();
     const mnt = `${lib.base}/mnt`;
     // Another user must reach the mount point.
     await Deno.chmod(lib.base, 0o755);
@@ -96,7 +90,6 @@ Deno.test({
       });
     } finally {
       for (const fd of held) fs.closeSync(fd);
-      await removeLibrary(lib);
     }
   },
 });

@@ -7,8 +7,17 @@
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { ensureFixtures, type Fixture } from "../fixtures/fixtures.ts";
-import { fuseUnavailable, type RunResult, sh, shOk } from "../fuse/helpers.ts";
+import {
+  assertCleanStop,
+  fuseUnavailable,
+  metric,
+  metricOrNull,
+  type RunResult,
+  sh,
+  shOk,
+} from "../fuse/helpers.ts";
 import { musefsCommand } from "../cli/run_musefs.ts";
+import { closing } from "../scratch.ts";
 
 export const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const dec = new TextDecoder();
@@ -24,7 +33,7 @@ export const noFuse = skipReason !== null;
 
 /** What a child process printed and how it ended. */
 export type Ran = RunResult;
-export { sh, shOk };
+export { assertCleanStop, metric, metricOrNull, sh, shOk };
 
 /** Quote for sh. */
 export function q(s: string): string {
@@ -40,10 +49,10 @@ function cleanEnv(): Record<string, string> {
   return env;
 }
 
-/** `musefs <args>` to completion (cwd = repo root, no MUSEFS_* from the runner). */
-export async function musefs(args: string[]): Promise<Ran> {
+/** `musefs <args>` as shipped, cwd = repo root, no MUSEFS_* from the runner. */
+function musefsProcess(args: string[]): Deno.Command {
   const [deno, ...argv] = musefsCommand(args);
-  const out = await new Deno.Command(deno, {
+  return new Deno.Command(deno, {
     args: argv,
     cwd: REPO,
     env: cleanEnv(),
@@ -51,8 +60,34 @@ export async function musefs(args: string[]): Promise<Ran> {
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  });
+}
+
+/** `musefs <args>` to completion (cwd = repo root, no MUSEFS_* from the runner). */
+export async function musefs(args: string[]): Promise<Ran> {
+  const out = await musefsProcess(args).output();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/**
+ * `musefs <args>` that must exit by itself within `ms` (a hang usually means it mounted):
+ * its run, or "timeout" once it has been killed.
+ */
+export async function musefsWithin(args: string[], ms = 20_000): Promise<Ran | "timeout"> {
+  const child = musefsProcess(args).spawn();
+  const output = child.output();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), ms));
+  const first = await Promise.race([output, timeout]);
+  clearTimeout(timer);
+  if (first === "timeout") {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited meanwhile */ }
+    await output.catch(() => {});
+    return "timeout";
+  }
+  return { code: first.code, stdout: dec.decode(first.stdout), stderr: dec.decode(first.stderr) };
 }
 
 // ---------------------------------------------------------------- library
@@ -86,7 +121,11 @@ export async function makeLibrary(prefix = "musefs-e2e-"): Promise<Library> {
 
 /** makeLibrary, removed when the scope ends: `await using lib = await scannedLibrary()`. */
 export async function scannedLibrary(prefix?: string): Promise<Library & AsyncDisposable> {
-  const lib = await makeLibrary(prefix);
+  return owned(await makeLibrary(prefix));
+}
+
+/** `lib`, removed (after detaching anything still mounted under it) when the scope ends. */
+export function owned<T extends Library>(lib: T): T & AsyncDisposable {
   return Object.assign(lib, { [Symbol.asyncDispose]: () => removeLibrary(lib) });
 }
 
@@ -114,12 +153,8 @@ export interface ArtRow {
 
 /** Read-only queries against the store (a fresh connection each call: sees external writes). */
 export function query<T>(db: string, sql: string, ...params: (string | number)[]): T[] {
-  const conn = new DatabaseSync(db, { readOnly: true });
-  try {
-    return conn.prepare(sql).all(...params) as T[];
-  } finally {
-    conn.close();
-  }
+  using conn = closing(new DatabaseSync(db, { readOnly: true }));
+  return conn.prepare(sql).all(...params) as T[];
 }
 
 export function tracks(db: string): TrackRow[] {
@@ -254,12 +289,13 @@ async function lazyUnmount(path: string): Promise<void> {
   await sh(`umount -l ${q(path)}`);
 }
 
-export interface Mount {
+/** A running `musefs mount`; disposing it stops it (see `stop`). */
+export interface Mount extends AsyncDisposable {
   mountpoint: string;
   child: Deno.ChildProcess;
   /** stderr so far (the -v log). */
   log(): string;
-  /** SIGTERM, wait for exit; returns the exit code and output. */
+  /** SIGTERM, wait for exit (SIGKILL after 15 s, then a lazy unmount); returns the exit code and output. */
   stop(): Promise<Ran>;
 }
 
@@ -281,16 +317,7 @@ async function collect(
  * exits first or nothing happens within 30 s.
  */
 export async function mount(db: string, mountpoint: string, flags: string[] = []): Promise<Mount> {
-  const [deno, ...argv] = musefsCommand(["mount", mountpoint, "--db", db, "-v", ...flags]);
-  const child = new Deno.Command(deno, {
-    args: argv,
-    cwd: REPO,
-    env: cleanEnv(),
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = musefsProcess(["mount", mountpoint, "--db", db, "-v", ...flags]).spawn();
   const out = { text: "" };
   const err = { text: "" };
   let onReady!: () => void;
@@ -328,7 +355,15 @@ export async function mount(db: string, mountpoint: string, flags: string[] = []
       if (await isMounted(mountpoint)) await lazyUnmount(mountpoint);
       return { code: s.code, stdout: out.text, stderr: err.text };
     })();
-  const handle: Mount = { mountpoint, child, log: () => err.text, stop };
+  const handle: Mount = {
+    mountpoint,
+    child,
+    log: () => err.text,
+    stop,
+    [Symbol.asyncDispose]: async () => {
+      await stop();
+    },
+  };
   if (first !== "ready") {
     const r = await stop();
     throw new Error(`musefs mount did not become ready (${first}, exit ${r.code}):\n${r.stderr}`);

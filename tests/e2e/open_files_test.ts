@@ -7,16 +7,16 @@
 
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import { concatBytes as concat } from "../fixtures/tools.ts";
 import {
   eventually,
   type Library,
-  makeLibrary,
   noFuse,
   pathsById,
   q,
   query,
   readOrErrno,
-  removeLibrary,
+  scannedLibrary,
   sh,
   shOk,
   sqlWrite,
@@ -37,16 +37,6 @@ function readRest(fd: number, from: number, into: Uint8Array[]): number {
     into.push(buf.subarray(0, n));
     at += n;
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** `text` appears in `bytes` as UTF-8 or UTF-16 (either byte order): how tag frames carry it. */
@@ -113,75 +103,71 @@ Deno.test({
   name: "e2e: an open file keeps its version across a tag edit and renames; new opens see the edit",
   ignore: noFuse,
   async fn(t) {
-    const lib = await makeLibrary();
+    await using lib = await scannedLibrary();
     const mnt = `${lib.base}/mnt`;
-    try {
-      // Unique titles first: a served name freed by a rename is never taken over by another track.
-      await sqlWrite(
-        lib.db,
-        "UPDATE tags SET value = value || ' #' || track_id WHERE key = 'title'",
-      );
-      await withMount(lib.db, mnt, ["--poll-interval-ms", "50"], async () => {
-        await t.step("a tag edit that keeps the path", async () => {
-          const sizes = new Map<number, number>();
-          await readAcross(lib, mnt, async (row) => {
-            sizes.set(row.id, (await Deno.stat(pathsById(lib, mnt).get(row.id)!)).size);
-            // One new comment, longer than any fixture's, whether the track had one or not.
-            await sqlWrite(
-              lib.db,
-              `DELETE FROM tags WHERE track_id = ${row.id} AND key = 'comment'; ` +
-                `INSERT INTO tags (track_id, key, value, ordinal) VALUES (${row.id}, 'comment', ` +
-                `'${"edited while open ".repeat(6)}', 0)`,
-            );
-          }, async (row) => {
-            const size = (await Deno.stat(pathsById(lib, mnt).get(row.id)!)).size;
-            return size !== sizes.get(row.id);
-          });
-        });
-
-        await t.step("a rename of the served path (title edit)", async () => {
-          const before = new Map<number, string>();
-          await readAcross(lib, mnt, async (row) => {
-            before.set(row.id, pathsById(lib, mnt).get(row.id)!);
-            await sqlWrite(
-              lib.db,
-              `UPDATE tags SET value = value || ' (renamed)' WHERE track_id = ${row.id} AND key = 'title'`,
-            );
-          }, (row) => {
-            const now = pathsById(lib, mnt).get(row.id)!;
-            return Promise.resolve(now !== before.get(row.id) && fs.existsSync(now));
-          });
-        });
-
-        await t.step("new opens serve the edited version", async () => {
-          for (const [id, path] of pathsById(lib, mnt)) {
-            const bytes = await Deno.readFile(path);
-            assert.ok(contains(bytes, "(renamed)"), `track ${id} serves the new title`);
-            assert.ok(contains(bytes, "edited while open"), `track ${id} serves the new comment`);
-          }
-        });
-
-        await t.step("a rename of the backing file", async () => {
-          await readAcross(
-            lib,
-            mnt,
-            async (row) => {
-              await Deno.rename(row.backing_path, `${row.backing_path}.moved`);
-            },
-            () => Promise.resolve(true),
-            false,
+    // Unique titles first: a served name freed by a rename is never taken over by another track.
+    await sqlWrite(
+      lib.db,
+      "UPDATE tags SET value = value || ' #' || track_id WHERE key = 'title'",
+    );
+    await withMount(lib.db, mnt, ["--poll-interval-ms", "50"], async () => {
+      await t.step("a tag edit that keeps the path", async () => {
+        const sizes = new Map<number, number>();
+        await readAcross(lib, mnt, async (row) => {
+          sizes.set(row.id, (await Deno.stat(pathsById(lib, mnt).get(row.id)!)).size);
+          // One new comment, longer than any fixture's, whether the track had one or not.
+          await sqlWrite(
+            lib.db,
+            `DELETE FROM tags WHERE track_id = ${row.id} AND key = 'comment'; ` +
+              `INSERT INTO tags (track_id, key, value, ordinal) VALUES (${row.id}, 'comment', ` +
+              `'${"edited while open ".repeat(6)}', 0)`,
           );
-          // New opens find the file gone (the store still names the old path).
-          const row = tracks(lib.db)[0];
-          assert.equal(await readOrErrno(pathsById(lib, mnt).get(row.id)!), "ENOENT");
-          for (const r of tracks(lib.db)) {
-            await Deno.rename(`${r.backing_path}.moved`, r.backing_path);
-          }
+        }, async (row) => {
+          const size = (await Deno.stat(pathsById(lib, mnt).get(row.id)!)).size;
+          return size !== sizes.get(row.id);
         });
       });
-    } finally {
-      await removeLibrary(lib);
-    }
+
+      await t.step("a rename of the served path (title edit)", async () => {
+        const before = new Map<number, string>();
+        await readAcross(lib, mnt, async (row) => {
+          before.set(row.id, pathsById(lib, mnt).get(row.id)!);
+          await sqlWrite(
+            lib.db,
+            `UPDATE tags SET value = value || ' (renamed)' WHERE track_id = ${row.id} AND key = 'title'`,
+          );
+        }, (row) => {
+          const now = pathsById(lib, mnt).get(row.id)!;
+          return Promise.resolve(now !== before.get(row.id) && fs.existsSync(now));
+        });
+      });
+
+      await t.step("new opens serve the edited version", async () => {
+        for (const [id, path] of pathsById(lib, mnt)) {
+          const bytes = await Deno.readFile(path);
+          assert.ok(contains(bytes, "(renamed)"), `track ${id} serves the new title`);
+          assert.ok(contains(bytes, "edited while open"), `track ${id} serves the new comment`);
+        }
+      });
+
+      await t.step("a rename of the backing file", async () => {
+        await readAcross(
+          lib,
+          mnt,
+          async (row) => {
+            await Deno.rename(row.backing_path, `${row.backing_path}.moved`);
+          },
+          () => Promise.resolve(true),
+          false,
+        );
+        // New opens find the file gone (the store still names the old path).
+        const row = tracks(lib.db)[0];
+        assert.equal(await readOrErrno(pathsById(lib, mnt).get(row.id)!), "ENOENT");
+        for (const r of tracks(lib.db)) {
+          await Deno.rename(`${r.backing_path}.moved`, r.backing_path);
+        }
+      });
+    });
   },
 });
 
@@ -201,55 +187,51 @@ Deno.test({
   name: "e2e: a FIFO or a symlink where a backing file was answers EIO without hanging",
   ignore: noFuse,
   async fn(t) {
-    const lib = await makeLibrary();
+    await using lib = await scannedLibrary();
     const mnt = `${lib.base}/mnt`;
     const rows = tracks(lib.db);
     const byFormat = (f: string) => rows.find((r) => r.format === f)!;
-    try {
-      await withMount(lib.db, mnt, ["--poll-interval-ms", "50"], async () => {
-        const paths = pathsById(lib, mnt);
-        await t.step("a file replaced by mkfifo after the scan", async () => {
-          const row = byFormat("opus");
-          await Deno.remove(row.backing_path);
-          await shOk(`mkfifo ${q(row.backing_path)}`);
-          const ls = await sh(`timeout 20 ls -lR ${q(mnt)}`);
-          assert.notEqual(ls.code, 124, "ls -lR finished");
-          const cat = await sh(`timeout 20 cat ${q(paths.get(row.id)!)} > /dev/null`);
-          assert.notEqual(cat.code, 124, "cat finished");
-          assert.match(cat.stderr, /Input\/output error/);
-        });
-
-        await t.step("a crafted row naming a FIFO with its stamp", async () => {
-          const row = byFormat("vorbis");
-          const fifo = `${lib.lib}/crafted.fifo`;
-          await shOk(`mkfifo ${q(fifo)}`);
-          await restampRow(lib.db, row.id, fifo, 0);
-          const cat = await sh(`timeout 20 cat ${q(paths.get(row.id)!)} > /dev/null`);
-          assert.notEqual(cat.code, 124, "cat finished");
-          assert.match(cat.stderr, /Input\/output error/);
-          const ls = await sh(`timeout 20 ls -lR ${q(mnt)}`);
-          assert.notEqual(ls.code, 124, "ls -lR finished");
-        });
-
-        await t.step("a symlink swapped in for the scanned file", async () => {
-          const row = byFormat("mp3");
-          const elsewhere = `${lib.base}/elsewhere.mp3`;
-          await Deno.rename(row.backing_path, elsewhere);
-          await Deno.symlink(elsewhere, row.backing_path);
-          // The row matches what stat(2) shows through the link: only O_NOFOLLOW can refuse it.
-          await restampRow(lib.db, row.id, row.backing_path, (await Deno.stat(elsewhere)).size);
-          const served = pathsById(lib, mnt).get(row.id)!;
-          assert.ok(await eventually(async () => (await readOrErrno(served)) === "EIO"));
-        });
-
-        await t.step("untouched files still serve", async () => {
-          const row = byFormat("wav");
-          assert.ok((await readOrErrno(paths.get(row.id)!)) instanceof Uint8Array);
-        });
+    await withMount(lib.db, mnt, ["--poll-interval-ms", "50"], async () => {
+      const paths = pathsById(lib, mnt);
+      await t.step("a file replaced by mkfifo after the scan", async () => {
+        const row = byFormat("opus");
+        await Deno.remove(row.backing_path);
+        await shOk(`mkfifo ${q(row.backing_path)}`);
+        const ls = await sh(`timeout 20 ls -lR ${q(mnt)}`);
+        assert.notEqual(ls.code, 124, "ls -lR finished");
+        const cat = await sh(`timeout 20 cat ${q(paths.get(row.id)!)} > /dev/null`);
+        assert.notEqual(cat.code, 124, "cat finished");
+        assert.match(cat.stderr, /Input\/output error/);
       });
-    } finally {
-      await removeLibrary(lib);
-    }
+
+      await t.step("a crafted row naming a FIFO with its stamp", async () => {
+        const row = byFormat("vorbis");
+        const fifo = `${lib.lib}/crafted.fifo`;
+        await shOk(`mkfifo ${q(fifo)}`);
+        await restampRow(lib.db, row.id, fifo, 0);
+        const cat = await sh(`timeout 20 cat ${q(paths.get(row.id)!)} > /dev/null`);
+        assert.notEqual(cat.code, 124, "cat finished");
+        assert.match(cat.stderr, /Input\/output error/);
+        const ls = await sh(`timeout 20 ls -lR ${q(mnt)}`);
+        assert.notEqual(ls.code, 124, "ls -lR finished");
+      });
+
+      await t.step("a symlink swapped in for the scanned file", async () => {
+        const row = byFormat("mp3");
+        const elsewhere = `${lib.base}/elsewhere.mp3`;
+        await Deno.rename(row.backing_path, elsewhere);
+        await Deno.symlink(elsewhere, row.backing_path);
+        // The row matches what stat(2) shows through the link: only O_NOFOLLOW can refuse it.
+        await restampRow(lib.db, row.id, row.backing_path, (await Deno.stat(elsewhere)).size);
+        const served = pathsById(lib, mnt).get(row.id)!;
+        assert.ok(await eventually(async () => (await readOrErrno(served)) === "EIO"));
+      });
+
+      await t.step("untouched files still serve", async () => {
+        const row = byFormat("wav");
+        assert.ok((await readOrErrno(paths.get(row.id)!)) instanceof Uint8Array);
+      });
+    });
   },
 });
 
@@ -257,50 +239,46 @@ Deno.test({
   name: "e2e: stored geometry that does not point at audio answers EIO with a warning",
   ignore: noFuse,
   async fn(t) {
-    const lib = await makeLibrary();
+    await using lib = await scannedLibrary();
     const mnt = `${lib.base}/mnt`;
-    try {
-      await withMount(lib.db, mnt, ["--poll-interval-ms", "50"], async (m) => {
-        const paths = pathsById(lib, mnt);
-        // One track per format: the warnings name at most ten paths a minute.
-        const firstOfFormat = tracks(lib.db).filter((r, i, all) =>
-          all.findIndex((o) => o.format === r.format) === i
-        );
-        for (const row of firstOfFormat) {
-          const path = paths.get(row.id)!;
-          assert.ok((await readOrErrno(path)) instanceof Uint8Array, `${row.format} serves first`);
-          const geo = query<{ o: number; n: number }>(
-            lib.db,
-            "SELECT audio_offset AS o, audio_length AS n FROM tracks WHERE id = ?",
-            row.id,
-          )[0];
-          const shifts: [string, string][] = [
-            ["shifted", `audio_offset = ${geo.o - 1}, audio_length = ${geo.n + 1}`],
-            ["zeroed", `audio_offset = 0, audio_length = ${geo.o + geo.n}`],
-          ];
-          for (const [what, set] of shifts) {
-            await t.step(`${row.format} ${row.id}: ${what}`, async () => {
-              await sqlWrite(lib.db, `UPDATE tracks SET ${set} WHERE id = ${row.id}`);
-              assert.ok(
-                await eventually(async () => (await readOrErrno(path)) === "EIO"),
-                `${row.format} ${what}: EIO`,
-              );
-              const warned = new RegExp(`WARN.*${row.backing_path.split("/").pop()}`);
-              assert.ok(await eventually(() => Promise.resolve(warned.test(m.log()))), m.log());
-            });
-          }
-          await sqlWrite(
-            lib.db,
-            `UPDATE tracks SET audio_offset = ${geo.o}, audio_length = ${geo.n} WHERE id = ${row.id}`,
-          );
-          assert.ok(
-            await eventually(async () => (await readOrErrno(path)) instanceof Uint8Array),
-            `${row.format}: serves again with the true geometry`,
-          );
+    await withMount(lib.db, mnt, ["--poll-interval-ms", "50"], async (m) => {
+      const paths = pathsById(lib, mnt);
+      // One track per format: the warnings name at most ten paths a minute.
+      const firstOfFormat = tracks(lib.db).filter((r, i, all) =>
+        all.findIndex((o) => o.format === r.format) === i
+      );
+      for (const row of firstOfFormat) {
+        const path = paths.get(row.id)!;
+        assert.ok((await readOrErrno(path)) instanceof Uint8Array, `${row.format} serves first`);
+        const geo = query<{ o: number; n: number }>(
+          lib.db,
+          "SELECT audio_offset AS o, audio_length AS n FROM tracks WHERE id = ?",
+          row.id,
+        )[0];
+        const shifts: [string, string][] = [
+          ["shifted", `audio_offset = ${geo.o - 1}, audio_length = ${geo.n + 1}`],
+          ["zeroed", `audio_offset = 0, audio_length = ${geo.o + geo.n}`],
+        ];
+        for (const [what, set] of shifts) {
+          await t.step(`${row.format} ${row.id}: ${what}`, async () => {
+            await sqlWrite(lib.db, `UPDATE tracks SET ${set} WHERE id = ${row.id}`);
+            assert.ok(
+              await eventually(async () => (await readOrErrno(path)) === "EIO"),
+              `${row.format} ${what}: EIO`,
+            );
+            const warned = new RegExp(`WARN.*${row.backing_path.split("/").pop()}`);
+            assert.ok(await eventually(() => Promise.resolve(warned.test(m.log()))), m.log());
+          });
         }
-      });
-    } finally {
-      await removeLibrary(lib);
-    }
+        await sqlWrite(
+          lib.db,
+          `UPDATE tracks SET audio_offset = ${geo.o}, audio_length = ${geo.n} WHERE id = ${row.id}`,
+        );
+        assert.ok(
+          await eventually(async () => (await readOrErrno(path)) instanceof Uint8Array),
+          `${row.format}: serves again with the true geometry`,
+        );
+      }
+    });
   },
 });

@@ -9,10 +9,9 @@ import { mutagenTags, pcmMd5 } from "../fixtures/fixtures.ts";
 import {
   expectedFiles,
   type Library,
-  makeLibrary,
   noFuse,
-  removeLibrary,
   sanitize,
+  scannedLibrary,
   textTags,
   tracks,
   withMount,
@@ -116,36 +115,32 @@ Deno.test({
   name: "e2e: mutagen, ffprobe and TagLib read every served fixture as the original",
   ignore: noFuse,
   async fn(t) {
-    const lib = await makeLibrary("musefs-readers-");
-    try {
-      const mnt = `${lib.base}/mnt`;
-      const list = pairs(lib);
-      await withMount(lib.db, mnt, ["--mode", "synthesis"], async () => {
-        await t.step("tags and stream facts agree", async () => {
-          const problems = await unlisted(mnt, list, 4);
-          assert.deepEqual(problems, [], `unlisted differences:\n${problems.join("\n")}`);
-        });
-        await t.step("the PCM is identical (ffmpeg)", async () => {
-          assert.deepEqual(await pcmMismatches(mnt, list), []);
-        });
+    await using lib = await scannedLibrary("musefs-readers-");
+    const mnt = `${lib.base}/mnt`;
+    const list = pairs(lib);
+    await withMount(lib.db, mnt, ["--mode", "synthesis"], async () => {
+      await t.step("tags and stream facts agree", async () => {
+        const problems = await unlisted(mnt, list, 4);
+        assert.deepEqual(problems, [], `unlisted differences:\n${problems.join("\n")}`);
       });
-      const id3 = list.filter((p) => p.format === "mp3" || p.format === "wav");
-      assert.ok(id3.length >= 3);
-      await withMount(lib.db, mnt, ["--id3-version", "2.3"], async () => {
-        await t.step("--id3-version 2.3: MP3 and WAV tags agree", async () => {
-          const problems = await unlisted(mnt, id3, 3);
-          assert.deepEqual(problems, [], `unlisted differences:\n${problems.join("\n")}`);
-          for (const p of id3) {
-            const m = await mutagenTags(`${mnt}/${p.served}`);
-            assert.equal(m.id3_version, "2.3", p.name);
-          }
-        });
-        await t.step("--id3-version 2.3: the PCM is identical (ffmpeg)", async () => {
-          assert.deepEqual(await pcmMismatches(mnt, id3), []);
-        });
+      await t.step("the PCM is identical (ffmpeg)", async () => {
+        assert.deepEqual(await pcmMismatches(mnt, list), []);
       });
-    } finally {
-      await removeLibrary(lib);
-    }
+    });
+    const id3 = list.filter((p) => p.format === "mp3" || p.format === "wav");
+    assert.ok(id3.length >= 3);
+    await withMount(lib.db, mnt, ["--id3-version", "2.3"], async () => {
+      await t.step("--id3-version 2.3: MP3 and WAV tags agree", async () => {
+        const problems = await unlisted(mnt, id3, 3);
+        assert.deepEqual(problems, [], `unlisted differences:\n${problems.join("\n")}`);
+        for (const p of id3) {
+          const m = await mutagenTags(`${mnt}/${p.served}`);
+          assert.equal(m.id3_version, "2.3", p.name);
+        }
+      });
+      await t.step("--id3-version 2.3: the PCM is identical (ffmpeg)", async () => {
+        assert.deepEqual(await pcmMismatches(mnt, id3), []);
+      });
+    });
   },
 });

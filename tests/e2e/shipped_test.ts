@@ -8,11 +8,11 @@
 import assert from "node:assert/strict";
 import {
   listFiles,
-  makeLibrary,
+  metricOrNull,
   noFuse,
   q,
-  removeLibrary,
   REPO,
+  scannedLibrary,
   sh,
   sqlWrite,
   withMount,
@@ -31,11 +31,6 @@ async function task(args: string[]) {
     stderr: "piped",
   }).output();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-function metric(text: string, name: string): number | null {
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-  return line === undefined ? null : Number(line.slice(name.length + 1));
 }
 
 /** VmRSS of `pid` in bytes, read by this process. */
@@ -58,47 +53,43 @@ function deviceOf(mountpoint: string): string {
 Deno.test({
   name: "shipped flags: `deno task musefs vacuum` compacts, and names a store in use",
   async fn() {
-    const lib = await makeLibrary("musefs-shipped-");
-    try {
-      // Free pages to reclaim: drop every track (cascades to tags, art links).
-      await sqlWrite(lib.db, "DELETE FROM tracks; DELETE FROM art;");
-      const r = await task(["vacuum", "--db", lib.db]);
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, new RegExp(`^vacuumed ${lib.db}: .+ → .+ \\(reclaimed .+\\)\\n$`));
+    await using lib = await scannedLibrary("musefs-shipped-");
+    // Free pages to reclaim: drop every track (cascades to tags, art links).
+    await sqlWrite(lib.db, "DELETE FROM tracks; DELETE FROM art;");
+    const r = await task(["vacuum", "--db", lib.db]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^vacuumed ${lib.db}: .+ → .+ \\(reclaimed .+\\)\\n$`));
 
-      // A writer holding the store: the in-use message, exit 1.
-      const holder = new Deno.Command("/usr/bin/python3", {
-        args: [
-          "-c",
-          "import sqlite3, sys\n" +
-          "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n" +
-          "c.execute('BEGIN EXCLUSIVE')\n" +
-          "print('holding', flush=True)\n" +
-          "sys.stdin.read()\n" +
-          "c.execute('ROLLBACK')\n",
-          lib.db,
-        ],
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "inherit",
-      }).spawn();
-      const reader = holder.stdout.getReader();
-      assert.equal(dec.decode((await reader.read()).value).trim(), "holding");
-      reader.releaseLock();
-      try {
-        const busy = await task(["vacuum", "--db", lib.db]);
-        assert.equal(busy.code, 1, busy.stdout);
-        assert.match(
-          busy.stderr,
-          /^musefs: the store is in use — unmount the filesystem or stop any scan before vacuuming \(open in process \d+: /,
-        );
-      } finally {
-        await holder.stdin.close();
-        await holder.stdout.cancel();
-        assert.equal((await holder.status).code, 0);
-      }
+    // A writer holding the store: the in-use message, exit 1.
+    const holder = new Deno.Command("/usr/bin/python3", {
+      args: [
+        "-c",
+        "import sqlite3, sys\n" +
+        "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n" +
+        "c.execute('BEGIN EXCLUSIVE')\n" +
+        "print('holding', flush=True)\n" +
+        "sys.stdin.read()\n" +
+        "c.execute('ROLLBACK')\n",
+        lib.db,
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = holder.stdout.getReader();
+    assert.equal(dec.decode((await reader.read()).value).trim(), "holding");
+    reader.releaseLock();
+    try {
+      const busy = await task(["vacuum", "--db", lib.db]);
+      assert.equal(busy.code, 1, busy.stdout);
+      assert.match(
+        busy.stderr,
+        /^musefs: the store is in use — unmount the filesystem or stop any scan before vacuuming \(open in process \d+: /,
+      );
     } finally {
-      await removeLibrary(lib);
+      await holder.stdin.close();
+      await holder.stdout.cancel();
+      assert.equal((await holder.status).code, 0);
     }
   },
 });
@@ -107,35 +98,31 @@ Deno.test({
   name: "shipped flags: structure-only as root has passthrough, read_ahead_kb 1024 and RSS",
   ignore: noFuse,
   async fn() {
-    const lib = await makeLibrary("musefs-shipped-");
+    await using lib = await scannedLibrary("musefs-shipped-");
     const mnt = `${lib.base}/mnt`;
-    try {
-      const flags = ["--mode", "structure-only", "--expose-metrics"];
-      await withMount(lib.db, mnt, flags, async (m) => {
-        assert.match(m.log(), /\(StructureOnly\), passthrough on$/m, m.log());
+    const flags = ["--mode", "structure-only", "--expose-metrics"];
+    await withMount(lib.db, mnt, flags, async (m) => {
+      assert.match(m.log(), /\(StructureOnly\), passthrough on$/m, m.log());
 
-        const ra = await Deno.readTextFile(`/sys/class/bdi/${deviceOf(mnt)}/read_ahead_kb`);
-        assert.equal(ra.trim(), "1024");
+      const ra = await Deno.readTextFile(`/sys/class/bdi/${deviceOf(mnt)}/read_ahead_kb`);
+      assert.equal(ra.trim(), "1024");
 
-        // One whole read through the kernel, so a passthrough open is counted.
-        const files = await listFiles(mnt);
-        assert.ok(files.length > 0);
-        const read = await sh(`cat ${q(`${mnt}/${files[0]}`)} > /dev/null`);
-        assert.equal(read.code, 0, read.stderr);
+      // One whole read through the kernel, so a passthrough open is counted.
+      const files = await listFiles(mnt);
+      assert.ok(files.length > 0);
+      const read = await sh(`cat ${q(`${mnt}/${files[0]}`)} > /dev/null`);
+      assert.equal(read.code, 0, read.stderr);
 
-        const text = await Deno.readTextFile(`${mnt}/.musefs-metrics/metrics`);
-        assert.equal(metric(text, "musefs_passthrough_active"), 1, text);
-        assert.ok(metric(text, "musefs_passthrough_opens_total")! >= 1, text);
-        const rss = metric(text, "musefs_process_resident_bytes");
-        assert.ok(rss !== null, `musefs_process_resident_bytes missing in\n${text}`);
-        const measured = residentOf(m.child.pid);
-        assert.ok(
-          rss > measured / 2 && rss < measured * 2,
-          `reported ${rss} B, /proc/${m.child.pid}/status says ${measured} B`,
-        );
-      });
-    } finally {
-      await removeLibrary(lib);
-    }
+      const text = await Deno.readTextFile(`${mnt}/.musefs-metrics/metrics`);
+      assert.equal(metricOrNull(text, "musefs_passthrough_active"), 1, text);
+      assert.ok(metricOrNull(text, "musefs_passthrough_opens_total")! >= 1, text);
+      const rss = metricOrNull(text, "musefs_process_resident_bytes");
+      assert.ok(rss !== null, `musefs_process_resident_bytes missing in\n${text}`);
+      const measured = residentOf(m.child.pid);
+      assert.ok(
+        rss > measured / 2 && rss < measured * 2,
+        `reported ${rss} B, /proc/${m.child.pid}/status says ${measured} B`,
+      );
+    });
   },
 });

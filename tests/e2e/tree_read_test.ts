@@ -10,11 +10,10 @@ import {
   expectedFiles,
   type Library,
   listFiles,
-  makeLibrary,
   noFuse,
   q,
-  removeLibrary,
   sanitize,
+  scannedLibrary,
   servedExt,
   shOk,
   textTags,
@@ -79,170 +78,166 @@ Deno.test({
   name: "e2e: scan + mount: tree, PCM, tags, art, tools, concurrency",
   ignore: noFuse,
   async fn(t) {
-    const lib = await makeLibrary();
-    try {
-      const rows = tracks(lib.db);
-      assert.equal(rows.length, lib.fixtures.size, "every fixture scanned");
-      const mnt = `${lib.base}/mnt`;
-      const byId = new Map(rows.map((r) => [r.id, r]));
-      const expected = expectedFiles(rows, defaultStem(lib.db));
-      await withMount(lib.db, mnt, [], async () => {
-        await t.step("the tree matches the default template", async () => {
-          assert.deepEqual(await listFiles(mnt), [...expected.keys()].sort());
-          // The fixtures collide pairwise (two flac, two m4a, two mp3): ranked by id.
-          assert.ok([...expected.keys()].some((p) => p.endsWith(" (2).flac")));
-        });
+    await using lib = await scannedLibrary();
+    const rows = tracks(lib.db);
+    assert.equal(rows.length, lib.fixtures.size, "every fixture scanned");
+    const mnt = `${lib.base}/mnt`;
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const expected = expectedFiles(rows, defaultStem(lib.db));
+    await withMount(lib.db, mnt, [], async () => {
+      await t.step("the tree matches the default template", async () => {
+        assert.deepEqual(await listFiles(mnt), [...expected.keys()].sort());
+        // The fixtures collide pairwise (two flac, two m4a, two mp3): ranked by id.
+        assert.ok([...expected.keys()].some((p) => p.endsWith(" (2).flac")));
+      });
 
-        await t.step("every file decodes to the PCM of its backing file", async () => {
-          await pool([...expected], 2, async ([rel, id]) => {
-            const backing = byId.get(id)!.backing_path;
-            assert.equal(await pcmMd5(`${mnt}/${rel}`), await pcmMd5(backing), rel);
-          });
-        });
-
-        await t.step("mutagen reads the tags and art of the store", async () => {
-          await pool(
-            [...expected],
-            2,
-            (e) => checkTagsAndArt(lib, `${mnt}/${e[0]}`, byId.get(e[1])!),
-          );
-        });
-
-        // The bytes each file serves, read once, sequentially: the reference below.
-        const bytes = new Map<string, Uint8Array>();
-        for (const rel of expected.keys()) bytes.set(rel, await Deno.readFile(`${mnt}/${rel}`));
-
-        await t.step("ls -lR, find, stat and du agree with the bytes read", async () => {
-          const lsOut = await shOk(`ls -lR ${q(mnt)}`);
-          for (const [rel, b] of bytes) {
-            const name = rel.split("/").pop()!;
-            const line = lsOut.split("\n").find((l) => l.endsWith(` ${name}`));
-            assert.ok(line, `ls -lR lists ${name}`);
-            assert.match(line!, /^-r--r--r-- /, `mode of ${name}`);
-            assert.equal(line!.trim().split(/\s+/)[4], String(b.length), `ls size of ${name}`);
-          }
-          const found = (await shOk(`cd ${q(mnt)} && find . -type f ! -path './.musefs-metrics/*'`))
-            .trim().split("\n").map((l) => l.slice(2)).sort();
-          assert.deepEqual(found, [...expected.keys()].sort());
-          const dirs = (await shOk(`cd ${q(mnt)} && find . -mindepth 1 -type d`)).trim().split(
-            "\n",
-          );
-          assert.deepEqual(dirs.sort(), [
-            "./Various Ärtists",
-            "./Various Ärtists/Älbum of Fixtures",
-          ]);
-          let apparent = 0;
-          for (const [rel, b] of bytes) {
-            const p = `${mnt}/${rel}`;
-            const [size, blocks, unit] = (await shOk(`stat -c '%s %b %B' ${q(p)}`)).trim().split(
-              " ",
-            )
-              .map(Number);
-            assert.equal(size, b.length, `stat size of ${rel}`);
-            assert.equal(unit, 512, `block unit of ${rel}`);
-            assert.equal(blocks, Math.ceil(b.length / 512), `st_blocks of ${rel}`);
-            const du = Number((await shOk(`du -B1 ${q(p)}`)).split("\t")[0]);
-            assert.equal(du, Math.ceil(b.length / 512) * 512, `du of ${rel}`);
-            const info = await Deno.stat(p);
-            assert.equal(info.size, b.length);
-            apparent += b.length;
-          }
-          const total = Number((await shOk(`du -sb ${q(mnt)}`)).split("\t")[0]);
-          assert.equal(total, apparent, "du --apparent-size of the whole mount");
-        });
-
-        await t.step("8 concurrent readers and a tree walker all get correct bytes", async () => {
-          // A mount where nothing is cached by the kernel: every read and stat reaches it.
-          const mnt3 = `${lib.base}/mnt3`;
-          await Deno.mkdir(mnt3);
-          const flags = ["--keep-cache", "false", "--attr-ttl-ms", "0", "--expose-metrics"];
-          await withMount(lib.db, mnt3, flags, async () => {
-            const names = [...bytes.keys()];
-            let seed = 12345;
-            const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
-            const readers = Array.from({ length: 8 }, async (_, r) => {
-              for (let round = 0; round < 3; round++) {
-                for (let i = 0; i < names.length; i++) {
-                  const rel = names[(i + r) % names.length];
-                  const want = bytes.get(rel)!;
-                  using f = await Deno.open(`${mnt3}/${rel}`);
-                  // Whole file, then a few ranges at random offsets.
-                  const whole = new Uint8Array(want.length + 1);
-                  let n = 0;
-                  for (let k; (k = await f.read(whole.subarray(n))) !== null;) n += k;
-                  assert.equal(n, want.length, `reader ${r}: size of ${rel}`);
-                  assert.ok(whole.subarray(0, n).every((v, k) => v === want[k]), `${rel} differs`);
-                  for (let j = 0; j < 4; j++) {
-                    const at = rand(want.length), len = 1 + rand(8192);
-                    await f.seek(at, Deno.SeekMode.Start);
-                    const part = new Uint8Array(len);
-                    const got = (await f.read(part)) ?? 0;
-                    const expect = want.subarray(at, at + len);
-                    assert.ok(got > 0 && got <= expect.length, `read at ${at} of ${rel}`);
-                    assert.ok(
-                      part.subarray(0, got).every((v, k) => v === expect[k]),
-                      `${rel}@${at}`,
-                    );
-                  }
-                }
-              }
-            });
-            const walker = shOk(
-              `for i in 1 2 3 4 5; do find ${q(mnt3)} -exec stat -c '%s %n' {} + >/dev/null; done`,
-            );
-            // Also readers in other processes.
-            const subprocessReaders = shOk(
-              `cd ${q(mnt3)} && for i in 1 2; do find . -type f ! -path './.musefs-metrics/*' ` +
-                `-exec sha256sum {} + & done; wait`,
-            );
-            await Promise.all([...readers, walker]);
-            const sums = (await subprocessReaders).trim().split("\n");
-            assert.equal(sums.length, 2 * bytes.size);
-            for (const line of sums) {
-              const [hash, path] = [line.slice(0, 64), line.slice(68)];
-              const digest = new Uint8Array(
-                await crypto.subtle.digest("SHA-256", bytes.get(path)! as Uint8Array<ArrayBuffer>),
-              );
-              assert.equal(
-                hash,
-                Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join(""),
-              );
-            }
-            // The reads reached the mount (nothing answered from the kernel's cache alone).
-            const metrics = await Deno.readTextFile(`${mnt3}/.musefs-metrics/metrics`);
-            const count = (name: string) =>
-              Number(new RegExp(`^${name} (\\d+)$`, "m").exec(metrics)?.[1] ?? 0);
-            const served = count("musefs_reads_inline_total") +
-              count("musefs_reads_offloaded_total");
-            assert.ok(served >= 8 * 3 * names.length, `only ${served} reads reached the mount`);
-            assert.equal(count("musefs_read_errors_total"), 0);
-          });
-        });
-
-        await t.step("a custom template with ${tracknumber:02} and $ext", async () => {
-          const mnt2 = `${lib.base}/mnt2`;
-          await Deno.mkdir(mnt2);
-          const template = "$ext/${tracknumber:02} $title";
-          const want = expectedFiles(rows, (r) => {
-            const n = (textTags(lib.db, r.id).get("tracknumber")?.[0] ?? "").split("/")[0];
-            return `${servedExt(r.format, r.backing_path)}/${n.padStart(2, "0")} ` +
-              field(lib.db, r.id, "title");
-          });
-          await withMount(lib.db, mnt2, ["--template", template], async () => {
-            const files = await listFiles(mnt2);
-            assert.deepEqual(files, [...want.keys()].sort());
-            assert.ok(files.includes("flac/03 Ça va — 東京 ♫.flac"), files.join("\n"));
-            // Same tags, same bytes: each track serves what the default mount serves.
-            const relById = new Map([...expected].map(([rel, id]) => [id, rel]));
-            for (const [rel, id] of want) {
-              const got = await Deno.readFile(`${mnt2}/${rel}`);
-              assert.deepEqual(got, bytes.get(relById.get(id)!), rel);
-            }
-          });
+      await t.step("every file decodes to the PCM of its backing file", async () => {
+        await pool([...expected], 2, async ([rel, id]) => {
+          const backing = byId.get(id)!.backing_path;
+          assert.equal(await pcmMd5(`${mnt}/${rel}`), await pcmMd5(backing), rel);
         });
       });
-    } finally {
-      await removeLibrary(lib);
-    }
+
+      await t.step("mutagen reads the tags and art of the store", async () => {
+        await pool(
+          [...expected],
+          2,
+          (e) => checkTagsAndArt(lib, `${mnt}/${e[0]}`, byId.get(e[1])!),
+        );
+      });
+
+      // The bytes each file serves, read once, sequentially: the reference below.
+      const bytes = new Map<string, Uint8Array>();
+      for (const rel of expected.keys()) bytes.set(rel, await Deno.readFile(`${mnt}/${rel}`));
+
+      await t.step("ls -lR, find, stat and du agree with the bytes read", async () => {
+        const lsOut = await shOk(`ls -lR ${q(mnt)}`);
+        for (const [rel, b] of bytes) {
+          const name = rel.split("/").pop()!;
+          const line = lsOut.split("\n").find((l) => l.endsWith(` ${name}`));
+          assert.ok(line, `ls -lR lists ${name}`);
+          assert.match(line!, /^-r--r--r-- /, `mode of ${name}`);
+          assert.equal(line!.trim().split(/\s+/)[4], String(b.length), `ls size of ${name}`);
+        }
+        const found = (await shOk(`cd ${q(mnt)} && find . -type f ! -path './.musefs-metrics/*'`))
+          .trim().split("\n").map((l) => l.slice(2)).sort();
+        assert.deepEqual(found, [...expected.keys()].sort());
+        const dirs = (await shOk(`cd ${q(mnt)} && find . -mindepth 1 -type d`)).trim().split(
+          "\n",
+        );
+        assert.deepEqual(dirs.sort(), [
+          "./Various Ärtists",
+          "./Various Ärtists/Älbum of Fixtures",
+        ]);
+        let apparent = 0;
+        for (const [rel, b] of bytes) {
+          const p = `${mnt}/${rel}`;
+          const [size, blocks, unit] = (await shOk(`stat -c '%s %b %B' ${q(p)}`)).trim().split(
+            " ",
+          )
+            .map(Number);
+          assert.equal(size, b.length, `stat size of ${rel}`);
+          assert.equal(unit, 512, `block unit of ${rel}`);
+          assert.equal(blocks, Math.ceil(b.length / 512), `st_blocks of ${rel}`);
+          const du = Number((await shOk(`du -B1 ${q(p)}`)).split("\t")[0]);
+          assert.equal(du, Math.ceil(b.length / 512) * 512, `du of ${rel}`);
+          const info = await Deno.stat(p);
+          assert.equal(info.size, b.length);
+          apparent += b.length;
+        }
+        const total = Number((await shOk(`du -sb ${q(mnt)}`)).split("\t")[0]);
+        assert.equal(total, apparent, "du --apparent-size of the whole mount");
+      });
+
+      await t.step("8 concurrent readers and a tree walker all get correct bytes", async () => {
+        // A mount where nothing is cached by the kernel: every read and stat reaches it.
+        const mnt3 = `${lib.base}/mnt3`;
+        await Deno.mkdir(mnt3);
+        const flags = ["--keep-cache", "false", "--attr-ttl-ms", "0", "--expose-metrics"];
+        await withMount(lib.db, mnt3, flags, async () => {
+          const names = [...bytes.keys()];
+          let seed = 12345;
+          const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+          const readers = Array.from({ length: 8 }, async (_, r) => {
+            for (let round = 0; round < 3; round++) {
+              for (let i = 0; i < names.length; i++) {
+                const rel = names[(i + r) % names.length];
+                const want = bytes.get(rel)!;
+                using f = await Deno.open(`${mnt3}/${rel}`);
+                // Whole file, then a few ranges at random offsets.
+                const whole = new Uint8Array(want.length + 1);
+                let n = 0;
+                for (let k; (k = await f.read(whole.subarray(n))) !== null;) n += k;
+                assert.equal(n, want.length, `reader ${r}: size of ${rel}`);
+                assert.ok(whole.subarray(0, n).every((v, k) => v === want[k]), `${rel} differs`);
+                for (let j = 0; j < 4; j++) {
+                  const at = rand(want.length), len = 1 + rand(8192);
+                  await f.seek(at, Deno.SeekMode.Start);
+                  const part = new Uint8Array(len);
+                  const got = (await f.read(part)) ?? 0;
+                  const expect = want.subarray(at, at + len);
+                  assert.ok(got > 0 && got <= expect.length, `read at ${at} of ${rel}`);
+                  assert.ok(
+                    part.subarray(0, got).every((v, k) => v === expect[k]),
+                    `${rel}@${at}`,
+                  );
+                }
+              }
+            }
+          });
+          const walker = shOk(
+            `for i in 1 2 3 4 5; do find ${q(mnt3)} -exec stat -c '%s %n' {} + >/dev/null; done`,
+          );
+          // Also readers in other processes.
+          const subprocessReaders = shOk(
+            `cd ${q(mnt3)} && for i in 1 2; do find . -type f ! -path './.musefs-metrics/*' ` +
+              `-exec sha256sum {} + & done; wait`,
+          );
+          await Promise.all([...readers, walker]);
+          const sums = (await subprocessReaders).trim().split("\n");
+          assert.equal(sums.length, 2 * bytes.size);
+          for (const line of sums) {
+            const [hash, path] = [line.slice(0, 64), line.slice(68)];
+            const digest = new Uint8Array(
+              await crypto.subtle.digest("SHA-256", bytes.get(path)! as Uint8Array<ArrayBuffer>),
+            );
+            assert.equal(
+              hash,
+              Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join(""),
+            );
+          }
+          // The reads reached the mount (nothing answered from the kernel's cache alone).
+          const metrics = await Deno.readTextFile(`${mnt3}/.musefs-metrics/metrics`);
+          const count = (name: string) =>
+            Number(new RegExp(`^${name} (\\d+)$`, "m").exec(metrics)?.[1] ?? 0);
+          const served = count("musefs_reads_inline_total") +
+            count("musefs_reads_offloaded_total");
+          assert.ok(served >= 8 * 3 * names.length, `only ${served} reads reached the mount`);
+          assert.equal(count("musefs_read_errors_total"), 0);
+        });
+      });
+
+      await t.step("a custom template with ${tracknumber:02} and $ext", async () => {
+        const mnt2 = `${lib.base}/mnt2`;
+        await Deno.mkdir(mnt2);
+        const template = "$ext/${tracknumber:02} $title";
+        const want = expectedFiles(rows, (r) => {
+          const n = (textTags(lib.db, r.id).get("tracknumber")?.[0] ?? "").split("/")[0];
+          return `${servedExt(r.format, r.backing_path)}/${n.padStart(2, "0")} ` +
+            field(lib.db, r.id, "title");
+        });
+        await withMount(lib.db, mnt2, ["--template", template], async () => {
+          const files = await listFiles(mnt2);
+          assert.deepEqual(files, [...want.keys()].sort());
+          assert.ok(files.includes("flac/03 Ça va — 東京 ♫.flac"), files.join("\n"));
+          // Same tags, same bytes: each track serves what the default mount serves.
+          const relById = new Map([...expected].map(([rel, id]) => [id, rel]));
+          for (const [rel, id] of want) {
+            const got = await Deno.readFile(`${mnt2}/${rel}`);
+            assert.deepEqual(got, bytes.get(relById.get(id)!), rel);
+          }
+        });
+      });
+    });
   },
 });

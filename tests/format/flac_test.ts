@@ -6,15 +6,7 @@ import { parsePictureBody, pictureBlockPrefix } from "../../src/format/flac_pict
 import { inputFromProbe, materialize, MemoryBlobs } from "../../src/format/mod.ts";
 import { BoundedSource, BufferSource } from "../../src/format/source.ts";
 import { FormatError, type SynthInput } from "../../src/format/types.ts";
-import {
-  type Fixture,
-  fixture,
-  mutagenTags,
-  pcmMd5,
-  run,
-  TAGS,
-  tempDir,
-} from "../fixtures/fixtures.ts";
+import { type Fixture, fixture, mutagenTags, pcmMd5, run, TAGS } from "../fixtures/fixtures.ts";
 import {
   addArt,
   addBinaryTag,
@@ -24,6 +16,7 @@ import {
   assertPcmEqual,
   assertRandomRanges,
   assertReprobeMatchesInput,
+  isFormatError,
   pictureViews,
   randomBytes,
   roundTrip,
@@ -32,10 +25,9 @@ import {
   tagLines,
 } from "./harness.ts";
 import { assertFuzzClean, fuzzProbe, mutatedBySeed } from "./mutate.ts";
+import { type ScratchDir, scratchDir } from "../scratch.ts";
 
 const FLAC_FIXTURES = ["flac", "flac_id3"] as const;
-const isFormatError = (kind?: string) => (e: unknown) =>
-  e instanceof FormatError && (kind === undefined || e.kind === kind);
 
 // ---------------------------------------------------------------- file builders
 
@@ -84,11 +76,12 @@ async function flacWithAppAndSeektable(): Promise<Uint8Array> {
   ]);
 }
 
-async function writeTemp(bytes: Uint8Array, name = "in.flac"): Promise<string> {
-  const dir = await tempDir("musefs-flac-");
-  const path = `${dir}/${name}`;
+/** `bytes` written to `<fresh temp dir>/<name>`; the dir goes when the scope ends. */
+async function writeTemp(bytes: Uint8Array, name = "in.flac"): Promise<ScratchDir> {
+  const dir = scratchDir("musefs-flac-");
+  const path = `${dir.path}/${name}`;
   await Deno.writeFile(path, bytes);
-  return path;
+  return { ...dir, path };
 }
 
 /** mutagen's list of FLAC metadata blocks: [code, sha256 of the body]. */
@@ -157,26 +150,22 @@ Deno.test("probe of a FLAC with a leading ID3 tag: Vorbis wins, ID3 fills gaps",
 
 for (const name of FLAC_FIXTURES) {
   Deno.test(`round trip ${name}: probe-back, audio bytes, PCM, mutagen, ranges`, async () => {
-    const rt = await roundTrip((await fixture(name)).path);
-    try {
-      assertReprobeMatchesInput(rt);
-      assert.deepEqual(rt.reprobe.structural, rt.original.structural);
-      assertAudioIdentical(rt);
-      await assertPcmEqual(rt);
-      await assertMutagenSameAsOriginal(rt);
-      await assertMutagenMatchesInput(rt);
-      assertRandomRanges(rt, 300, 42);
-      // Only streamed parts: art never copied into inline bytes.
-      const arts = rt.layout.segments.filter((s) => s.kind === "art");
-      assert.equal(arts.length, rt.input.art.length);
-      assert.equal(rt.layout.segments.at(-1)?.kind, "backing");
-      // Vendor is ours, no PADDING block.
-      const blocks = await mutagenBlocks(rt.outPath);
-      assert.ok(!blocks.some(([code]) => code === 1), "no padding");
-      assert.equal(blocks[0][0], 0);
-    } finally {
-      await rt.cleanup();
-    }
+    await using rt = await roundTrip((await fixture(name)).path);
+    assertReprobeMatchesInput(rt);
+    assert.deepEqual(rt.reprobe.structural, rt.original.structural);
+    assertAudioIdentical(rt);
+    await assertPcmEqual(rt);
+    await assertMutagenSameAsOriginal(rt);
+    await assertMutagenMatchesInput(rt);
+    assertRandomRanges(rt, 300, 42);
+    // Only streamed parts: art never copied into inline bytes.
+    const arts = rt.layout.segments.filter((s) => s.kind === "art");
+    assert.equal(arts.length, rt.input.art.length);
+    assert.equal(rt.layout.segments.at(-1)?.kind, "backing");
+    // Vendor is ours, no PADDING block.
+    const blocks = await mutagenBlocks(rt.outPath);
+    assert.ok(!blocks.some(([code]) => code === 1), "no padding");
+    assert.equal(blocks[0][0], 0);
   });
 }
 
@@ -194,7 +183,7 @@ Deno.test("edits come back exactly through mutagen and decode identically", asyn
     ["APPLICATION binary tag", (i, b) => addBinaryTag(i, b, "APPLICATION", APP_BODY)],
   ];
   for (const [what, edit] of edits) {
-    const rt = await roundTrip(f.path, { edit });
+    await using rt = await roundTrip(f.path, { edit });
     try {
       assertReprobeMatchesInput(rt);
       await assertMutagenMatchesInput(rt);
@@ -211,60 +200,48 @@ Deno.test("edits come back exactly through mutagen and decode identically", asyn
       }
     } catch (e) {
       throw new Error(`edit "${what}": ${(e as Error).message}`);
-    } finally {
-      await rt.cleanup();
     }
   }
 });
 
 Deno.test("APPLICATION and SEEKTABLE blocks survive as binary tag and structural rows", async () => {
-  const path = await writeTemp(await flacWithAppAndSeektable());
-  const rt = await roundTrip(path);
-  try {
-    assert.deepEqual(
-      rt.original.binaryTags.map((t) => [t.key, t.ordinal, sha256(t.data)]),
-      [["APPLICATION", 0, sha256(APP_BODY)]],
-    );
-    assert.deepEqual(rt.original.structural.map((s) => s.kind), ["STREAMINFO", "SEEKTABLE"]);
-    assertReprobeMatchesInput(rt);
-    assert.deepEqual(rt.reprobe.structural, rt.original.structural);
-    assert.ok(rt.layout.segments.some((s) => s.kind === "binary-tag"), "streamed, not inline");
-    await assertPcmEqual(rt);
-    const codes = (await mutagenBlocks(rt.outPath)).map(([c]) => c);
-    assert.deepEqual(codes, [0, 3, 4, 2, 6, 6]);
-  } finally {
-    await rt.cleanup();
-    await Deno.remove(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-  }
+  using file = await writeTemp(await flacWithAppAndSeektable());
+  await using rt = await roundTrip(file.path);
+  assert.deepEqual(
+    rt.original.binaryTags.map((t) => [t.key, t.ordinal, sha256(t.data)]),
+    [["APPLICATION", 0, sha256(APP_BODY)]],
+  );
+  assert.deepEqual(rt.original.structural.map((s) => s.kind), ["STREAMINFO", "SEEKTABLE"]);
+  assertReprobeMatchesInput(rt);
+  assert.deepEqual(rt.reprobe.structural, rt.original.structural);
+  assert.ok(rt.layout.segments.some((s) => s.kind === "binary-tag"), "streamed, not inline");
+  await assertPcmEqual(rt);
+  const codes = (await mutagenBlocks(rt.outPath)).map(([c]) => c);
+  assert.deepEqual(codes, [0, 3, 4, 2, 6, 6]);
 });
 
 Deno.test("legacy fallback: no structural rows → original front carried inline", async () => {
   const bytes = await flacWithAppAndSeektable();
-  const path = await writeTemp(bytes);
-  const rt = await roundTrip(path, {
+  using file = await writeTemp(bytes);
+  await using rt = await roundTrip(file.path, {
     edit: (input, blobs) => {
       input.structural = [];
       // Streamed binary tags are suppressed in legacy mode (the front carries them).
       addBinaryTag(input, blobs, "CUESHEET", randomBytes(50, 3));
     },
   });
-  try {
-    assert.ok(!rt.layout.segments.some((s) => s.kind === "binary-tag"));
-    assert.deepEqual(rt.reprobe.structural, rt.original.structural);
-    assert.deepEqual(
-      rt.reprobe.binaryTags.map((t) => [t.key, sha256(t.data)]),
-      [["APPLICATION", sha256(APP_BODY)]],
-    );
-    assert.deepEqual(tagLines(rt.reprobe.tags), tagLines(rt.input.tags));
-    assert.ok(rt.reprobe.tags.length > 0);
-    await assertPcmEqual(rt);
-    await assertMutagenSameAsOriginal(rt);
-    const codes = (await mutagenBlocks(rt.outPath)).map(([c]) => c);
-    assert.deepEqual(codes, [0, 2, 3, 4, 6, 6]);
-  } finally {
-    await rt.cleanup();
-    await Deno.remove(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-  }
+  assert.ok(!rt.layout.segments.some((s) => s.kind === "binary-tag"));
+  assert.deepEqual(rt.reprobe.structural, rt.original.structural);
+  assert.deepEqual(
+    rt.reprobe.binaryTags.map((t) => [t.key, sha256(t.data)]),
+    [["APPLICATION", sha256(APP_BODY)]],
+  );
+  assert.deepEqual(tagLines(rt.reprobe.tags), tagLines(rt.input.tags));
+  assert.ok(rt.reprobe.tags.length > 0);
+  await assertPcmEqual(rt);
+  await assertMutagenSameAsOriginal(rt);
+  const codes = (await mutagenBlocks(rt.outPath)).map(([c]) => c);
+  assert.deepEqual(codes, [0, 2, 3, 4, 6, 6]);
   // A backing file whose front no longer matches the stored offset is an error.
   const { input, blobs } = inputFromProbe(probeFlac(new BufferSource(bytes)), bytes.length);
   input.structural = [];
@@ -286,36 +263,28 @@ Deno.test("ID3v1 trailer is trimmed only behind a leading ID3 tag", async () => 
     const expected = name === "flac_id3" ? plain.audioLength : plain.audioLength + 128;
     assert.equal(p.audioLength, expected, name);
     if (name === "flac_id3") {
-      const path = await writeTemp(withTrailer);
-      const rt = await roundTrip(path);
-      try {
-        assert.equal(rt.bytes.length, rt.reprobe.audioOffset + plain.audioLength);
-        assert.equal(await pcmMd5(rt.outPath), await pcmMd5((await fixture(name)).path));
-      } finally {
-        await rt.cleanup();
-      }
+      using file = await writeTemp(withTrailer);
+      await using rt = await roundTrip(file.path);
+      assert.equal(rt.bytes.length, rt.reprobe.audioOffset + plain.audioLength);
+      assert.equal(await pcmMd5(rt.outPath), await pcmMd5((await fixture(name)).path));
     }
   }
 });
 
 Deno.test("Vorbis field grammar: unwritable keys dropped, unknown keys uppercased", async () => {
-  const rt = await roundTrip((await fixture("flac")).path, {
+  await using rt = await roundTrip((await fixture("flac")).path, {
     edit: (input) => {
       setTag(input, "bad=key", ["x"]);
       setTag(input, "ünicode", ["y"]);
       setTag(input, "mood", ["calm"]);
     },
   });
-  try {
-    const keys = rt.reprobe.tags.map((t) => t.key);
-    assert.ok(keys.includes("MOOD"));
-    assert.ok(!keys.includes("mood") && !keys.includes("bad=key") && !keys.includes("ünicode"));
-    const v = await mutagenTags(rt.outPath);
-    assert.deepEqual(v.raw["MOOD"], ["calm"]);
-    assert.equal(v.raw["bad=key"], undefined);
-  } finally {
-    await rt.cleanup();
-  }
+  const keys = rt.reprobe.tags.map((t) => t.key);
+  assert.ok(keys.includes("MOOD"));
+  assert.ok(!keys.includes("mood") && !keys.includes("bad=key") && !keys.includes("ünicode"));
+  const v = await mutagenTags(rt.outPath);
+  assert.deepEqual(v.raw["MOOD"], ["calm"]);
+  assert.equal(v.raw["bad=key"], undefined);
 });
 
 // ---------------------------------------------------------------- synthesis errors

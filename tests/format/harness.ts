@@ -4,14 +4,15 @@
 // and compare through independent readers (ffmpeg, mutagen).
 //
 // Typical use:
-//   const rt = await roundTrip(fx.path, { edit: (input, blobs) => setTag(input, "title", ["X"]) });
-//   try {
-//     assertReprobeMatchesInput(rt);   // tags, art, binary tags, audio length
-//     assertAudioIdentical(rt);        // audio range bytes
-//     await assertPcmEqual(rt);        // ffmpeg md5 of decoded audio
-//     await assertMutagenMatchesInput(rt); // or assertMutagenSameAsOriginal(rt)
-//     assertRandomRanges(rt);          // readLayoutRange windows vs materialized bytes
-//   } finally { await rt.cleanup(); }
+//   await using rt = await roundTrip(fx.path, {
+//     edit: (input, blobs) => setTag(input, "title", ["X"]),
+//   });
+//   assertReprobeMatchesInput(rt);   // tags, art, binary tags, audio length
+//   assertAudioIdentical(rt);        // audio range bytes
+//   await assertPcmEqual(rt);        // ffmpeg md5 of decoded audio
+//   await assertMutagenMatchesInput(rt); // or assertMutagenSameAsOriginal(rt)
+//   assertRandomRanges(rt);          // readLayoutRange windows vs materialized bytes
+// (the temp dir goes when the scope ends, pass or fail)
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -27,13 +28,15 @@ import {
 } from "../../src/format/mod.ts";
 import type { LayoutSources } from "../../src/format/layout.ts";
 import { BoundedSource, BufferSource } from "../../src/format/source.ts";
-import type {
-  ArtRef,
-  Layout,
-  ProbedPicture,
-  ProbeResult,
-  SynthInput,
-  TagEntry,
+import {
+  type ArtRef,
+  type ByteSource,
+  FormatError,
+  type Layout,
+  type ProbedPicture,
+  type ProbeResult,
+  type SynthInput,
+  type TagEntry,
 } from "../../src/format/types.ts";
 import { mutagenTags, type MutagenView, pcmMd5, tempDir } from "../fixtures/fixtures.ts";
 import { mulberry32 } from "./mutate.ts";
@@ -45,7 +48,7 @@ export interface RoundTripOptions {
   dir?: string;
 }
 
-export interface RoundTrip {
+export interface RoundTrip extends AsyncDisposable {
   /** The original file and its bytes. */
   path: string;
   originalBytes: Uint8Array;
@@ -68,6 +71,30 @@ export function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
+/** Runs `probe` over `bytes` inside the 64 MiB read budget; the result and the bytes it read. */
+export function probeCounted(
+  probe: (src: ByteSource) => ProbeResult,
+  bytes: Uint8Array,
+): { result: ProbeResult; read: number } {
+  const src = new BoundedSource(new BufferSource(bytes));
+  return { result: probe(src), read: src.bytesRead };
+}
+
+/** The kind of the FormatError `f` throws, or "none" (anything else is rethrown). */
+export function errorKind(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof FormatError) return e.kind;
+    throw e;
+  }
+  return "none";
+}
+
+/** An `assert.throws` matcher: a FormatError (of `kind`, when given). */
+export const isFormatError = (kind?: string) => (e: unknown) =>
+  e instanceof FormatError && (kind === undefined || e.kind === kind);
+
 /** Probes `path` (by its extension) inside the 64 MiB read budget. */
 export function probeBytes(path: string, bytes: Uint8Array): ProbeResult {
   const result = probePath(path, new BoundedSource(new BufferSource(bytes)));
@@ -89,6 +116,7 @@ export async function roundTrip(path: string, opts: RoundTripOptions = {}): Prom
   const outPath = `${dir}/served.${extensionOf(path)}`;
   await Deno.writeFile(outPath, bytes);
   const reprobe = probeBytes(outPath, bytes);
+  const cleanup = () => opts.dir ? Promise.resolve() : Deno.remove(dir, { recursive: true });
   return {
     path,
     originalBytes,
@@ -100,7 +128,8 @@ export async function roundTrip(path: string, opts: RoundTripOptions = {}): Prom
     bytes,
     outPath,
     reprobe,
-    cleanup: () => opts.dir ? Promise.resolve() : Deno.remove(dir, { recursive: true }),
+    cleanup,
+    [Symbol.asyncDispose]: cleanup,
   };
 }
 

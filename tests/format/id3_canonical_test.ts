@@ -10,8 +10,9 @@ import { foldDate, splitDate } from "../../src/format/id3v2_dates.ts";
 import { inputFromProbe, materialize, probe, synthesize } from "../../src/format/mod.ts";
 import { BufferSource } from "../../src/format/source.ts";
 import type { TagEntry } from "../../src/format/types.ts";
-import { fixture, id3v23Tag, mutagenTags, pcmMd5, tempDir } from "../fixtures/fixtures.ts";
+import { fixture, id3v23Tag, mutagenTags, pcmMd5 } from "../fixtures/fixtures.ts";
 import { readView } from "../e2e/readers.ts";
+import { scratchDir } from "../scratch.ts";
 
 const rows = (tags: TagEntry[]) => tags.map((t) => `${t.key}[${t.ordinal}]=${t.value}`);
 const latin = encodeLatin1;
@@ -134,50 +135,46 @@ Deno.test("MP3: ID3v1 values fill only the keys the ID3v2 tag lacks", async () =
 
 Deno.test("MP4 gnre (ID3v1 index + 1) becomes genre and is served as ©gen", async () => {
   const f = await fixture("m4a_moov_first");
-  const dir = await tempDir("musefs-gnre-");
-  try {
-    // No tool writes gnre any more: turn the ©gen item into a gnre item of
-    // the same size (gnre + data with the 16-bit index 18 = "Rock", then an
-    // empty 8-byte atom no reader knows) so no box size changes.
-    const bytes = await Deno.readFile(f.path);
-    const at = bytes.findIndex((_, i) =>
+  using tmp = scratchDir("musefs-gnre-");
+  const dir = tmp.path;
+  // No tool writes gnre any more: turn the ©gen item into a gnre item of
+  // the same size (gnre + data with the 16-bit index 18 = "Rock", then an
+  // empty 8-byte atom no reader knows) so no box size changes.
+  const bytes = await Deno.readFile(f.path);
+  const at =
+    bytes.findIndex((_, i) =>
       bytes[i] === 0xa9 && bytes[i + 1] === 0x67 && bytes[i + 2] === 0x65 && bytes[i + 3] === 0x6e
     ) - 4;
-    const dv = new DataView(bytes.buffer);
-    const itemSize = dv.getUint32(at);
-    assert.ok(itemSize >= 34, `©gen item of ${itemSize} bytes`);
-    const gnre = new Uint8Array(itemSize);
-    const g = new DataView(gnre.buffer);
-    g.setUint32(0, 26);
-    gnre.set(latin("gnre"), 4);
-    gnre.set(latin("data"), 12);
-    g.setUint32(8, 18);
-    g.setUint16(24, 18);
-    g.setUint32(26, itemSize - 26);
-    gnre.set(latin("zzzz"), 30);
-    bytes.set(gnre, at);
-    const path = `${dir}/g.m4a`;
-    await Deno.writeFile(path, bytes);
-    const p = probe("m4a", new BufferSource(bytes));
-    assert.deepEqual(
-      p.tags.filter((t) =>
-        t.key === "genre"
-      ).map((t) => t.value),
-      ["Rock"],
-    );
-    const { input, blobs } = inputFromProbe(p, bytes.length);
-    const backing = new BufferSource(bytes);
-    await Deno.writeFile(
-      `${dir}/served.m4a`,
-      materialize(synthesize(input, backing, blobs), {
-        backing,
-        blobs,
-      }),
-    );
-    assert.equal((await mutagenTags(`${dir}/served.m4a`)).normalized.genre, "Rock");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const dv = new DataView(bytes.buffer);
+  const itemSize = dv.getUint32(at);
+  assert.ok(itemSize >= 34, `©gen item of ${itemSize} bytes`);
+  const gnre = new Uint8Array(itemSize);
+  const g = new DataView(gnre.buffer);
+  g.setUint32(0, 26);
+  gnre.set(latin("gnre"), 4);
+  gnre.set(latin("data"), 12);
+  g.setUint32(8, 18);
+  g.setUint16(24, 18);
+  g.setUint32(26, itemSize - 26);
+  gnre.set(latin("zzzz"), 30);
+  bytes.set(gnre, at);
+  const path = `${dir}/g.m4a`;
+  await Deno.writeFile(path, bytes);
+  const p = probe("m4a", new BufferSource(bytes));
+  assert.deepEqual(
+    p.tags.filter((t) => t.key === "genre").map((t) => t.value),
+    ["Rock"],
+  );
+  const { input, blobs } = inputFromProbe(p, bytes.length);
+  const backing = new BufferSource(bytes);
+  await Deno.writeFile(
+    `${dir}/served.m4a`,
+    materialize(synthesize(input, backing, blobs), {
+      backing,
+      blobs,
+    }),
+  );
+  assert.equal((await mutagenTags(`${dir}/served.m4a`)).normalized.genre, "Rock");
 });
 
 // ---------------------------------------------------------------- the v2.3 writer
@@ -227,40 +224,37 @@ async function servedV23(name: "mp3_v24" | "wav", dir: string): Promise<string> 
 }
 
 Deno.test("ID3v2.3 served MP3 and WAV read right in mutagen, ffprobe and TagLib", async () => {
-  const dir = await tempDir("musefs-v23-");
-  try {
-    for (const name of ["mp3_v24", "wav"] as const) {
-      const f = await fixture(name);
-      const path = await servedV23(name, dir);
-      const joined = f.expect.artists.join("/");
-      const m = await mutagenTags(path);
-      assert.equal(m.id3_version, "2.3", name);
-      assert.equal(m.normalized.title, f.expect.title, name);
-      assert.deepEqual(m.normalized.artist, [joined], name);
-      assert.equal(m.normalized.date, f.expect.date, name);
-      assert.equal(m.normalized.pictures.length, f.expect.pictures.length, name);
-      m.normalized.pictures.forEach((p, i) => assert.equal(p.sha256, f.expect.pictures[i].sha256));
-      const ff = await readView("ffprobe", path);
-      // ffmpeg's WAV demuxer prefers LIST/INFO (one artist) over the id3 chunk.
-      const artist = name === "mp3_v24" ? [`tag:artist=${joined}`] : [];
-      for (const want of [`tag:title=${f.expect.title}`, ...artist, "tag:date=2021"]) {
-        assert.ok(ff.includes(want), `${name}: ffprobe lacks ${want}: ${ff.join("\n")}`);
-      }
-      const tl = await readView("taglib", path);
-      for (
-        const want of [
-          "tag2:format=ID3v2.3.0",
-          `tag2:Title=${f.expect.title}`,
-          `tag2:Artist=${joined}`,
-          "tag2:Date=2021",
-          `tag2:Album=${f.expect.album}`,
-        ]
-      ) {
-        assert.ok(tl.includes(want), `${name}: TagLib lacks ${want}: ${tl.join("\n")}`);
-      }
-      assert.equal(await pcmMd5(path), await pcmMd5(f.path), name);
+  using tmp = scratchDir("musefs-v23-");
+  const dir = tmp.path;
+  for (const name of ["mp3_v24", "wav"] as const) {
+    const f = await fixture(name);
+    const path = await servedV23(name, dir);
+    const joined = f.expect.artists.join("/");
+    const m = await mutagenTags(path);
+    assert.equal(m.id3_version, "2.3", name);
+    assert.equal(m.normalized.title, f.expect.title, name);
+    assert.deepEqual(m.normalized.artist, [joined], name);
+    assert.equal(m.normalized.date, f.expect.date, name);
+    assert.equal(m.normalized.pictures.length, f.expect.pictures.length, name);
+    m.normalized.pictures.forEach((p, i) => assert.equal(p.sha256, f.expect.pictures[i].sha256));
+    const ff = await readView("ffprobe", path);
+    // ffmpeg's WAV demuxer prefers LIST/INFO (one artist) over the id3 chunk.
+    const artist = name === "mp3_v24" ? [`tag:artist=${joined}`] : [];
+    for (const want of [`tag:title=${f.expect.title}`, ...artist, "tag:date=2021"]) {
+      assert.ok(ff.includes(want), `${name}: ffprobe lacks ${want}: ${ff.join("\n")}`);
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+    const tl = await readView("taglib", path);
+    for (
+      const want of [
+        "tag2:format=ID3v2.3.0",
+        `tag2:Title=${f.expect.title}`,
+        `tag2:Artist=${joined}`,
+        "tag2:Date=2021",
+        `tag2:Album=${f.expect.album}`,
+      ]
+    ) {
+      assert.ok(tl.includes(want), `${name}: TagLib lacks ${want}: ${tl.join("\n")}`);
+    }
+    assert.equal(await pcmMd5(path), await pcmMd5(f.path), name);
   }
 });

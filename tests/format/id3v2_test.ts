@@ -13,7 +13,8 @@ import { inputFromProbe, MemoryBlobs } from "../../src/format/mod.ts";
 import { fuzzIterations, mulberry32, mutate } from "./mutate.ts";
 import { BufferSource } from "../../src/format/source.ts";
 import { FormatError, type SynthInput } from "../../src/format/types.ts";
-import { run, tempDir } from "../fixtures/fixtures.ts";
+import { run } from "../fixtures/fixtures.ts";
+import { scratchDir } from "../scratch.ts";
 
 // ---------------------------------------------------------------- builders
 
@@ -447,10 +448,10 @@ Deno.test("writer: frame order and rules, and the tag reads back to the same row
 Deno.test("writer output is read by mutagen (independent reader)", async () => {
   const blobs = new MemoryBlobs();
   const bytes = materializeTag(writerInput(blobs), blobs);
-  const dir = await tempDir("musefs-id3w-");
-  try {
-    await Deno.writeFile(`${dir}/tag.id3`, bytes);
-    const py = `
+  using tmp = scratchDir("musefs-id3w-");
+  const dir = tmp.path;
+  await Deno.writeFile(`${dir}/tag.id3`, bytes);
+  const py = `
 import json, sys, hashlib
 from mutagen.id3 import ID3
 t = ID3(sys.argv[1])
@@ -468,37 +469,34 @@ for k, f in sorted(t.items()):
         out[k] = [str(x) for x in f.text]
 print(json.dumps(out, ensure_ascii=False, sort_keys=True))
 `;
-    const r = await run(["/usr/bin/python3", "-c", py, `${dir}/tag.id3`], { check: true });
-    const got = JSON.parse(new TextDecoder().decode(r.stdout));
-    const sha = Array.from(
-      new Uint8Array(
-        await crypto.subtle.digest("SHA-256", blobs.art(1, 0, 1000) as Uint8Array<ArrayBuffer>),
-      ),
-      (b) => b.toString(16).padStart(2, "0"),
-    ).join("");
-    assertEquals(got, {
-      "version": [2, 4, 0],
-      "APIC:Front — cover": ["image/png", 3, "Front — cover", sha],
-      "COMM::XXX": ["XXX", "", "plain comment"],
-      "COMM:Notes:eng": ["eng", "Notes", "english note"],
-      "POPM:": ["", 200, 300],
-      "PRIV:owner:\u0000\u00ff\u0010": ["owner", "00ff10"],
-      "TALB": ["Älbum"],
-      "TIT2": ["Ça va"],
-      "TPE1": ["One", "Zoë Two"],
-      "TSSE": ["LAME"],
-      "TXXX:My Custom": ["c1", "c2"],
-      "TXXX:REPLAYGAIN_TRACK_GAIN": ["-6.5 dB"],
-      "UFID:http://musicbrainz.org": [
-        "http://musicbrainz.org",
-        Array.from(latin("mb-track"), (b) => b.toString(16).padStart(2, "0")).join(""),
-      ],
-      "USLT::XXX": ["XXX", "", "la la"],
-      "USLT::deu": ["deu", "", "deutsch"],
-    });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const r = await run(["/usr/bin/python3", "-c", py, `${dir}/tag.id3`], { check: true });
+  const got = JSON.parse(new TextDecoder().decode(r.stdout));
+  const sha = Array.from(
+    new Uint8Array(
+      await crypto.subtle.digest("SHA-256", blobs.art(1, 0, 1000) as Uint8Array<ArrayBuffer>),
+    ),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+  assertEquals(got, {
+    "version": [2, 4, 0],
+    "APIC:Front — cover": ["image/png", 3, "Front — cover", sha],
+    "COMM::XXX": ["XXX", "", "plain comment"],
+    "COMM:Notes:eng": ["eng", "Notes", "english note"],
+    "POPM:": ["", 200, 300],
+    "PRIV:owner:\u0000\u00ff\u0010": ["owner", "00ff10"],
+    "TALB": ["Älbum"],
+    "TIT2": ["Ça va"],
+    "TPE1": ["One", "Zoë Two"],
+    "TSSE": ["LAME"],
+    "TXXX:My Custom": ["c1", "c2"],
+    "TXXX:REPLAYGAIN_TRACK_GAIN": ["-6.5 dB"],
+    "UFID:http://musicbrainz.org": [
+      "http://musicbrainz.org",
+      Array.from(latin("mb-track"), (b) => b.toString(16).padStart(2, "0")).join(""),
+    ],
+    "USLT::XXX": ["XXX", "", "la la"],
+    "USLT::deu": ["deu", "", "deutsch"],
+  });
 });
 
 Deno.test("writer: embedded NUL in key, value, mime or description is invalid-input", () => {

@@ -18,12 +18,9 @@ import {
   probePath,
 } from "../../src/format/mod.ts";
 import { BufferSource } from "../../src/format/source.ts";
-import { FormatError, type Segment } from "../../src/format/types.ts";
-import { randomBytes } from "./harness.ts";
+import type { Segment } from "../../src/format/types.ts";
+import { isFormatError, randomBytes } from "./harness.ts";
 import { mulberry32 } from "./mutate.ts";
-
-const isFormatError = (kind?: string) => (e: unknown) =>
-  e instanceof FormatError && (kind === undefined || e.kind === kind);
 
 /** Reference base64 through the platform's btoa. */
 function refBase64(b: Uint8Array): string {

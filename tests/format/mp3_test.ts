@@ -6,15 +6,8 @@ import { concat, encodeLatin1 } from "../../src/format/bytes.ts";
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { mpegHeader, probeMp3, synthesizeMp3 } from "../../src/format/mp3.ts";
 import { BoundedSource, BufferSource } from "../../src/format/source.ts";
-import { FormatError, type ProbeResult } from "../../src/format/types.ts";
-import {
-  fixture,
-  type FixtureName,
-  id3v23Tag,
-  pcmMd5,
-  run,
-  tempDir,
-} from "../fixtures/fixtures.ts";
+import type { ProbeResult } from "../../src/format/types.ts";
+import { fixture, type FixtureName, id3v23Tag, pcmMd5, run } from "../fixtures/fixtures.ts";
 import {
   addArt,
   addBinaryTag,
@@ -24,8 +17,10 @@ import {
   assertPcmEqual,
   assertRandomRanges,
   assertReprobeMatchesInput,
+  errorKind,
   MemoryBlobs,
   pictureViews,
+  probeCounted,
   randomBytes,
   roundTrip,
   setTag,
@@ -35,24 +30,11 @@ import { fuzzProbe, mulberry32 } from "./mutate.ts";
 
 const MP3S: FixtureName[] = ["mp3_v23", "mp3_v24"];
 
-function probeBytes(bytes: Uint8Array): { result: ProbeResult; read: number } {
-  const src = new BoundedSource(new BufferSource(bytes));
-  return { result: probeMp3(src), read: src.bytesRead };
-}
+const probeBytes = (bytes: Uint8Array) => probeCounted(probeMp3, bytes);
 
 function audioOf(bytes: Uint8Array, r: ProbeResult): Uint8Array {
   return bytes.subarray(r.audioOffset, r.audioOffset + r.audioLength);
 }
-
-const errorKind = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof FormatError) return e.kind;
-    throw e;
-  }
-  return "none";
-};
 
 const cat = (...parts: Uint8Array[]) => concat(parts);
 const latin = encodeLatin1;
@@ -98,17 +80,13 @@ for (const name of MP3S) {
   });
 
   Deno.test(`${name}: round trip (reprobe, audio bytes, ffmpeg PCM, mutagen, ranges)`, async () => {
-    const rt = await roundTrip((await fixture(name)).path);
-    try {
-      assertReprobeMatchesInput(rt);
-      assertAudioIdentical(rt);
-      await assertPcmEqual(rt);
-      await assertMutagenSameAsOriginal(rt);
-      assertRandomRanges(rt);
-      assertEquals(rt.reprobe.audioOffset + rt.reprobe.audioLength, rt.bytes.length);
-    } finally {
-      await rt.cleanup();
-    }
+    await using rt = await roundTrip((await fixture(name)).path);
+    assertReprobeMatchesInput(rt);
+    assertAudioIdentical(rt);
+    await assertPcmEqual(rt);
+    await assertMutagenSameAsOriginal(rt);
+    assertRandomRanges(rt);
+    assertEquals(rt.reprobe.audioOffset + rt.reprobe.audioLength, rt.bytes.length);
   });
 }
 
@@ -132,6 +110,7 @@ for k, f in sorted(t.items()):
         out[k] = [str(x) for x in f.text]
 print(json.dumps(out, ensure_ascii=False, sort_keys=True))
 `;
+import { scratchDir } from "../scratch.ts";
 
 async function id3Frames(path: string): Promise<Record<string, unknown[]>> {
   const r = await run(["/usr/bin/python3", "-c", FRAMES_PY, path], { check: true });
@@ -140,7 +119,7 @@ async function id3Frames(path: string): Promise<Record<string, unknown[]>> {
 
 Deno.test("edits: new title, second artist, art removed; PRIV, POPM, UFID, COMM language via mutagen", async () => {
   const priv = cat(latin("musefs.test"), Uint8Array.of(0, 0, 1, 0xff, 0xfe, 0x80));
-  const rt = await roundTrip((await fixture("mp3_v23")).path, {
+  await using rt = await roundTrip((await fixture("mp3_v23")).path, {
     edit(input, blobs) {
       setTag(input, "title", ["New Title ✓"]);
       setTag(input, "artist", ["Artist One", "Second Artist"]);
@@ -152,51 +131,43 @@ Deno.test("edits: new title, second artist, art removed; PRIV, POPM, UFID, COMM 
       addBinaryTag(input, blobs, "PRIV", priv);
     },
   });
-  try {
-    await assertMutagenMatchesInput(rt);
-    await assertPcmEqual(rt);
-    assertReprobeMatchesInput(rt);
-    const frames = await id3Frames(rt.outPath);
-    assertEquals(frames["TIT2"], ["New Title ✓"]);
-    assertEquals(frames["TPE1"], ["Artist One", "Second Artist"]);
-    assertEquals(frames["POPM:"], ["", 128, 42]);
-    assertEquals(frames["UFID:http://musicbrainz.org"], [
-      "http://musicbrainz.org",
-      Array.from(
-        latin("0b5b4a3c-1111-2222-3333-444455556666"),
-        (b) => b.toString(16).padStart(2, "0"),
-      ).join(""),
-    ]);
-    assertEquals(frames["COMM:Notiz:deu"], ["deu", "Notiz", "Eine Notiz"]);
-    const privKey = Object.keys(frames).find((k) => k.startsWith("PRIV:"));
-    assert(privKey, "PRIV frame present");
-    assertEquals(frames[privKey], ["musefs.test", "0001fffe80"]);
-    assertEquals(Object.keys(frames).some((k) => k.startsWith("APIC")), false);
-  } finally {
-    await rt.cleanup();
-  }
+  await assertMutagenMatchesInput(rt);
+  await assertPcmEqual(rt);
+  assertReprobeMatchesInput(rt);
+  const frames = await id3Frames(rt.outPath);
+  assertEquals(frames["TIT2"], ["New Title ✓"]);
+  assertEquals(frames["TPE1"], ["Artist One", "Second Artist"]);
+  assertEquals(frames["POPM:"], ["", 128, 42]);
+  assertEquals(frames["UFID:http://musicbrainz.org"], [
+    "http://musicbrainz.org",
+    Array.from(
+      latin("0b5b4a3c-1111-2222-3333-444455556666"),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join(""),
+  ]);
+  assertEquals(frames["COMM:Notiz:deu"], ["deu", "Notiz", "Eine Notiz"]);
+  const privKey = Object.keys(frames).find((k) => k.startsWith("PRIV:"));
+  assert(privKey, "PRIV frame present");
+  assertEquals(frames[privKey], ["musefs.test", "0001fffe80"]);
+  assertEquals(Object.keys(frames).some((k) => k.startsWith("APIC")), false);
 });
 
 Deno.test("edits: a 1 MiB picture is streamed as an art segment and read back by mutagen", async () => {
   const big = randomBytes(1 << 20, 11);
-  const rt = await roundTrip((await fixture("mp3_v24")).path, {
+  await using rt = await roundTrip((await fixture("mp3_v24")).path, {
     edit(input, blobs) {
       addArt(input, blobs, big, { mime: "image/jpeg", pictureType: 4, description: "Big back" });
     },
   });
-  try {
-    assert(rt.layout.segments.some((s) => s.kind === "art" && s.length === big.length));
-    assert(
-      rt.layout.segments.every((s) => s.kind !== "inline" || s.bytes.length < 64 * 1024),
-      "art bytes are not copied into inline segments",
-    );
-    await assertMutagenMatchesInput(rt);
-    await assertPcmEqual(rt);
-    assertReprobeMatchesInput(rt);
-    assertRandomRanges(rt, 100, 3);
-  } finally {
-    await rt.cleanup();
-  }
+  assert(rt.layout.segments.some((s) => s.kind === "art" && s.length === big.length));
+  assert(
+    rt.layout.segments.every((s) => s.kind !== "inline" || s.bytes.length < 64 * 1024),
+    "art bytes are not copied into inline segments",
+  );
+  await assertMutagenMatchesInput(rt);
+  await assertPcmEqual(rt);
+  assertReprobeMatchesInput(rt);
+  assertRandomRanges(rt, 100, 3);
 });
 
 // ---------------------------------------------------------------- improvements
@@ -221,21 +192,18 @@ async function checkVariant(bytes: Uint8Array, audio: Uint8Array, refPath: strin
   assert(read < 96 * 1024, `read ${read}`);
   assertEquals(result.audioLength, audio.length, "audio length");
   assertEquals(sha256(audioOf(bytes, result)), sha256(audio), "audio range identical");
-  const dir = await tempDir("musefs-mp3v-");
-  try {
-    const path = `${dir}/variant.mp3`;
-    await Deno.writeFile(path, bytes);
-    const rt = await roundTrip(path, { dir });
-    assertAudioIdentical(rt);
-    assertEquals(
-      await pcmMd5(rt.outPath),
-      await pcmMd5(refPath),
-      "served PCM equals the fixture's",
-    );
-    return result;
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  using tmp = scratchDir("musefs-mp3v-");
+  const dir = tmp.path;
+  const path = `${dir}/variant.mp3`;
+  await Deno.writeFile(path, bytes);
+  const rt = await roundTrip(path, { dir });
+  assertAudioIdentical(rt);
+  assertEquals(
+    await pcmMd5(rt.outPath),
+    await pcmMd5(refPath),
+    "served PCM equals the fixture's",
+  );
+  return result;
 }
 
 Deno.test("junk and zero padding between the tag and the first frame are skipped", async () => {
@@ -257,41 +225,38 @@ Deno.test("junk and zero padding between the tag and the first frame are skipped
 });
 
 Deno.test("junk scan confirms frames of other MPEG versions and layers (MPEG-2 L3, MPEG-1 L2, VBR)", async () => {
-  const dir = await tempDir("musefs-mp3k-");
-  try {
-    const variants: [string, string[]][] = [
-      ["mpeg2-l3", ["-ar", "22050", "-c:a", "libmp3lame", "-b:a", "32k", "-f", "mp3"]],
-      ["mpeg1-l2", ["-c:a", "mp2", "-b:a", "128k", "-f", "mp2"]],
-      ["vbr", ["-c:a", "libmp3lame", "-q:a", "4", "-f", "mp3"]],
-    ];
-    for (const [name, args] of variants) {
-      const path = `${dir}/${name}.mp3`;
-      await run([
-        "ffmpeg",
-        "-nostdin",
-        "-v",
-        "error",
-        "-y",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=f=440:d=0.3",
-        "-id3v2_version",
-        "0",
-        ...args,
-        path,
-      ], { check: true });
-      const plain = await Deno.readFile(path);
-      const r = probeMp3(new BufferSource(plain));
-      assertEquals(r.audioOffset, 0, name);
-      const audio = audioOf(plain, r);
-      const tag = id3v23Tag([["TIT2", name]]);
-      const junk = Uint8Array.from({ length: 777 }, (_, i) => (i % 5 === 0 ? 0xff : i & 0x7f));
-      const got = await checkVariant(cat(tag, junk, audio), audio, path);
-      assertEquals(got.tags.map((t) => t.value), [name]);
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  using tmp = scratchDir("musefs-mp3k-");
+  const dir = tmp.path;
+  const variants: [string, string[]][] = [
+    ["mpeg2-l3", ["-ar", "22050", "-c:a", "libmp3lame", "-b:a", "32k", "-f", "mp3"]],
+    ["mpeg1-l2", ["-c:a", "mp2", "-b:a", "128k", "-f", "mp2"]],
+    ["vbr", ["-c:a", "libmp3lame", "-q:a", "4", "-f", "mp3"]],
+  ];
+  for (const [name, args] of variants) {
+    const path = `${dir}/${name}.mp3`;
+    await run([
+      "ffmpeg",
+      "-nostdin",
+      "-v",
+      "error",
+      "-y",
+      "-f",
+      "lavfi",
+      "-i",
+      "sine=f=440:d=0.3",
+      "-id3v2_version",
+      "0",
+      ...args,
+      path,
+    ], { check: true });
+    const plain = await Deno.readFile(path);
+    const r = probeMp3(new BufferSource(plain));
+    assertEquals(r.audioOffset, 0, name);
+    const audio = audioOf(plain, r);
+    const tag = id3v23Tag([["TIT2", name]]);
+    const junk = Uint8Array.from({ length: 777 }, (_, i) => (i % 5 === 0 ? 0xff : i & 0x7f));
+    const got = await checkVariant(cat(tag, junk, audio), audio, path);
+    assertEquals(got.tags.map((t) => t.value), [name]);
   }
 });
 

@@ -7,7 +7,7 @@ import { probeMp4, synthesizeMp4 } from "../../src/format/mp4.ts";
 import { inputFromProbe, materialize, MemoryBlobs, readLayoutRange } from "../../src/format/mod.ts";
 import { BoundedSource, BufferSource } from "../../src/format/source.ts";
 import { FormatError, MAX_ART_BYTES, type SynthInput } from "../../src/format/types.ts";
-import { fixture, pcmMd5, tempDir } from "../fixtures/fixtures.ts";
+import { fixture, pcmMd5 } from "../fixtures/fixtures.ts";
 import { sha256 } from "./harness.ts";
 import {
   assertChunkOracle,
@@ -30,6 +30,7 @@ import {
   walk,
   zeros,
 } from "./mp4_util.ts";
+import { scratchDir } from "../scratch.ts";
 
 const probeBytes = (b: Uint8Array) => probeMp4(new BoundedSource(new BufferSource(b)));
 
@@ -60,35 +61,31 @@ const tagLine = (t: { key: string; ordinal: number; value: string }) =>
   `${t.key}[${t.ordinal}]=${t.value}`;
 
 Deno.test("mp4 co64: a real fixture rewritten with co64 plays and round-trips", async () => {
-  const dir = await tempDir("musefs-co64-");
-  try {
-    for (const name of ["m4a_moov_first", "m4a_moov_last"] as const) {
-      const f = await fixture(name);
-      const co64 = toCo64(await Deno.readFile(f.path));
-      assert.ok(
-        walk(co64).some((b) => b.type === "co64") && !walk(co64).some((b) => b.type === "stco"),
-      );
-      const path = `${dir}/${name}_co64.m4a`;
-      await Deno.writeFile(path, co64);
-      // The transformed input is itself valid: ffmpeg decodes it like the fixture.
-      const pcm = await pcmMd5(f.path);
-      assert.equal(await pcmMd5(path), pcm);
-      const rt = await mp4RoundTrip(path, (input) => {
-        input.tags.push({ key: "zz_long", value: "x".repeat(5000), ordinal: 0 });
-      });
-      assert.ok(walk(rt.bytes).some((b) => b.type === "co64"), "co64 stays co64");
-      assertChunkOracle(
-        co64,
-        rt.bytes,
-        rt.original.audioOffset,
-        rt.reprobe.audioOffset,
-        rt.original.audioOffset + rt.original.audioLength,
-      );
-      assert.equal(await pcmMd5(rt.outPath), pcm, `${name}: served co64 file decodes identically`);
-      await rt.cleanup();
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  using tmp = scratchDir("musefs-co64-");
+  const dir = tmp.path;
+  for (const name of ["m4a_moov_first", "m4a_moov_last"] as const) {
+    const f = await fixture(name);
+    const co64 = toCo64(await Deno.readFile(f.path));
+    assert.ok(
+      walk(co64).some((b) => b.type === "co64") && !walk(co64).some((b) => b.type === "stco"),
+    );
+    const path = `${dir}/${name}_co64.m4a`;
+    await Deno.writeFile(path, co64);
+    // The transformed input is itself valid: ffmpeg decodes it like the fixture.
+    const pcm = await pcmMd5(f.path);
+    assert.equal(await pcmMd5(path), pcm);
+    await using rt = await mp4RoundTrip(path, (input) => {
+      input.tags.push({ key: "zz_long", value: "x".repeat(5000), ordinal: 0 });
+    });
+    assert.ok(walk(rt.bytes).some((b) => b.type === "co64"), "co64 stays co64");
+    assertChunkOracle(
+      co64,
+      rt.bytes,
+      rt.original.audioOffset,
+      rt.reprobe.audioOffset,
+      rt.original.audioOffset + rt.original.audioLength,
+    );
+    assert.equal(await pcmMd5(rt.outPath), pcm, `${name}: served co64 file decodes identically`);
   }
 });
 

@@ -1,16 +1,12 @@
 // Test-side MP4 tools, written independently of src/format/mp4*.ts so the
 // tests do not check the code with itself: a box builder, a box walker, a
 // chunk-offset reader, an stco → co64 converter, sources that record reads
-// or describe huge virtual files, and a round trip through probeMp4 /
-// synthesizeMp4 shaped for the shared harness asserts.
+// or describe huge virtual files, and the shared round trip for MP4 files.
 
-import { probeMp4, synthesizeMp4 } from "../../src/format/mp4.ts";
-import { inputFromProbe, materialize, type MemoryBlobs } from "../../src/format/mod.ts";
-import type { LayoutSources } from "../../src/format/layout.ts";
-import { BoundedSource, BufferSource } from "../../src/format/source.ts";
+import type { MemoryBlobs } from "../../src/format/mod.ts";
 import type { ByteSource, SynthInput } from "../../src/format/types.ts";
-import { tempDir } from "../fixtures/fixtures.ts";
-import type { RoundTrip } from "./harness.ts";
+import { type RoundTrip, roundTrip } from "./harness.ts";
+import { concatBytes } from "../fixtures/tools.ts";
 
 const enc = new TextEncoder();
 
@@ -24,13 +20,7 @@ export function u64(v: number): Uint8Array {
   return out;
 }
 export function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 /** Four-char code bytes; © written as "\u00a9". */
 export function fourcc(s: string): Uint8Array {
@@ -185,36 +175,12 @@ export class VirtualSource implements ByteSource {
   }
 }
 
-/** probe → store-shaped input (→ edit) → synthesize → materialize → write → probe back. */
-export async function mp4RoundTrip(
+/** The shared round trip (harness.ts) over an MP4 file: `.m4a`/`.m4b` pick the MP4 prober. */
+export function mp4RoundTrip(
   path: string,
   edit?: (input: SynthInput, blobs: MemoryBlobs) => void,
 ): Promise<RoundTrip> {
-  const originalBytes = await Deno.readFile(path);
-  const original = probeMp4(new BoundedSource(new BufferSource(originalBytes)));
-  const { input, blobs } = inputFromProbe(original, originalBytes.length);
-  edit?.(input, blobs);
-  const backing = new BufferSource(originalBytes);
-  const sources: LayoutSources = { backing, blobs };
-  const layout = synthesizeMp4(input, backing, blobs);
-  const bytes = materialize(layout, sources);
-  const dir = await tempDir("musefs-mp4-");
-  const outPath = `${dir}/served${path.slice(path.lastIndexOf("."))}`;
-  await Deno.writeFile(outPath, bytes);
-  const reprobe = probeMp4(new BoundedSource(new BufferSource(bytes)));
-  return {
-    path,
-    originalBytes,
-    original,
-    input,
-    blobs,
-    sources,
-    layout,
-    bytes,
-    outPath,
-    reprobe,
-    cleanup: () => Deno.remove(dir, { recursive: true }),
-  };
+  return roundTrip(path, { edit });
 }
 
 // ---------------------------------------------------------------- hand-made files

@@ -13,17 +13,8 @@ import {
   type ProbeResult,
 } from "../../src/format/types.ts";
 
-/** mulberry32: a tiny, good-enough seeded PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../fixtures/tools.ts";
+export { mulberry32 };
 
 export type MutationKind = "bitflip" | "run" | "truncate" | "max-size" | "zero-size" | "splice";
 

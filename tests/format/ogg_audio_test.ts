@@ -8,7 +8,8 @@ import { readOggAudio, readOggAudioInto } from "../../src/format/ogg/audio.ts";
 import { MAX_PAGE_SIZE } from "../../src/format/ogg/page.ts";
 import { BufferSource } from "../../src/format/source.ts";
 import { FormatError } from "../../src/format/types.ts";
-import { coverJpeg, run, sourceWav, tempDir } from "../fixtures/fixtures.ts";
+import { coverJpeg, run, sourceWav } from "../fixtures/fixtures.ts";
+import { concatBytes as concat } from "../fixtures/tools.ts";
 import { addArt, assertPcmEqual, assertRandomRanges, roundTrip, sha256 } from "./harness.ts";
 import { mulberry32 } from "./mutate.ts";
 import {
@@ -21,6 +22,7 @@ import {
   syntheticStream,
   walkPages,
 } from "./ogg_util.ts";
+import { scratchDir } from "../scratch.ts";
 
 function seg(bytes: Uint8Array, seqDelta: number, offset = 0, length = bytes.length - offset) {
   return { offset, length, seqDelta };
@@ -66,47 +68,44 @@ function checkRandomRanges(
 }
 
 Deno.test("ogg audio: a real multi-page Opus stream behind a 1 MiB picture", async () => {
-  const dir = await tempDir("musefs-ogg-audio-");
-  try {
-    // Short container delay: one page per few packets, so the audio has many pages.
-    const path = `${dir}/paged.opus`;
-    await run(["opusenc", "--quiet", "--max-delay", "10", await sourceWav(), path], {
-      check: true,
-    });
-    const big = bigJpeg(await coverJpeg(), 1 << 20, mulberry32(8));
-    const rt = await roundTrip(path, {
-      dir,
-      edit(input, blobs) {
-        addArt(input, blobs, big, { mime: "image/jpeg", pictureType: 3, width: 32, height: 32 });
-      },
-    });
-    const audio = rt.layout.segments.at(-1)!;
-    assert(audio.kind === "ogg-audio");
-    assert(audio.seqDelta > 10, `seqDelta ${audio.seqDelta}`);
-    const pages = walkPages(rt.originalBytes, audio.offset);
-    assert(pages.length >= 20, `${pages.length} audio pages`);
-    checkRandomRanges(rt.originalBytes, audio, 300, 17);
-    // Whole-page reads and page-boundary-straddling reads.
-    const backing = new BufferSource(rt.originalBytes);
-    const want = naiveRepatch(rt.originalBytes.subarray(audio.offset), audio.seqDelta);
-    for (const p of pages) {
-      const rel: number = p.offset - audio.offset;
-      const probes: [number, number][] = [[rel, p.size], [rel + 20, 10], [
-        Math.max(0, rel - 3),
-        30,
-      ]];
-      for (const [from, len] of probes) {
-        const n = Math.min(len, audio.length - from);
-        assert.deepEqual(readOggAudio(backing, audio, from, n), want.subarray(from, from + n));
-      }
+  using tmp = scratchDir("musefs-ogg-audio-");
+  const dir = tmp.path;
+  // Short container delay: one page per few packets, so the audio has many pages.
+  const path = `${dir}/paged.opus`;
+  await run(["opusenc", "--quiet", "--max-delay", "10", await sourceWav(), path], {
+    check: true,
+  });
+  const big = bigJpeg(await coverJpeg(), 1 << 20, mulberry32(8));
+  const rt = await roundTrip(path, {
+    dir,
+    edit(input, blobs) {
+      addArt(input, blobs, big, { mime: "image/jpeg", pictureType: 3, width: 32, height: 32 });
+    },
+  });
+  const audio = rt.layout.segments.at(-1)!;
+  assert(audio.kind === "ogg-audio");
+  assert(audio.seqDelta > 10, `seqDelta ${audio.seqDelta}`);
+  const pages = walkPages(rt.originalBytes, audio.offset);
+  assert(pages.length >= 20, `${pages.length} audio pages`);
+  checkRandomRanges(rt.originalBytes, audio, 300, 17);
+  // Whole-page reads and page-boundary-straddling reads.
+  const backing = new BufferSource(rt.originalBytes);
+  const want = naiveRepatch(rt.originalBytes.subarray(audio.offset), audio.seqDelta);
+  for (const p of pages) {
+    const rel: number = p.offset - audio.offset;
+    const probes: [number, number][] = [[rel, p.size], [rel + 20, 10], [
+      Math.max(0, rel - 3),
+      30,
+    ]];
+    for (const [from, len] of probes) {
+      const n = Math.min(len, audio.length - from);
+      assert.deepEqual(readOggAudio(backing, audio, from, n), want.subarray(from, from + n));
     }
-    assertCleanStream(rt.bytes);
-    assertRandomRanges(rt, 200, 5);
-    await assertPcmEqual(rt);
-    await assertToolsHappy(rt.outPath);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
   }
+  assertCleanStream(rt.bytes);
+  assertRandomRanges(rt, 200, 5);
+  await assertPcmEqual(rt);
+  await assertToolsHappy(rt.outPath);
 });
 
 Deno.test("ogg audio: sequential reads use the page memo (no backward search)", () => {
@@ -210,17 +209,6 @@ Deno.test("ogg audio: non-page bytes are served verbatim, reads stay bounded", (
   assert(counted.bytes <= 1000 + 2 * MAX_PAGE_SIZE + 282, `read ${counted.bytes}`);
   assert(counted.reads <= 3, `${counted.reads} reads for one random range`);
 });
-
-/** `parts` joined into one array. */
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** Sequential reads of `chunk` bytes (the memo path) equal the reference. */
 function checkSequential(file: Uint8Array, delta: number, chunk: number): void {

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { probeOgg } from "../../src/format/ogg/mod.ts";
 import { BufferSource } from "../../src/format/source.ts";
-import { coverJpeg, mutagenTags, pcmMd5, tempDir } from "../fixtures/fixtures.ts";
+import { coverJpeg, mutagenTags, pcmMd5 } from "../fixtures/fixtures.ts";
 import {
   damageOgg,
   encodeOgg,
@@ -20,6 +20,7 @@ import {
 import { addArt, assertRandomRanges, type RoundTrip, roundTrip, setTag } from "./harness.ts";
 import { mulberry32 } from "./mutate.ts";
 import { bigJpeg, canonicalPages, naiveRepatch, walkPages } from "./ogg_util.ts";
+import { scratchDir } from "../scratch.ts";
 
 /** mutagen's core view, or the error text when mutagen cannot read the file. */
 async function mutagenCore(path: string): Promise<unknown> {
@@ -50,48 +51,45 @@ async function checkServed(rt: RoundTrip, title: string): Promise<void> {
 
 for (const codec of OGG_CODECS) {
   Deno.test(`ogg damaged ${codec}: cut-off, junk and partial pages serve and decode`, async () => {
-    const dir = await tempDir("musefs-ogg-damaged-");
-    try {
-      const clean = await Deno.readFile(await encodeOgg(codec, await longSourceWav(dir), dir));
-      const cover = bigJpeg(await coverJpeg(), 200 * 1024, mulberry32(5));
-      for (const kind of OGG_DAMAGES) {
-        const bytes = damageOgg(clean, kind);
-        const path = `${dir}/${kind.replaceAll(" ", "_")}.${OGG_EXT[codec]}`;
-        await Deno.writeFile(path, bytes);
-        const probe = probeOgg(new BufferSource(bytes));
-        assert.equal(probe.format, codec);
-        assert.equal(probe.audioOffset + probe.audioLength, bytes.length, "the audio runs to EOF");
-        // Every real page is a page; the damage is not.
-        const cleanPages = walkPages(clean, probe.audioOffset).length;
-        assert.equal(
-          canonicalPages(bytes.subarray(probe.audioOffset)).length,
-          kind === "cut-off final page" ? cleanPages - 1 : cleanPages,
-        );
-        const asIs = await roundTrip(path, { dir: `${dir}` });
-        try {
-          await checkServed(asIs, "Damaged");
-          assert.deepEqual(await mutagenCore(asIs.outPath), await mutagenCore(path), kind);
-        } catch (e) {
-          throw new Error(`${kind}, served as is: ${e}`);
-        }
-        // A 200 KB cover adds header pages: every audio page is renumbered.
-        const edited = await roundTrip(path, {
-          dir: `${dir}`,
-          edit(input, blobs) {
-            setTag(input, "title", ["With cover"]);
-            addArt(input, blobs, cover, { mime: "image/jpeg", pictureType: 3 });
-          },
-        });
-        try {
-          const seg = edited.layout.segments.at(-1)!;
-          assert(seg.kind === "ogg-audio" && seg.seqDelta !== 0, "audio pages renumbered");
-          await checkServed(edited, "With cover");
-        } catch (e) {
-          throw new Error(`${kind}, with a 200 KB cover: ${e}`);
-        }
+    using tmp = scratchDir("musefs-ogg-damaged-");
+    const dir = tmp.path;
+    const clean = await Deno.readFile(await encodeOgg(codec, await longSourceWav(dir), dir));
+    const cover = bigJpeg(await coverJpeg(), 200 * 1024, mulberry32(5));
+    for (const kind of OGG_DAMAGES) {
+      const bytes = damageOgg(clean, kind);
+      const path = `${dir}/${kind.replaceAll(" ", "_")}.${OGG_EXT[codec]}`;
+      await Deno.writeFile(path, bytes);
+      const probe = probeOgg(new BufferSource(bytes));
+      assert.equal(probe.format, codec);
+      assert.equal(probe.audioOffset + probe.audioLength, bytes.length, "the audio runs to EOF");
+      // Every real page is a page; the damage is not.
+      const cleanPages = walkPages(clean, probe.audioOffset).length;
+      assert.equal(
+        canonicalPages(bytes.subarray(probe.audioOffset)).length,
+        kind === "cut-off final page" ? cleanPages - 1 : cleanPages,
+      );
+      const asIs = await roundTrip(path, { dir: `${dir}` });
+      try {
+        await checkServed(asIs, "Damaged");
+        assert.deepEqual(await mutagenCore(asIs.outPath), await mutagenCore(path), kind);
+      } catch (e) {
+        throw new Error(`${kind}, served as is: ${e}`);
       }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
+      // A 200 KB cover adds header pages: every audio page is renumbered.
+      const edited = await roundTrip(path, {
+        dir: `${dir}`,
+        edit(input, blobs) {
+          setTag(input, "title", ["With cover"]);
+          addArt(input, blobs, cover, { mime: "image/jpeg", pictureType: 3 });
+        },
+      });
+      try {
+        const seg = edited.layout.segments.at(-1)!;
+        assert(seg.kind === "ogg-audio" && seg.seqDelta !== 0, "audio pages renumbered");
+        await checkServed(edited, "With cover");
+      } catch (e) {
+        throw new Error(`${kind}, with a 200 KB cover: ${e}`);
+      }
     }
   });
 }

@@ -7,10 +7,11 @@
 
 import assert from "node:assert/strict";
 import { u16be } from "../../src/format/bytes.ts";
-import { coverPng, mutagenTags, pcmMd5, run, tempDir } from "../fixtures/fixtures.ts";
+import { coverPng, mutagenTags, pcmMd5, run } from "../fixtures/fixtures.ts";
 import { oggFlacWithBlocks } from "../fixtures/odd.ts";
 import { addArt, type RoundTrip, roundTrip, setTag } from "./harness.ts";
 import { walkPages } from "./ogg_util.ts";
+import { scratchDir } from "../scratch.ts";
 
 const VORBIS_COMMENT = 4;
 const NAMES: Record<number, string> = {
@@ -63,27 +64,24 @@ async function checkServed(rt: RoundTrip, title: string): Promise<void> {
 }
 
 Deno.test("ogg flac: SEEKTABLE/CUESHEET/APPLICATION blocks stay behind the VORBIS_COMMENT", async () => {
-  const dir = await tempDir("musefs-oggflac-blocks-");
-  try {
-    const path = await oggFlacWithBlocks(dir);
-    const original = headerBlocks(await Deno.readFile(path));
-    for (const t of ["VORBIS_COMMENT", "SEEKTABLE", "CUESHEET", "APPLICATION"]) {
-      assert(original.types.includes(t), `fixture has ${t}: ${original.types}`);
-    }
-    const asIs = await roundTrip(path, { dir });
-    await checkServed(asIs, "Blocks");
-    const cover = await coverPng();
-    const edited = await roundTrip(path, {
-      dir,
-      edit(input, blobs) {
-        setTag(input, "title", ["Edited blocks"]);
-        addArt(input, blobs, cover, { mime: "image/png", pictureType: 3 });
-      },
-    });
-    await checkServed(edited, "Edited blocks");
-    assert.equal(headerBlocks(edited.bytes).types.at(-1), "PICTURE");
-    assert.equal((await mutagenTags(edited.outPath)).normalized.pictures.length, 1);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  using tmp = scratchDir("musefs-oggflac-blocks-");
+  const dir = tmp.path;
+  const path = await oggFlacWithBlocks(dir);
+  const original = headerBlocks(await Deno.readFile(path));
+  for (const t of ["VORBIS_COMMENT", "SEEKTABLE", "CUESHEET", "APPLICATION"]) {
+    assert(original.types.includes(t), `fixture has ${t}: ${original.types}`);
   }
+  const asIs = await roundTrip(path, { dir });
+  await checkServed(asIs, "Blocks");
+  const cover = await coverPng();
+  const edited = await roundTrip(path, {
+    dir,
+    edit(input, blobs) {
+      setTag(input, "title", ["Edited blocks"]);
+      addArt(input, blobs, cover, { mime: "image/png", pictureType: 3 });
+    },
+  });
+  await checkServed(edited, "Edited blocks");
+  assert.equal(headerBlocks(edited.bytes).types.at(-1), "PICTURE");
+  assert.equal((await mutagenTags(edited.outPath)).normalized.pictures.length, 1);
 });

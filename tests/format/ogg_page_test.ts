@@ -8,7 +8,7 @@ import {
   CRC_AT,
   crcShiftZeros,
   crcUpdate,
-  lacePacket,
+  lacePages,
   MAX_PAGE_SIZE,
   pageCrc,
   pageCrcValid,
@@ -18,6 +18,9 @@ import {
   setPageCrc,
 } from "../../src/format/ogg/page.ts";
 import { putU32le, u32le } from "../../src/format/bytes.ts";
+
+/** All the lacing pages of one packet of `length` bytes. */
+const lacePacket = (length: number): number[][] => [...lacePages(length)];
 import { FormatError } from "../../src/format/types.ts";
 import { fixture } from "../fixtures/fixtures.ts";
 import { mulberry32 } from "./mutate.ts";

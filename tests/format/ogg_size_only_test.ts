@@ -29,50 +29,42 @@ const OGG_FIXTURES: FixtureName[] = ["opus", "ogg_vorbis", "ogg_flac"];
 
 for (const name of OGG_FIXTURES) {
   Deno.test(`ogg ${name}: a size-only synthesis skips art and CRCs, same size and bytes`, async () => {
-    const rt = await roundTrip((await fixture(name)).path);
-    try {
-      assert.ok(rt.input.art.length > 0, "the fixture carries art");
-      assert.equal(rt.layout.sizeOnly, undefined, "a full synthesis is not marked");
-      const backing = new BufferSource(rt.originalBytes);
-      const blobs = new CountingBlobs(rt.blobs);
-      const sized = synthesize({ ...rt.input, sizeOnly: true }, backing, blobs);
-      assert.equal(blobs.artReads, 0, "no art read for the size");
-      assert.equal(sized.sizeOnly, true);
-      assert.equal(sized.size, rt.layout.size);
-      assert.deepEqual(sized.segments.map((s) => s.kind), rt.layout.segments.map((s) => s.kind));
+    await using rt = await roundTrip((await fixture(name)).path);
+    assert.ok(rt.input.art.length > 0, "the fixture carries art");
+    assert.equal(rt.layout.sizeOnly, undefined, "a full synthesis is not marked");
+    const backing = new BufferSource(rt.originalBytes);
+    const blobs = new CountingBlobs(rt.blobs);
+    const sized = synthesize({ ...rt.input, sizeOnly: true }, backing, blobs);
+    assert.equal(blobs.artReads, 0, "no art read for the size");
+    assert.equal(sized.sizeOnly, true);
+    assert.equal(sized.size, rt.layout.size);
+    assert.deepEqual(sized.segments.map((s) => s.kind), rt.layout.segments.map((s) => s.kind));
 
-      // Same bytes once the header pages' CRC fields are blanked in the full file.
-      const bytes = materialize(sized, { backing, blobs: rt.blobs });
-      const audioStart = rt.bytes.length - rt.input.audioLength;
-      const headerPages = walkPages(rt.bytes, 0, audioStart);
-      assert.ok(headerPages.length >= 2);
-      const blanked = rt.bytes.slice();
-      for (const p of headerPages) {
-        blanked.fill(0, p.offset + CRC_AT, p.offset + CRC_AT + 4);
-        assert.notEqual(
-          rt.bytes.subarray(p.offset + CRC_AT, p.offset + CRC_AT + 4).join(),
-          "0,0,0,0",
-        );
-      }
-      assert.deepEqual(bytes, blanked);
-    } finally {
-      await rt.cleanup();
+    // Same bytes once the header pages' CRC fields are blanked in the full file.
+    const bytes = materialize(sized, { backing, blobs: rt.blobs });
+    const audioStart = rt.bytes.length - rt.input.audioLength;
+    const headerPages = walkPages(rt.bytes, 0, audioStart);
+    assert.ok(headerPages.length >= 2);
+    const blanked = rt.bytes.slice();
+    for (const p of headerPages) {
+      blanked.fill(0, p.offset + CRC_AT, p.offset + CRC_AT + 4);
+      assert.notEqual(
+        rt.bytes.subarray(p.offset + CRC_AT, p.offset + CRC_AT + 4).join(),
+        "0,0,0,0",
+      );
     }
+    assert.deepEqual(bytes, blanked);
   });
 }
 
 Deno.test("ogg: without art a size-only synthesis is the full one", async () => {
-  const rt = await roundTrip((await fixture("ogg_vorbis")).path, {
+  await using rt = await roundTrip((await fixture("ogg_vorbis")).path, {
     edit: (input) => {
       input.art = [];
     },
   });
-  try {
-    const backing = new BufferSource(rt.originalBytes);
-    const sized = synthesize({ ...rt.input, sizeOnly: true }, backing, rt.blobs);
-    assert.equal(sized.sizeOnly, undefined, "nothing skipped, nothing marked");
-    assert.deepEqual(materialize(sized, { backing, blobs: rt.blobs }), rt.bytes);
-  } finally {
-    await rt.cleanup();
-  }
+  const backing = new BufferSource(rt.originalBytes);
+  const sized = synthesize({ ...rt.input, sizeOnly: true }, backing, rt.blobs);
+  assert.equal(sized.sizeOnly, undefined, "nothing skipped, nothing marked");
+  assert.deepEqual(materialize(sized, { backing, blobs: rt.blobs }), rt.bytes);
 });

@@ -102,24 +102,20 @@ async function checkServed(rt: RoundTrip): Promise<void> {
 
 for (const name of OGG_FIXTURES) {
   Deno.test(`ogg ${name}: served file round-trips (probe, audio, PCM, CRCs, mutagen)`, async () => {
-    const rt = await roundTrip((await fixture(name)).path);
-    try {
-      assert.equal(rt.input.art.length, 1);
-      await checkServed(rt);
-      const orig = await mutagenTags(rt.path);
-      const served = await mutagenTags(rt.outPath);
-      assert.equal(served.type, orig.type);
-      assert.deepEqual(
-        served.normalized.pictures.map((p) => p.sha256),
-        orig.normalized.pictures.map((p) => p.sha256),
-      );
-    } finally {
-      await rt.cleanup();
-    }
+    await using rt = await roundTrip((await fixture(name)).path);
+    assert.equal(rt.input.art.length, 1);
+    await checkServed(rt);
+    const orig = await mutagenTags(rt.path);
+    const served = await mutagenTags(rt.outPath);
+    assert.equal(served.type, orig.type);
+    assert.deepEqual(
+      served.normalized.pictures.map((p) => p.sha256),
+      orig.normalized.pictures.map((p) => p.sha256),
+    );
   });
 
   Deno.test(`ogg ${name}: edits (title, second artist, art removed)`, async () => {
-    const rt = await roundTrip((await fixture(name)).path, {
+    await using rt = await roundTrip((await fixture(name)).path, {
       edit(input: SynthInput) {
         setTag(input, "title", ["Edited — タイトル"]);
         setTag(input, "artist", ["Solo Artist", "Second Artist"]);
@@ -127,21 +123,17 @@ for (const name of OGG_FIXTURES) {
         input.art = [];
       },
     });
-    try {
-      assert.deepEqual(rt.reprobe.pictures, []);
-      await checkServed(rt);
-      const v = await mutagenTags(rt.outPath);
-      assert.equal(v.normalized.title, "Edited — タイトル");
-      assert.deepEqual(v.normalized.artist, ["Solo Artist", "Second Artist"]);
-      assert.deepEqual(v.normalized.pictures, []);
-    } finally {
-      await rt.cleanup();
-    }
+    assert.deepEqual(rt.reprobe.pictures, []);
+    await checkServed(rt);
+    const v = await mutagenTags(rt.outPath);
+    assert.equal(v.normalized.title, "Edited — タイトル");
+    assert.deepEqual(v.normalized.artist, ["Solo Artist", "Second Artist"]);
+    assert.deepEqual(v.normalized.pictures, []);
   });
 
   Deno.test(`ogg ${name}: a 1 MiB picture spans many header pages`, async () => {
     const big = bigJpeg(await coverJpeg(), 1 << 20, mulberry32(42));
-    const rt = await roundTrip((await fixture(name)).path, {
+    await using rt = await roundTrip((await fixture(name)).path, {
       edit(input: SynthInput, blobs: MemoryBlobs) {
         addArt(input, blobs, big, {
           mime: "image/jpeg",
@@ -152,49 +144,41 @@ for (const name of OGG_FIXTURES) {
         });
       },
     });
-    try {
-      assert.equal(rt.input.art.length, 2);
-      const audio = rt.layout.segments.at(-1)!;
-      assert.equal(audio.kind, "ogg-audio");
-      assert(audio.kind === "ogg-audio" && audio.seqDelta > 10, "audio pages renumbered");
-      assert(
-        rt.layout.segments.filter((s) => s.kind === "ogg-art").length > 10,
-        "art streamed in page-sized slices",
-      );
-      const inlineBytes = rt.layout.segments.reduce(
-        (n, s) => n + (s.kind === "inline" ? s.bytes.length : 0),
-        0,
-      );
-      assert(inlineBytes < 64 * 1024, `art not copied inline (${inlineBytes} inline bytes)`);
-      await checkServed(rt);
-      assert.equal(sha256(rt.reprobe.pictures[1].data), sha256(big));
-      // The probe reads the header pages (plus header overlap per page), never the audio.
-      const src = new BoundedSource(new BufferSource(rt.bytes));
-      probeOgg(src);
-      const offset = rt.reprobe.audioOffset;
-      assert(src.bytesRead <= offset + 300 * Math.ceil(offset / 65000), `read ${src.bytesRead}`);
-    } finally {
-      await rt.cleanup();
-    }
+    assert.equal(rt.input.art.length, 2);
+    const audio = rt.layout.segments.at(-1)!;
+    assert.equal(audio.kind, "ogg-audio");
+    assert(audio.kind === "ogg-audio" && audio.seqDelta > 10, "audio pages renumbered");
+    assert(
+      rt.layout.segments.filter((s) => s.kind === "ogg-art").length > 10,
+      "art streamed in page-sized slices",
+    );
+    const inlineBytes = rt.layout.segments.reduce(
+      (n, s) => n + (s.kind === "inline" ? s.bytes.length : 0),
+      0,
+    );
+    assert(inlineBytes < 64 * 1024, `art not copied inline (${inlineBytes} inline bytes)`);
+    await checkServed(rt);
+    assert.equal(sha256(rt.reprobe.pictures[1].data), sha256(big));
+    // The probe reads the header pages (plus header overlap per page), never the audio.
+    const src = new BoundedSource(new BufferSource(rt.bytes));
+    probeOgg(src);
+    const offset = rt.reprobe.audioOffset;
+    assert(src.bytesRead <= offset + 300 * Math.ceil(offset / 65000), `read ${src.bytesRead}`);
   });
 }
 
 Deno.test("ogg checks: the stream and tool checks catch a corrupted served page", async () => {
-  const rt = await roundTrip((await fixture("ogg_vorbis")).path, {
+  await using rt = await roundTrip((await fixture("ogg_vorbis")).path, {
     edit(input: SynthInput) {
       setTag(input, "title", ["x"]);
     },
   });
-  try {
-    const bad = rt.bytes.slice();
-    bad[bad.length - 100] ^= 0x40; // payload of the last audio page: its CRC no longer matches
-    assert.throws(() => assertCleanStream(bad));
-    await Deno.writeFile(rt.outPath, bad);
-    await assert.rejects(() => assertToolsHappy(rt.outPath), /ogginfo|ffmpeg/);
-    const renumbered = rt.bytes.slice();
-    renumbered[rt.reprobe.audioOffset + 18] ^= 1; // a sequence number off by one
-    assert.throws(() => assertCleanStream(renumbered));
-  } finally {
-    await rt.cleanup();
-  }
+  const bad = rt.bytes.slice();
+  bad[bad.length - 100] ^= 0x40; // payload of the last audio page: its CRC no longer matches
+  assert.throws(() => assertCleanStream(bad));
+  await Deno.writeFile(rt.outPath, bad);
+  await assert.rejects(() => assertToolsHappy(rt.outPath), /ogginfo|ffmpeg/);
+  const renumbered = rt.bytes.slice();
+  renumbered[rt.reprobe.audioOffset + 18] ^= 1; // a sequence number off by one
+  assert.throws(() => assertCleanStream(renumbered));
 });

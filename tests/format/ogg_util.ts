@@ -13,6 +13,7 @@ import {
 } from "../../src/format/ogg/page.ts";
 import type { ArtRef } from "../../src/format/types.ts";
 import { run } from "../fixtures/fixtures.ts";
+import { concatBytes } from "../fixtures/tools.ts";
 
 /** Bit-at-a-time Ogg CRC (poly 0x04C11DB7, no reflection, init 0): the reference. */
 export function naiveCrc(bytes: Uint8Array): number {
@@ -198,13 +199,7 @@ export function bigJpeg(cover: Uint8Array, size: number, rand: () => number): Ui
     total += seg.length;
   }
   parts.push(cover.subarray(2));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** A ByteSource over memory that counts reads and bytes (to check bounded access). */

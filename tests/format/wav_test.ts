@@ -5,17 +5,9 @@
 import { concat, encodeLatin1 } from "../../src/format/bytes.ts";
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { probeWav, synthesizeWav } from "../../src/format/wav.ts";
-import { BoundedSource, BufferSource } from "../../src/format/source.ts";
-import { FormatError, type ProbeResult, type SynthInput } from "../../src/format/types.ts";
-import {
-  fixture,
-  mutagenTags,
-  pcmMd5,
-  riffChunks,
-  run,
-  sourceWav,
-  tempDir,
-} from "../fixtures/fixtures.ts";
+import { BufferSource } from "../../src/format/source.ts";
+import type { ProbeResult, SynthInput } from "../../src/format/types.ts";
+import { fixture, mutagenTags, pcmMd5, riffChunks, run, sourceWav } from "../fixtures/fixtures.ts";
 import {
   addArt,
   addBinaryTag,
@@ -25,15 +17,25 @@ import {
   assertPcmEqual,
   assertRandomRanges,
   assertReprobeMatchesInput,
+  errorKind,
   MemoryBlobs,
+  probeCounted,
   randomBytes,
   roundTrip,
   setTag,
   sha256,
 } from "./harness.ts";
 import { fuzzProbe } from "./mutate.ts";
+import { scratchDir } from "../scratch.ts";
 
 // ---------------------------------------------------------------- helpers
+
+/** ffmpeg reading the fixture source WAV, with `args`, writing `out`. */
+async function ffmpegFromSource(out: string, args: string[]): Promise<void> {
+  await run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", await sourceWav(), ...args, out], {
+    check: true,
+  });
+}
 
 const latin = encodeLatin1;
 const cat = (...parts: Uint8Array[]) => concat(parts);
@@ -66,20 +68,7 @@ function riff(chunks: Chunk[], opts: { riffSize?: number; dataSize?: number } = 
   return cat(latin("RIFF"), u32le(opts.riffSize ?? rest.length), rest);
 }
 
-function probeBytes(bytes: Uint8Array): { result: ProbeResult; read: number } {
-  const src = new BoundedSource(new BufferSource(bytes));
-  return { result: probeWav(src), read: src.bytesRead };
-}
-
-const errorKind = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof FormatError) return e.kind;
-    throw e;
-  }
-  return "none";
-};
+const probeBytes = (bytes: Uint8Array) => probeCounted(probeWav, bytes);
 
 const tagValues = (r: ProbeResult, key: string) =>
   r.tags.filter((t) => t.key === key).map((t) => t.value);
@@ -91,21 +80,18 @@ async function fixtureBytes(): Promise<{ path: string; bytes: Uint8Array }> {
 
 /** Writes `bytes` to a temp .wav, round-trips it, and checks the served file decodes like `refPath`. */
 async function serveVariant(bytes: Uint8Array, refPath: string): Promise<void> {
-  const dir = await tempDir("musefs-wavv-");
-  try {
-    const path = `${dir}/variant.wav`;
-    await Deno.writeFile(path, bytes);
-    const rt = await roundTrip(path, { dir });
-    assertReprobeMatchesInput(rt);
-    assertAudioIdentical(rt);
-    assertEquals(
-      await pcmMd5(rt.outPath),
-      await pcmMd5(refPath),
-      "served PCM equals the reference",
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  using tmp = scratchDir("musefs-wavv-");
+  const dir = tmp.path;
+  const path = `${dir}/variant.wav`;
+  await Deno.writeFile(path, bytes);
+  const rt = await roundTrip(path, { dir });
+  assertReprobeMatchesInput(rt);
+  assertAudioIdentical(rt);
+  assertEquals(
+    await pcmMd5(rt.outPath),
+    await pcmMd5(refPath),
+    "served PCM equals the reference",
+  );
 }
 
 // ---------------------------------------------------------------- fixture
@@ -128,28 +114,24 @@ Deno.test("wav: the probe finds the id3 and INFO tags, reading only chunk header
 });
 
 Deno.test("wav: round trip (reprobe, audio bytes, ffmpeg PCM, mutagen, ranges, chunk order)", async () => {
-  const rt = await roundTrip((await fixture("wav")).path);
-  try {
-    assertReprobeMatchesInput(rt);
-    assertAudioIdentical(rt);
-    await assertPcmEqual(rt);
-    await assertMutagenSameAsOriginal(rt);
-    assertRandomRanges(rt);
-    assertEquals(riffChunks(rt.bytes), ["fmt ", "LIST/INFO", "id3 ", "data"]);
-    const orig = chunksOf(rt.originalBytes).find(([id]) => id === "fmt ")![1];
-    assertEquals(chunksOf(rt.bytes)[0][1], orig, "fmt preserved");
-    const v = await mutagenTags(rt.outPath);
-    assertEquals(v.riff_info?.INAM, rt.input.tags.find((t) => t.key === "title")!.value);
-    assertEquals(v.riff_info?.IART, "Artist One", "INFO carries the first artist");
-  } finally {
-    await rt.cleanup();
-  }
+  await using rt = await roundTrip((await fixture("wav")).path);
+  assertReprobeMatchesInput(rt);
+  assertAudioIdentical(rt);
+  await assertPcmEqual(rt);
+  await assertMutagenSameAsOriginal(rt);
+  assertRandomRanges(rt);
+  assertEquals(riffChunks(rt.bytes), ["fmt ", "LIST/INFO", "id3 ", "data"]);
+  const orig = chunksOf(rt.originalBytes).find(([id]) => id === "fmt ")![1];
+  assertEquals(chunksOf(rt.bytes)[0][1], orig, "fmt preserved");
+  const v = await mutagenTags(rt.outPath);
+  assertEquals(v.riff_info?.INAM, rt.input.tags.find((t) => t.key === "title")!.value);
+  assertEquals(v.riff_info?.IART, "Artist One", "INFO carries the first artist");
 });
 
 Deno.test("wav edits: new title, second artist, a 1 MiB picture and a PRIV tag come back via mutagen", async () => {
   const big = randomBytes(1 << 20, 5);
   const priv = cat(latin("musefs"), Uint8Array.of(0, 1, 2, 3, 0xff));
-  const rt = await roundTrip((await fixture("wav")).path, {
+  await using rt = await roundTrip((await fixture("wav")).path, {
     edit(input, blobs) {
       setTag(input, "title", ["Edited ✓"]);
       setTag(input, "artist", ["Only One", "Second"]);
@@ -157,69 +139,54 @@ Deno.test("wav edits: new title, second artist, a 1 MiB picture and a PRIV tag c
       addBinaryTag(input, blobs, "PRIV", priv);
     },
   });
-  try {
-    await assertMutagenMatchesInput(rt);
-    await assertPcmEqual(rt);
-    assertReprobeMatchesInput(rt);
-    const v = await mutagenTags(rt.outPath);
-    const privKey = Object.keys(v.raw).find((k) => k.startsWith("PRIV:"));
-    assert(privKey, "mutagen sees the PRIV frame");
-    assertEquals(v.raw[privKey], [`<4 bytes sha256=${sha256(Uint8Array.of(1, 2, 3, 0xff))}>`]);
-    assertEquals(v.riff_info?.INAM, "Edited ✓");
-    assert(rt.layout.segments.some((s) => s.kind === "art" && s.length === big.length));
-    assertRandomRanges(rt, 100, 9);
-  } finally {
-    await rt.cleanup();
-  }
+  await assertMutagenMatchesInput(rt);
+  await assertPcmEqual(rt);
+  assertReprobeMatchesInput(rt);
+  const v = await mutagenTags(rt.outPath);
+  const privKey = Object.keys(v.raw).find((k) => k.startsWith("PRIV:"));
+  assert(privKey, "mutagen sees the PRIV frame");
+  assertEquals(v.raw[privKey], [`<4 bytes sha256=${sha256(Uint8Array.of(1, 2, 3, 0xff))}>`]);
+  assertEquals(v.riff_info?.INAM, "Edited ✓");
+  assert(rt.layout.segments.some((s) => s.kind === "art" && s.length === big.length));
+  assertRandomRanges(rt, 100, 9);
 });
 
 Deno.test("INFO-only WAV: tags come from LIST/INFO (unmapped ids ignored)", async () => {
-  const dir = await tempDir("musefs-wavi-");
-  try {
-    const out = `${dir}/info.wav`;
-    await run([
-      "ffmpeg",
-      "-nostdin",
-      "-v",
-      "error",
-      "-y",
-      "-i",
-      await sourceWav(),
-      "-t",
-      "0.1",
-      "-metadata",
-      "title=Info Title",
-      "-metadata",
-      "artist=Info Ärtist",
-      "-metadata",
+  using tmp = scratchDir("musefs-wavi-");
+  const dir = tmp.path;
+  const out = `${dir}/info.wav`;
+  await ffmpegFromSource(out, [
+    "-t",
+    "0.1",
+    "-metadata",
+    "title=Info Title",
+    "-metadata",
+    "artist=Info Ärtist",
+    "-metadata",
+    "album=Alb",
+    "-metadata",
+    "date=1999",
+    "-metadata",
+    "genre=Jazz",
+    "-metadata",
+    "comment=Note",
+    "-metadata",
+    "encoder=ignored",
+    "-c:a",
+    "pcm_s16le",
+  ]);
+  const r = probeWav(new BufferSource(await Deno.readFile(out)));
+  assertEquals(
+    r.tags.map((t) => `${t.key}=${t.value}`).sort(),
+    [
       "album=Alb",
-      "-metadata",
-      "date=1999",
-      "-metadata",
-      "genre=Jazz",
-      "-metadata",
+      "artist=Info Ärtist",
       "comment=Note",
-      "-metadata",
-      "encoder=ignored",
-      "-c:a",
-      "pcm_s16le",
-      out,
-    ], { check: true });
-    const r = probeWav(new BufferSource(await Deno.readFile(out)));
-    assertEquals(
-      r.tags.map((t) => `${t.key}=${t.value}`).sort(),
-      [
-        "album=Alb",
-        "artist=Info Ärtist",
-        "comment=Note",
-        "date=1999",
-        "genre=Jazz",
-        "title=Info Title",
-      ],
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+      "date=1999",
+      "genre=Jazz",
+      "title=Info Title",
+    ],
+  );
 });
 
 // ---------------------------------------------------------------- beyond the original
@@ -257,58 +224,32 @@ Deno.test("riff/data size sentinels (0xFFFFFFFF, 0) mean 'to the end of the file
 });
 
 Deno.test("odd-length data keeps its pad byte; fact chunks are carried over", async () => {
-  const dir = await tempDir("musefs-wavo-");
-  try {
-    const odd = `${dir}/odd.wav`;
-    await run([
-      "ffmpeg",
-      "-nostdin",
-      "-v",
-      "error",
-      "-y",
-      "-i",
-      await sourceWav(),
-      "-af",
-      "atrim=end_sample=3001",
-      "-ac",
-      "1",
-      "-ar",
-      "8000",
-      "-c:a",
-      "pcm_u8",
-      odd,
-    ], { check: true });
-    const oddBytes = await Deno.readFile(odd);
-    const r = probeWav(new BufferSource(oddBytes));
-    assertEquals(r.audioLength % 2, 1, "odd payload");
-    await serveVariant(oddBytes, odd);
-    const alaw = `${dir}/alaw.wav`;
-    await run([
-      "ffmpeg",
-      "-nostdin",
-      "-v",
-      "error",
-      "-y",
-      "-i",
-      await sourceWav(),
-      "-t",
-      "0.1",
-      "-metadata",
-      "title=A-law",
-      "-c:a",
-      "pcm_alaw",
-      alaw,
-    ], { check: true });
-    const alawBytes = await Deno.readFile(alaw);
-    const fact = chunksOf(alawBytes).find(([c]) => c === "fact");
-    assert(fact, "ffmpeg writes a fact chunk for A-law");
-    const rt = await roundTrip(alaw, { dir });
-    assertEquals(riffChunks(rt.bytes), ["fmt ", "fact", "LIST/INFO", "id3 ", "data"]);
-    assertEquals(chunksOf(rt.bytes)[1][1], fact[1]);
-    await assertPcmEqual(rt);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  using tmp = scratchDir("musefs-wavo-");
+  const dir = tmp.path;
+  const odd = `${dir}/odd.wav`;
+  await ffmpegFromSource(odd, [
+    "-af",
+    "atrim=end_sample=3001",
+    "-ac",
+    "1",
+    "-ar",
+    "8000",
+    "-c:a",
+    "pcm_u8",
+  ]);
+  const oddBytes = await Deno.readFile(odd);
+  const r = probeWav(new BufferSource(oddBytes));
+  assertEquals(r.audioLength % 2, 1, "odd payload");
+  await serveVariant(oddBytes, odd);
+  const alaw = `${dir}/alaw.wav`;
+  await ffmpegFromSource(alaw, ["-t", "0.1", "-metadata", "title=A-law", "-c:a", "pcm_alaw"]);
+  const alawBytes = await Deno.readFile(alaw);
+  const fact = chunksOf(alawBytes).find(([c]) => c === "fact");
+  assert(fact, "ffmpeg writes a fact chunk for A-law");
+  const rt = await roundTrip(alaw, { dir });
+  assertEquals(riffChunks(rt.bytes), ["fmt ", "fact", "LIST/INFO", "id3 ", "data"]);
+  assertEquals(chunksOf(rt.bytes)[1][1], fact[1]);
+  await assertPcmEqual(rt);
 });
 
 // ---------------------------------------------------------------- errors and hostile inputs

@@ -32,6 +32,7 @@ import {
   writeOutHeader,
 } from "../../ffi/fuse_abi.ts";
 import { i64, pad, struct, u32, u64, type View } from "../../ffi/fuse_struct.ts";
+import { concatBytes } from "../fixtures/tools.ts";
 
 type Cell = [width: 1 | 2 | 4 | 8, value: number | bigint];
 
@@ -173,12 +174,7 @@ const ATTR = {
   flags: 0,
 };
 
-function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let p = 0;
-  for (const part of parts) out.set(part, (p += part.length) - part.length);
-  return out;
-}
+const cat = (...parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 
 Deno.test("abi: fuse_entry_out and fuse_attr_out carry a fuse_attr of 88 bytes", () => {
   assert.equal(ATTR_BYTES.length, 88);

@@ -1,6 +1,7 @@
 // Shared helpers for the FUSE tests: start a real mount in a subprocess,
 // run shell commands against it, and skip cleanly where FUSE is unusable.
 
+import assert from "node:assert/strict";
 import * as libc from "../../ffi/libc.ts";
 import { denoRunArgs } from "../cli/run_musefs.ts";
 
@@ -30,6 +31,19 @@ export interface RunResult {
   stderr: string;
 }
 
+/** An unlabelled sample's value in a Prometheus text exposition, or null when it is absent. */
+export function metricOrNull(text: string, name: string): number | null {
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  return line === undefined ? null : Number(line.slice(name.length + 1));
+}
+
+/** An unlabelled sample's value in a Prometheus text exposition (asserted present). */
+export function metric(text: string, name: string): number {
+  const value = metricOrNull(text, name);
+  assert.ok(value !== null, `metric ${name} missing in:\n${text}`);
+  return value;
+}
+
 /** Run a shell command (in a separate process: never blocks our event loop). */
 export async function sh(script: string): Promise<RunResult> {
   const out = await new Deno.Command("sh", {
@@ -48,7 +62,8 @@ export async function shOk(script: string): Promise<string> {
   return r.stdout;
 }
 
-export interface MountHandle {
+/** A running mount; disposing it stops it (see `stop`) and lazily detaches a mount left behind. */
+export interface MountHandle extends AsyncDisposable {
   mountpoint: string;
   source: string;
   ready: Record<string, unknown>;
@@ -57,8 +72,15 @@ export interface MountHandle {
   stderr(): string;
   /** Wait for exit; returns code and stdout. */
   wait(): Promise<{ code: number; stdout: string; stderr: string }>;
-  /** SIGTERM and wait (unmounts). */
+  /** SIGTERM and wait (the server unmounts); SIGKILL if it has not exited in 15 s. */
   stop(): Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+/** Stop a mount and require a clean exit (run last in a test; disposal stops it on failure). */
+export async function assertCleanStop(m: { stop(): Promise<RunResult> }): Promise<RunResult> {
+  const r = await m.stop();
+  assert.equal(r.code, 0, r.stderr);
+  return r;
 }
 
 async function collect(
@@ -79,12 +101,24 @@ async function collect(
   }
 }
 
-/** Make a temp dir pair (source, mountpoint). */
-export async function tempDirs(): Promise<{ base: string; source: string; mountpoint: string }> {
+/** A temp dir pair (source, mountpoint); disposing it detaches a leftover mount and removes both. */
+export interface TempDirs extends AsyncDisposable {
+  base: string;
+  source: string;
+  mountpoint: string;
+}
+
+/** Make a temp dir pair: `await using dirs = await tempDirs()`. */
+export async function tempDirs(): Promise<TempDirs> {
   const base = await Deno.makeTempDir({ prefix: "musefs-fuse-" });
   await Deno.mkdir(`${base}/src`);
   await Deno.mkdir(`${base}/mnt`);
-  return { base, source: `${base}/src`, mountpoint: `${base}/mnt` };
+  return {
+    base,
+    source: `${base}/src`,
+    mountpoint: `${base}/mnt`,
+    [Symbol.asyncDispose]: () => cleanup(base),
+  };
 }
 
 /** Start serve_main.ts on `mountpoint` and wait until INIT was answered. */
@@ -124,6 +158,25 @@ export async function startMount(
     const r = await wait();
     throw new Error(`mount did not become ready: ${JSON.stringify(first)}\n${r.stderr}`);
   }
+  let stopped: Promise<{ code: number; stdout: string; stderr: string }> | null = null;
+  const stop = () =>
+    stopped ??= (async () => {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      let killTimer: ReturnType<typeof setTimeout> | undefined;
+      const gone = await Promise.race([
+        status,
+        new Promise<null>((r) => killTimer = setTimeout(() => r(null), 15_000)),
+      ]);
+      clearTimeout(killTimer);
+      if (gone === null) {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* already gone */ }
+      }
+      return await wait();
+    })();
   return {
     mountpoint,
     source,
@@ -131,11 +184,10 @@ export async function startMount(
     child,
     stderr: () => err.text,
     wait,
-    stop: async () => {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* already gone */ }
-      return await wait();
+    stop,
+    [Symbol.asyncDispose]: async () => {
+      await stop();
+      await detach(mountpoint);
     },
   };
 }
@@ -146,12 +198,17 @@ export async function isMounted(path: string): Promise<boolean> {
   return text.split("\n").some((l) => l.split(" ")[4] === path);
 }
 
+/** Lazily detach `path` if it is still a mount point (a test's last-resort cleanup). */
+async function detach(path: string): Promise<void> {
+  if (await isMounted(path)) {
+    try {
+      libc.umount2(path, libc.MNT_DETACH);
+    } catch { /* raced with the server's own unmount */ }
+  }
+}
+
 /** Best-effort cleanup of a test's directories (detaching any leftover mount). */
 export async function cleanup(base: string): Promise<void> {
-  if (await isMounted(`${base}/mnt`)) {
-    try {
-      libc.umount2(`${base}/mnt`, libc.MNT_DETACH);
-    } catch { /* ignore */ }
-  }
+  await detach(`${base}/mnt`);
   await Deno.remove(base, { recursive: true }).catch(() => {});
 }

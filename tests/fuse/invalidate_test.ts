@@ -4,38 +4,31 @@
 // cache, proving the notifications are what makes the difference.
 
 import assert from "node:assert/strict";
-import { cleanup, noFuse, sh, shOk, startMount, tempDirs } from "./helpers.ts";
+import { assertCleanStop, noFuse, sh, shOk, startMount, tempDirs } from "./helpers.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function scenario(invalidate: boolean): Promise<{ content: string; oldNameStat: number }> {
-  const { base, source, mountpoint } = await tempDirs();
-  try {
-    await Deno.writeTextFile(`${source}/song.flac`, "A".repeat(10000));
-    await Deno.writeTextFile(`${source}/gone.flac`, "gone");
-    // Long TTLs: without notifications the kernel trusts its caches for a minute.
-    const m = await startMount(source, mountpoint, {
-      invalidate,
-      pollIntervalMs: 100,
-      attrTtlMs: 60_000,
-    });
-    try {
-      assert.equal(await shOk(`cat ${mountpoint}/song.flac`), "A".repeat(10000));
-      await shOk(`stat ${mountpoint}/gone.flac`);
-      // Same size, new bytes, in place; and one file disappears.
-      await Deno.writeTextFile(`${source}/song.flac`, "B".repeat(10000));
-      await Deno.remove(`${source}/gone.flac`);
-      await sleep(800); // several poll timer ticks
-      const content = await shOk(`cat ${mountpoint}/song.flac`);
-      const oldNameStat = (await sh(`stat ${mountpoint}/gone.flac`)).code;
-      return { content, oldNameStat };
-    } finally {
-      const r = await m.stop();
-      assert.equal(r.code, 0, r.stderr);
-    }
-  } finally {
-    await cleanup(base);
-  }
+  await using dirs = await tempDirs();
+  const { source, mountpoint } = dirs;
+  await Deno.writeTextFile(`${source}/song.flac`, "A".repeat(10000));
+  await Deno.writeTextFile(`${source}/gone.flac`, "gone");
+  // Long TTLs: without notifications the kernel trusts its caches for a minute.
+  await using m = await startMount(source, mountpoint, {
+    invalidate,
+    pollIntervalMs: 100,
+    attrTtlMs: 60_000,
+  });
+  assert.equal(await shOk(`cat ${mountpoint}/song.flac`), "A".repeat(10000));
+  await shOk(`stat ${mountpoint}/gone.flac`);
+  // Same size, new bytes, in place; and one file disappears.
+  await Deno.writeTextFile(`${source}/song.flac`, "B".repeat(10000));
+  await Deno.remove(`${source}/gone.flac`);
+  await sleep(800); // several poll timer ticks
+  const content = await shOk(`cat ${mountpoint}/song.flac`);
+  const oldNameStat = (await sh(`stat ${mountpoint}/gone.flac`)).code;
+  await assertCleanStop(m);
+  return { content, oldNameStat };
 }
 
 Deno.test({

@@ -4,80 +4,83 @@ import { METRICS_DIR_INO, METRICS_FILE_INO, MetricsLibrary } from "../../src/fus
 import { renderMetrics } from "../../src/fuse/exposition.ts";
 import { ServerStats } from "../../src/fuse/stats.ts";
 import { DirLibrary } from "./dir_library.ts";
+import { scratchDir } from "../scratch.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-async function library(): Promise<{ dir: string; lib: MetricsLibrary; stats: ServerStats }> {
-  const dir = await Deno.makeTempDir({ prefix: "musefs-metrics-" });
+/** A metrics-wrapped directory library over a temp dir; closed and removed when the scope ends. */
+async function library(): Promise<{ lib: MetricsLibrary; stats: ServerStats } & Disposable> {
+  const scratch = scratchDir("musefs-metrics-");
+  const dir = scratch.path;
   for (const n of ["b.flac", "a.flac", "c.mp3"]) await Deno.writeTextFile(`${dir}/${n}`, n);
   await Deno.mkdir(`${dir}/sub`);
   const stats = new ServerStats();
-  return { dir, lib: new MetricsLibrary(new DirLibrary(dir), stats), stats };
+  const lib = new MetricsLibrary(new DirLibrary(dir), stats);
+  return {
+    lib,
+    stats,
+    [Symbol.dispose]: () => {
+      lib.close();
+      scratch[Symbol.dispose]();
+    },
+  };
 }
 
 Deno.test("metrics: the root lists .musefs-metrics once, at index 2, at every offset", async () => {
-  const { dir, lib } = await library();
-  try {
-    const fh = lib.opendir(1);
-    const all = lib.readdir(fh, 1, 0).map((e) => dec.decode(e.name));
-    assert.deepEqual(all, [".", "..", ".musefs-metrics", "a.flac", "b.flac", "c.mp3", "sub"]);
-    // One entry at a time, as a kernel with a tiny buffer would ask.
-    const oneByOne: string[] = [];
-    for (let off = 0;; off++) {
-      const got = lib.readdir(fh, 1, off, 1);
-      if (got.length === 0) break;
-      oneByOne.push(dec.decode(got[0].name));
-    }
-    assert.deepEqual(oneByOne, all);
-    lib.releasedir(fh);
-    // Other directories are untouched.
-    const sub = lib.lookup(1, enc.encode("sub")).ino;
-    const sfh = lib.opendir(sub);
-    assert.deepEqual(lib.readdir(sfh, sub, 0).map((e) => dec.decode(e.name)), [".", ".."]);
-  } finally {
-    lib.close();
-    await Deno.remove(dir, { recursive: true });
+  using fixture = await library();
+  const { lib } = fixture;
+  const fh = lib.opendir(1);
+  const all = lib.readdir(fh, 1, 0).map((e) => dec.decode(e.name));
+  assert.deepEqual(all, [".", "..", ".musefs-metrics", "a.flac", "b.flac", "c.mp3", "sub"]);
+  // One entry at a time, as a kernel with a tiny buffer would ask.
+  const oneByOne: string[] = [];
+  for (let off = 0;; off++) {
+    const got = lib.readdir(fh, 1, off, 1);
+    if (got.length === 0) break;
+    oneByOne.push(dec.decode(got[0].name));
   }
+  assert.deepEqual(oneByOne, all);
+  lib.releasedir(fh);
+  // Other directories are untouched.
+  const sub = lib.lookup(1, enc.encode("sub")).ino;
+  const sfh = lib.opendir(sub);
+  assert.deepEqual(lib.readdir(sfh, sub, 0).map((e) => dec.decode(e.name)), [".", ".."]);
 });
 
 Deno.test("metrics: lookup, getattr and read of the metrics file; rendered once per open", async () => {
-  const { dir, lib, stats } = await library();
-  try {
-    const d = lib.lookup(1, enc.encode(".musefs-metrics"));
-    assert.equal(d.ino, METRICS_DIR_INO);
-    assert.equal(d.mode & S_IFDIR, S_IFDIR);
-    const f = lib.lookup(METRICS_DIR_INO, enc.encode("metrics"));
-    assert.equal(f.ino, METRICS_FILE_INO);
-    assert.equal(f.mode, S_IFREG | 0o444);
-    assert.equal(f.size, 0);
-    assert.throws(() => lib.lookup(METRICS_DIR_INO, enc.encode("other")), FsError);
-    assert.throws(
-      () => lib.open(METRICS_FILE_INO, 1),
-      (e) => e instanceof FsError && e.errno === "EROFS",
-    );
-    stats.readErrors = 7;
-    const h = lib.open(METRICS_FILE_INO, 0);
-    assert.equal(h.directIo, true);
-    stats.readErrors = 8; // after the open: the body does not change
-    const pieces = lib.read(h.fh, METRICS_FILE_INO, 0, 1 << 20);
-    assert.equal(pieces.length, 1);
-    const text = pieces[0].kind === "bytes" ? dec.decode(pieces[0].bytes) : "";
-    assert.match(text, /^# TYPE musefs_read_errors_total counter\nmusefs_read_errors_total 7$/m);
-    assert.match(text, /^musefs_tree_nodes 5$/m); // root, sub and 3 files
-    // Reading past the end gives nothing (EOF for DIRECT_IO).
-    const tail = lib.read(h.fh, METRICS_FILE_INO, text.length, 4096);
-    assert.equal(tail[0].kind === "bytes" ? tail[0].bytes.length : -1, 0);
-    lib.release(h.fh);
-    // Real files still go to the library.
-    const a = lib.lookup(1, enc.encode("a.flac"));
-    const ha = lib.open(a.ino, 0);
-    assert.equal(lib.read(ha.fh, a.ino, 0, 100)[0].kind, "file");
-    lib.release(ha.fh);
-  } finally {
-    lib.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  using fixture = await library();
+  const { lib, stats } = fixture;
+  const d = lib.lookup(1, enc.encode(".musefs-metrics"));
+  assert.equal(d.ino, METRICS_DIR_INO);
+  assert.equal(d.mode & S_IFDIR, S_IFDIR);
+  const f = lib.lookup(METRICS_DIR_INO, enc.encode("metrics"));
+  assert.equal(f.ino, METRICS_FILE_INO);
+  assert.equal(f.mode, S_IFREG | 0o444);
+  assert.equal(f.size, 0);
+  assert.throws(() => lib.lookup(METRICS_DIR_INO, enc.encode("other")), FsError);
+  assert.throws(
+    () => lib.open(METRICS_FILE_INO, 1),
+    (e) => e instanceof FsError && e.errno === "EROFS",
+  );
+  stats.readErrors = 7;
+  const h = lib.open(METRICS_FILE_INO, 0);
+  assert.equal(h.directIo, true);
+  stats.readErrors = 8; // after the open: the body does not change
+  const pieces = lib.read(h.fh, METRICS_FILE_INO, 0, 1 << 20);
+  assert.equal(pieces.length, 1);
+  const text = pieces[0].kind === "bytes" ? dec.decode(pieces[0].bytes) : "";
+  assert.match(text, /^# TYPE musefs_read_errors_total counter\nmusefs_read_errors_total 7$/m);
+  assert.match(text, /^musefs_tree_nodes 5$/m); // root, sub and 3 files
+  // Reading past the end gives nothing (EOF for DIRECT_IO).
+  const tail = lib.read(h.fh, METRICS_FILE_INO, text.length, 4096);
+  assert.equal(tail[0].kind === "bytes" ? tail[0].bytes.length : -1, 0);
+  lib.release(h.fh);
+  // Real files still go to the library.
+  const a = lib.lookup(1, enc.encode("a.flac"));
+  const ha = lib.open(a.ino, 0);
+  assert.equal(lib.read(ha.fh, a.ino, 0, 100)[0].kind, "file");
+  lib.release(ha.fh);
 });
 
 Deno.test("metrics: Prometheus text with HELP and TYPE", () => {

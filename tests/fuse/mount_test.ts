@@ -2,7 +2,15 @@
 // du, cat), read-only refusals, statfs, xattrs, large directories, metrics.
 
 import assert from "node:assert/strict";
-import { cleanup, type MountHandle, noFuse, sh, shOk, startMount, tempDirs } from "./helpers.ts";
+import {
+  assertCleanStop,
+  type MountHandle,
+  noFuse,
+  sh,
+  shOk,
+  startMount,
+  tempDirs,
+} from "./helpers.ts";
 import { SYN_HEADER } from "./dir_library.ts";
 
 async function withMount(
@@ -10,19 +18,12 @@ async function withMount(
   options: Record<string, unknown>,
   body: (mp: string, source: string, mount: MountHandle) => Promise<void>,
 ): Promise<void> {
-  const { base, source, mountpoint } = await tempDirs();
-  try {
-    await fill(source);
-    const m = await startMount(source, mountpoint, options);
-    try {
-      await body(mountpoint, source, m);
-    } finally {
-      const r = await m.stop();
-      assert.equal(r.code, 0, r.stderr);
-    }
-  } finally {
-    await cleanup(base);
-  }
+  await using dirs = await tempDirs();
+  const { source, mountpoint } = dirs;
+  await fill(source);
+  await using m = await startMount(source, mountpoint, options);
+  await body(mountpoint, source, m);
+  await assertCleanStop(m);
 }
 
 async function smallTree(src: string): Promise<void> {

@@ -2,10 +2,12 @@
 // the CLI run as a subprocess (as users run it), and store queries read
 // straight from the SQLite file.
 
+import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { ensureFixtures, type Fixture, type FixtureName } from "../fixtures/fixtures.ts";
 import { denoRunArgs, musefsCommand } from "../cli/run_musefs.ts";
+import { closing } from "../scratch.ts";
 
 export const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 /** main.ts with fault-injecting probe Workers, for runs given MUSEFS_TEST_PROBE_* variables. */
@@ -69,6 +71,35 @@ export function spawnMusefs(args: string[], options: RunOptions = {}): Deno.Chil
   return command(args, options).spawn();
 }
 
+/** A child's stderr read as text as it comes: `until(re)` waits for a match, `rest()` for the end. */
+export class StderrText {
+  text = "";
+  readonly #reader: ReadableStreamDefaultReader<string>;
+
+  constructor(child: Deno.ChildProcess) {
+    this.#reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  }
+
+  /** Read until `re` matches what was read so far (or the stream ends); the text so far. */
+  async until(re: RegExp): Promise<string> {
+    while (!re.test(this.text)) {
+      const { value, done } = await this.#reader.read();
+      if (done) break;
+      this.text += value;
+    }
+    return this.text;
+  }
+
+  /** Read to the end of the stream; the whole text. */
+  async rest(): Promise<string> {
+    for (;;) {
+      const { value, done } = await this.#reader.read();
+      if (done) return this.text;
+      this.text += value;
+    }
+  }
+}
+
 /** Copy the named fixtures (all when omitted) into `dir` under their fixture file names. */
 export async function copyFixtures(dir: string, names?: FixtureName[]): Promise<Fixture[]> {
   const all = await ensureFixtures();
@@ -88,24 +119,16 @@ export function query<T = Record<string, unknown>>(
   sql: string,
   ...params: (string | number | bigint | null | Uint8Array)[]
 ): T[] {
-  const conn = new DatabaseSync(db, { readOnly: true });
-  try {
-    const st = conn.prepare(sql);
-    st.setReadBigInts(false);
-    return st.all(...params).map((r) => ({ ...r })) as T[];
-  } finally {
-    conn.close();
-  }
+  using conn = closing(new DatabaseSync(db, { readOnly: true }));
+  const st = conn.prepare(sql);
+  st.setReadBigInts(false);
+  return st.all(...params).map((r) => ({ ...r })) as T[];
 }
 
 export function exec(db: string, sql: string): void {
-  const conn = new DatabaseSync(db);
-  try {
-    conn.exec("PRAGMA foreign_keys = ON");
-    conn.exec(sql);
-  } finally {
-    conn.close();
-  }
+  using conn = closing(new DatabaseSync(db));
+  conn.exec("PRAGMA foreign_keys = ON");
+  conn.exec(sql);
 }
 
 export function count(db: string, table: string, where = "1"): number {
@@ -139,6 +162,33 @@ export function revalidatedLine(
   const m = stdout.match(re);
   if (!m) throw new Error(`no revalidate summary for ${target} in:\n${stdout}`);
   return { updated: +m[1], unchanged: +m[2], pruned: +m[3], failed: +m[4] };
+}
+
+/** Require exit `code` (default 0) and this `scanned <target>:` summary on stdout. */
+export function assertScanned(
+  r: Ran,
+  target: string,
+  want: ReturnType<typeof scannedLine>,
+  code = 0,
+): void {
+  assert.equal(r.code, code, r.stderr);
+  assert.deepEqual(scannedLine(r.stdout, target), want);
+}
+
+/** Require exit `code` (default 0) and this `revalidated <target>:` summary on stdout. */
+export function assertRevalidated(
+  r: Ran,
+  target: string,
+  want: ReturnType<typeof revalidatedLine>,
+  code = 0,
+): void {
+  assert.equal(r.code, code, r.stderr);
+  assert.deepEqual(revalidatedLine(r.stdout, target), want);
+}
+
+/** Run a Python snippet with the system python3 (bytes paths: names that are not UTF-8). */
+export async function python(script: string, ...args: string[]): Promise<Deno.CommandOutput> {
+  return await new Deno.Command("/usr/bin/python3", { args: ["-c", script, ...args] }).output();
 }
 
 function escape(s: string): string {

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { decideMove, MoveCandidates } from "../../src/scan/moves.ts";
 import { openStore, upsertTrack } from "../../src/store/mod.ts";
+import { scratchDir } from "../scratch.ts";
 
 const FP = "a".repeat(64);
 
@@ -22,38 +23,34 @@ function track(path: string) {
 }
 
 Deno.test("move candidates: missing tracks per fingerprint, memoized for the run", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "musefs-moves-" });
-  const store = openStore(`${dir}/lib.db`, { mode: "rw", create: true });
-  try {
-    const present = `${dir}/present.flac`;
-    await Deno.writeFile(present, new Uint8Array(10));
-    upsertTrack(store, track(present));
-    const goneId = upsertTrack(store, track(`${dir}/gone-1.flac`));
-    const memo = new MoveCandidates(store);
-    const probe = { path: `${dir}/new.flac`, stamp: { size: 10, mtimeNs: 1n, ctimeNs: 1n } };
+  using tmp = scratchDir("musefs-moves-");
+  const dir = tmp.path;
+  using store = openStore(`${dir}/lib.db`, { mode: "rw", create: true });
+  const present = `${dir}/present.flac`;
+  await Deno.writeFile(present, new Uint8Array(10));
+  upsertTrack(store, track(present));
+  const goneId = upsertTrack(store, track(`${dir}/gone-1.flac`));
+  const memo = new MoveCandidates(store);
+  const probe = { path: `${dir}/new.flac`, stamp: { size: 10, mtimeNs: 1n, ctimeNs: 1n } };
 
-    // Only the track whose file is gone is a candidate; with one, the move is taken.
-    assert.deepEqual(memo.missing(FP, probe.path).map((t) => t.id), [goneId]);
-    const d = decideMove(memo, { ...probe, fingerprint: FP, contentHash: null }, "fast");
-    assert.equal(d.kind, "retarget");
+  // Only the track whose file is gone is a candidate; with one, the move is taken.
+  assert.deepEqual(memo.missing(FP, probe.path).map((t) => t.id), [goneId]);
+  const d = decideMove(memo, { ...probe, fingerprint: FP, contentHash: null }, "fast");
+  assert.equal(d.kind, "retarget");
 
-    // A second gone track added behind the memo's back is not seen this run: no re-query.
-    upsertTrack(store, track(`${dir}/gone-2.flac`));
-    assert.deepEqual(memo.missing(FP, probe.path).map((t) => t.id), [goneId]);
-    // A fresh run sees both: the match becomes ambiguous and is refused.
-    const fresh = new MoveCandidates(store);
-    const amb = decideMove(fresh, { ...probe, fingerprint: FP, contentHash: null }, "fast");
-    assert.equal(amb.kind, "refused");
+  // A second gone track added behind the memo's back is not seen this run: no re-query.
+  upsertTrack(store, track(`${dir}/gone-2.flac`));
+  assert.deepEqual(memo.missing(FP, probe.path).map((t) => t.id), [goneId]);
+  // A fresh run sees both: the match becomes ambiguous and is refused.
+  const fresh = new MoveCandidates(store);
+  const amb = decideMove(fresh, { ...probe, fingerprint: FP, contentHash: null }, "fast");
+  assert.equal(amb.kind, "refused");
 
-    // A retargeted candidate is found: it is no longer offered.
-    memo.found(FP, goneId);
-    assert.deepEqual(memo.missing(FP, probe.path), []);
-    assert.equal(
-      decideMove(memo, { ...probe, fingerprint: FP, contentHash: null }, "fast").kind,
-      "none",
-    );
-  } finally {
-    store.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  // A retargeted candidate is found: it is no longer offered.
+  memo.found(FP, goneId);
+  assert.deepEqual(memo.missing(FP, probe.path), []);
+  assert.equal(
+    decideMove(memo, { ...probe, fingerprint: FP, contentHash: null }, "fast").kind,
+    "none",
+  );
 });

@@ -11,7 +11,8 @@ import type { ProbeResult } from "../../src/format/types.ts";
 import { fingerprintOf } from "../../src/scan/fingerprint.ts";
 import { probeFile } from "../../src/scan/probe_file.ts";
 import { MIN_READ, PreadSource } from "../../src/scan/pread_source.ts";
-import { makeTemp, sha256File } from "./helpers.ts";
+import { sha256File } from "./helpers.ts";
+import { scratchDir } from "../scratch.ts";
 
 Deno.test("probeFile: every fixture probes like an in-memory probe, within a small read budget", async () => {
   for (const f of await ensureFixtures()) {
@@ -34,18 +35,15 @@ Deno.test("probeFile: every fixture probes like an in-memory probe, within a sma
 });
 
 Deno.test("probeFile: unparseable, empty, missing and directory paths fail with a reason", () => {
-  const dir = makeTemp();
-  try {
-    Deno.writeFileSync(`${dir}/zero.flac`, new Uint8Array(0));
-    Deno.writeTextFileSync(`${dir}/junk.mp3`, "hello");
-    Deno.mkdirSync(`${dir}/folder.wav`);
-    for (const name of ["zero.flac", "junk.mp3", "missing.opus", "folder.wav", "x.txt"]) {
-      const out = probeFile(`${dir}/${name}`, "fingerprint");
-      assert.equal(out.kind, "failed", name);
-      if (out.kind === "failed") assert.ok(out.message.length > 0);
-    }
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
+  using tmp = scratchDir("musefs-scan-test-");
+  const dir = tmp.path;
+  Deno.writeFileSync(`${dir}/zero.flac`, new Uint8Array(0));
+  Deno.writeTextFileSync(`${dir}/junk.mp3`, "hello");
+  Deno.mkdirSync(`${dir}/folder.wav`);
+  for (const name of ["zero.flac", "junk.mp3", "missing.opus", "folder.wav", "x.txt"]) {
+    const out = probeFile(`${dir}/${name}`, "fingerprint");
+    assert.equal(out.kind, "failed", name);
+    if (out.kind === "failed") assert.ok(out.message.length > 0);
   }
 });
 
@@ -102,29 +100,26 @@ Deno.test("fingerprint: length-prefixed fields in the documented order", () => {
 });
 
 Deno.test("PreadSource: widens small reads, serves re-reads from its buffer, counts system calls", () => {
-  const dir = makeTemp();
+  using tmp = scratchDir("musefs-scan-test-");
+  const dir = tmp.path;
+  const data = new Uint8Array(10_000).map((_, i) => i & 0xff);
+  Deno.writeFileSync(`${dir}/f`, data);
+  const fd = fs.openSync(`${dir}/f`, "r");
   try {
-    const data = new Uint8Array(10_000).map((_, i) => i & 0xff);
-    Deno.writeFileSync(`${dir}/f`, data);
-    const fd = fs.openSync(`${dir}/f`, "r");
-    try {
-      const src = new PreadSource(fd, data.length);
-      assert.deepEqual(src.read(10, 4), data.subarray(10, 14));
-      assert.equal(src.preads, 1);
-      assert.equal(src.bytesRead, MIN_READ);
-      assert.deepEqual(src.read(100, 200), data.subarray(100, 300)); // inside the buffer
-      assert.equal(src.preads, 1);
-      assert.deepEqual(src.read(9_000, 5_000), data.subarray(9_000)); // clamped at EOF
-      assert.equal(src.bytesRead, MIN_READ + 1_000);
-      assert.deepEqual(src.read(20_000, 10), new Uint8Array(0));
-      // Starts inside a held buffer: only the bytes after it are read.
-      assert.deepEqual(src.read(4_000, 1_000), data.subarray(4_000, 5_000));
-      assert.equal(src.bytesRead, MIN_READ + 1_000 + MIN_READ);
-      assert.equal(src.preads, 3);
-    } finally {
-      fs.closeSync(fd);
-    }
+    const src = new PreadSource(fd, data.length);
+    assert.deepEqual(src.read(10, 4), data.subarray(10, 14));
+    assert.equal(src.preads, 1);
+    assert.equal(src.bytesRead, MIN_READ);
+    assert.deepEqual(src.read(100, 200), data.subarray(100, 300)); // inside the buffer
+    assert.equal(src.preads, 1);
+    assert.deepEqual(src.read(9_000, 5_000), data.subarray(9_000)); // clamped at EOF
+    assert.equal(src.bytesRead, MIN_READ + 1_000);
+    assert.deepEqual(src.read(20_000, 10), new Uint8Array(0));
+    // Starts inside a held buffer: only the bytes after it are read.
+    assert.deepEqual(src.read(4_000, 1_000), data.subarray(4_000, 5_000));
+    assert.equal(src.bytesRead, MIN_READ + 1_000 + MIN_READ);
+    assert.equal(src.preads, 3);
   } finally {
-    Deno.removeSync(dir, { recursive: true });
+    fs.closeSync(fd);
   }
 });

@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { DENO_FLAGS } from "../../src/cli/deno_flags.ts";
 import { BarProgress, createProgress, displayPath, LineProgress } from "../../src/cli/progress.ts";
-import { copyFixtures, HOOKED_MAIN, makeTemp } from "./helpers.ts";
+import { copyFixtures, HOOKED_MAIN } from "./helpers.ts";
+import { scratchDir } from "../scratch.ts";
 
 Deno.test("plain progress: one line per 5% bucket crossed and one at 100%", () => {
   const out: string[] = [];
@@ -170,38 +171,35 @@ Deno.test({
   // `script` (util-linux) provides the pseudo-terminal.
   ignore: !hasScript(),
   fn: async () => {
-    const dir = makeTemp();
-    try {
-      const music = `${dir}/music`;
-      // Four slow probes, one at a time: a batch commits (naming its last file) after 1 s open.
-      await copyFixtures(`${music}/Album One`, ["flac", "opus", "mp3_v24", "wav"]);
-      const cmd = [
-        "stty cols 300 rows 40;",
-        "exec",
-        Deno.execPath(),
-        "run",
-        ...DENO_FLAGS,
-        HOOKED_MAIN, // main.ts with slow probes (MUSEFS_TEST_PROBE_DELAY_MS)
-        "scan",
-        music,
-        "--db",
-        `${dir}/lib.db`,
-        "--jobs",
-        "1",
-      ].map((w) => w.endsWith(";") ? w : `'${w}'`).join(" ");
-      const out = await new Deno.Command("script", {
-        args: ["-qec", cmd, "/dev/null"],
-        env: { MUSEFS_TEST_PROBE_DELAY_MS: "700", TERM: "xterm" },
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const text = new TextDecoder().decode(out.stdout);
-      assert.equal(out.code, 0, text);
-      assert.match(text, / {2}Album One\/(flac\.flac|opus\.opus|mp3_v24\.mp3|wav\.wav)/);
-      assert.doesNotMatch(text, new RegExp(` {2}${dir}/music/Album One/`));
-    } finally {
-      Deno.removeSync(dir, { recursive: true });
-    }
+    using tmp = scratchDir("musefs-scan-test-");
+    const dir = tmp.path;
+    const music = `${dir}/music`;
+    // Four slow probes, one at a time: a batch commits (naming its last file) after 1 s open.
+    await copyFixtures(`${music}/Album One`, ["flac", "opus", "mp3_v24", "wav"]);
+    const cmd = [
+      "stty cols 300 rows 40;",
+      "exec",
+      Deno.execPath(),
+      "run",
+      ...DENO_FLAGS,
+      HOOKED_MAIN, // main.ts with slow probes (MUSEFS_TEST_PROBE_DELAY_MS)
+      "scan",
+      music,
+      "--db",
+      `${dir}/lib.db`,
+      "--jobs",
+      "1",
+    ].map((w) => w.endsWith(";") ? w : `'${w}'`).join(" ");
+    const out = await new Deno.Command("script", {
+      args: ["-qec", cmd, "/dev/null"],
+      env: { MUSEFS_TEST_PROBE_DELAY_MS: "700", TERM: "xterm" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, text);
+    assert.match(text, / {2}Album One\/(flac\.flac|opus\.opus|mp3_v24\.mp3|wav\.wav)/);
+    assert.doesNotMatch(text, new RegExp(` {2}${dir}/music/Album One/`));
   },
 });

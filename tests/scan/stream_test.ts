@@ -9,7 +9,8 @@ import { scanTarget } from "../../src/scan/scan.ts";
 import { BATCH_FILES } from "../../src/scan/writer.ts";
 import { openStore } from "../../src/store/mod.ts";
 import { fixture } from "../fixtures/fixtures.ts";
-import { count, makeTemp } from "./helpers.ts";
+import { count } from "./helpers.ts";
+import { scratchDir } from "../scratch.ts";
 
 Deno.test("probe pool: a streamed source is pulled lazily, never more than the bound ahead", async () => {
   // Paths that do not exist: each probe fails at once, so the run is quick.
@@ -49,79 +50,72 @@ Deno.test("probe pool: a streamed source is pulled lazily, never more than the b
 });
 
 Deno.test("scan: probing and commits begin before the walk ends; pending paths stay bounded", async () => {
-  const dir = makeTemp();
-  try {
-    const flac = await fixture("flac");
-    const lib = `${dir}/lib`;
-    const dirs = 40;
-    const perDir = 50;
-    for (let d = 0; d < dirs; d++) {
-      const sub = `${lib}/d${String(d).padStart(2, "0")}`;
-      Deno.mkdirSync(sub, { recursive: true });
-      for (let f = 0; f < perDir; f++) Deno.copyFileSync(flac.path, `${sub}/t${f}.flac`);
-    }
-    const files = dirs * perDir;
-    const db = `${dir}/lib.db`;
-    const store = openStore(db, { mode: "rw", create: true });
-    const limit = 64;
-    const stats: PoolStats = { maxQueued: 0, pulled: 0 };
-    let found = 0;
-    let walkedAt: number | null = null;
-    let foundAtFirstCommit: number | null = null;
-    const commitsBeforeTotal: number[] = [];
-    const warnings: string[] = [];
-    const reporter: ScanReporter = {
-      warn: (m) => warnings.push(m),
-      info: () => {},
-      debug: () => {},
-      discovered: (n) => found = n,
-      walked: (t) => walkedAt = t,
-      committed: (done, total) => {
-        foundAtFirstCommit ??= found;
-        if (total === null) commitsBeforeTotal.push(done);
-        else assert.equal(walkedAt, total, "a known total is the walk's");
-      },
-    };
-    try {
-      const request = {
-        target: lib,
-        force: false,
-        jobs: 1,
-        followSymlinks: false,
-        checksum: "none" as const,
-        strictness: "auto" as const,
-        pool: { stats, queueLimit: limit },
-      };
-      const first = await scanTarget(store, request, reporter);
-      assert.deepEqual(warnings, []);
-      assert.equal(first.scanned, files);
-      assert.equal(first.alreadyPresent, 0);
-      assert.equal(first.failed, 0);
-      assert.equal(walkedAt, files);
-      assert.equal(count(db, "tracks"), files);
-      assert.equal(stats.pulled, files);
-      assert.ok(stats.maxQueued <= limit, `queued ${stats.maxQueued} > ${limit}`);
-      // The walk cannot run more than the bound ahead of the probes, so at
-      // least one full batch of files commits while it still runs.
-      assert.ok(commitsBeforeTotal.length > 0, "no commit before the walk ended");
-      assert.ok(commitsBeforeTotal.at(-1)! >= BATCH_FILES, `${commitsBeforeTotal}`);
-      assert.ok(
-        foundAtFirstCommit! < files,
-        `walk had found ${foundAtFirstCommit} at first commit`,
-      );
-
-      // An additive rescan filters each streamed path against the store.
-      const again = { maxQueued: 0, pulled: 0 };
-      walkedAt = null;
-      const second = await scanTarget(store, { ...request, pool: { stats: again } }, reporter);
-      assert.equal(second.scanned, 0);
-      assert.equal(second.alreadyPresent, files);
-      assert.equal(walkedAt, 0);
-      assert.equal(again.pulled, 0);
-    } finally {
-      store.close();
-    }
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
+  using tmp = scratchDir("musefs-scan-test-");
+  const dir = tmp.path;
+  const flac = await fixture("flac");
+  const lib = `${dir}/lib`;
+  const dirs = 40;
+  const perDir = 50;
+  for (let d = 0; d < dirs; d++) {
+    const sub = `${lib}/d${String(d).padStart(2, "0")}`;
+    Deno.mkdirSync(sub, { recursive: true });
+    for (let f = 0; f < perDir; f++) Deno.copyFileSync(flac.path, `${sub}/t${f}.flac`);
   }
+  const files = dirs * perDir;
+  const db = `${dir}/lib.db`;
+  using store = openStore(db, { mode: "rw", create: true });
+  const limit = 64;
+  const stats: PoolStats = { maxQueued: 0, pulled: 0 };
+  let found = 0;
+  let walkedAt: number | null = null;
+  let foundAtFirstCommit: number | null = null;
+  const commitsBeforeTotal: number[] = [];
+  const warnings: string[] = [];
+  const reporter: ScanReporter = {
+    warn: (m) => warnings.push(m),
+    info: () => {},
+    debug: () => {},
+    discovered: (n) => found = n,
+    walked: (t) => walkedAt = t,
+    committed: (done, total) => {
+      foundAtFirstCommit ??= found;
+      if (total === null) commitsBeforeTotal.push(done);
+      else assert.equal(walkedAt, total, "a known total is the walk's");
+    },
+  };
+  const request = {
+    target: lib,
+    force: false,
+    jobs: 1,
+    followSymlinks: false,
+    checksum: "none" as const,
+    strictness: "auto" as const,
+    pool: { stats, queueLimit: limit },
+  };
+  const first = await scanTarget(store, request, reporter);
+  assert.deepEqual(warnings, []);
+  assert.equal(first.scanned, files);
+  assert.equal(first.alreadyPresent, 0);
+  assert.equal(first.failed, 0);
+  assert.equal(walkedAt, files);
+  assert.equal(count(db, "tracks"), files);
+  assert.equal(stats.pulled, files);
+  assert.ok(stats.maxQueued <= limit, `queued ${stats.maxQueued} > ${limit}`);
+  // The walk cannot run more than the bound ahead of the probes, so at
+  // least one full batch of files commits while it still runs.
+  assert.ok(commitsBeforeTotal.length > 0, "no commit before the walk ended");
+  assert.ok(commitsBeforeTotal.at(-1)! >= BATCH_FILES, `${commitsBeforeTotal}`);
+  assert.ok(
+    foundAtFirstCommit! < files,
+    `walk had found ${foundAtFirstCommit} at first commit`,
+  );
+
+  // An additive rescan filters each streamed path against the store.
+  const again = { maxQueued: 0, pulled: 0 };
+  walkedAt = null;
+  const second = await scanTarget(store, { ...request, pool: { stats: again } }, reporter);
+  assert.equal(second.scanned, 0);
+  assert.equal(second.alreadyPresent, files);
+  assert.equal(walkedAt, 0);
+  assert.equal(again.pulled, 0);
 });

@@ -4,25 +4,7 @@
 import assert from "node:assert/strict";
 import type { SQLInputValue } from "node:sqlite";
 import { type Store } from "../../src/store/mod.ts";
-import { addTrack, cleanup, freshStore } from "./helpers.ts";
-
-function withStore(fn: (store: Store, trackId: number) => void): () => void {
-  return () => {
-    const { store, dir } = freshStore();
-    try {
-      const id = addTrack(store, 1);
-      store.db.exec(
-        `INSERT INTO art (id, sha256, mime, byte_len, data) VALUES (1, '${
-          "a".repeat(64)
-        }', 'image/png', 2, x'0102')`,
-      );
-      fn(store, id);
-    } finally {
-      store.close();
-      cleanup(dir);
-    }
-  };
-}
+import { withTrackAndArt } from "./helpers.ts";
 
 function rejects(store: Store, sql: string, ...params: SQLInputValue[]): void {
   assert.throws(() => store.db.prepare(sql).run(...params), /CHECK constraint failed/);
@@ -66,7 +48,7 @@ function trackRejects(store: Store, over: Record<string, SQLInputValue>): void {
 
 Deno.test(
   "tracks: format must be one of the seven formats",
-  withStore((s) => {
+  withTrackAndArt((s) => {
     for (const f of ["flac", "mp3", "m4a", "opus", "vorbis", "oggflac", "wav"]) {
       s.db.prepare(TRACK_SQL).run(track({ format: f }));
     }
@@ -75,17 +57,26 @@ Deno.test(
   }),
 );
 
-Deno.test("tracks: audio_offset >= 0", withStore((s) => trackRejects(s, { off: -1, size: 5 })));
-Deno.test("tracks: audio_length >= 0", withStore((s) => trackRejects(s, { len: -1, size: 5 })));
-Deno.test("tracks: backing_size >= 0", withStore((s) => trackRejects(s, { size: -1, off: 0 })));
-Deno.test("tracks: backing_mtime_ns >= 0", withStore((s) => trackRejects(s, { mtime: -1 })));
-Deno.test("tracks: backing_ctime_ns >= 0", withStore((s) => trackRejects(s, { ctime: -1 })));
-Deno.test("tracks: content_version >= 0", withStore((s) => trackRejects(s, { cv: -1 })));
-Deno.test("tracks: updated_at >= 0", withStore((s) => trackRejects(s, { at: -1 })));
+Deno.test(
+  "tracks: audio_offset >= 0",
+  withTrackAndArt((s) => trackRejects(s, { off: -1, size: 5 })),
+);
+Deno.test(
+  "tracks: audio_length >= 0",
+  withTrackAndArt((s) => trackRejects(s, { len: -1, size: 5 })),
+);
+Deno.test(
+  "tracks: backing_size >= 0",
+  withTrackAndArt((s) => trackRejects(s, { size: -1, off: 0 })),
+);
+Deno.test("tracks: backing_mtime_ns >= 0", withTrackAndArt((s) => trackRejects(s, { mtime: -1 })));
+Deno.test("tracks: backing_ctime_ns >= 0", withTrackAndArt((s) => trackRejects(s, { ctime: -1 })));
+Deno.test("tracks: content_version >= 0", withTrackAndArt((s) => trackRejects(s, { cv: -1 })));
+Deno.test("tracks: updated_at >= 0", withTrackAndArt((s) => trackRejects(s, { at: -1 })));
 
 Deno.test(
   "tracks: audio_offset + audio_length <= backing_size",
-  withStore((s) => {
+  withTrackAndArt((s) => {
     s.db.prepare(TRACK_SQL).run(track({ off: 4, len: 6, size: 10 }));
     trackRejects(s, { off: 4, len: 7, size: 10 });
   }),
@@ -93,7 +84,7 @@ Deno.test(
 
 Deno.test(
   "tracks: fingerprint and content_hash are NULL or 64 characters",
-  withStore((s) => {
+  withTrackAndArt((s) => {
     s.db.prepare(TRACK_SQL).run(track({ fp: "f".repeat(64), ch: "c".repeat(64) }));
     trackRejects(s, { fp: "f".repeat(63) });
     trackRejects(s, { fp: "f".repeat(65) });
@@ -104,7 +95,7 @@ Deno.test(
 
 Deno.test(
   "tracks: backing_path is unique",
-  withStore((s) => {
+  withTrackAndArt((s) => {
     assert.throws(
       () => s.db.prepare(TRACK_SQL).run(track({ p: "/music/track1.flac" })),
       /UNIQUE constraint failed/,
@@ -117,14 +108,14 @@ const TAG_SQL =
 
 Deno.test(
   "tags: ordinal >= 0",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     rejects(s, TAG_SQL, id, "k", "v", -1, null);
   }),
 );
 
 Deno.test(
   "tags: binary rows need value ''",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     accepts(s, TAG_SQL, id, "k", "", 0, new Uint8Array([1]));
     rejects(s, TAG_SQL, id, "k", "x", 0, new Uint8Array([1]));
   }),
@@ -132,7 +123,7 @@ Deno.test(
 
 Deno.test(
   "tags: key length 1..256 characters",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     rejects(s, TAG_SQL, id, "", "v", 0, null);
     accepts(s, TAG_SQL, id, "é".repeat(256), "v", 0, null);
     rejects(s, TAG_SQL, id, "k".repeat(257), "v", 0, null);
@@ -141,7 +132,7 @@ Deno.test(
 
 Deno.test(
   "tags: key without characters 0x01-0x1F",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     for (const c of [1, 9, 10, 31]) {
       rejects(s, TAG_SQL, id, `a${String.fromCharCode(c)}b`, "v", 0, null);
     }
@@ -151,7 +142,7 @@ Deno.test(
 
 Deno.test(
   "tags: value at most 262144 bytes (not characters)",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     accepts(s, TAG_SQL, id, "k", "x".repeat(262144), 0, null);
     accepts(s, TAG_SQL, id, "k", "é".repeat(131072), 0, null);
     rejects(s, TAG_SQL, id, "k", "x".repeat(262145), 0, null);
@@ -161,7 +152,7 @@ Deno.test(
 
 Deno.test(
   "tags: value_blob at most 16711680 bytes",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     accepts(
       s,
       "INSERT INTO tags (track_id, key, value, value_blob) VALUES (?, 'k', '', zeroblob(16711680))",
@@ -177,7 +168,7 @@ Deno.test(
 
 Deno.test(
   "tags: primary key (track_id, key, ordinal), key compared bytewise",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     s.db.prepare(TAG_SQL).run(id, "Title", "a", 0, null);
     s.db.prepare(TAG_SQL).run(id, "title", "b", 0, null);
     assert.throws(
@@ -193,14 +184,14 @@ const bytes3 = new Uint8Array([1, 2, 3]);
 
 Deno.test(
   "art: byte_len = length(data)",
-  withStore((s) => {
+  withTrackAndArt((s) => {
     rejects(s, ART_SQL, "b".repeat(64), "image/png", null, null, 4, bytes3);
   }),
 );
 
 Deno.test(
   "art: sha256 is 64 characters and unique",
-  withStore((s) => {
+  withTrackAndArt((s) => {
     rejects(s, ART_SQL, "b".repeat(63), "image/png", null, null, 3, bytes3);
     assert.throws(
       () => s.db.prepare(ART_SQL).run("a".repeat(64), "image/png", null, null, 3, bytes3),
@@ -211,7 +202,7 @@ Deno.test(
 
 Deno.test(
   "art: width and height NULL or >= 0",
-  withStore((s) => {
+  withTrackAndArt((s) => {
     accepts(s, ART_SQL, "b".repeat(64), "image/png", 0, 0, 3, bytes3);
     rejects(s, ART_SQL, "b".repeat(64), "image/png", -1, null, 3, bytes3);
     rejects(s, ART_SQL, "b".repeat(64), "image/png", null, -1, 3, bytes3);
@@ -220,7 +211,7 @@ Deno.test(
 
 Deno.test(
   "art: mime at most 255 characters",
-  withStore((s) => {
+  withTrackAndArt((s) => {
     accepts(s, ART_SQL, "b".repeat(64), "m".repeat(255), null, null, 3, bytes3);
     rejects(s, ART_SQL, "b".repeat(64), "m".repeat(256), null, null, 3, bytes3);
   }),
@@ -228,7 +219,7 @@ Deno.test(
 
 Deno.test(
   "art: byte_len at most 16711680",
-  withStore((s) => {
+  withTrackAndArt((s) => {
     const sql = "INSERT INTO art (sha256, mime, byte_len, data) VALUES (?, 'x', ?, zeroblob(?))";
     accepts(s, sql, "b".repeat(64), 16711680, 16711680);
     rejects(s, sql, "b".repeat(64), 16711681, 16711681);
@@ -240,7 +231,7 @@ const LINK_SQL =
 
 Deno.test(
   "track_art: picture_type 0..20",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     accepts(s, LINK_SQL, id, 0, "", 0);
     accepts(s, LINK_SQL, id, 20, "", 0);
     rejects(s, LINK_SQL, id, 21, "", 0);
@@ -250,14 +241,14 @@ Deno.test(
 
 Deno.test(
   "track_art: ordinal >= 0",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     rejects(s, LINK_SQL, id, 3, "", -1);
   }),
 );
 
 Deno.test(
   "track_art: description at most 1024 characters",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     accepts(s, LINK_SQL, id, 3, "d".repeat(1024), 0);
     rejects(s, LINK_SQL, id, 3, "d".repeat(1025), 0);
   }),
@@ -265,7 +256,7 @@ Deno.test(
 
 Deno.test(
   "track_art: defaults picture_type 3, description ''",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     s.db.prepare("INSERT INTO track_art (track_id, art_id) VALUES (?, 1)").run(id);
     const r = s.db.prepare("SELECT picture_type, description, ordinal FROM track_art").get();
     assert.deepEqual({ ...r }, { picture_type: 3, description: "", ordinal: 0 });
@@ -274,7 +265,7 @@ Deno.test(
 
 Deno.test(
   "track_art: art_id must reference art (foreign_keys ON)",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     assert.throws(
       () => s.db.prepare(LINK_SQL.replace("?, 1,", "?, 99,")).run(id, 3, "", 0),
       /FOREIGN KEY constraint failed/,
@@ -287,7 +278,7 @@ const BLOCK_SQL =
 
 Deno.test(
   "structural_blocks: kind STREAMINFO or SEEKTABLE",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     accepts(s, BLOCK_SQL, id, "STREAMINFO", 0, bytes3);
     accepts(s, BLOCK_SQL, id, "SEEKTABLE", 0, bytes3);
     rejects(s, BLOCK_SQL, id, "PADDING", 0, bytes3);
@@ -297,14 +288,14 @@ Deno.test(
 
 Deno.test(
   "structural_blocks: ordinal >= 0",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     rejects(s, BLOCK_SQL, id, "STREAMINFO", -1, bytes3);
   }),
 );
 
 Deno.test(
   "structural_blocks: body at most 16777215 bytes",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     const sql =
       "INSERT INTO structural_blocks (track_id, kind, ordinal, body) VALUES (?, 'SEEKTABLE', 0, zeroblob(?))";
     accepts(s, sql, id, 16777215);
@@ -314,7 +305,7 @@ Deno.test(
 
 Deno.test(
   "deleting a track cascades to tags, track_art and structural_blocks",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     s.db.prepare(TAG_SQL).run(id, "k", "v", 0, null);
     s.db.prepare(LINK_SQL).run(id, 3, "", 0);
     s.db.prepare(BLOCK_SQL).run(id, "STREAMINFO", 0, bytes3);

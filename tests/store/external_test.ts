@@ -109,81 +109,68 @@ Deno.test("python plugin writes are seen by our store layer", async () => {
 });
 
 Deno.test("a plugin write violating a CHECK rolls back only that record", async () => {
-  const { store, path, dir } = freshStore();
-  try {
-    const a = addTrack(store, 1);
-    replaceTextTags(store, a, [{ key: "title", value: "Keep", ordinal: 0 }]);
-    const out = await new Deno.Command("/usr/bin/python3", {
-      args: [
-        SCRIPT,
-        path,
-        JSON.stringify([{ op: "replace_tags", track_id: a, tags: { "bad\u0001": ["x"] } }]),
-      ],
-    }).output();
-    assert.equal(out.success, false);
-    assert.match(new TextDecoder().decode(out.stderr), /CHECK constraint failed/);
-    assert.deepEqual(listTextTags(store, a), [{ key: "title", value: "Keep", ordinal: 0 }]);
-  } finally {
-    store.close();
-    cleanup(dir);
-  }
+  using fresh = freshStore();
+  const { store, path } = fresh;
+  const a = addTrack(store, 1);
+  replaceTextTags(store, a, [{ key: "title", value: "Keep", ordinal: 0 }]);
+  const out = await new Deno.Command("/usr/bin/python3", {
+    args: [
+      SCRIPT,
+      path,
+      JSON.stringify([{ op: "replace_tags", track_id: a, tags: { "bad\u0001": ["x"] } }]),
+    ],
+  }).output();
+  assert.equal(out.success, false);
+  assert.match(new TextDecoder().decode(out.stderr), /CHECK constraint failed/);
+  assert.deepEqual(listTextTags(store, a), [{ key: "title", value: "Keep", ordinal: 0 }]);
 });
 
 Deno.test("a read-only connection sees new commits of another connection", () => {
-  const { store, path, dir } = freshStore();
-  const ro = openStore(path, { mode: "ro" });
-  try {
-    assert.equal(ro.mode, "ro");
-    const dv = ro.dataVersion();
-    assert.equal(ro.dataVersion(), dv, "stable without writes");
-    const id = addTrack(store, 1);
-    assert.notEqual(ro.dataVersion(), dv);
-    assert.equal(getTrack(ro, id)!.backingPath, "/music/track1.flac");
-    const dv2 = ro.dataVersion();
-    replaceTextTags(store, id, [{ key: "title", value: "T", ordinal: 0 }]);
-    assert.notEqual(ro.dataVersion(), dv2);
-    assert.deepEqual(listTextTags(ro, id), [{ key: "title", value: "T", ordinal: 0 }]);
+  using fresh = freshStore();
+  const { store, path } = fresh;
+  using ro = openStore(path, { mode: "ro" });
+  assert.equal(ro.mode, "ro");
+  const dv = ro.dataVersion();
+  assert.equal(ro.dataVersion(), dv, "stable without writes");
+  const id = addTrack(store, 1);
+  assert.notEqual(ro.dataVersion(), dv);
+  assert.equal(getTrack(ro, id)!.backingPath, "/music/track1.flac");
+  const dv2 = ro.dataVersion();
+  replaceTextTags(store, id, [{ key: "title", value: "T", ordinal: 0 }]);
+  assert.notEqual(ro.dataVersion(), dv2);
+  assert.deepEqual(listTextTags(ro, id), [{ key: "title", value: "T", ordinal: 0 }]);
 
-    // A read snapshot is stable while the writer commits.
-    ro.readTransaction(() => {
-      const before = listTextTags(ro, id);
-      replaceTextTags(store, id, [{ key: "title", value: "U", ordinal: 0 }]);
-      assert.deepEqual(listTextTags(ro, id), before);
-    });
-    assert.deepEqual(listTextTags(ro, id), [{ key: "title", value: "U", ordinal: 0 }]);
+  // A read snapshot is stable while the writer commits.
+  ro.readTransaction(() => {
+    const before = listTextTags(ro, id);
+    replaceTextTags(store, id, [{ key: "title", value: "U", ordinal: 0 }]);
+    assert.deepEqual(listTextTags(ro, id), before);
+  });
+  assert.deepEqual(listTextTags(ro, id), [{ key: "title", value: "U", ordinal: 0 }]);
 
-    // Writes are refused on the read-only connection.
-    assert.throws(() => addTrack(ro, 2), (e: Error & { kind?: string }) => e.kind === "readonly");
-  } finally {
-    ro.close();
-    store.close();
-    cleanup(dir);
-  }
+  // Writes are refused on the read-only connection.
+  assert.throws(() => addTrack(ro, 2), (e: Error & { kind?: string }) => e.kind === "readonly");
 });
 
 Deno.test("a writer blocked past busy_timeout gets a busy StoreError", async () => {
-  const { store, path, dir } = freshStore();
-  try {
-    // python holds the write lock; our busy timeout is shortened so the test stays quick.
-    const holder = new Deno.Command("/usr/bin/python3", {
-      args: [
-        "-c",
-        "import sqlite3,sys,time; c=sqlite3.connect(sys.argv[1], isolation_level=None); " +
-        "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(3); c.execute('ROLLBACK')",
-        path,
-      ],
-      stdout: "piped",
-    }).spawn();
-    const reader = holder.stdout.getReader();
-    await reader.read(); // "locked"
-    store.exec("PRAGMA busy_timeout = 100");
-    assert.throws(() => addTrack(store, 1), (e: Error & { kind?: string }) => e.kind === "busy");
-    reader.releaseLock();
-    holder.kill("SIGTERM");
-    await holder.stdout.cancel();
-    await holder.status;
-  } finally {
-    store.close();
-    cleanup(dir);
-  }
+  using fresh = freshStore();
+  const { store, path } = fresh;
+  // python holds the write lock; our busy timeout is shortened so the test stays quick.
+  const holder = new Deno.Command("/usr/bin/python3", {
+    args: [
+      "-c",
+      "import sqlite3,sys,time; c=sqlite3.connect(sys.argv[1], isolation_level=None); " +
+      "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(3); c.execute('ROLLBACK')",
+      path,
+    ],
+    stdout: "piped",
+  }).spawn();
+  const reader = holder.stdout.getReader();
+  await reader.read(); // "locked"
+  store.exec("PRAGMA busy_timeout = 100");
+  assert.throws(() => addTrack(store, 1), (e: Error & { kind?: string }) => e.kind === "busy");
+  reader.releaseLock();
+  holder.kill("SIGTERM");
+  await holder.stdout.cancel();
+  await holder.status;
 });

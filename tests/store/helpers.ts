@@ -1,21 +1,71 @@
 // Shared helpers for the store tests: temp stores on disk, sample rows.
 
+import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { openStore, type Store, type TrackInput, upsertTrack } from "../../src/store/mod.ts";
+import {
+  openStore,
+  type Store,
+  StoreError,
+  type TrackInput,
+  upsertTrack,
+} from "../../src/store/mod.ts";
+import { closing, scratchDir } from "../scratch.ts";
 
 export function tempDir(): string {
   return Deno.makeTempDirSync({ prefix: "musefs-store-test-" });
 }
 
-/** A fresh rw store in its own temp directory. */
-export function freshStore(): { store: Store; path: string; dir: string } {
-  const dir = tempDir();
+/** A fresh rw store in its own temp directory; disposing it closes the store and removes the dir. */
+export interface FreshStore extends Disposable {
+  store: Store;
+  path: string;
+  dir: string;
+}
+
+/** A fresh rw store in its own temp directory: `using fresh = freshStore()`. */
+export function freshStore(prefix = "musefs-store-test-"): FreshStore {
+  const scratch = scratchDir(prefix);
+  const dir = scratch.path;
   const path = `${dir}/lib.db`;
-  return { store: openStore(path, { mode: "rw", create: true }), path, dir };
+  const store = openStore(path, { mode: "rw", create: true });
+  return {
+    store,
+    path,
+    dir,
+    [Symbol.dispose]: () => {
+      store.close(); // a no-op when the test closed it already
+      scratch[Symbol.dispose]();
+    },
+  };
 }
 
 export function cleanup(dir: string): void {
   Deno.removeSync(dir, { recursive: true });
+}
+
+/** A test body run on a fresh store holding track 1 (its id is passed) and art row 1. */
+export function withTrackAndArt(fn: (store: Store, trackId: number) => void): () => void {
+  return () => {
+    using fresh = freshStore();
+    const id = addTrack(fresh.store, 1);
+    fresh.store.db.exec(
+      `INSERT INTO art (id, sha256, mime, byte_len, data) VALUES (1, '${
+        "a".repeat(64)
+      }', 'image/png', 2, x'0102')`,
+    );
+    fn(fresh.store, id);
+  };
+}
+
+/** The StoreError `fn` throws (fails when it throws something else or nothing). */
+export function storeError(fn: () => unknown): StoreError {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof StoreError, `expected a StoreError, got ${e}`);
+    return e;
+  }
+  assert.fail("expected an error");
 }
 
 export const NS_2025 = 1_760_000_000_123_456_789n;
@@ -45,14 +95,10 @@ export function versionOf(store: Store, id: number): { cv: number; at: number } 
 }
 
 export function objectsOf(path: string): { type: string; name: string; sql: string | null }[] {
-  const db = new DatabaseSync(path, { readOnly: true });
-  try {
-    return db.prepare(
-      "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY rowid",
-    ).all() as { type: string; name: string; sql: string | null }[];
-  } finally {
-    db.close();
-  }
+  using db = closing(new DatabaseSync(path, { readOnly: true }));
+  return db.prepare(
+    "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY rowid",
+  ).all() as { type: string; name: string; sql: string | null }[];
 }
 
 /**
@@ -61,29 +107,22 @@ export function objectsOf(path: string): { type: string; name: string; sql: stri
  * that differ from ours in text or in shape.
  */
 export function storeFromStatements(path: string, statements: string[], version = 2): void {
-  const db = new DatabaseSync(path);
-  try {
-    for (const s of statements) db.exec(s);
-    db.exec(`PRAGMA user_version = ${version}`);
-  } finally {
-    db.close();
-  }
+  using db = closing(new DatabaseSync(path));
+  for (const s of statements) db.exec(s);
+  db.exec(`PRAGMA user_version = ${version}`);
 }
 
 /** The DDL statements of a fresh store of ours, in a replayable order. */
 export function ourStatements(): string[] {
-  const dir = tempDir();
-  try {
-    const { store, path } = {
-      store: openStore(`${dir}/ref.db`, { mode: "rw", create: true }),
-      path: `${dir}/ref.db`,
-    };
-    store.close();
-    const order = ["table", "index", "trigger"];
-    return objectsOf(path).filter((o) => o.sql !== null)
-      .sort((a, b) => order.indexOf(a.type) - order.indexOf(b.type))
-      .map((o) => o.sql!);
-  } finally {
-    cleanup(dir);
-  }
+  using tmp = scratchDir("musefs-store-test-");
+  const dir = tmp.path;
+  const { store, path } = {
+    store: openStore(`${dir}/ref.db`, { mode: "rw", create: true }),
+    path: `${dir}/ref.db`,
+  };
+  store.close();
+  const order = ["table", "index", "trigger"];
+  return objectsOf(path).filter((o) => o.sql !== null)
+    .sort((a, b) => order.indexOf(a.type) - order.indexOf(b.type))
+    .map((o) => o.sql!);
 }

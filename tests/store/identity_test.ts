@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { openStore, StoreError } from "../../src/store/mod.ts";
 import { cleanup, freshStore, ourStatements, storeFromStatements, tempDir } from "./helpers.ts";
+import { scratchDir } from "../scratch.ts";
 
 function mismatch(path: string): string {
   for (const mode of ["ro", "rw"] as const) {
@@ -23,28 +24,22 @@ function mismatch(path: string): string {
 
 /** Build a store from our statements after `edit`, expect the open to fail naming `expected`. */
 function assertMismatch(edit: (statements: string[]) => string[], expected: RegExp): void {
-  const dir = tempDir();
-  try {
-    const path = `${dir}/x.db`;
-    storeFromStatements(path, edit(ourStatements()));
-    assert.match(mismatch(path), expected);
-  } finally {
-    cleanup(dir);
-  }
+  using tmp = scratchDir("musefs-store-test-");
+  const dir = tmp.path;
+  const path = `${dir}/x.db`;
+  storeFromStatements(path, edit(ourStatements()));
+  assert.match(mismatch(path), expected);
 }
 
 /** Alter a fresh store of ours with raw SQL, expect the open to fail naming `expected`. */
 function assertMismatchAfter(sql: string, expected: RegExp): void {
-  const { store, path, dir } = freshStore();
-  try {
-    store.close();
-    const raw = new DatabaseSync(path);
-    raw.exec(sql);
-    raw.close();
-    assert.match(mismatch(path), expected);
-  } finally {
-    cleanup(dir);
-  }
+  using fresh = freshStore();
+  const { store, path } = fresh;
+  store.close();
+  const raw = new DatabaseSync(path);
+  raw.exec(sql);
+  raw.close();
+  assert.match(mismatch(path), expected);
 }
 
 /** Same statements, other whitespace, quoting and keyword case. */
@@ -62,19 +57,16 @@ function reformat(sql: string): string {
 }
 
 Deno.test("a store whose DDL differs only in whitespace, quoting and case passes", () => {
-  const dir = tempDir();
-  try {
-    const path = `${dir}/reformatted.db`;
-    const statements = ourStatements().map(reformat);
-    // Make sure the reformatting really changed the text of every statement.
-    const original = ourStatements();
-    statements.forEach((s, i) => assert.notEqual(s, original[i]));
-    storeFromStatements(path, statements);
-    openStore(path, { mode: "ro" }).close();
-    openStore(path, { mode: "rw" }).close();
-  } finally {
-    cleanup(dir);
-  }
+  using tmp = scratchDir("musefs-store-test-");
+  const dir = tmp.path;
+  const path = `${dir}/reformatted.db`;
+  const statements = ourStatements().map(reformat);
+  // Make sure the reformatting really changed the text of every statement.
+  const original = ourStatements();
+  statements.forEach((s, i) => assert.notEqual(s, original[i]));
+  storeFromStatements(path, statements);
+  openStore(path, { mode: "ro" }).close();
+  openStore(path, { mode: "rw" }).close();
 });
 
 Deno.test("a store created by python's sqlite3 from our DDL passes", () => {
@@ -219,21 +211,18 @@ Deno.test("identity: every problem is listed, not just the first", () => {
 });
 
 Deno.test("identity: foreign key violations are refused", () => {
-  const { store, path, dir } = freshStore();
-  try {
-    store.close();
-    const raw = new DatabaseSync(path, { enableForeignKeyConstraints: false });
-    raw.exec("INSERT INTO tags (track_id, key, value) VALUES (42, 'title', 'orphan')");
-    raw.close();
-    assert.match(
-      mismatch(path),
-      /foreign key violations: tags row \d+ references a missing tracks row/,
-    );
-    // Opt-out for extra connections of a process that already checked.
-    openStore(path, { mode: "ro", foreignKeyCheck: false }).close();
-  } finally {
-    cleanup(dir);
-  }
+  using fresh = freshStore();
+  const { store, path } = fresh;
+  store.close();
+  const raw = new DatabaseSync(path, { enableForeignKeyConstraints: false });
+  raw.exec("INSERT INTO tags (track_id, key, value) VALUES (42, 'title', 'orphan')");
+  raw.close();
+  assert.match(
+    mismatch(path),
+    /foreign key violations: tags row \d+ references a missing tracks row/,
+  );
+  // Opt-out for extra connections of a process that already checked.
+  openStore(path, { mode: "ro", foreignKeyCheck: false }).close();
 });
 
 /**
@@ -316,27 +305,21 @@ const OTHER_DIALECT = [
 ];
 
 Deno.test("a store of the same shape written in another DDL dialect passes", () => {
-  const dir = tempDir();
-  try {
-    const path = `${dir}/other.db`;
-    storeFromStatements(path, OTHER_DIALECT);
-    openStore(path, { mode: "ro" }).close();
-    openStore(path, { mode: "rw" }).close();
-  } finally {
-    cleanup(dir);
-  }
+  using tmp = scratchDir("musefs-store-test-");
+  const dir = tmp.path;
+  const path = `${dir}/other.db`;
+  storeFromStatements(path, OTHER_DIALECT);
+  openStore(path, { mode: "ro" }).close();
+  openStore(path, { mode: "rw" }).close();
 });
 
 Deno.test("the other dialect minus one rule is still caught", () => {
-  const dir = tempDir();
-  try {
-    const path = `${dir}/other.db`;
-    storeFromStatements(
-      path,
-      OTHER_DIALECT.map((s) => s.replace("AND ordinal >= 0", "")),
-    );
-    assert.match(mismatch(path), /table track_art is missing CHECK \(ordinal >= 0\)/);
-  } finally {
-    cleanup(dir);
-  }
+  using tmp = scratchDir("musefs-store-test-");
+  const dir = tmp.path;
+  const path = `${dir}/other.db`;
+  storeFromStatements(
+    path,
+    OTHER_DIALECT.map((s) => s.replace("AND ordinal >= 0", "")),
+  );
+  assert.match(mismatch(path), /table track_art is missing CHECK \(ordinal >= 0\)/);
 });

@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import { openStore } from "../../src/store/mod.ts";
-import { addTrack, cleanup, tempDir } from "./helpers.ts";
+import { addTrack } from "./helpers.ts";
+import { scratchDir } from "../scratch.ts";
 
 async function sqlite3(db: string, sql: string): Promise<void> {
   const out = await new Deno.Command("sqlite3", { args: ["-bail", db, sql] }).output();
@@ -14,42 +15,34 @@ async function sqlite3(db: string, sql: string): Promise<void> {
 }
 
 Deno.test("a second open keeps the first connection's locks: external writers leave the WAL alone", async () => {
-  const dir = tempDir();
-  try {
-    const path = `${dir}/lib.db`;
-    const rw = openStore(path, { mode: "rw", create: true });
-    const id = addTrack(rw, 1);
-    rw.close();
-    const poll = openStore(path, { mode: "ro" });
-    const serve = openStore(path, { mode: "ro", foreignKeyCheck: false });
+  using tmp = scratchDir("musefs-store-test-");
+  const dir = tmp.path;
+  const path = `${dir}/lib.db`;
+  const rw = openStore(path, { mode: "rw", create: true });
+  const id = addTrack(rw, 1);
+  rw.close();
+  using poll = openStore(path, { mode: "ro" });
+  using serve = openStore(path, { mode: "ro", foreignKeyCheck: false });
+  const before = poll.dataVersion();
+  poll.get("SELECT count(*) FROM tracks"); // a read maps the WAL index
+  await sqlite3(path, `UPDATE tracks SET updated_at = 42 WHERE id = ${id}`);
+  const exists = (p: string) => {
     try {
-      const before = poll.dataVersion();
-      poll.get("SELECT count(*) FROM tracks"); // a read maps the WAL index
-      await sqlite3(path, `UPDATE tracks SET updated_at = 42 WHERE id = ${id}`);
-      const exists = (p: string) => {
-        try {
-          Deno.statSync(p);
-          return true;
-        } catch {
-          return false;
-        }
-      };
-      assert.ok(
-        exists(`${path}-wal`),
-        "the external writer deleted the WAL under open connections",
-      );
-      assert.ok(exists(`${path}-shm`));
-      assert.notEqual(poll.dataVersion(), before, "the commit is seen");
-      const row = serve.get<{ updated_at: number }>(
-        "SELECT updated_at FROM tracks WHERE id = ?",
-        id,
-      );
-      assert.equal(row?.updated_at, 42);
-    } finally {
-      serve.close();
-      poll.close();
+      Deno.statSync(p);
+      return true;
+    } catch {
+      return false;
     }
-  } finally {
-    cleanup(dir);
-  }
+  };
+  assert.ok(
+    exists(`${path}-wal`),
+    "the external writer deleted the WAL under open connections",
+  );
+  assert.ok(exists(`${path}-shm`));
+  assert.notEqual(poll.dataVersion(), before, "the commit is seen");
+  const row = serve.get<{ updated_at: number }>(
+    "SELECT updated_at FROM tracks WHERE id = ?",
+    id,
+  );
+  assert.equal(row?.updated_at, 42);
 });

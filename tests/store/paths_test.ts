@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { firstTrackUnder, tracksInDirectory } from "../../src/store/mod.ts";
-import { addTrack, cleanup, freshStore } from "./helpers.ts";
+import { addTrack, freshStore } from "./helpers.ts";
 
 const PATHS = [
   "/srv/music.flac", // "." sorts before "/": next to /srv/music's range, not in it
@@ -19,67 +19,59 @@ const PATHS = [
 ];
 
 Deno.test("store paths: range probes find exactly what lies under a directory", () => {
-  const { store, dir } = freshStore();
-  try {
-    PATHS.forEach((p, i) => addTrack(store, i + 1, { backingPath: p }));
-    assert.equal(firstTrackUnder(store, "/srv/music"), "/srv/music/Artist A/Album/01.flac");
-    assert.equal(
-      firstTrackUnder(store, "/srv/music/Artist B"),
-      "/srv/music/Artist B/Album/01.flac",
-    );
-    assert.equal(firstTrackUnder(store, "/srv/music/Artist"), null);
-    assert.equal(firstTrackUnder(store, "/srv/music/loose.mp3"), null, "a file holds nothing");
-    assert.equal(firstTrackUnder(store, "/srv/musi"), null);
-    assert.equal(firstTrackUnder(store, "/"), "/lib/only/one.flac");
-    assert.equal(firstTrackUnder(store, "/mnt"), null);
+  using fresh = freshStore();
+  const { store } = fresh;
+  PATHS.forEach((p, i) => addTrack(store, i + 1, { backingPath: p }));
+  assert.equal(firstTrackUnder(store, "/srv/music"), "/srv/music/Artist A/Album/01.flac");
+  assert.equal(
+    firstTrackUnder(store, "/srv/music/Artist B"),
+    "/srv/music/Artist B/Album/01.flac",
+  );
+  assert.equal(firstTrackUnder(store, "/srv/music/Artist"), null);
+  assert.equal(firstTrackUnder(store, "/srv/music/loose.mp3"), null, "a file holds nothing");
+  assert.equal(firstTrackUnder(store, "/srv/musi"), null);
+  assert.equal(firstTrackUnder(store, "/"), "/lib/only/one.flac");
+  assert.equal(firstTrackUnder(store, "/mnt"), null);
 
-    assert.deepEqual(tracksInDirectory(store, "/srv/music", 64), {
-      directFile: "/srv/music/loose.mp3",
-      subdirs: ["Artist A", "Artist B"],
-    });
-    assert.deepEqual(tracksInDirectory(store, "/srv/music", 1), {
-      directFile: null,
-      subdirs: ["Artist A"],
-    }, "at most `limit` subdirectories");
-    assert.deepEqual(tracksInDirectory(store, "/srv/music/Artist A", 64), {
-      directFile: null,
-      subdirs: ["Album"],
-    });
-    assert.deepEqual(tracksInDirectory(store, "/srv/music/Artist A/Album", 64), {
-      directFile: "/srv/music/Artist A/Album/01.flac",
-      subdirs: [],
-    });
-    assert.deepEqual(tracksInDirectory(store, "/srv", 64), {
-      directFile: "/srv/music.flac",
-      subdirs: ["music x"],
-    }, "the search stops at the first direct file");
-    assert.deepEqual(tracksInDirectory(store, "/lib", 64), { directFile: null, subdirs: ["only"] });
-    assert.deepEqual(tracksInDirectory(store, "/", 1), { directFile: null, subdirs: ["lib"] });
-    assert.deepEqual(tracksInDirectory(store, "/", 64), {
-      directFile: null,
-      subdirs: ["lib", "srv"],
-    });
-  } finally {
-    store.close();
-    cleanup(dir);
-  }
+  assert.deepEqual(tracksInDirectory(store, "/srv/music", 64), {
+    directFile: "/srv/music/loose.mp3",
+    subdirs: ["Artist A", "Artist B"],
+  });
+  assert.deepEqual(tracksInDirectory(store, "/srv/music", 1), {
+    directFile: null,
+    subdirs: ["Artist A"],
+  }, "at most `limit` subdirectories");
+  assert.deepEqual(tracksInDirectory(store, "/srv/music/Artist A", 64), {
+    directFile: null,
+    subdirs: ["Album"],
+  });
+  assert.deepEqual(tracksInDirectory(store, "/srv/music/Artist A/Album", 64), {
+    directFile: "/srv/music/Artist A/Album/01.flac",
+    subdirs: [],
+  });
+  assert.deepEqual(tracksInDirectory(store, "/srv", 64), {
+    directFile: "/srv/music.flac",
+    subdirs: ["music x"],
+  }, "the search stops at the first direct file");
+  assert.deepEqual(tracksInDirectory(store, "/lib", 64), { directFile: null, subdirs: ["only"] });
+  assert.deepEqual(tracksInDirectory(store, "/", 1), { directFile: null, subdirs: ["lib"] });
+  assert.deepEqual(tracksInDirectory(store, "/", 64), {
+    directFile: null,
+    subdirs: ["lib", "srv"],
+  });
 });
 
 Deno.test("store paths: the probe is an index seek on backing_path", () => {
-  const { store, dir } = freshStore();
-  try {
-    const plan = store.db.prepare(
-      "EXPLAIN QUERY PLAN SELECT backing_path AS p FROM tracks " +
-        "WHERE backing_path >= ? AND backing_path < ? ORDER BY backing_path LIMIT 1",
-    ).all("/a/", "/a0") as { detail: string }[];
-    const detail = plan.map((r) => r.detail).join("; ");
-    assert.match(
-      detail,
-      /SEARCH tracks USING COVERING INDEX sqlite_autoindex_tracks_1 \(backing_path>\? AND backing_path<\?\)/,
-    );
-    assert.doesNotMatch(detail, /SCAN|TEMP B-TREE/);
-  } finally {
-    store.close();
-    cleanup(dir);
-  }
+  using fresh = freshStore();
+  const { store } = fresh;
+  const plan = store.db.prepare(
+    "EXPLAIN QUERY PLAN SELECT backing_path AS p FROM tracks " +
+      "WHERE backing_path >= ? AND backing_path < ? ORDER BY backing_path LIMIT 1",
+  ).all("/a/", "/a0") as { detail: string }[];
+  const detail = plan.map((r) => r.detail).join("; ");
+  assert.match(
+    detail,
+    /SEARCH tracks USING COVERING INDEX sqlite_autoindex_tracks_1 \(backing_path>\? AND backing_path<\?\)/,
+  );
+  assert.doesNotMatch(detail, /SCAN|TEMP B-TREE/);
 });

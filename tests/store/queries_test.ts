@@ -35,7 +35,6 @@ import {
   setTrackChecksums,
   sha256Hex,
   type Store,
-  StoreError,
   storeFilesBytes,
   tagsForTracks,
   tracksByFingerprint,
@@ -44,28 +43,14 @@ import {
   vacuumStore,
 } from "../../src/store/mod.ts";
 import { storeBlobSource } from "../../src/core/blobs.ts";
-import { addTrack, cleanup, freshStore, NS_2025, sampleTrack, versionOf } from "./helpers.ts";
+import { addTrack, freshStore, NS_2025, sampleTrack, storeError, versionOf } from "./helpers.ts";
 
 function withStore(fn: (store: Store) => void): () => void {
   return () => {
-    const { store, dir } = freshStore();
-    try {
-      fn(store);
-    } finally {
-      store.close();
-      cleanup(dir);
-    }
+    using fresh = freshStore();
+    const { store } = fresh;
+    fn(store);
   };
-}
-
-function storeError(fn: () => unknown): StoreError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof StoreError, `expected a StoreError, got ${e}`);
-    return e;
-  }
-  assert.fail("expected an error");
 }
 
 const FP = "f".repeat(64);
@@ -505,75 +490,64 @@ Deno.test(
 );
 
 Deno.test("read-time guards: over-long values planted with CHECKs off", () => {
-  const { store, path, dir } = freshStore();
-  try {
-    const id = addTrack(store, 1);
-    const art = upsertArt(store, { mime: "image/png", width: null, height: null, data: PNG });
-    store.close();
-    // A hostile writer can bypass CHECKs (ignore_check_constraints) — the reads must still refuse.
-    const raw = new DatabaseSync(path);
-    raw.exec("PRAGMA ignore_check_constraints = ON");
-    raw.prepare("INSERT INTO tags (track_id, key, value) VALUES (?, ?, 'v')").run(
-      id,
-      "k".repeat(300),
-    );
-    raw.prepare("INSERT INTO tags (track_id, key, value) VALUES (?, 'big', ?)").run(
-      id,
-      "x".repeat(262145),
-    );
-    raw.prepare("INSERT INTO track_art (track_id, art_id, description) VALUES (?, ?, ?)").run(
-      id,
-      art,
-      "d".repeat(1025),
-    );
-    raw.close();
-    const s = openStore(path, { mode: "rw" });
-    try {
-      const e = storeError(() => listTextTags(s, id));
-      assert.equal(e.kind, "limit");
-      s.exec("DELETE FROM tags WHERE length(key) > 256");
-      assert.match(storeError(() => listTextTags(s, id)).message, /over 262144 bytes/);
-      assert.match(storeError(() => listTrackArt(s, id)).message, /description over 1024/);
-    } finally {
-      s.close();
-    }
-  } finally {
-    cleanup(dir);
-  }
+  using fresh = freshStore();
+  const { store, path } = fresh;
+  const id = addTrack(store, 1);
+  const art = upsertArt(store, { mime: "image/png", width: null, height: null, data: PNG });
+  store.close();
+  // A hostile writer can bypass CHECKs (ignore_check_constraints) — the reads must still refuse.
+  const raw = new DatabaseSync(path);
+  raw.exec("PRAGMA ignore_check_constraints = ON");
+  raw.prepare("INSERT INTO tags (track_id, key, value) VALUES (?, ?, 'v')").run(
+    id,
+    "k".repeat(300),
+  );
+  raw.prepare("INSERT INTO tags (track_id, key, value) VALUES (?, 'big', ?)").run(
+    id,
+    "x".repeat(262145),
+  );
+  raw.prepare("INSERT INTO track_art (track_id, art_id, description) VALUES (?, ?, ?)").run(
+    id,
+    art,
+    "d".repeat(1025),
+  );
+  raw.close();
+  using s = openStore(path, { mode: "rw" });
+  const e = storeError(() => listTextTags(s, id));
+  assert.equal(e.kind, "limit");
+  s.exec("DELETE FROM tags WHERE length(key) > 256");
+  assert.match(storeError(() => listTextTags(s, id)).message, /over 262144 bytes/);
+  assert.match(storeError(() => listTrackArt(s, id)).message, /description over 1024/);
 });
 
 Deno.test("vacuumStore reclaims space; refused while another connection writes", async () => {
-  const { store, path, dir } = freshStore();
-  try {
-    const id = addTrack(store, 1);
-    replaceBinaryTags(store, id, [{ key: "PRIV", ordinal: 0, data: new Uint8Array(2_000_000) }]);
-    store.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    const before = storeFilesBytes(path);
-    replaceBinaryTags(store, id, []);
-    vacuumStore(store);
-    const after = storeFilesBytes(path);
-    assert.ok(after < before - 1_000_000, `${after} < ${before}`);
-    assert.equal(Deno.statSync(`${path}-wal`).size, 0, "WAL truncated");
+  using fresh = freshStore();
+  const { store, path } = fresh;
+  const id = addTrack(store, 1);
+  replaceBinaryTags(store, id, [{ key: "PRIV", ordinal: 0, data: new Uint8Array(2_000_000) }]);
+  store.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  const before = storeFilesBytes(path);
+  replaceBinaryTags(store, id, []);
+  vacuumStore(store);
+  const after = storeFilesBytes(path);
+  assert.ok(after < before - 1_000_000, `${after} < ${before}`);
+  assert.equal(Deno.statSync(`${path}-wal`).size, 0, "WAL truncated");
 
-    const holder = new Deno.Command("/usr/bin/python3", {
-      args: [
-        "-c",
-        "import sqlite3,sys,time; c=sqlite3.connect(sys.argv[1], isolation_level=None); " +
-        "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(5)",
-        path,
-      ],
-      stdout: "piped",
-    }).spawn();
-    const reader = holder.stdout.getReader();
-    await reader.read();
-    store.exec("PRAGMA busy_timeout = 100");
-    assert.equal(storeError(() => vacuumStore(store)).kind, "busy");
-    reader.releaseLock();
-    holder.kill("SIGTERM");
-    await holder.stdout.cancel();
-    await holder.status;
-  } finally {
-    store.close();
-    cleanup(dir);
-  }
+  const holder = new Deno.Command("/usr/bin/python3", {
+    args: [
+      "-c",
+      "import sqlite3,sys,time; c=sqlite3.connect(sys.argv[1], isolation_level=None); " +
+      "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(5)",
+      path,
+    ],
+    stdout: "piped",
+  }).spawn();
+  const reader = holder.stdout.getReader();
+  await reader.read();
+  store.exec("PRAGMA busy_timeout = 100");
+  assert.equal(storeError(() => vacuumStore(store)).kind, "busy");
+  reader.releaseLock();
+  holder.kill("SIGTERM");
+  await holder.stdout.cancel();
+  await holder.status;
 });

@@ -2,25 +2,7 @@
 
 import assert from "node:assert/strict";
 import { CHANGELOG_CAP, changelogBounds, type Store } from "../../src/store/mod.ts";
-import { addTrack, cleanup, freshStore, versionOf } from "./helpers.ts";
-
-function withStore(fn: (store: Store, trackId: number) => void): () => void {
-  return () => {
-    const { store, dir } = freshStore();
-    try {
-      const id = addTrack(store, 1);
-      store.db.exec(
-        `INSERT INTO art (id, sha256, mime, byte_len, data) VALUES (1, '${
-          "a".repeat(64)
-        }', 'image/png', 2, x'0102')`,
-      );
-      fn(store, id);
-    } finally {
-      store.close();
-      cleanup(dir);
-    }
-  };
-}
+import { addTrack, versionOf, withTrackAndArt } from "./helpers.ts";
 
 /** Reset content_version and updated_at to 0 so a bump and a touch are both visible. */
 function reset(store: Store, id: number): void {
@@ -56,14 +38,14 @@ const BLOCK =
 
 Deno.test(
   "tags_ai bumps content_version and updated_at",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     assertBump(s, id, () => exec(s, TAG, id), true);
   }),
 );
 
 Deno.test(
   "tags_au bumps content_version and updated_at",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     exec(s, TAG, id);
     assertBump(s, id, () => exec(s, "UPDATE tags SET value = 'y' WHERE track_id = ?", id), true);
   }),
@@ -71,7 +53,7 @@ Deno.test(
 
 Deno.test(
   "tags_ad bumps content_version and updated_at",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     exec(s, TAG, id);
     assertBump(s, id, () => exec(s, "DELETE FROM tags WHERE track_id = ?", id), true);
   }),
@@ -79,7 +61,7 @@ Deno.test(
 
 Deno.test(
   "tag triggers bump only the owning track",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     const other = addTrack(s, 2);
     reset(s, other);
     exec(s, TAG, id);
@@ -89,14 +71,14 @@ Deno.test(
 
 Deno.test(
   "track_art_ai bumps content_version and updated_at",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     assertBump(s, id, () => exec(s, LINK, id), true);
   }),
 );
 
 Deno.test(
   "track_art_au bumps content_version and updated_at",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     exec(s, LINK, id);
     assertBump(
       s,
@@ -109,7 +91,7 @@ Deno.test(
 
 Deno.test(
   "track_art_ad bumps content_version and updated_at",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     exec(s, LINK, id);
     assertBump(s, id, () => exec(s, "DELETE FROM track_art WHERE track_id = ?", id), true);
   }),
@@ -124,7 +106,7 @@ function changelog(store: Store): { seq: number; track_id: number }[] {
 
 Deno.test(
   "tracks_changelog_ai appends the new track id",
-  withStore((s) => {
+  withTrackAndArt((s) => {
     const before = changelog(s).length;
     const id2 = addTrack(s, 2);
     const rows = changelog(s);
@@ -135,7 +117,7 @@ Deno.test(
 
 Deno.test(
   "tracks_changelog_au appends on any update (even ctime only)",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     const before = changelog(s).length;
     exec(s, "UPDATE tracks SET backing_ctime_ns = backing_ctime_ns + 1 WHERE id = ?", id);
     const rows = changelog(s);
@@ -146,7 +128,7 @@ Deno.test(
 
 Deno.test(
   "tracks_changelog_ad appends the deleted track id",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     const before = changelog(s).length;
     exec(s, "DELETE FROM tracks WHERE id = ?", id);
     const rows = changelog(s);
@@ -157,7 +139,7 @@ Deno.test(
 
 Deno.test(
   "tag edits reach the changelog through nested triggers",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     const before = changelog(s).length;
     exec(s, TAG, id);
     assert.equal(changelog(s).length, before + 1);
@@ -167,7 +149,7 @@ Deno.test(
 
 Deno.test(
   `track_changes_prune keeps the last ${CHANGELOG_CAP} contiguous seqs`,
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     s.transaction(() => {
       const bump = s.db.prepare(
         "UPDATE tracks SET backing_ctime_ns = backing_ctime_ns + 1 WHERE id = ?",
@@ -185,7 +167,7 @@ Deno.test(
 
 Deno.test(
   "art_reject_content_update: art content columns are immutable",
-  withStore((s) => {
+  withTrackAndArt((s) => {
     for (
       const set of [
         "data = x'0203'",
@@ -210,7 +192,7 @@ Deno.test(
 
 Deno.test(
   "art_ad bumps every track still referencing the deleted art",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     const other = addTrack(s, 2);
     const bystander = addTrack(s, 3);
     exec(s, LINK, id);
@@ -230,7 +212,7 @@ Deno.test(
 
 Deno.test(
   "tracks_geometry_au bumps on format/offset/length/size/mtime",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     for (
       const set of [
         "format = 'mp3'",
@@ -249,7 +231,7 @@ Deno.test(
 
 Deno.test(
   "tracks_geometry_au does not bump on ctime/path/checksums/unchanged",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     for (
       const set of [
         "backing_ctime_ns = backing_ctime_ns + 1",
@@ -269,14 +251,14 @@ Deno.test(
 
 Deno.test(
   "structural_blocks_ai bumps content_version (not updated_at)",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     assertBump(s, id, () => exec(s, BLOCK, id), false);
   }),
 );
 
 Deno.test(
   "structural_blocks_ad bumps content_version (not updated_at)",
-  withStore((s, id) => {
+  withTrackAndArt((s, id) => {
     exec(s, BLOCK, id);
     assertBump(s, id, () => exec(s, "DELETE FROM structural_blocks WHERE track_id = ?", id), false);
   }),

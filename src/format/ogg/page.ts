@@ -230,8 +230,3 @@ export function* lacePages(length: number): Generator<number[]> {
     yield page;
   }
 }
-
-/** All pages of `lacePages` (tests, small packets). */
-export function lacePacket(length: number): number[][] {
-  return [...lacePages(length)];
-}
