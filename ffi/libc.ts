@@ -75,6 +75,7 @@ const symbols = {
   fcntl_ptr: { name: "fcntl", parameters: ["i32", "i32", "buffer"], result: "i32" },
   readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
+  fstatfs: { parameters: ["i32", "buffer"], result: "i32" },
   getuid: { parameters: [], result: "u32" },
   geteuid: { parameters: [], result: "u32" },
   getgid: { parameters: [], result: "u32" },
@@ -210,6 +211,20 @@ export function preadv2(fd: number, iov: IoVec, offset: number, flags: number): 
   if (e === E.EAGAIN && (flags & RWF_NOWAIT)) return -1;
   throw new ErrnoError("preadv2", e);
 }
+
+/** struct statfs (120 bytes on 64-bit Linux; f_type, a `long`, first). */
+const statfsBuf = new Uint8Array(120);
+const statfsView = new DataView(statfsBuf.buffer);
+
+/** f_type of the file system holding `fd` (fstatfs(2)): TMPFS_MAGIC, NFS_SUPER_MAGIC … */
+export function fsMagic(fd: number): number {
+  check("fstatfs", libc().fstatfs(fd, statfsBuf));
+  return Number(statfsView.getBigUint64(0, true) & 0xffff_ffffn);
+}
+
+/** tmpfs and ramfs: file systems whose file data lives in memory. */
+export const TMPFS_MAGIC = 0x01021994;
+export const RAMFS_MAGIC = 0x858458f6;
 
 export const POLLIN = 0x1;
 export const POLLERR = 0x8;

@@ -8,11 +8,14 @@
 // goes back to blocking mode (the I/O workers' preads must wait, not fail).
 //
 // Reading now (`readNow`): preadv2(RWF_NOWAIT) answers "these bytes", "would
-// block" or "unsupported". File systems without RWF_NOWAIT (tmpfs, NFS, CIFS,
-// FUSE stores such as mergerfs) answer EOPNOTSUPP; that is remembered per
-// backing file system (st_dev), so one such store never makes another store's
-// reads blocking or slow. Callers send "would block" and "unsupported" reads
-// to the I/O workers; nothing here blocks.
+// block" or "unsupported". File systems without RWF_NOWAIT (NFS, CIFS, FUSE
+// stores such as mergerfs, and tmpfs) answer EOPNOTSUPP; that is remembered
+// per backing file system (st_dev), so one such store never makes another
+// store's reads blocking or slow. Callers send "would block" and
+// "unsupported" reads to the I/O workers; nothing here waits for a device or
+// a network. tmpfs and ramfs are the exception: their file data is memory,
+// so a plain pread answers at once, and they are read inline like cached
+// data (sending each read to a worker would cost more than the read).
 //
 // Fds handed to an I/O worker are held (`holdBacking`) until the worker is
 // done: closing one meanwhile (a handle released, an fd evicted to stay under
@@ -105,8 +108,17 @@ let fsOf = new Int32Array(256).fill(-1);
 let holds = new Int32Array(256);
 /** fd → 1 when closeBacking came while held. */
 let closeLater = new Uint8Array(256);
-/** Per backing file system: RWF_NOWAIT works (true) or answered EOPNOTSUPP (false). */
-const fsNowait: boolean[] = [];
+/** How a backing file system is read without blocking. */
+const enum FsRead {
+  /** preadv2(RWF_NOWAIT) works (the default until the file system says otherwise). */
+  Nowait,
+  /** No RWF_NOWAIT, but the data is memory (tmpfs, ramfs): a plain pread cannot wait. */
+  Memory,
+  /** No RWF_NOWAIT: every read goes to an I/O worker. */
+  Unsupported,
+}
+/** Per backing file system (index from fsByDev). */
+const fsNowait: FsRead[] = [];
 const fsByDev = new Map<number, number>();
 
 function grow(fd: number): void {
@@ -129,7 +141,7 @@ function register(fd: number, dev: number): void {
   let slot = fsByDev.get(dev);
   if (slot === undefined) {
     slot = fsNowait.length;
-    fsNowait.push(true);
+    fsNowait.push(FsRead.Nowait);
     fsByDev.set(dev, slot);
   }
   fsOf[fd] = slot;
@@ -164,11 +176,45 @@ export function releaseBacking(fd: number): void {
   }
 }
 
-/** How many backing file systems answered EOPNOTSUPP to RWF_NOWAIT (metrics, tests). */
+/**
+ * How many backing file systems are read through the I/O workers only: they
+ * answered EOPNOTSUPP to RWF_NOWAIT and are not memory (metrics, tests).
+ */
 export function nowaitUnsupportedFileSystems(): number {
   let n = 0;
-  for (const ok of fsNowait) if (!ok) n++;
+  for (const how of fsNowait) if (how === FsRead.Unsupported) n++;
   return n;
+}
+
+/** How many backing file systems without RWF_NOWAIT are memory, read inline (metrics, tests). */
+export function memoryFileSystems(): number {
+  let n = 0;
+  for (const how of fsNowait) if (how === FsRead.Memory) n++;
+  return n;
+}
+
+/** EOPNOTSUPP from `fd`'s file system: memory (read inline from now on) or not (workers). */
+function learnUnsupported(fd: number, slot: number): FsRead {
+  let how = FsRead.Unsupported;
+  try {
+    const magic = libc.fsMagic(fd);
+    if (magic === libc.TMPFS_MAGIC || magic === libc.RAMFS_MAGIC) how = FsRead.Memory;
+  } catch (e) {
+    // Cannot tell: the safe answer is the I/O workers.
+    if (!(e instanceof libc.ErrnoError)) throw e;
+  }
+  fsNowait[slot] = how;
+  return how;
+}
+
+/** A read of a memory file system: a plain pread, which has nothing to wait for. */
+function readMemory(fd: number, into: Uint8Array, at: number, length: number, offset: number) {
+  try {
+    return libc.pread(fd, into.subarray(at, at + length) as Uint8Array<ArrayBuffer>, offset);
+  } catch (e) {
+    const code = e instanceof libc.ErrnoError ? e.code : "EIO";
+    throw new BackingIoError(code, `fd ${fd}`, `cannot read fd ${fd}: ${(e as Error).message}`);
+  }
 }
 
 // ---- reading ----------------------------------------------------------------------
@@ -209,8 +255,11 @@ export function readNow(
   if (!ffiGranted()) return UNSUPPORTED;
   let slot = fd < fsOf.length ? fsOf[fd] : -1;
   if (slot < 0) slot = adopt(fd);
-  if (slot < 0 || !fsNowait[slot]) return UNSUPPORTED;
+  if (slot < 0) return UNSUPPORTED;
+  const how = fsNowait[slot];
+  if (how === FsRead.Unsupported) return UNSUPPORTED;
   if (length === 0) return 0;
+  if (how === FsRead.Memory) return readMemory(fd, into, at, length, offset);
   try {
     const n = libc.preadv2(fd, nowIov.reset().push(into, at, length), offset, libc.RWF_NOWAIT);
     return n < 0 ? WOULD_BLOCK : n;
@@ -218,7 +267,9 @@ export function readNow(
     if (
       e instanceof libc.ErrnoError && (e.errno === libc.E.EOPNOTSUPP || e.errno === libc.E.EINVAL)
     ) {
-      fsNowait[slot] = false;
+      if (learnUnsupported(fd, slot) === FsRead.Memory) {
+        return readMemory(fd, into, at, length, offset);
+      }
       return UNSUPPORTED;
     }
     const code = e instanceof libc.ErrnoError ? e.code : "EIO";

@@ -19,7 +19,12 @@ import {
 } from "./api.ts";
 import { openStore, type Store } from "../store/mod.ts";
 import { contentVersion, getTrack } from "../store/mod.ts";
-import { closeBacking, FdSource, nowaitUnsupportedFileSystems } from "./backing.ts";
+import {
+  closeBacking,
+  FdSource,
+  memoryFileSystems,
+  nowaitUnsupportedFileSystems,
+} from "./backing.ts";
 import { BackingFds, type BackingFile } from "./backing_fds.ts";
 import { asFs, BackingChangedError, ReadRaceError, toFsError } from "./errors.ts";
 import { type LibraryOptions, type ResolvedLibraryOptions, resolveOptions } from "./options.ts";
@@ -540,6 +545,11 @@ export class MusefsLibrary implements Library {
         "musefs_backing_nowait_unsupported_filesystems",
         "Backing file systems read through the I/O workers only (no RWF_NOWAIT)",
         nowaitUnsupportedFileSystems(),
+      ),
+      g(
+        "musefs_backing_memory_filesystems",
+        "Backing file systems without RWF_NOWAIT whose data is memory (tmpfs, ramfs), read inline",
+        memoryFileSystems(),
       ),
       c(
         "musefs_backing_refusals_total",
