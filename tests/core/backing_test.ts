@@ -9,6 +9,8 @@ import { FsError } from "../../src/core/api.ts";
 import {
   closeBacking,
   holdBacking,
+  memoryFileSystems,
+  nowaitUnsupportedFileSystems,
   openBacking,
   readNow,
   releaseBacking,
@@ -17,10 +19,10 @@ import {
 import { BackingFds, fdCapFor } from "../../src/core/backing_fds.ts";
 import { BackingChangedError } from "../../src/core/errors.ts";
 import { BackingIoError, fstatStamp } from "../../src/core/stamp.ts";
-import { tmpfsLacksNowait } from "./nowait_probe.ts";
+import { fuseStore, noFuseStore, tmpfsLacksNowait } from "./nowait_probe.ts";
 import { type ScratchDir, scratchDir } from "../scratch.ts";
 
-/** A temp dir on a disk file system by default (tmpfs lacks RWF_NOWAIT), gone with its scope. */
+/** A temp dir on a disk file system by default (tmpfs is read differently), gone with its scope. */
 function tempDir(under = Deno.env.get("TMPDIR") ?? "/var/tmp"): ScratchDir {
   return scratchDir("musefs-backing-", { dir: under });
 }
@@ -63,27 +65,54 @@ Deno.test("openBacking: regular files only, never a FIFO, a symlink or a directo
 });
 
 Deno.test({
-  name: "readNow: EOPNOTSUPP (tmpfs) is remembered for that file system only",
-  // Needs a tmpfs without RWF_NOWAIT next to a disk file system.
-  ignore: !tmpfsLacksNowait || isTmpfs(Deno.realPathSync("/var/tmp")),
-  fn() {
-    using shmTmp = tempDir("/dev/shm");
-    const shm = shmTmp.path;
+  name: "readNow: EOPNOTSUPP (a FUSE store) is remembered for that file system only",
+  // Needs a FUSE store next to a disk file system.
+  ignore: noFuseStore || isTmpfs(Deno.realPathSync("/var/tmp")),
+  async fn() {
+    await using fuse = await fuseStore();
     using diskTmp = tempDir("/var/tmp");
     const disk = diskTmp.path;
     const bytes = new Uint8Array(8192).map((_, i) => i & 0xff);
-    Deno.writeFileSync(`${shm}/a`, bytes);
+    Deno.writeFileSync(`${fuse.src}/a`, bytes);
     Deno.writeFileSync(`${disk}/a`, bytes);
     Deno.readFileSync(`${disk}/a`); // in the page cache
-    const a = openBacking(`${shm}/a`);
+    const unsupported = nowaitUnsupportedFileSystems();
+    const a = openBacking(`${fuse.mnt}/a`);
     const b = openBacking(`${disk}/a`);
-    const into = new Uint8Array(8192);
-    assert.equal(readNow(a.fd, into, 0, 4096, 0), UNSUPPORTED);
-    assert.equal(readNow(a.fd, into, 0, 4096, 0), UNSUPPORTED, "remembered");
-    assert.equal(readNow(b.fd, into, 0, 8192, 0), 8192, "the disk still reads at once");
-    assert.deepEqual(into, bytes);
-    closeBacking(a.fd);
-    closeBacking(b.fd);
+    try {
+      const into = new Uint8Array(8192);
+      assert.equal(readNow(a.fd, into, 0, 4096, 0), UNSUPPORTED, "a FUSE store has no RWF_NOWAIT");
+      assert.equal(readNow(a.fd, into, 0, 4096, 0), UNSUPPORTED, "remembered");
+      assert.equal(nowaitUnsupportedFileSystems(), unsupported + 1);
+      assert.equal(readNow(b.fd, into, 0, 8192, 0), 8192, "the disk still reads at once");
+      assert.deepEqual(into, bytes);
+    } finally {
+      closeBacking(a.fd);
+      closeBacking(b.fd);
+    }
+  },
+});
+
+Deno.test({
+  name: "readNow: tmpfs has no RWF_NOWAIT but is memory, so it is read at once",
+  ignore: !tmpfsLacksNowait,
+  fn() {
+    using shm = tempDir("/dev/shm");
+    const bytes = new Uint8Array(8192).map((_, i) => (i * 7) & 0xff);
+    Deno.writeFileSync(`${shm.path}/a`, bytes);
+    const unsupported = nowaitUnsupportedFileSystems();
+    const a = openBacking(`${shm.path}/a`);
+    try {
+      const into = new Uint8Array(8192);
+      assert.equal(readNow(a.fd, into, 0, 4096, 0), 4096);
+      assert.equal(readNow(a.fd, into, 4096, 8192, 4096), 4096, "short at end of file");
+      assert.deepEqual(into, bytes);
+      assert.equal(readNow(a.fd, into, 0, 10, 8192), 0, "0 at end of file");
+      assert.ok(memoryFileSystems() >= 1, "counted as memory");
+      assert.equal(nowaitUnsupportedFileSystems(), unsupported, "not sent to the workers");
+    } finally {
+      closeBacking(a.fd);
+    }
   },
 });
 

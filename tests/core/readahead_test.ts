@@ -5,14 +5,13 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { closeBacking, openBacking } from "../../src/core/backing.ts";
-import { tmpfsLacksNowait } from "./nowait_probe.ts";
+import { fuseStore, noFuseStore } from "./nowait_probe.ts";
 import {
   perStreamCap,
   READ_AHEAD_FLOOR,
   ReadAheadPool,
   ReadAheadWindow,
 } from "../../src/core/readahead.ts";
-import { scratchDir } from "../scratch.ts";
 
 const MiB = 1024 * 1024;
 
@@ -155,12 +154,11 @@ Deno.test("requests of the floor size or more bypass the window (the kernel alre
 Deno.test({
   name:
     "on a file system without RWF_NOWAIT a window does no I/O of its own and marks the miss cold",
-  ignore: !tmpfsLacksNowait, // needs a file system without RWF_NOWAIT
-  fn() {
-    using tmp = scratchDir("musefs-readahead-", { dir: "/dev/shm" });
-    const dir = tmp.path;
-    const path = `${dir}/audio.bin`;
-    Deno.writeFileSync(path, new Uint8Array(2 * MiB).fill(5));
+  ignore: noFuseStore, // needs a file system without RWF_NOWAIT that is not memory
+  async fn() {
+    await using fuse = await fuseStore();
+    Deno.writeFileSync(`${fuse.src}/audio.bin`, new Uint8Array(2 * MiB).fill(5));
+    const path = `${fuse.mnt}/audio.bin`;
     const opened = openBacking(path);
     try {
       const pool = new ReadAheadPool(64 * MiB);
