@@ -206,7 +206,11 @@ export class ByteWriter {
     putU32le(this.#buf, at, v);
     return this;
   }
+  /**
+   * The bytes written. The writer is done after this: a writer sized exactly
+   * hands over its buffer without a copy.
+   */
   finish(): Uint8Array {
-    return this.#buf.slice(0, this.#len);
+    return this.#len === this.#buf.length ? this.#buf : this.#buf.slice(0, this.#len);
   }
 }

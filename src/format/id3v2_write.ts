@@ -23,6 +23,7 @@ import {
   vocabByKey,
 } from "./tagmap.ts";
 import { splitDate } from "./id3v2_dates.ts";
+import { SegmentList } from "./segments.ts";
 import { FormatError, type Id3Version, type Segment, type SynthInput } from "./types.ts";
 
 /** Largest value a synchsafe 28-bit size can hold. */
@@ -44,20 +45,18 @@ const FRAME_ID = /^[A-Z0-9]{4}$/;
 
 /** Collects inline bytes and external payload segments, tracking the total size. */
 class TagBuilder {
-  readonly segments: Segment[] = [];
-  #w = new ByteWriter(1024);
-  size = 0;
+  readonly #out = new SegmentList();
 
   constructor(readonly version: Id3Version) {}
 
+  get size(): number {
+    return this.#out.size;
+  }
   bytes(b: Uint8Array): void {
-    this.#w.bytes(b);
-    this.size += b.length;
+    this.#out.inline(b);
   }
   external(seg: Segment & { length: number }): void {
-    this.#flush();
-    this.segments.push(seg);
-    this.size += seg.length;
+    this.#out.segment(seg);
   }
   frameHeader(id: string, bodySize: number): void {
     if (bodySize > MAX_SYNCHSAFE) {
@@ -72,13 +71,7 @@ class TagBuilder {
     this.bytes(body);
   }
   finish(): Segment[] {
-    this.#flush();
-    return this.segments;
-  }
-  #flush(): void {
-    if (this.#w.length === 0) return;
-    this.segments.push({ kind: "inline", bytes: this.#w.finish() });
-    this.#w = new ByteWriter(1024);
+    return this.#out.finish();
   }
 }
 

@@ -28,7 +28,8 @@ import {
   topLevelBoxes,
 } from "./mp4_boxes.ts";
 import { readIlst } from "./mp4_ilst.ts";
-import { buildUdta, SegmentList } from "./mp4_ilst_build.ts";
+import { buildUdta } from "./mp4_ilst_build.ts";
+import { SegmentList } from "./segments.ts";
 import {
   analyzeMoov,
   carriedUdtaChildren,
@@ -177,11 +178,12 @@ export function synthesizeMp4(input: SynthInput, backing: ByteSource, _blobs: Bl
       input.audioOffset,
       udta.size,
     );
-    const moov = rewriteMoov(plan, delta, promote, udta.size);
-    if (moov.length + udta.size !== moovSize) {
+    const out = new SegmentList().inline(ftyp);
+    for (const part of rewriteMoov(plan, delta, promote, udta.size)) out.inline(part);
+    if (out.size - ftyp.length + udta.size !== moovSize) {
       throw new FormatError("malformed", "internal: moov size mismatch");
     }
-    const out = new SegmentList().inline(ftyp).inline(moov).append(udta).inline(mdat);
+    out.append(udta).inline(mdat);
     out.segment({ kind: "backing", offset: input.audioOffset, length: input.audioLength });
     return makeLayout(out.finish());
   });

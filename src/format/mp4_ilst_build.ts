@@ -6,45 +6,8 @@ import { ByteWriter, encodeLatin1, encodeUtf8 } from "./bytes.ts";
 import { boxHeader } from "./mp4_boxes.ts";
 import { DATA_BE_SIGNED, DATA_IMPLICIT, DATA_JPEG, DATA_PNG, DATA_UTF8 } from "./mp4_ilst.ts";
 import { ITUNES_MEAN, vocabByKey } from "./tagmap.ts";
-import type { ArtRef, BinaryTagRef, Segment, TagEntry } from "./types.ts";
-
-/** Segments under construction: adjacent inline bytes are merged into one segment. */
-export class SegmentList {
-  readonly segments: Segment[] = [];
-  #inline = new ByteWriter();
-  #size = 0;
-
-  get size(): number {
-    return this.#size;
-  }
-  inline(bytes: Uint8Array): this {
-    this.#inline.bytes(bytes);
-    this.#size += bytes.length;
-    return this;
-  }
-  segment(seg: Segment & { length: number }): this {
-    this.#flush();
-    this.segments.push(seg);
-    this.#size += seg.length;
-    return this;
-  }
-  append(other: SegmentList): this {
-    for (const s of other.finish()) {
-      if (s.kind === "inline") this.inline(s.bytes);
-      else this.segment(s);
-    }
-    return this;
-  }
-  #flush(): void {
-    if (this.#inline.length === 0) return;
-    this.segments.push({ kind: "inline", bytes: this.#inline.finish() });
-    this.#inline = new ByteWriter();
-  }
-  finish(): Segment[] {
-    this.#flush();
-    return this.segments;
-  }
-}
+import { SegmentList } from "./segments.ts";
+import type { ArtRef, BinaryTagRef, TagEntry } from "./types.ts";
 
 const fourcc = (s: string): Uint8Array => encodeLatin1(s);
 

@@ -160,14 +160,16 @@ const onTablePath = (parent: Box, child: Box): boolean =>
  * counts `udtaSize` more bytes, to be appended by the caller), every child
  * except the old `udta`s, chunk offsets shifted by `delta`, and the tables in
  * `promote` rewritten as co64. Containers on the table path get 8-byte
- * headers; everything else keeps its exact bytes.
+ * headers; everything else keeps its exact bytes. Returned as the pieces in
+ * order (views of the plan's moov where unchanged), for the caller to join
+ * once with everything around them.
  */
 export function rewriteMoov(
   plan: MoovPlan,
   delta: number,
   promote: ReadonlySet<ChunkTable>,
   udtaSize: number,
-): Uint8Array {
+): Uint8Array[] {
   const { moov } = plan;
   const tableAt = new Map(plan.tables.map((t) => [t.box.start, t]));
 
@@ -229,10 +231,7 @@ export function rewriteMoov(
     return [boxHeader(box.type, size), ...parts];
   };
 
-  const parts = emitContainer(plan.root, udtaSize, true);
-  const w = new ByteWriter(parts.reduce((n, p) => n + p.length, 0));
-  for (const p of parts) w.bytes(p);
-  return w.finish();
+  return emitContainer(plan.root, udtaSize, true);
 }
 
 /**
