@@ -105,6 +105,22 @@ export interface MetricSample {
   value: number;
 }
 
+/**
+ * The attributes of many inodes (one directory listing's): the library's
+ * batch when it has one, else one getattr each; null where getattr fails.
+ */
+export function attrsOfMany(lib: Library, inos: readonly number[]): (Attr | null)[] {
+  if (lib.getattrMany !== undefined) return lib.getattrMany(inos);
+  return inos.map((ino) => {
+    try {
+      return lib.getattr(ino);
+    } catch (e) {
+      if (e instanceof FsError) return null;
+      throw e;
+    }
+  });
+}
+
 export function gauge(name: string, help: string, value: number): MetricSample {
   return { name, help, type: "gauge", value };
 }

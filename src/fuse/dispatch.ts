@@ -41,8 +41,8 @@ import {
 } from "../../ffi/fuse_abi.ts";
 import {
   type Attr,
+  attrsOfMany,
   type DirEntry,
-  FsError,
   type Library,
   type ReadPiece,
   type RefreshReport,
@@ -446,19 +446,10 @@ export class Dispatcher {
       inos.push(e.ino);
       at.push(i);
     }
-    const got = this.library.getattrMany?.(inos) ?? inos.map((ino) => this.#attrOrNull(ino));
+    const got = attrsOfMany(this.library, inos);
     const out: (Attr | null)[] = new Array(entries.length).fill(null);
     for (let k = 0; k < at.length; k++) out[at[k]] = got[k];
     return out;
-  }
-
-  #attrOrNull(ino: number): Attr | null {
-    try {
-      return this.library.getattr(ino);
-    } catch (e) {
-      if (e instanceof FsError) return null;
-      throw e;
-    }
   }
 
   /** Ask the library for changes and tell the kernel what to drop. Never throws. */

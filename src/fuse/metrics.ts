@@ -9,6 +9,7 @@
 
 import {
   type Attr,
+  attrsOfMany,
   type DirEntry,
   FsError,
   type Library,
@@ -99,18 +100,9 @@ export class MetricsLibrary implements Library {
   getattrMany(inos: readonly number[]): (Attr | null)[] {
     const own = (ino: number) => ino === METRICS_DIR_INO || ino === METRICS_FILE_INO;
     const theirs = inos.filter((ino) => !own(ino));
-    const got = this.inner.getattrMany?.(theirs) ?? theirs.map((ino) => this.#attrOrNull(ino));
+    const got = attrsOfMany(this.inner, theirs);
     let k = 0;
     return inos.map((ino) => own(ino) ? this.attrs(ino) : got[k++]);
-  }
-
-  #attrOrNull(ino: number): Attr | null {
-    try {
-      return this.inner.getattr(ino);
-    } catch (e) {
-      if (e instanceof FsError) return null;
-      throw e;
-    }
   }
 
   opendir(ino: number): number {
