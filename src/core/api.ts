@@ -111,14 +111,17 @@ export interface MetricSample {
  */
 export function attrsOfMany(lib: Library, inos: readonly number[]): (Attr | null)[] {
   if (lib.getattrMany !== undefined) return lib.getattrMany(inos);
-  return inos.map((ino) => {
-    try {
-      return lib.getattr(ino);
-    } catch (e) {
-      if (e instanceof FsError) return null;
-      throw e;
-    }
-  });
+  return inos.map((ino) => attrOrNull(lib, ino));
+}
+
+/** getattr, or null when it fails with an FsError (anything else is a fault and is thrown). */
+export function attrOrNull(lib: Pick<Library, "getattr">, ino: number): Attr | null {
+  try {
+    return lib.getattr(ino);
+  } catch (e) {
+    if (e instanceof FsError) return null;
+    throw e;
+  }
 }
 
 export function gauge(name: string, help: string, value: number): MetricSample {

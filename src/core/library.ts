@@ -4,6 +4,7 @@
 
 import {
   type Attr,
+  attrOrNull,
   counter,
   type DirEntry,
   FsError,
@@ -196,14 +197,7 @@ export class MusefsLibrary implements Library {
   getattrMany(inos: readonly number[]): (Attr | null)[] {
     return this.resolver.batch(() => {
       this.resolver.prefetch(this.#fileTracks(inos));
-      return inos.map((ino) => {
-        try {
-          return this.getattr(ino);
-        } catch (e) {
-          if (e instanceof FsError) return null;
-          throw e;
-        }
-      });
+      return inos.map((ino) => attrOrNull(this, ino));
     });
   }
 
