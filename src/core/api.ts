@@ -87,7 +87,24 @@ export interface OpenResult {
  */
 export type ReadPiece =
   | { kind: "bytes"; bytes: Uint8Array }
-  | { kind: "file"; fd: number; offset: number; length: number; cold?: boolean };
+  | { kind: "file"; fd: number; offset: number; length: number; cold?: boolean }
+  /**
+   * Ogg audio whose backing pages are not at hand without blocking: bytes
+   * [from, from+take) of the audio segment at `offset`/`length` of the
+   * backing file (`size` bytes), every page's sequence number moved by
+   * `seqDelta` and its CRC patched. Read on an I/O worker (format's
+   * readOggAudioInto over blocking preads of `fd`).
+   */
+  | {
+    kind: "ogg";
+    fd: number;
+    size: number;
+    offset: number;
+    length: number;
+    seqDelta: number;
+    from: number;
+    take: number;
+  };
 
 /** What a refresh changed, so the server can invalidate kernel caches. */
 export interface RefreshReport {

@@ -11,6 +11,7 @@ import { readOggAudio } from "../format/mod.ts";
 import type { BlobSource, ByteSource, Layout, Segment } from "../format/mod.ts";
 import { artDigest, readArt, readBinaryTag, type Store } from "../store/mod.ts";
 import { StoreError } from "../store/mod.ts";
+import { readNow } from "./backing.ts";
 import { BackingChangedError } from "./errors.ts";
 import { WeightedLru } from "./lru.ts";
 import type { ReadAheadWindow } from "./readahead.ts";
@@ -154,9 +155,29 @@ export function readPieces(
         }
         return;
       }
-      case "ogg-audio":
-        pieces.push({ kind: "bytes", bytes: readOggAudio(windowed(backing), seg, from, take) });
+      case "ogg-audio": {
+        if (backing.fd === null) {
+          pieces.push({ kind: "bytes", bytes: readOggAudio(backing.source, seg, from, take) });
+          return;
+        }
+        try {
+          pieces.push({ kind: "bytes", bytes: readOggAudio(nowSource(backing), seg, from, take) });
+        } catch (e) {
+          if (e !== NOT_NOW) throw e;
+          // Pages not at hand without blocking: an I/O worker re-pages them.
+          pieces.push({
+            kind: "ogg",
+            fd: backing.fd,
+            size: backing.source.size,
+            offset: seg.offset,
+            length: seg.length,
+            seqDelta: seg.seqDelta,
+            from,
+            take,
+          });
+        }
         return;
+      }
       default:
         blobs ??= blobsOf(store, art);
         pieces.push({
@@ -171,23 +192,40 @@ function shortRead(backing: BackingAccess, at: number, want: number, got: number
   return new BackingChangedError(backing.path, `short read at ${at}: ${got} of ${want} bytes`);
 }
 
-/** Ogg page reads through the read-ahead window when there is one. */
-const windowedSources = new WeakMap<BackingAccess, ByteSource>();
-function windowed(backing: BackingAccess): ByteSource {
-  const window = backing.window;
-  if (window === null || !window.pool.enabled) return backing.source;
-  let src = windowedSources.get(backing);
+/** Thrown by a `nowSource` read that cannot be answered without blocking (never escapes readPieces). */
+const NOT_NOW = new Error("backing bytes not at hand without blocking");
+
+/**
+ * Ogg page reads that never block the serving thread: through the read-ahead
+ * window when it holds the bytes, else the one non-blocking read (readNow);
+ * bytes not at hand throw NOT_NOW and the read goes to an I/O worker. One
+ * source per handle, so the page memo of readOggAudio carries across reads.
+ */
+const nowSources = new WeakMap<BackingAccess, ByteSource>();
+function nowSource(backing: BackingAccess): ByteSource {
+  let src = nowSources.get(backing);
   if (src === undefined) {
+    const size = backing.source.size;
     src = {
-      size: backing.source.size,
+      size,
       read(offset: number, length: number): Uint8Array {
-        const n = Math.max(0, Math.min(length, backing.source.size - offset));
-        const viaWindow = window.read(offset, n);
+        const n = Math.max(0, Math.min(length, size - offset));
+        const window = backing.window;
+        const viaWindow = window !== null && window.pool.enabled ? window.read(offset, n) : null;
         // Copy: readOggAudio may keep a slice while the window moves on.
-        return viaWindow !== null ? viaWindow.slice() : backing.source.read(offset, n);
+        if (viaWindow !== null) return viaWindow.slice();
+        const out = new Uint8Array(n);
+        let got = 0;
+        while (got < n) {
+          const k = readNow(backing.fd!, out, got, n - got, offset + got);
+          if (k < 0) throw NOT_NOW;
+          if (k === 0) break;
+          got += k;
+        }
+        return got === n ? out : out.subarray(0, got);
       },
     };
-    windowedSources.set(backing, src);
+    nowSources.set(backing, src);
   }
   return src;
 }

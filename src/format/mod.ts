@@ -26,7 +26,7 @@ export {
   readSegment,
   segmentLength,
 } from "./layout.ts";
-export { readOggAudio } from "./ogg/mod.ts";
+export { readOggAudio, readOggAudioInto } from "./ogg/mod.ts";
 export { BoundedSource } from "./source.ts";
 export { audioStartProblem } from "./audio_start.ts";
 export type { LayoutSources } from "./layout.ts";

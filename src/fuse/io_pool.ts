@@ -113,7 +113,7 @@ export class IoPool {
     // reused for another file under the worker.
     const fds: number[] = [];
     for (const p of pieces) {
-      if (p.kind === "file") {
+      if (p.kind !== "bytes") {
         holdBacking(p.fd);
         fds.push(p.fd);
       }

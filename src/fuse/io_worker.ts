@@ -10,6 +10,7 @@
 import * as libc from "../../ffi/libc.ts";
 import { OUT_HEADER_SIZE, writeOutHeader } from "../../ffi/fuse_abi.ts";
 import type { ReadPiece } from "../core/mod.ts";
+import { type ByteSource, readOggAudioInto } from "../format/mod.ts";
 import { servedErrno } from "../model/mod.ts";
 import type { WorkerReply, WorkerRequest } from "./io_messages.ts";
 
@@ -43,13 +44,32 @@ function sendReply(unique: bigint, total: number, error: number): void {
  */
 function serveRead(unique: bigint, pieces: ReadPiece[]): number {
   let need = 0;
-  for (const p of pieces) need += p.kind === "file" ? p.length : p.bytes.length;
+  for (const p of pieces) {
+    need += p.kind === "bytes" ? p.bytes.length : p.kind === "file" ? p.length : p.take;
+  }
   if (need > data.length) data = new Uint8Array(need);
   let total = 0;
   for (const p of pieces) {
     if (p.kind === "bytes") {
       data.set(p.bytes, total);
       total += p.bytes.length;
+      continue;
+    }
+    if (p.kind === "ogg") {
+      // Re-paged from blocking preads; a read error or damaged pages fail the request.
+      const seg = {
+        kind: "ogg-audio" as const,
+        offset: p.offset,
+        length: p.length,
+        seqDelta: p.seqDelta,
+      };
+      readOggAudioInto(
+        blockingSource(p.fd, p.size),
+        seg,
+        p.from,
+        data.subarray(total, total + p.take),
+      );
+      total += p.take;
       continue;
     }
     let got = 0;
@@ -72,6 +92,24 @@ function serveRead(unique: bigint, pieces: ReadPiece[]): number {
   iov.reset().push(header).push(data, 0, total);
   sendReply(unique, total, 0);
   return 0;
+}
+
+/** Blocking reads of `fd` (this thread may wait), short only at end of file. */
+function blockingSource(fd: number, size: number): ByteSource {
+  return {
+    size,
+    read(offset: number, length: number): Uint8Array {
+      const n = Math.max(0, Math.min(length, size - offset));
+      const out = new Uint8Array(n);
+      let got = 0;
+      while (got < n) {
+        const k = libc.pread(fd, out.subarray(got), offset + got);
+        if (k === 0) break;
+        got += k;
+      }
+      return got === n ? out : out.subarray(0, got);
+    },
+  };
 }
 
 self.onmessage = (ev: MessageEvent<WorkerRequest>) => {

@@ -39,6 +39,8 @@ export class InlineReader {
         total += p.bytes.length;
         continue;
       }
+      // Ogg pages the core could not read without blocking: a worker re-pages them.
+      if (p.kind === "ogg") return false;
       if (p.length === 0) continue;
       if (p.cold === true || pos + p.length > this.data.length) return false;
       // A short read is either end of file or a partly cached range: read on

@@ -4,7 +4,13 @@
 // a whole served file through Library.read (file pieces pread here).
 
 import * as libc from "../../ffi/libc.ts";
-import { materialize, probePath, synthesize } from "../../src/format/mod.ts";
+import {
+  type ByteSource,
+  materialize,
+  probePath,
+  readOggAudioInto,
+  synthesize,
+} from "../../src/format/mod.ts";
 import { BufferSource } from "../../src/format/source.ts";
 import type { SynthInput } from "../../src/format/types.ts";
 import {
@@ -109,7 +115,25 @@ export function disposeStore(t: TestLibrary): void {
   t[Symbol.dispose]();
 }
 
-/** The bytes the pieces stand for (file pieces read here, as the server would). */
+/** Blocking reads of an fd, short only at end of file. */
+function preadSource(fd: number, size: number): ByteSource {
+  return {
+    size,
+    read(offset: number, length: number): Uint8Array {
+      const n = Math.max(0, Math.min(length, size - offset));
+      const out = new Uint8Array(n);
+      let got = 0;
+      while (got < n) {
+        const k = libc.pread(fd, out.subarray(got), offset + got);
+        if (k === 0) break;
+        got += k;
+      }
+      return out.subarray(0, got);
+    },
+  };
+}
+
+/** The bytes the pieces stand for (file and Ogg pieces read here, as the server would). */
 export function assemble(pieces: ReadPiece[]): Uint8Array {
   const parts: Uint8Array[] = [];
   let total = 0;
@@ -117,6 +141,20 @@ export function assemble(pieces: ReadPiece[]): Uint8Array {
     if (p.kind === "bytes") {
       parts.push(p.bytes.slice());
       total += p.bytes.length;
+      continue;
+    }
+    if (p.kind === "ogg") {
+      // What the I/O worker does: re-page from blocking preads.
+      const buf = new Uint8Array(p.take);
+      const seg = {
+        kind: "ogg-audio" as const,
+        offset: p.offset,
+        length: p.length,
+        seqDelta: p.seqDelta,
+      };
+      readOggAudioInto(preadSource(p.fd, p.size), seg, p.from, buf);
+      parts.push(buf);
+      total += buf.length;
       continue;
     }
     const buf = new Uint8Array(p.length);

@@ -21,7 +21,7 @@ import { HeaderPacketReader } from "./packets.ts";
 import { packetsHaveArt, paginate } from "./paginate.ts";
 import { isVorbisIdent, vorbisCodec } from "./vorbis.ts";
 
-export { readOggAudio } from "./audio.ts";
+export { readOggAudio, readOggAudioInto } from "./audio.ts";
 
 /** The codec of a stream from its first packet. */
 function codecOf(first: Uint8Array): OggCodec {
