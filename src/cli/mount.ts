@@ -92,6 +92,7 @@ function libraryOptions(o: MountOptions): LibraryOptions {
     readAheadBudgetMib: o.readAheadBudgetMib,
     headerCacheBytes: o.headerCacheMib * MIB,
     attrCacheBytes: o.attrCacheMib * MIB,
+    storeCacheBytes: o.storeCacheMib * MIB,
     artCacheBytes: o.artCacheMib * MIB,
     keepCache: o.keepCache,
     libraryRoots: o.libraryRoots,

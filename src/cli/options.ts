@@ -75,6 +75,7 @@ export interface MountOptions {
   /** Cache budgets (MiB): layouts, sizes/mtimes, art images. */
   headerCacheMib: number;
   attrCacheMib: number;
+  storeCacheMib: number;
   artCacheMib: number;
   readAheadPrefetch: boolean;
   maxBackground: number;
@@ -219,6 +220,7 @@ export function mountInvocation(parsed: ParsedCommand<MountSpec["flags"]>): Invo
       readAheadBudgetMib: f.readAheadBudgetMib,
       headerCacheMib: f.headerCacheMib,
       attrCacheMib: f.attrCacheMib,
+      storeCacheMib: f.storeCacheMib,
       artCacheMib: f.artCacheMib,
       readAheadPrefetch: f.readAheadPrefetch,
       maxBackground: f.maxBackground,

@@ -241,6 +241,11 @@ export const mountSpec = {
       "Memory (MiB) for the sizes and mtimes of files already stat'ed, least recently used dropped.",
       { parse: u32, default: (): number => LIB.attrCacheBytes / MIB, valueName: "MIB" },
     ),
+    storeCacheMib: valueFlag(
+      "store-cache-mib",
+      "Memory (MiB) for SQLite's page cache of the store while serving.",
+      { parse: u32, default: (): number => LIB.storeCacheBytes / MIB, valueName: "MIB" },
+    ),
     artCacheMib: valueFlag(
       "art-cache-mib",
       "Memory (MiB) for cover art images, shared by every track that embeds them.",

@@ -23,8 +23,14 @@ export const LIBRARY_DEFAULTS = {
   keepCache: true,
   /** ID3v2 major version written into MP3s and WAV id3 chunks (3 for old players). */
   id3Version: 4 as 3 | 4,
-  /** Synthesized layouts kept in memory (the four budgets add up to 64 MiB). */
-  headerCacheBytes: 16 * 1024 * 1024,
+  /** Synthesized layouts kept in memory (the five budgets add up to 64 MiB). */
+  headerCacheBytes: 8 * 1024 * 1024,
+  /**
+   * SQLite's page cache for the serving connection: the index and table pages
+   * a directory listing's batch reads; at 200 000 tracks 8 MiB made the
+   * first walk's getattr about a fifth cheaper than 512 KiB.
+   */
+  storeCacheBytes: 8 * 1024 * 1024,
   /** Sizes and mtimes of files already stat'ed. */
   attrCacheBytes: 8 * 1024 * 1024,
   /** Whole art images kept in memory, one copy per image. */

@@ -112,7 +112,11 @@ export class MusefsLibrary implements Library {
     const access = backingAccess(dbPath, options.libraryRoots);
     this.#poll = openStore(dbPath, { mode: "ro" });
     try {
-      this.#serve = openStore(dbPath, { mode: "ro", cacheKiB: 512, foreignKeyCheck: false });
+      this.#serve = openStore(dbPath, {
+        mode: "ro",
+        cacheKiB: options.storeCacheBytes / 1024,
+        foreignKeyCheck: false,
+      });
     } catch (e) {
       this.#poll.close();
       throw e;
@@ -506,6 +510,11 @@ export class MusefsLibrary implements Library {
       g("musefs_cache_art_entries", "Art cache entries", this.art.entries),
       g("musefs_cache_art_bytes", "Art cache bytes", this.art.bytes),
       g("musefs_cache_art_bytes_max", "Art cache budget", this.options.artCacheBytes),
+      g(
+        "musefs_cache_store_bytes_max",
+        "SQLite page cache budget of the serving connection",
+        this.options.storeCacheBytes,
+      ),
       g("musefs_readahead_budget_bytes", "Read-ahead budget", this.readAhead.budget),
       g("musefs_readahead_charged_bytes", "Read-ahead bytes held", this.readAhead.charged),
       c("musefs_readahead_hits_total", "Read-ahead hits", this.readAhead.hits),

@@ -34,6 +34,8 @@ export interface LibraryOptions {
   headerCacheBytes?: number;
   /** Size/mtime cache byte budget (default 8 MiB). */
   attrCacheBytes?: number;
+  /** SQLite page cache of the serving connection. */
+  storeCacheBytes?: number;
   /** Art image cache byte budget (default 8 MiB). */
   artCacheBytes?: number;
   /**
@@ -65,6 +67,7 @@ export interface ResolvedLibraryOptions {
   keepCache: boolean;
   headerCacheBytes: number;
   attrCacheBytes: number;
+  storeCacheBytes: number;
   artCacheBytes: number;
   libraryRoots: readonly string[];
   log: { warn(message: string): void } | null;
@@ -97,6 +100,7 @@ export function resolveOptions(o: LibraryOptions): ResolvedLibraryOptions {
     keepCache: o.keepCache ?? D.keepCache,
     headerCacheBytes: o.headerCacheBytes ?? D.headerCacheBytes,
     attrCacheBytes: o.attrCacheBytes ?? D.attrCacheBytes,
+    storeCacheBytes: o.storeCacheBytes ?? D.storeCacheBytes,
     artCacheBytes: o.artCacheBytes ?? D.artCacheBytes,
     libraryRoots: o.libraryRoots ?? [],
     log: o.log ?? null,

@@ -169,7 +169,8 @@ Deno.test("dry run walks depth-first in readdir order; counts and metrics", asyn
   const metrics = new Map(lib.metrics().map((m) => [m.name, m.value]));
   assert.deepEqual(lib.counts(), { files: n, dirs: 7 }); // musefs_tree_nodes is the server's
   assert.equal(metrics.get("musefs_readahead_budget_bytes"), 32 * 1024 * 1024);
-  assert.equal(metrics.get("musefs_cache_header_bytes_max"), 16 * 1024 * 1024);
+  assert.equal(metrics.get("musefs_cache_header_bytes_max"), 8 * 1024 * 1024);
+  assert.equal(metrics.get("musefs_cache_store_bytes_max"), 8 * 1024 * 1024);
   assert.equal(metrics.get("musefs_cache_size_bytes_max"), 8 * 1024 * 1024);
   assert.equal(metrics.get("musefs_cache_art_bytes_max"), 8 * 1024 * 1024);
 });
