@@ -76,7 +76,15 @@ export {
   trackIdsAtOrUnder,
   trackIdsWhere,
 } from "./curate.ts";
-export { catalogPage, type CatalogRow, catalogRows, catalogUnsafeIds } from "./catalog.ts";
+export {
+  catalogTagsBetween,
+  catalogTagsOf,
+  type CatalogTagRow,
+  catalogTracksOf,
+  catalogTracksPage,
+  type CatalogTrackRow,
+  catalogUnsafeIds,
+} from "./catalog.ts";
 export {
   type DirectoryTracks,
   firstTrackUnder,
