@@ -10,18 +10,23 @@
 
 import { type Format, FORMATS, MAX_TAG_VALUE_BYTES } from "../model/mod.ts";
 import {
+  type CatalogTagRow,
   catalogTagsBetween,
   catalogTagsOf,
-  type CatalogTagRow,
+  type CatalogTrackRow,
   catalogTracksOf,
   catalogTracksPage,
-  type CatalogTrackRow,
   catalogUnsafeIds,
   MAX_ROWS_PER_TRACK,
   type Store,
 } from "../store/mod.ts";
 import { reserveRootName } from "./names.ts";
-import type { TagValues, Template, TrackFields } from "./template.ts";
+import {
+  PATH_DEPENDENT_FORMATS,
+  type TagValues,
+  type Template,
+  type TrackFields,
+} from "./template.ts";
 
 /** What refresh remembers of a track to classify the next change. */
 export interface TrackState {
@@ -103,7 +108,7 @@ function forEachTrack(
     }
     const format = track[2];
     if (fault === null && !isFormat(format)) fault = `unknown format ${format}`;
-    if (fault === null && typeof track[3] !== "string") fault = "backing_path is not text";
+    if (fault === null && track[3] === null) fault = "backing_path is not text";
     visit(track, fault === null ? values : null, fault);
   }
 }
@@ -117,16 +122,18 @@ function renderRows(
   faults: TrackFault[],
 ): void {
   forEachTrack(template.tagKeys.length, tracks, tags, (track, values, fault) => {
-    const [id, cv, format, backingPath, size, mlo, mhi, clo, chi] = track;
-    const sig = hash52(`${format}\u0000${backingPath}\u0000${size}:${mlo}:${mhi}:${clo}:${chi}`);
+    const [id, cv, format, stamp, path] = track;
+    const sig = stamp === null ? 0 : hash52(stamp);
     if (values === null) {
       faults.push({ id, message: `track ${id} is hidden: ${fault}` });
       out.push({ id, state: { cv, sig, path: null, fault: fault ?? "unreadable" } });
       return;
     }
-    const rendered = template.renderValues(values, format as Format, backingPath);
-    const path = rendered === null ? null : reserveRootName(rendered);
-    out.push({ id, state: { cv, sig, path } });
+    const rendered = template.renderValues(values, format as Format, path ?? "");
+    out.push({
+      id,
+      state: { cv, sig, path: rendered === null ? null : reserveRootName(rendered) },
+    });
   });
 }
 
@@ -146,7 +153,7 @@ function* allRows(
 ): Generator<[CatalogTrackRow[], CatalogTagRow[]]> {
   // Pages of ids (not id ranges: ids may be sparse); the tags of a page's id range.
   for (let from = Number.MIN_SAFE_INTEGER;;) {
-    const tracks = catalogTracksPage(store, from, ID_SPAN);
+    const tracks = catalogTracksPage(store, from, ID_SPAN, PATH_DEPENDENT_FORMATS);
     if (tracks.length === 0) return;
     const last = tracks[tracks.length - 1][0];
     yield [tracks, catalogTagsBetween(store, template.tagKeys, tracks[0][0], last)];
@@ -174,6 +181,7 @@ export function loadAll(
 /**
  * Every track's template fields, ascending id, without rendering (for
  * `mount --dry-run`'s statistics). `track` is reused: read it during the call.
+ * Its backing path is there only where the extension depends on it (else "").
  */
 export function visitAllFields(
   store: Store,
@@ -192,7 +200,7 @@ export function visitAllFields(
         if (value !== undefined) fields.set(keys[k], value);
       }
       track.format = row[2] as Format;
-      track.backingPath = row[3];
+      track.backingPath = row[4] ?? "";
       visit(track);
     });
   }
@@ -207,7 +215,7 @@ export function loadSome(
 ): CatalogTrack[] {
   const out: CatalogTrack[] = [];
   if (ids.length === 0) return out;
-  const tracks = catalogTracksOf(store, ids);
+  const tracks = catalogTracksOf(store, ids, PATH_DEPENDENT_FORMATS);
   const tags = tracks.length === 0 ? [] : catalogTagsOf(store, template.tagKeys, ids);
   renderRows(template, tracks, tags, out, faults);
   faults.push(...unsafeFaults(store, ids));

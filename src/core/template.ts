@@ -43,7 +43,10 @@ const SERVED: Record<Format, string> = {
   wav: "wav",
 };
 
-/** The extension a track is served with. */
+/** Formats whose served extension also depends on the backing path (`.m4b` audiobooks). */
+export const PATH_DEPENDENT_FORMATS: readonly Format[] = ["m4a"];
+
+/** The extension a track is served with (the path matters only for PATH_DEPENDENT_FORMATS). */
 export function servedExtension(
   format: Format,
   backingPath: string,

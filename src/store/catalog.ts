@@ -1,31 +1,31 @@
 // The rows a tree build and a refresh render paths from, in two queries that
-// the caller merges by track id: per track its id, content_version, format,
-// backing path, size and stamp; and the text tags of the keys the template
+// the caller merges by track id: per track its id, content_version, format
+// and a text of what its served bytes depend on; and the text tags of the keys the template
 // references, in (track, key BINARY, ordinal) order. Rows come as arrays, a
 // page of ids at a time, so a 200k-track build stays fast and its transient
-// memory bounded. Two narrow queries instead of one join: the backing path
-// and stamp cross into JavaScript once per track rather than once per tag
-// row, and the tag rows carry a key index instead of a key string (at 200k
-// tracks the join took about twice as long).
+// memory bounded. Reading a column costs about 0.1 µs per row, so the queries
+// are narrow: two instead of one join (the track's columns cross into
+// JavaScript once per track rather than once per tag row), the stamp and path
+// as one text, and a key index instead of a key string (at 200k tracks the
+// join took about twice as long).
 
 import { MAX_TAG_VALUE_BYTES } from "../model/mod.ts";
 import type { Store } from "./open.ts";
 import { toStoreError } from "./errors.ts";
 
 /**
- * One track. Nanosecond stamps come split into 32-bit halves so every column
- * reads as a plain number.
+ * One track. `stamp` is its format, backing path, size and stamps as one text
+ * (NULL when the path is not text): what a change of the served bytes or
+ * extension changes, compared as a whole. `path` is the backing path for the
+ * formats the caller asked it for (whose served extension depends on it),
+ * else NULL: most tracks need it for nothing else.
  */
 export type CatalogTrackRow = [
   id: number,
   cv: number,
   format: string,
-  path: string,
-  size: number,
-  mlo: number,
-  mhi: number,
-  clo: number,
-  chi: number,
+  stamp: string | null,
+  path: string | null,
 ];
 
 /**
@@ -41,12 +41,22 @@ export type CatalogTagRow = [trackId: number, key: number | string, value: strin
  * the others are left out of the catalog and listed by catalogUnsafeIds.
  */
 const SAFE = Number.MAX_SAFE_INTEGER;
-const SAFE_ROW = `id BETWEEN -${SAFE} AND ${SAFE} AND content_version BETWEEN 0 AND ${SAFE}
-  AND backing_size BETWEEN 0 AND ${SAFE}`;
+const SAFE_VALUES = `content_version BETWEEN 0 AND ${SAFE} AND backing_size BETWEEN 0 AND ${SAFE}`;
+const SAFE_ROW = `id BETWEEN -${SAFE} AND ${SAFE} AND ${SAFE_VALUES}`;
 
-const TRACK_COLUMNS = `id, content_version, format, backing_path, backing_size,
-  backing_mtime_ns % 4294967296, backing_mtime_ns / 4294967296,
-  backing_ctime_ns % 4294967296, backing_ctime_ns / 4294967296`;
+/**
+ * The columns of a CatalogTrackRow; few, as each costs about 0.1 µs per row to
+ * read. The stamp text splits one way only (the format holds no ":", the
+ * numbers after the path none either); no NUL separator, as text is read up to
+ * the first NUL.
+ */
+function trackColumns(pathFormats: readonly string[]): string {
+  const formats = pathFormats.map(literal).join(", ");
+  return `id, content_version, format,
+    CASE WHEN typeof(backing_path) = 'text' THEN format || ':' || backing_path || ':' ||
+      backing_size || ':' || backing_mtime_ns || ':' || backing_ctime_ns END,
+    ${formats === "" ? "NULL" : `CASE WHEN format IN (${formats}) THEN backing_path END`}`;
+}
 
 /** SQL string literal (template keys are ASCII field names, but quote properly anyway). */
 function literal(s: string): string {
@@ -79,13 +89,24 @@ function query<T>(store: Store, sql: string, ...params: (number | string)[]): T[
   }
 }
 
-/** Tracks with id ≥ `from`, at most `span` of them, ascending id (call inside a read snapshot). */
-export function catalogTracksPage(store: Store, from: number, span: number): CatalogTrackRow[] {
-  return query(
-    store,
-    `SELECT ${TRACK_COLUMNS} FROM tracks WHERE id >= ? AND ${SAFE_ROW} ORDER BY id LIMIT ${span}`,
-    from,
-  );
+/**
+ * Tracks with id ≥ `from`, at most `span` of them, ascending id, with their
+ * backing path when their format is among `pathFormats` (call inside a read
+ * snapshot).
+ */
+export function catalogTracksPage(
+  store: Store,
+  /** At least Number.MIN_SAFE_INTEGER. */
+  from: number,
+  span: number,
+  pathFormats: readonly string[],
+): CatalogTrackRow[] {
+  // `id >= ?` is the only lower bound (`from` is at least −(2^53 − 1)): given
+  // a second one, SQLite seeks from that and filters, a scan from the first
+  // track for every page.
+  const sql = `SELECT ${trackColumns(pathFormats)} FROM tracks
+    WHERE id >= ? AND id <= ${SAFE} AND ${SAFE_VALUES} ORDER BY id LIMIT ${span}`;
+  return query(store, sql, from);
 }
 
 /** Tag rows of the tracks with ids in [`lo`, `hi`] (call inside a read snapshot). */
@@ -99,9 +120,13 @@ export function catalogTagsBetween(
   return query(store, tagsSql(tagKeys, "track_id BETWEEN ? AND ?"), lo, hi);
 }
 
-/** The given tracks that exist, ascending id (call inside a read snapshot). */
-export function catalogTracksOf(store: Store, ids: readonly number[]): CatalogTrackRow[] {
-  const sql = `SELECT ${TRACK_COLUMNS} FROM tracks
+/** The given tracks that exist, ascending id, as catalogTracksPage (call inside a read snapshot). */
+export function catalogTracksOf(
+  store: Store,
+  ids: readonly number[],
+  pathFormats: readonly string[],
+): CatalogTrackRow[] {
+  const sql = `SELECT ${trackColumns(pathFormats)} FROM tracks
     WHERE id IN (SELECT value FROM json_each(?)) AND ${SAFE_ROW} ORDER BY id`;
   return query(store, sql, JSON.stringify(ids));
 }
