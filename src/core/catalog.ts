@@ -53,8 +53,14 @@ export interface CatalogTrack {
   state: TrackState;
 }
 
-/** Tracks per query when loading everything (bounds the rows held at once). */
-const ID_SPAN = 16384;
+/**
+ * Tracks per query when loading everything. Small, so the rows held at once
+ * fit V8's young generation (the shipped flags cap it at 4 MiB): every
+ * scavenge copies the live rows of the page, and a page bigger than the young
+ * generation is copied several times and promoted (at 200k tracks 16384 cost
+ * ~190 ms more scavenging than 1024).
+ */
+const ID_SPAN = 1024;
 
 /** A 52-bit hash of a string (two FNV-1a variants); collisions only cost a missed invalidation. */
 export function hash52(s: string): number {
