@@ -6,9 +6,10 @@
 // function of the whole track set. `applyChanges` (tree_apply.ts) mutates a
 // tree in place and must end equal to a fresh build, inodes included.
 //
-// Memory: one small object per node, children in one Map per directory keyed
-// by the (shared) name string; the by-rendered-name index only holds the rare
-// children whose name differs from their rendered name (collision losers).
+// Memory: one small object per node in an array indexed by inode, children in
+// one Map per directory keyed by the (shared) name string; the
+// by-rendered-name index only holds the rare children whose name differs from
+// their rendered name (collision losers).
 
 import { InodeAllocator, ROOT_INODE } from "./inodes.ts";
 import type { LiveNodes } from "./inodes.ts";
