@@ -12,6 +12,7 @@
 // their rendered name (collision losers).
 
 import { InodeAllocator, ROOT_INODE } from "./inodes.ts";
+import { NodeTable } from "./node_table.ts";
 import type { LiveNodes } from "./inodes.ts";
 import {
   compareBytewise,
@@ -85,44 +86,6 @@ class DirNode implements TreeNodeView {
 
 type TreeNode = FileNode | DirNode;
 
-/**
- * Nodes by inode. The allocator hands inodes out densely from 2, so an array
- * indexed by inode does what a Map would without hashing every access. A
- * removed node leaves a hole (one 8-byte slot: inodes are never reused), so
- * the array is as long as the highest inode the tree holds.
- */
-class NodeTable {
-  readonly #slots: (TreeNode | undefined)[] = [];
-  #size = 0;
-
-  get(inode: number): TreeNode | undefined {
-    return this.#slots[inode];
-  }
-
-  set(inode: number, node: TreeNode): void {
-    if (this.#slots[inode] === undefined) this.#size++;
-    this.#slots[inode] = node;
-  }
-
-  delete(inode: number): void {
-    if (this.#slots[inode] === undefined) return;
-    this.#slots[inode] = undefined;
-    this.#size--;
-  }
-
-  get size(): number {
-    return this.#size;
-  }
-
-  *[Symbol.iterator](): IterableIterator<[number, TreeNode]> {
-    const slots = this.#slots;
-    for (let i = 0; i < slots.length; i++) {
-      const node = slots[i];
-      if (node !== undefined) yield [i, node];
-    }
-  }
-}
-
 export interface BuildOptions {
   /** Inode allocator to (re)use; stable inodes across rebuilds need the same one. Default: a fresh one. */
   allocator?: InodeAllocator;
@@ -141,7 +104,7 @@ export class VirtualTree implements LiveNodes {
 
   readonly caseInsensitive: boolean;
   readonly allocator: InodeAllocator;
-  readonly #nodes = new NodeTable();
+  readonly #nodes = new NodeTable<TreeNode>();
   readonly #tracks = new Map<number, number>();
   #dirs = 0;
   #highestTrackId = -Infinity;
