@@ -77,12 +77,12 @@ export {
   trackIdsWhere,
 } from "./curate.ts";
 export {
+  type CatalogTagRow,
   catalogTagsBetween,
   catalogTagsOf,
-  type CatalogTagRow,
+  type CatalogTrackRow,
   catalogTracksOf,
   catalogTracksPage,
-  type CatalogTrackRow,
   catalogUnsafeIds,
 } from "./catalog.ts";
 export {
