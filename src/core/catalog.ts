@@ -55,12 +55,14 @@ export interface CatalogTrack {
 
 /**
  * Tracks per query when loading everything. Small, so the rows held at once
- * fit V8's young generation (the shipped flags cap it at 4 MiB): every
- * scavenge copies the live rows of the page, and a page bigger than the young
- * generation is copied several times and promoted (at 200k tracks 16384 cost
- * ~190 ms more scavenging than 1024).
+ * stay a small part of V8's young generation (the shipped flags cap it at
+ * 4 MiB, and --optimize-for-size keeps it smaller still): every scavenge
+ * copies the live rows of the page, and rows that outlive a few scavenges are
+ * promoted and marked again and again while the tree grows. At 200k tracks
+ * under the shipped flags, 256 took 2.2 s of CPU to open the library where
+ * 1024 took 2.7 s and 16384 more.
  */
-const ID_SPAN = 1024;
+const ID_SPAN = 256;
 
 /** A 52-bit hash of a string (two FNV-1a variants); collisions only cost a missed invalidation. */
 export function hash52(s: string): number {
