@@ -104,11 +104,15 @@ function libraryOptions(o: MountOptions): LibraryOptions {
  * Serving uses read-only connections, which cannot migrate. A store of an
  * older schema version (written by an older musefs) is upgraded once through
  * a read-write open first, as the original's mount did.
+ *
+ * The read-only opens before the library's own skip PRAGMA foreign_key_check:
+ * it reads every tag row (a few hundred ms at 200 000 tracks), and opening the
+ * library runs it once anyway, before anything is served.
  */
 async function upgradeIfOld(db: string): Promise<void> {
   const { openStore, StoreError } = await import("../store/mod.ts");
   try {
-    openStore(db, { mode: "ro" }).close();
+    openStore(db, { mode: "ro", foreignKeyCheck: false }).close();
   } catch (e) {
     if (!(e instanceof StoreError) || e.kind !== "old-version") throw e;
     log.info(`upgrading the store schema of ${db}`);
@@ -140,7 +144,7 @@ export async function runMount(
   await upgradeIfOld(options.db);
   if (mountpoint !== null) {
     const { openStore } = await import("../store/mod.ts");
-    const store = openStore(options.db, { mode: "ro" });
+    const store = openStore(options.db, { mode: "ro", foreignKeyCheck: false });
     try {
       const realPath = Deno.realPathSync(mountpoint);
       guards!.refuseStackedRealPath(mountpoint, realPath);

@@ -10,15 +10,23 @@
 
 import { type Format, FORMATS, MAX_TAG_VALUE_BYTES } from "../model/mod.ts";
 import {
-  catalogPage,
-  type CatalogRow,
-  catalogRows,
+  type CatalogTagRow,
+  catalogTagsBetween,
+  catalogTagsOf,
+  type CatalogTrackRow,
+  catalogTracksOf,
+  catalogTracksPage,
   catalogUnsafeIds,
   MAX_ROWS_PER_TRACK,
   type Store,
 } from "../store/mod.ts";
 import { reserveRootName } from "./names.ts";
-import type { Template, TrackFields } from "./template.ts";
+import {
+  PATH_DEPENDENT_FORMATS,
+  type TagValues,
+  type Template,
+  type TrackFields,
+} from "./template.ts";
 
 /** What refresh remembers of a track to classify the next change. */
 export interface TrackState {
@@ -45,8 +53,16 @@ export interface CatalogTrack {
   state: TrackState;
 }
 
-/** Tracks per query when loading everything (bounds the rows held at once). */
-const ID_SPAN = 16384;
+/**
+ * Tracks per query when loading everything. Small, so the rows held at once
+ * stay a small part of V8's young generation (the shipped flags cap it at
+ * 4 MiB, and --optimize-for-size keeps it smaller still): every scavenge
+ * copies the live rows of the page, and rows that outlive a few scavenges are
+ * promoted and marked again and again while the tree grows. At 200k tracks
+ * under the shipped flags, 256 took 2.2 s of CPU to open the library where
+ * 1024 took 2.7 s and 16384 more.
+ */
+const ID_SPAN = 256;
 
 /** A 52-bit hash of a string (two FNV-1a variants); collisions only cost a missed invalidation. */
 export function hash52(s: string): number {
@@ -65,73 +81,67 @@ function isFormat(s: string): s is Format {
 }
 
 /**
- * Group the joined rows (in order) into one TrackFields per track and call
- * `visit` with it and its first row, or with null and why when the track's
- * rows cannot be read. The TrackFields object is reused: read it during the
- * call only.
+ * Merge the track rows (ascending id) with their tag rows (ascending track id,
+ * each track's in key BINARY, ordinal order) and call `visit` per track with
+ * its tag values by key index, or with null and why when the track's rows
+ * cannot be read. `values` is reused: read it during the call only.
  */
 function forEachTrack(
-  rows: CatalogRow[],
-  visit: (track: TrackFields | null, first: CatalogRow, fault: string | null) => void,
+  keyCount: number,
+  tracks: readonly CatalogTrackRow[],
+  tags: readonly CatalogTagRow[],
+  visit: (track: CatalogTrackRow, values: TagValues | null, fault: string | null) => void,
 ): void {
-  const fields = new Map<string, string>();
-  const track: { fields: Map<string, string>; format: Format; backingPath: string } = {
-    fields,
-    format: "flac",
-    backingPath: "",
-  };
-  let i = 0;
-  while (i < rows.length) {
-    const first = rows[i];
-    const id = first[0];
-    fields.clear();
+  const values: (string | undefined)[] = new Array(keyCount).fill(undefined);
+  let j = 0;
+  for (const track of tracks) {
+    const id = track[0];
+    values.fill(undefined);
     let count = 0;
     let fault: string | null = null;
-    for (; i < rows.length && rows[i][0] === id; i++) {
-      const key = rows[i][9];
-      if (key === null || fault !== null) continue;
-      const value = rows[i][10];
+    // Tag rows of tracks the track query left out (beyond 2^53) are skipped.
+    while (j < tags.length && tags[j][0] < id) j++;
+    for (; j < tags.length && tags[j][0] === id; j++) {
+      if (fault !== null) continue;
+      const [, key, value] = tags[j];
       if (value === null) {
         fault = `tag ${key} has a value over ${MAX_TAG_VALUE_BYTES} bytes`;
       } else if (++count > MAX_ROWS_PER_TRACK) {
         fault = `more than ${MAX_ROWS_PER_TRACK} text tag rows for the template's keys`;
       } else {
         // Rows come in (key BINARY, ordinal) order: the first spelling and ordinal win.
-        const k = String(key).toLowerCase();
-        if (!fields.has(k)) fields.set(k, String(value));
+        const k = key as number;
+        if (values[k] === undefined) values[k] = value;
       }
     }
-    const format = first[2];
+    const format = track[2];
     if (fault === null && !isFormat(format)) fault = `unknown format ${format}`;
-    if (fault === null && typeof first[3] !== "string") fault = "backing_path is not text";
-    if (fault !== null) {
-      visit(null, first, fault);
-      continue;
-    }
-    track.format = format as Format;
-    track.backingPath = first[3];
-    visit(track as TrackFields, first, null);
+    if (fault === null && track[3] === null) fault = "backing_path is not text";
+    visit(track, fault === null ? values : null, fault);
   }
 }
 
-/** Render the joined rows (grouped by track, in order) into `out`; unreadable tracks → `faults`. */
+/** Render the rows into `out`; unreadable tracks → `faults`. */
 function renderRows(
   template: Template,
-  rows: CatalogRow[],
+  tracks: readonly CatalogTrackRow[],
+  tags: readonly CatalogTagRow[],
   out: CatalogTrack[],
   faults: TrackFault[],
 ): void {
-  forEachTrack(rows, (track, first, fault) => {
-    const [id, cv, format, backingPath, size, mlo, mhi, clo, chi] = first;
-    const sig = hash52(`${format}\u0000${backingPath}\u0000${size}:${mlo}:${mhi}:${clo}:${chi}`);
-    if (track === null) {
+  forEachTrack(template.tagKeys.length, tracks, tags, (track, values, fault) => {
+    const [id, cv, format, stamp, path] = track;
+    const sig = stamp === null ? 0 : hash52(stamp);
+    if (values === null) {
       faults.push({ id, message: `track ${id} is hidden: ${fault}` });
       out.push({ id, state: { cv, sig, path: null, fault: fault ?? "unreadable" } });
       return;
     }
-    const rendered = template.render(track);
-    const path = rendered === null ? null : reserveRootName(rendered);
-    out.push({ id, state: { cv, sig, path } });
+    const rendered = template.renderValues(values, format as Format, path ?? "");
+    out.push({
+      id,
+      state: { cv, sig, path: rendered === null ? null : reserveRootName(rendered) },
+    });
   });
 }
 
@@ -144,14 +154,18 @@ function unsafeFaults(store: Store, ids: readonly number[] | null): TrackFault[]
   }));
 }
 
-/** Pages of the joined rows of every track, ascending id (call inside a read snapshot). */
-function* allRows(store: Store, template: Template): Generator<CatalogRow[]> {
-  // Pages of ids (not id ranges: ids may be sparse), each one joined query.
+/** Pages of every track's rows, ascending id (call inside a read snapshot). */
+function* allRows(
+  store: Store,
+  template: Template,
+): Generator<[CatalogTrackRow[], CatalogTagRow[]]> {
+  // Pages of ids (not id ranges: ids may be sparse); the tags of a page's id range.
   for (let from = Number.MIN_SAFE_INTEGER;;) {
-    const rows = catalogPage(store, template.tagKeys, from, ID_SPAN);
-    if (rows.length === 0) return;
-    yield rows;
-    from = rows[rows.length - 1][0] + 1;
+    const tracks = catalogTracksPage(store, from, ID_SPAN, PATH_DEPENDENT_FORMATS);
+    if (tracks.length === 0) return;
+    const last = tracks[tracks.length - 1][0];
+    yield [tracks, catalogTagsBetween(store, template.tagKeys, tracks[0][0], last)];
+    from = last + 1;
   }
 }
 
@@ -165,7 +179,9 @@ export function loadAll(
   faults: TrackFault[] = [],
 ): CatalogTrack[] {
   const out: CatalogTrack[] = [];
-  for (const rows of allRows(store, template)) renderRows(template, rows, out, faults);
+  for (const [tracks, tags] of allRows(store, template)) {
+    renderRows(template, tracks, tags, out, faults);
+  }
   faults.push(...unsafeFaults(store, null));
   return out;
 }
@@ -173,15 +189,27 @@ export function loadAll(
 /**
  * Every track's template fields, ascending id, without rendering (for
  * `mount --dry-run`'s statistics). `track` is reused: read it during the call.
+ * Its backing path is there only where the extension depends on it (else "").
  */
 export function visitAllFields(
   store: Store,
   template: Template,
   visit: (track: TrackFields) => void,
 ): void {
-  for (const rows of allRows(store, template)) {
-    forEachTrack(rows, (track) => {
-      if (track !== null) visit(track);
+  const keys = template.tagKeys;
+  const fields = new Map<string, string>();
+  const track = { fields, format: "flac" as Format, backingPath: "" };
+  for (const [tracks, tags] of allRows(store, template)) {
+    forEachTrack(keys.length, tracks, tags, (row, values) => {
+      if (values === null) return;
+      fields.clear();
+      for (let k = 0; k < keys.length; k++) {
+        const value = values[k];
+        if (value !== undefined) fields.set(keys[k], value);
+      }
+      track.format = row[2] as Format;
+      track.backingPath = row[4] ?? "";
+      visit(track);
     });
   }
 }
@@ -195,7 +223,9 @@ export function loadSome(
 ): CatalogTrack[] {
   const out: CatalogTrack[] = [];
   if (ids.length === 0) return out;
-  renderRows(template, catalogRows(store, template.tagKeys, ids), out, faults);
+  const tracks = catalogTracksOf(store, ids, PATH_DEPENDENT_FORMATS);
+  const tags = tracks.length === 0 ? [] : catalogTagsOf(store, template.tagKeys, ids);
+  renderRows(template, tracks, tags, out, faults);
   faults.push(...unsafeFaults(store, ids));
   return out;
 }

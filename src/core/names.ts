@@ -54,7 +54,12 @@ export function truncateUtf8(s: string, max: number): string {
  * must reason over this same sequence.
  */
 export function pathComponents(path: string): string[] {
-  return path.split("/").filter((c) => c !== "" && c !== "." && c !== "..");
+  return path.split("/").filter(isMaterialized);
+}
+
+/** True if a component of a rendered path materializes (see pathComponents). */
+export function isMaterialized(component: string): boolean {
+  return component !== "" && component !== "." && component !== "..";
 }
 
 /**

@@ -43,7 +43,10 @@ const SERVED: Record<Format, string> = {
   wav: "wav",
 };
 
-/** The extension a track is served with. */
+/** Formats whose served extension also depends on the backing path (`.m4b` audiobooks). */
+export const PATH_DEPENDENT_FORMATS: readonly Format[] = ["m4a"];
+
+/** The extension a track is served with (the path matters only for PATH_DEPENDENT_FORMATS). */
 export function servedExtension(
   format: Format,
   backingPath: string,
@@ -90,10 +93,17 @@ export function buildFieldMap(
   return map;
 }
 
+// deno-lint-ignore no-control-regex
+const UNSAFE_IN_COMPONENT = /[/\x00-\x1f]/g;
+
 /** A plain value as one path component: "/" and control characters become "_". */
 export function sanitizeValue(value: string): string {
-  // deno-lint-ignore no-control-regex
-  return value.replace(/[/\x00-\x1f]/g, "_");
+  // Most values need nothing: a scan of their code units is cheaper than the regex.
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x2f) return value.replace(UNSAFE_IN_COMPONENT, "_");
+  }
+  return value;
 }
 
 /** A path field's value as directories: split on "/", drop empty/"."/"..", sanitize, at most 64. */
@@ -113,10 +123,25 @@ export function zeroPad(value: string, width: number): string {
   return m === null ? value : m[1].padStart(width, "0");
 }
 
-interface Rendered {
-  text: string;
-  resolved: boolean;
+/** A template field's values, indexed like `Template.tagKeys` (undefined: no such tag). */
+export type TagValues = readonly (string | undefined)[];
+
+/** What a field candidate reads: a derived field, or a tag by its index in `tagKeys`. */
+interface Source {
+  readonly name: string;
+  readonly derived: "ext" | "format" | null;
+  /** Index in `tagKeys` (-1 for derived fields). */
+  readonly index: number;
+  /** The per-field `--fallback`, if any. */
+  readonly fallback: string | undefined;
 }
+
+/** The nodes with every field name resolved once, so rendering does no lookups by name. */
+type Compiled =
+  | { readonly kind: "literal"; readonly text: string }
+  | { readonly kind: "field"; readonly chain: readonly (Source & { readonly pad: number })[] }
+  | { readonly kind: "path"; readonly chain: readonly Source[] }
+  | { readonly kind: "section"; readonly body: readonly Compiled[] };
 
 export class Template {
   readonly nodes: readonly TemplateNode[];
@@ -126,6 +151,9 @@ export class Template {
   readonly #defaultFallback: string;
   readonly #skipOnMissing: boolean;
   readonly #extensions: ExtensionMode;
+  readonly #compiled: readonly Compiled[];
+  /** sanitizeValue(--default-fallback), rendered for an unresolved top-level field. */
+  readonly #defaultRendered: string;
 
   private constructor(readonly source: string, nodes: TemplateNode[], options: RenderOptions) {
     this.nodes = nodes;
@@ -134,8 +162,34 @@ export class Template {
       [...(options.fallbacks ?? [])].map(([k, v]) => [asciiLower(k), v] as const),
     );
     this.#defaultFallback = options.defaultFallback ?? DEFAULT_FALLBACK;
+    this.#defaultRendered = sanitizeValue(this.#defaultFallback);
     this.#skipOnMissing = options.skipOnMissing ?? false;
     this.#extensions = options.extensions ?? "served";
+    this.#compiled = this.#compile(nodes);
+  }
+
+  #compile(nodes: readonly TemplateNode[]): Compiled[] {
+    const source = (name: string): Source => ({
+      name,
+      derived: name === "ext" || name === "format" ? name : null,
+      index: DERIVED_FIELDS.has(name) ? -1 : this.tagKeys.indexOf(name),
+      fallback: this.#fallbacks.get(name),
+    });
+    return nodes.map((node): Compiled => {
+      switch (node.kind) {
+        case "literal":
+          return node;
+        case "section":
+          return { kind: "section", body: this.#compile(node.body) };
+        case "path":
+          return { kind: "path", chain: node.chain.map(source) };
+        case "field":
+          return {
+            kind: "field",
+            chain: node.chain.map((ref) => ({ ...source(ref.name), pad: ref.pad })),
+          };
+      }
+    });
   }
 
   /** Parse `source` (throws TemplateError) and bind the rendering options. */
@@ -150,66 +204,90 @@ export class Template {
 
   /** The track's relative path with extension, or null when --skip-on-missing drops it. */
   render(track: TrackFields): string | null {
-    const ext = this.extensionOf(track);
+    const values = this.tagKeys.map((k) => track.fields.get(k));
+    return this.renderValues(values, track.format, track.backingPath);
+  }
+
+  /**
+   * `render` over the values of `tagKeys` by index (undefined: no such tag),
+   * as the catalog reads them: no map per track.
+   */
+  renderValues(values: TagValues, format: Format, backingPath: string): string | null {
+    const ext = servedExtension(format, backingPath, this.#extensions);
     let out = "";
-    for (const node of this.nodes) {
+    for (const node of this.#compiled) {
       if (node.kind === "literal") {
         out += node.text;
       } else if (node.kind === "section") {
-        const section = this.#renderSection(node.body, track, ext);
-        if (section.resolved) out += section.text;
+        const section = this.#renderSection(node.body, values, format, ext);
+        if (section !== null) out += section;
       } else {
-        const value = this.#resolve(node, track, ext);
+        const value = this.#resolve(node, values, format, ext);
         if (value !== undefined) out += value;
         else if (this.#skipOnMissing) return null;
-        else out += sanitizeValue(this.#defaultFallback);
+        else out += this.#defaultRendered;
       }
     }
     return `${out}.${ext}`;
   }
 
-  #renderSection(body: readonly TemplateNode[], track: TrackFields, ext: string): Rendered {
+  /** A section's text, or null when no field in it resolved. */
+  #renderSection(
+    body: readonly Compiled[],
+    values: TagValues,
+    format: Format,
+    ext: string,
+  ): string | null {
     let text = "";
     let resolved = false;
     for (const node of body) {
       if (node.kind === "literal") {
         text += node.text;
       } else if (node.kind === "section") {
-        const inner = this.#renderSection(node.body, track, ext);
-        if (inner.resolved) {
-          text += inner.text;
+        const inner = this.#renderSection(node.body, values, format, ext);
+        if (inner !== null) {
+          text += inner;
           resolved = true;
         }
       } else {
-        const value = this.#resolve(node, track, ext);
+        const value = this.#resolve(node, values, format, ext);
         if (value !== undefined) {
           text += value;
           resolved = true;
         }
       }
     }
-    return { text, resolved };
+    return resolved ? text : null;
   }
 
   /** The sanitized value of a field node, undefined when no candidate resolves. */
   #resolve(
-    node: Extract<TemplateNode, { kind: "field" | "path" }>,
-    track: TrackFields,
+    node: Extract<Compiled, { kind: "field" | "path" }>,
+    values: TagValues,
+    format: Format,
     ext: string,
   ): string | undefined {
     if (node.kind === "path") {
-      for (const name of node.chain) {
-        const raw = derived(name, track, ext) ??
-          (track.fields.has(name) ? track.fields.get(name) : this.#fallbacks.get(name));
+      for (const src of node.chain) {
+        const raw = src.derived === null
+          ? (src.index >= 0 ? values[src.index] : undefined) ?? src.fallback
+          : src.derived === "ext"
+          ? ext
+          : format;
         if (raw === undefined) continue;
         const segments = sanitizePathValue(raw);
         if (segments.length > 0) return segments.join("/");
       }
       return undefined;
     }
-    for (const ref of node.chain) {
-      const value = this.#plain(ref, track, ext);
-      if (value !== undefined) return sanitizeValue(ref.pad > 0 ? zeroPad(value, ref.pad) : value);
+    for (const src of node.chain) {
+      let value: string | undefined;
+      if (src.derived !== null) value = src.derived === "ext" ? ext : format;
+      else {
+        const tag = src.index >= 0 ? values[src.index] : undefined;
+        value = tag !== undefined && tag !== "" ? tag : src.fallback || undefined;
+      }
+      if (value !== undefined) return sanitizeValue(src.pad > 0 ? zeroPad(value, src.pad) : value);
     }
     return undefined;
   }

@@ -6,15 +6,18 @@
 // function of the whole track set. `applyChanges` (tree_apply.ts) mutates a
 // tree in place and must end equal to a fresh build, inodes included.
 //
-// Memory: one small object per node, children in one Map per directory keyed
-// by the (shared) name string; the by-rendered-name index only holds the rare
-// children whose name differs from their rendered name (collision losers).
+// Memory: one small object per node in an array indexed by inode, children in
+// one Map per directory keyed by the (shared) name string; the
+// by-rendered-name index only holds the rare children whose name differs from
+// their rendered name (collision losers).
 
 import { InodeAllocator, ROOT_INODE } from "./inodes.ts";
+import { NodeTable } from "./node_table.ts";
 import type { LiveNodes } from "./inodes.ts";
 import {
   compareBytewise,
   fold,
+  isMaterialized,
   isSuffixShaped,
   NAME_MAX,
   pathComponents,
@@ -101,7 +104,7 @@ export class VirtualTree implements LiveNodes {
 
   readonly caseInsensitive: boolean;
   readonly allocator: InodeAllocator;
-  readonly #nodes = new Map<number, TreeNode>();
+  readonly #nodes = new NodeTable<TreeNode>();
   readonly #tracks = new Map<number, number>();
   #dirs = 0;
   #highestTrackId = -Infinity;
@@ -117,9 +120,31 @@ export class VirtualTree implements LiveNodes {
   static build(entries: Iterable<TreeEntry>, options: BuildOptions = {}): VirtualTree {
     const allocator = options.allocator ?? new InodeAllocator(options.caseInsensitive ?? false);
     const tree = new VirtualTree(allocator, options.caseInsensitive ?? allocator.caseInsensitive);
-    const sorted = [...entries];
-    if (!isSortedById(sorted)) sorted.sort((a, b) => a[0] - b[0]);
-    for (const [trackId, path] of sorted) tree.insertTrack(trackId, path);
+    let sorted = Array.isArray(entries) ? entries as readonly TreeEntry[] : [...entries];
+    if (!isSortedById(sorted)) sorted = [...sorted].sort((a, b) => a[0] - b[0]);
+    // Consecutive tracks mostly share a directory (an album): while the text
+    // before the last "/" repeats, the file goes straight into the directory
+    // the previous one went into (nothing is removed during a build, so it
+    // stands), without walking the path again.
+    let dirPrefix: string | null = null;
+    let dirInode = ROOT_INODE;
+    for (const [trackId, path] of sorted) {
+      const slash = path.lastIndexOf("/");
+      const leaf = path.slice(slash + 1);
+      const materialized = isMaterialized(leaf);
+      if (
+        materialized && dirPrefix !== null && slash + 1 === dirPrefix.length &&
+        path.startsWith(dirPrefix)
+      ) {
+        tree.#insertFile(trackId, dirInode, leaf);
+      } else if (tree.insertTrack(trackId, path) && materialized) {
+        // The leaf is the path's last component, so its directory is the prefix's.
+        dirInode = tree.#nodes.get(tree.#tracks.get(trackId)!)!.parent;
+        dirPrefix = tree.#reachedByName(dirInode) ? path.slice(0, slash + 1) : null;
+      } else {
+        dirPrefix = null;
+      }
+    }
     return tree;
   }
 
@@ -305,8 +330,29 @@ export class VirtualTree implements LiveNodes {
     if (comps.length === 0) return false;
     let dir = ROOT_INODE;
     for (let i = 0; i < comps.length - 1; i++) dir = this.#ensureDir(dir, comps[i]);
+    this.#insertFile(trackId, dir, comps[comps.length - 1]);
+    return true;
+  }
+
+  /**
+   * True if every directory from `dir` up holds its rendered name unsuffixed,
+   * so walking the same path again ends in `dir`. A suffixed one was made
+   * because its rendered name is a file's, and the next walk makes another.
+   */
+  #reachedByName(dir: number): boolean {
+    for (let cur = dir; cur !== ROOT_INODE;) {
+      const node = this.#nodes.get(cur)!;
+      if (node.name !== node.renderedName) return false;
+      cur = node.parent;
+    }
+    return true;
+  }
+
+  /** Insert one track's file, rendered leaf component `leaf`, into directory `dir`. */
+  #insertFile(trackId: number, dir: number, leaf: string): void {
+    if (this.#tracks.has(trackId)) throw new Error(`track ${trackId} is already in the tree`);
     const parent = this.#nodes.get(dir) as DirNode;
-    const rendered = truncateComponent(comps[comps.length - 1], true);
+    const rendered = truncateComponent(leaf, true);
     const name = this.#disambiguate(parent, rendered);
     const inode = this.allocator.intern(dir, name);
     const node = new FileNode(dir, name, rendered, trackId);
@@ -314,7 +360,6 @@ export class VirtualTree implements LiveNodes {
     this.#tracks.set(trackId, inode);
     if (trackId > this.#highestTrackId) this.#highestTrackId = trackId;
     this.#link(dir, parent, inode, node);
-    return true;
   }
 
   /**

@@ -76,7 +76,15 @@ export {
   trackIdsAtOrUnder,
   trackIdsWhere,
 } from "./curate.ts";
-export { catalogPage, type CatalogRow, catalogRows, catalogUnsafeIds } from "./catalog.ts";
+export {
+  type CatalogTagRow,
+  catalogTagsBetween,
+  catalogTagsOf,
+  type CatalogTrackRow,
+  catalogTracksOf,
+  catalogTracksPage,
+  catalogUnsafeIds,
+} from "./catalog.ts";
 export {
   type DirectoryTracks,
   firstTrackUnder,
