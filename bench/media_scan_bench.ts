@@ -17,6 +17,7 @@
 //
 // Run (as root; needs /dev/fuse, bindfs, sqlite3, /usr/bin/python3):
 //   npx deno task bench media-scan            (or: deno run <shipped flags> bench/media_scan_bench.ts)
+//   npx deno task bench media-scan -- --tracks 200000 --reps 1
 //   … bench/media_scan_bench.ts --tracks 200000 --reps 1
 // MUSEFS_BENCH_BASELINE=<checkout>: also mount that checkout's main.ts in every round (e.g. a
 // clone of main) and print its figures under each pass: a before/after from one run.

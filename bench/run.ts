@@ -1,6 +1,7 @@
 // Run every benchmark in bench/, one after another, each in its own process
 // (so one's memory and caches do not colour the next). Pass names to run a
-// subset: `npx deno task bench format core`.
+// subset: `npx deno task bench format core`; arguments after `--` go to each
+// benchmark run: `npx deno task bench media-scan -- --tracks 200000 --reps 1`.
 
 import { DENO_FLAGS } from "../src/cli/deno_flags.ts";
 
@@ -14,7 +15,10 @@ const BENCHES: { name: string; file: string; flags: string[] }[] = [
 ];
 
 if (import.meta.main) {
-  const want = Deno.args.length ? new Set(Deno.args) : null;
+  const dash = Deno.args.indexOf("--");
+  const names = dash < 0 ? Deno.args : Deno.args.slice(0, dash);
+  const passed = dash < 0 ? [] : Deno.args.slice(dash + 1);
+  const want = names.length ? new Set(names) : null;
   let failed = 0;
   for (const b of BENCHES) {
     if (want && !want.has(b.name)) continue;
@@ -26,7 +30,7 @@ if (import.meta.main) {
     }
     console.log(`\n== ${b.name} (${b.file})`);
     const { code } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", ...DENO_FLAGS, ...b.flags, b.file],
+      args: ["run", ...DENO_FLAGS, ...b.flags, b.file, ...passed],
       stdout: "inherit",
       stderr: "inherit",
     }).output();
