@@ -20,6 +20,7 @@ import {
   EntryOut,
   FOPEN_DIRECT_IO,
   FOPEN_KEEP_CACHE,
+  FOPEN_NOFLUSH,
   FOPEN_PASSTHROUGH,
   ForgetOne,
   FUSE_DEV_IOC_BACKING_CLOSE,
@@ -337,7 +338,11 @@ export class Dispatcher {
       this.stats.handlesOpen--;
       throw e;
     }
-    let openFlags = (res.keepCache ? FOPEN_KEEP_CACHE : 0) | (res.directIo ? FOPEN_DIRECT_IO : 0);
+    // A read-only file system has nothing to flush: FOPEN_NOFLUSH spares every
+    // close(2) a FLUSH round trip (kernels before 5.16 ignore the flag and
+    // keep sending FLUSH, which is answered at once).
+    let openFlags = FOPEN_NOFLUSH | (res.keepCache ? FOPEN_KEEP_CACHE : 0) |
+      (res.directIo ? FOPEN_DIRECT_IO : 0);
     let backingId = 0;
     if (this.passthrough && res.passthroughFd !== undefined) {
       try {
@@ -347,7 +352,7 @@ export class Dispatcher {
           backingMap(res.passthroughFd),
         );
         this.backingIds.set(res.fh, backingId);
-        openFlags = FOPEN_PASSTHROUGH;
+        openFlags = FOPEN_PASSTHROUGH | FOPEN_NOFLUSH;
         this.stats.passthroughOpens++;
       } catch (e) {
         // One failure turns passthrough off for the session; reads go through us.

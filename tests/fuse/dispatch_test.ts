@@ -10,6 +10,8 @@ import {
   AttrOut,
   DirentPlus,
   EntryOut,
+  FOPEN_KEEP_CACHE,
+  FOPEN_NOFLUSH,
   ForgetIn,
   GetattrIn,
   GetxattrIn,
@@ -19,6 +21,7 @@ import {
   InitIn,
   InitOut,
   Op,
+  OpenIn,
   OpenOut,
   OUT_HEADER_SIZE,
   OutHeader,
@@ -161,6 +164,20 @@ Deno.test("dispatch: GETATTR and LOOKUP write every byte of their replies", () =
 
   const u = s.send(Op.LOOKUP, 1, undefined, enc.encode("missing\0"));
   assert.equal(one(s.replies(), u).error, -libc.E.ENOENT);
+});
+
+Deno.test("dispatch: OPEN asks for no FLUSH (read-only: nothing to flush on close)", () => {
+  using s = setup();
+  const ino = s.library.lookup(1, enc.encode("song.flac")).ino;
+  const u = s.send(Op.OPEN, ino, {
+    size: OpenIn.size,
+    fill: (v, o) => {
+      new OpenIn().at(v, o).flags = 0;
+    },
+  });
+  const out = new OpenOut().at(one(s.replies(), u).view, 0);
+  assert.equal(out.openFlags & FOPEN_NOFLUSH, FOPEN_NOFLUSH);
+  assert.equal(out.openFlags & FOPEN_KEEP_CACHE, FOPEN_KEEP_CACHE);
 });
 
 Deno.test("dispatch: READDIRPLUS records carry entries; dots come without attributes", () => {
