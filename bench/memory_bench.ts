@@ -12,6 +12,7 @@
 
 import { musefs, noFuse, q, shOk, sqlWrite, withMount } from "../tests/e2e/helpers.ts";
 import { ensureFixtures } from "../tests/fixtures/fixtures.ts";
+import { LIBRARY_DEFAULTS } from "../src/core/defaults.ts";
 
 const TRACKS = Number(Deno.env.get("MUSEFS_BENCH_TRACKS") ?? "20000");
 const MIB = 1024 * 1024;
@@ -154,7 +155,8 @@ async function main() {
     }
     console.log(
       `\nheader cache after reading ${TRACKS} files: ${(b.headerBytes / MIB).toFixed(1)} MiB ` +
-        `(${(b.headerBytes / TRACKS).toFixed(0)} bytes per track; budget 16 MiB by default)`,
+        `(${(b.headerBytes / TRACKS).toFixed(0)} bytes per track; budget ` +
+        `${LIBRARY_DEFAULTS.headerCacheBytes / 1024 / 1024} MiB by default)`,
     );
     console.log(
       off === 0
