@@ -198,6 +198,28 @@ export function pread(fd: number, buf: Uint8Array<ArrayBuffer>, offset: number):
   }
 }
 
+/**
+ * Random access to `size` bytes of `fd` by blocking preads (a format
+ * ByteSource): `read` returns exactly `length` bytes unless the file ends
+ * first. For threads that may wait (the I/O workers, tests).
+ */
+export function preadSource(fd: number, size: number) {
+  return {
+    size,
+    read(offset: number, length: number): Uint8Array {
+      const n = Math.max(0, Math.min(length, size - offset));
+      const out = new Uint8Array(n);
+      let got = 0;
+      while (got < n) {
+        const k = pread(fd, out.subarray(got), offset + got);
+        if (k === 0) break;
+        got += k;
+      }
+      return got === n ? out : out.subarray(0, got);
+    },
+  };
+}
+
 export const RWF_NOWAIT = 0x8;
 
 /**

@@ -10,7 +10,7 @@
 import * as libc from "../../ffi/libc.ts";
 import { OUT_HEADER_SIZE, writeOutHeader } from "../../ffi/fuse_abi.ts";
 import type { ReadPiece } from "../core/mod.ts";
-import { type ByteSource, readOggAudioInto } from "../format/mod.ts";
+import { readOggAudioInto } from "../format/mod.ts";
 import { servedErrno } from "../model/mod.ts";
 import type { WorkerReply, WorkerRequest } from "./io_messages.ts";
 
@@ -64,7 +64,7 @@ function serveRead(unique: bigint, pieces: ReadPiece[]): number {
         seqDelta: p.seqDelta,
       };
       readOggAudioInto(
-        blockingSource(p.fd, p.size),
+        libc.preadSource(p.fd, p.size),
         seg,
         p.from,
         data.subarray(total, total + p.take),
@@ -92,24 +92,6 @@ function serveRead(unique: bigint, pieces: ReadPiece[]): number {
   iov.reset().push(header).push(data, 0, total);
   sendReply(unique, total, 0);
   return 0;
-}
-
-/** Blocking reads of `fd` (this thread may wait), short only at end of file. */
-function blockingSource(fd: number, size: number): ByteSource {
-  return {
-    size,
-    read(offset: number, length: number): Uint8Array {
-      const n = Math.max(0, Math.min(length, size - offset));
-      const out = new Uint8Array(n);
-      let got = 0;
-      while (got < n) {
-        const k = libc.pread(fd, out.subarray(got), offset + got);
-        if (k === 0) break;
-        got += k;
-      }
-      return got === n ? out : out.subarray(0, got);
-    },
-  };
 }
 
 self.onmessage = (ev: MessageEvent<WorkerRequest>) => {

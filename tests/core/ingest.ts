@@ -4,13 +4,7 @@
 // a whole served file through Library.read (file pieces pread here).
 
 import * as libc from "../../ffi/libc.ts";
-import {
-  type ByteSource,
-  materialize,
-  probePath,
-  readOggAudioInto,
-  synthesize,
-} from "../../src/format/mod.ts";
+import { materialize, probePath, readOggAudioInto, synthesize } from "../../src/format/mod.ts";
 import { BufferSource } from "../../src/format/source.ts";
 import type { SynthInput } from "../../src/format/types.ts";
 import {
@@ -115,24 +109,6 @@ export function disposeStore(t: TestLibrary): void {
   t[Symbol.dispose]();
 }
 
-/** Blocking reads of an fd, short only at end of file. */
-function preadSource(fd: number, size: number): ByteSource {
-  return {
-    size,
-    read(offset: number, length: number): Uint8Array {
-      const n = Math.max(0, Math.min(length, size - offset));
-      const out = new Uint8Array(n);
-      let got = 0;
-      while (got < n) {
-        const k = libc.pread(fd, out.subarray(got), offset + got);
-        if (k === 0) break;
-        got += k;
-      }
-      return out.subarray(0, got);
-    },
-  };
-}
-
 /** The bytes the pieces stand for (file and Ogg pieces read here, as the server would). */
 export function assemble(pieces: ReadPiece[]): Uint8Array {
   const parts: Uint8Array[] = [];
@@ -152,7 +128,7 @@ export function assemble(pieces: ReadPiece[]): Uint8Array {
         length: p.length,
         seqDelta: p.seqDelta,
       };
-      readOggAudioInto(preadSource(p.fd, p.size), seg, p.from, buf);
+      readOggAudioInto(libc.preadSource(p.fd, p.size), seg, p.from, buf);
       parts.push(buf);
       total += buf.length;
       continue;
