@@ -98,7 +98,6 @@ export class MusefsLibrary implements Library {
   #nextFh = 1;
   #closed = false;
   dirSnapshotRejections = 0;
-  readErrors = 0;
 
   constructor(dbPath: string, options: ResolvedLibraryOptions) {
     this.options = options;
@@ -176,8 +175,10 @@ export class MusefsLibrary implements Library {
     // A file not sized yet: a walker that looks up one name of a directory
     // looks up its siblings next, so their rows are read in the same batch.
     return this.resolver.batch(() => {
-      const siblings = (tree.children(parent) ?? []).map(([, ino]) => ino);
-      this.resolver.prefetch(this.#fileTracks(siblings));
+      if (!this.resolver.hasRowsAhead(trackId)) {
+        const siblings = (tree.children(parent) ?? []).map(([, ino]) => ino);
+        this.resolver.prefetch(this.#fileTracks(siblings));
+      }
       return this.getattr(child);
     });
   }
@@ -384,7 +385,6 @@ export class MusefsLibrary implements Library {
         ? this.#readStateless(ino, offset, size)
         : this.#readHandle(h, offset, size);
     } catch (e) {
-      this.readErrors++;
       throw toFsError(e);
     }
   }

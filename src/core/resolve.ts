@@ -224,14 +224,17 @@ export class Resolver {
    * that file alone.
    */
   prefetch(trackIds: readonly number[]): void {
+    const dataVersion = this.#dataVersion();
+    // Rows still ahead from an earlier batch at this version are not read again
+    // (a walker looking up a directory's names one by one asks for them each time).
+    const ahead = this.#ahead?.dataVersion === dataVersion ? this.#ahead.rows : null;
     const missing: number[] = [];
     for (const id of trackIds) {
-      if (this.sizes.peek(id) === undefined) missing.push(id);
+      if (this.sizes.peek(id) === undefined && !ahead?.has(id)) missing.push(id);
       if (missing.length === READ_AHEAD_TRACKS) break;
     }
-    this.#ahead = null;
     if (missing.length < 2) return;
-    const dataVersion = this.#dataVersion();
+    this.#ahead = null;
     try {
       const rows = readSynthRows(this.store, missing);
       if (rows !== null) {
@@ -242,6 +245,11 @@ export class Resolver {
       if (!(e instanceof StoreError)) throw e;
       this.prefetchFallbacks++;
     }
+  }
+
+  /** Whether `trackId`'s rows are read ahead and still valid (no need to read a batch for it). */
+  hasRowsAhead(trackId: number): boolean {
+    return this.#ahead?.dataVersion === this.#dataVersion() && this.#ahead.rows.has(trackId);
   }
 
   /** Batches of rows read ahead, and batches dropped because a row was refused (each file then read alone). */

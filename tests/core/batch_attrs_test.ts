@@ -18,6 +18,7 @@ import {
 } from "../../src/store/mod.ts";
 import { METRICS_DIR_INO, MetricsLibrary } from "../../src/fuse/metrics.ts";
 import { ServerStats } from "../../src/fuse/stats.ts";
+import { closing } from "../scratch.ts";
 import { disposeStore, expectedBytes, fixtureStore, readAll } from "./ingest.ts";
 
 Deno.test("batched synthesis rows equal the single-track readers' for every fixture", async () => {
@@ -164,4 +165,15 @@ Deno.test("the --expose-metrics decorator hands listings to the library's batch"
     single.close();
     disposeStore(t);
   }
+});
+
+Deno.test("looking up every file of a directory one by one reads their rows in one batch", async () => {
+  using t = await fixtureStore();
+  using lib = closing(openLibrary(t.db, { pollIntervalMs: 0, template: "$title" }));
+  const names = lib.tree.children(1)!.filter(([, ino]) => !lib.tree.isDir(ino));
+  assert.ok(names.length > 3, `${names.length} files at the root`);
+  for (const [name, ino] of names) {
+    assert.deepEqual(lib.lookup(1, new TextEncoder().encode(name)), lib.getattr(ino));
+  }
+  assert.equal(lib.resolver.prefetchBatches, 1, "the siblings' rows were read once");
 });
