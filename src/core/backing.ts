@@ -212,9 +212,14 @@ function readMemory(fd: number, into: Uint8Array, at: number, length: number, of
   try {
     return libc.pread(fd, into.subarray(at, at + length) as Uint8Array<ArrayBuffer>, offset);
   } catch (e) {
-    const code = e instanceof libc.ErrnoError ? e.code : "EIO";
-    throw new BackingIoError(code, `fd ${fd}`, `cannot read fd ${fd}: ${(e as Error).message}`);
+    throw readFailure(fd, e);
   }
+}
+
+/** A failed read of backing `fd`, as the error the serving layers map. */
+function readFailure(fd: number, e: unknown): BackingIoError {
+  const code = e instanceof libc.ErrnoError ? e.code : "EIO";
+  return new BackingIoError(code, `fd ${fd}`, `cannot read fd ${fd}: ${(e as Error).message}`);
 }
 
 // ---- reading ----------------------------------------------------------------------
@@ -272,8 +277,7 @@ export function readNow(
       }
       return UNSUPPORTED;
     }
-    const code = e instanceof libc.ErrnoError ? e.code : "EIO";
-    throw new BackingIoError(code, `fd ${fd}`, `cannot read fd ${fd}: ${(e as Error).message}`);
+    throw readFailure(fd, e);
   }
 }
 
