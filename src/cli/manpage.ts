@@ -14,10 +14,11 @@ const COMMANDS: readonly CommandSpec<FlagTable>[] = COMMAND_TABLE;
 /**
  * Text safe for roff: backslashes escaped, non-ASCII characters as \[uXXXX]
  * (the page stays ASCII whatever the input encoding groff assumes), no line
- * read as a request.
+ * read as a request. An ellipsis, which groff cannot render on an ASCII
+ * terminal (`man` under the C locale warns), is spelled "...".
  */
 export function roffText(text: string): string {
-  const escaped = text.replaceAll("\\", "\\e").replace(
+  const escaped = text.replaceAll("\u2026", "...").replaceAll("\\", "\\e").replace(
     /[^ -~\n\t]/gu,
     (c) => `\\[u${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}]`,
   );

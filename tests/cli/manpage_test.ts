@@ -75,9 +75,21 @@ Deno.test({
       }).output();
       assert.equal(groff.code, 0);
       assert.equal(new TextDecoder().decode(groff.stderr), "");
+      // Under a UTF-8 locale and under the C locale (an ASCII terminal).
+      for (const locale of ["C.UTF-8", "C"]) {
+        const ascii = await new Deno.Command("man", {
+          args: ["-l", file],
+          env: { MANPAGER: "cat", MANWIDTH: "100", LANG: locale, LC_ALL: locale },
+          stdout: "null",
+          stderr: "piped",
+        }).output();
+        const warned = new TextDecoder().decode(ascii.stderr);
+        assert.equal(ascii.code, 0, warned);
+        assert.equal(warned, "", `man -l under ${locale}`);
+      }
       const man = await new Deno.Command("man", {
         args: ["-l", file],
-        env: { MANPAGER: "cat", MANWIDTH: "100", LANG: "C.UTF-8" },
+        env: { MANPAGER: "cat", MANWIDTH: "100", LANG: "C.UTF-8", LC_ALL: "C.UTF-8" },
         stdout: "piped",
         stderr: "piped",
       }).output();
