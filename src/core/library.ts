@@ -40,6 +40,7 @@ import {
 import { backingAccess } from "./backing_access.ts";
 import { Refresher } from "./refresh.ts";
 import { type ResolvedFile, Resolver } from "./resolve.ts";
+import { SizeIndex, sizeVariant } from "./size_index.ts";
 import { Template } from "./template.ts";
 import { VirtualTree } from "./tree.ts";
 
@@ -142,6 +143,13 @@ export class MusefsLibrary implements Library {
     this.art = new ArtCache(this.#serve, options.artCacheBytes);
     this.readAhead = new ReadAheadPool(options.readAheadBudgetBytes);
     this.storePath = absolutePath(dbPath);
+    if (options.mode === "synthesis") {
+      this.resolver.index = SizeIndex.load(
+        options.sizeIndex === undefined ? defaultSizeIndex(this.storePath) : options.sizeIndex,
+        sizeVariant([options.mode, options.id3Version, ...options.libraryRoots]),
+        options.log,
+      );
+    }
     this.fds = new BackingFds();
     const now = Date.now();
     this.mountTime = [Math.floor(now / 1000), (now % 1000) * 1_000_000];
@@ -340,6 +348,7 @@ export class MusefsLibrary implements Library {
       throw new FsError("EROFS", "read-only file system");
     }
     const trackId = this.#trackOf(ino);
+    this.#readAheadForOpen(ino, trackId);
     this.fds.admit(uid);
     let file: ResolvedFile;
     let backing: BackingFile;
@@ -376,6 +385,20 @@ export class MusefsLibrary implements Library {
       directIo: false,
       passthroughFd: structureOnly ? backing.fd : undefined,
     };
+  }
+
+  /**
+   * A file opened whose layout is not cached: a scanner opens the other
+   * files of its directory next, so the synthesis rows of those not cached
+   * either are read now, in one batch.
+   */
+  #readAheadForOpen(ino: number, trackId: number): void {
+    const r = this.resolver;
+    if (r.headers.peek(trackId) !== undefined || r.hasRowsAhead(trackId, "layouts")) return;
+    const parent = this.tree.parent(ino);
+    const siblings = parent === undefined ? undefined : this.tree.children(parent);
+    if (siblings === undefined) return;
+    r.batch(() => r.prefetch(this.#fileTracks(siblings.map(([, c]) => c)), "layouts"));
   }
 
   read(fh: number, ino: number, offset: number, size: number): ReadPiece[] {
@@ -468,6 +491,7 @@ export class MusefsLibrary implements Library {
     if (this.refresher.failures !== failuresBefore) {
       this.options.log?.warn(`refresh failed: ${this.refresher.lastError?.message}`);
     }
+    this.resolver.index?.saveIfSettled(this.#live);
     if (outcome === null) return null;
     for (const id of outcome.staleTracks) this.resolver.forget(id);
     if (outcome.kind === "full") {
@@ -507,6 +531,23 @@ export class MusefsLibrary implements Library {
       g("musefs_cache_size_bytes_max", "Size cache budget", this.resolver.sizes.budget),
       c("musefs_cache_size_hits_total", "Size cache hits", this.resolver.sizes.hits),
       c("musefs_cache_size_misses_total", "Size cache misses", this.resolver.sizes.misses),
+      g("musefs_size_index_entries", "Sizes in the size index", this.resolver.index?.entries ?? 0),
+      g("musefs_size_index_bytes", "Heap bytes of the size index", this.resolver.index?.bytes ?? 0),
+      c(
+        "musefs_size_index_hits_total",
+        "Stats answered from the size index (no synthesis)",
+        this.resolver.index?.hits ?? 0,
+      ),
+      c(
+        "musefs_size_index_misses_total",
+        "Stats the size index could not answer (synthesized)",
+        this.resolver.index?.misses ?? 0,
+      ),
+      c(
+        "musefs_size_index_corrections_total",
+        "Remembered sizes a file's layout contradicted at open (corrected)",
+        this.resolver.index?.corrections ?? 0,
+      ),
       g("musefs_cache_art_entries", "Art cache entries", this.art.entries),
       g("musefs_cache_art_bytes", "Art cache bytes", this.art.bytes),
       g("musefs_cache_art_bytes_max", "Art cache budget", this.options.artCacheBytes),
@@ -562,13 +603,26 @@ export class MusefsLibrary implements Library {
     ];
   }
 
+  /** Whether a track is served (its remembered size is worth keeping). */
+  readonly #live = (trackId: number): boolean => this.tree.inodeOfTrack(trackId) !== undefined;
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.resolver.index?.save(this.#live);
     for (const fh of [...this.#handles.keys()]) this.release(fh);
     this.#dirSnapshots.clear();
     this.#serve.close();
     this.#poll.close();
+  }
+}
+
+/** `<store>-sizes` beside a store file; null for a store that is not a file (in memory). */
+function defaultSizeIndex(storePath: string): string | null {
+  try {
+    return Deno.statSync(storePath).isFile ? `${storePath}-sizes` : null;
+  } catch {
+    return null;
   }
 }
 

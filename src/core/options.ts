@@ -47,6 +47,11 @@ export interface LibraryOptions {
   log?: { warn(message: string): void };
   /** ID3v2 version of the tags served for MP3 and WAV (default 4). */
   id3Version?: Id3Version;
+  /**
+   * The size index file (core/size_index.ts); null keeps sizes for the mount
+   * only. Default: `<store>-sizes` beside a store file.
+   */
+  sizeIndex?: string | null;
 }
 
 /** Options with every default filled in. */
@@ -72,6 +77,8 @@ export interface ResolvedLibraryOptions {
   libraryRoots: readonly string[];
   log: { warn(message: string): void } | null;
   id3Version: Id3Version;
+  /** Undefined: the default beside the store. */
+  sizeIndex: string | null | undefined;
 }
 
 function processId(which: "uid" | "gid"): number {
@@ -105,5 +112,6 @@ export function resolveOptions(o: LibraryOptions): ResolvedLibraryOptions {
     libraryRoots: o.libraryRoots ?? [],
     log: o.log ?? null,
     id3Version: o.id3Version ?? D.id3Version,
+    sizeIndex: o.sizeIndex,
   };
 }

@@ -13,6 +13,7 @@ import { audioStartProblem, FormatError, synthesize } from "../format/mod.ts";
 import type { ByteSource, Format, Id3Version, Layout, Segment, SynthInput } from "../format/mod.ts";
 import {
   getTrack,
+  getTracks,
   listBinaryTagRefs,
   listStructuralBlocks,
   listTextTags,
@@ -29,6 +30,7 @@ import type { BackingAccess } from "./backing_access.ts";
 import { BackingChangedError, GeometryError, TrackGoneError } from "./errors.ts";
 import { WeightedLru } from "./lru.ts";
 import { type BackingStamp, stampsMatch, statStamp } from "./stamp.ts";
+import { type SizeIndex, sizeKey } from "./size_index.ts";
 
 export type { ServeMode } from "./defaults.ts";
 import { LIBRARY_DEFAULTS, type ServeMode } from "./defaults.ts";
@@ -178,7 +180,14 @@ export class Resolver {
    * while the store's data_version is the one they were read at; each is
    * used once.
    */
-  #ahead: { dataVersion: number; rows: Map<number, SynthRows> } | null = null;
+  #ahead: {
+    dataVersion: number;
+    rows: Map<number, SynthRows>;
+    /** Rows of tracks whose size the index holds (no synthesis rows needed). */
+    tracks: Map<number, TrackRow>;
+  } | null = null;
+  /** Sizes remembered across mounts (null: none, as in structure-only mode). */
+  index: SizeIndex | null = null;
   /** The data_version every check uses inside `batch` (one read for many files). */
   #pinnedVersion: number | null = null;
 
@@ -223,23 +232,37 @@ export class Resolver {
    * rows) is dropped: each file then reads its own rows, and a bad row fails
    * that file alone.
    */
-  prefetch(trackIds: readonly number[]): void {
+  prefetch(trackIds: readonly number[], need: "sizes" | "layouts" = "sizes"): void {
     const dataVersion = this.#dataVersion();
     // Rows still ahead from an earlier batch at this version are not read again
     // (a walker looking up a directory's names one by one asks for them each time).
     const ahead = this.#ahead?.dataVersion === dataVersion ? this.#ahead.rows : null;
+    const cached = need === "sizes" ? this.sizes : this.headers;
     const missing: number[] = [];
     for (const id of trackIds) {
-      if (this.sizes.peek(id) === undefined && !ahead?.has(id)) missing.push(id);
+      if (cached.peek(id) === undefined && !ahead?.has(id)) missing.push(id);
       if (missing.length === READ_AHEAD_TRACKS) break;
     }
     if (missing.length < 2) return;
     this.#ahead = null;
     try {
-      const rows = readSynthRows(this.store, missing);
+      // Tracks the size index answers need their row only; the rest, everything synthesis reads.
+      const tracks = new Map<number, TrackRow>();
+      let synth = missing;
+      const index = this.index;
+      if (need === "sizes" && index !== null && missing.some((id) => index.has(id))) {
+        synth = [];
+        for (const row of getTracks(this.store, missing)) {
+          if (index.peek(row.id, sizeKey(row)) !== undefined) tracks.set(row.id, row);
+          else synth.push(row.id);
+        }
+      }
+      const rows = synth.length === 0 ? new Map() : readSynthRows(this.store, synth);
       if (rows !== null) {
-        this.#ahead = { dataVersion, rows };
+        this.#ahead = { dataVersion, rows, tracks };
         this.prefetchBatches++;
+      } else if (tracks.size > 0) {
+        this.#ahead = { dataVersion, rows: new Map(), tracks };
       }
     } catch (e) {
       if (!(e instanceof StoreError)) throw e;
@@ -247,9 +270,14 @@ export class Resolver {
     }
   }
 
-  /** Whether `trackId`'s rows are read ahead and still valid (no need to read a batch for it). */
-  hasRowsAhead(trackId: number): boolean {
-    return this.#ahead?.dataVersion === this.#dataVersion() && this.#ahead.rows.has(trackId);
+  /**
+   * Whether `trackId`'s rows are read ahead and still valid (no need to read
+   * a batch for it): what sizing it needs, or (`layouts`) what synthesis needs.
+   */
+  hasRowsAhead(trackId: number, need: "sizes" | "layouts" = "sizes"): boolean {
+    const ahead = this.#ahead;
+    return ahead?.dataVersion === this.#dataVersion() &&
+      (ahead.rows.has(trackId) || (need === "sizes" && ahead.tracks.has(trackId)));
   }
 
   /** Batches of rows read ahead, and batches dropped because a row was refused (each file then read alone). */
@@ -267,9 +295,21 @@ export class Resolver {
     const rows = ahead.rows.get(trackId);
     if (rows !== undefined) {
       ahead.rows.delete(trackId);
-      if (ahead.rows.size === 0) this.#ahead = null;
+      if (ahead.rows.size === 0 && ahead.tracks.size === 0) this.#ahead = null;
     }
     return rows;
+  }
+
+  /** The track row read ahead for `trackId` (its size is in the index) at this data_version, taken once. */
+  #takeAheadTrack(trackId: number, dataVersion: number): TrackRow | undefined {
+    const ahead = this.#ahead;
+    if (ahead === null || ahead.dataVersion !== dataVersion) return undefined;
+    const row = ahead.tracks.get(trackId);
+    if (row !== undefined) {
+      ahead.tracks.delete(trackId);
+      if (ahead.rows.size === 0 && ahead.tracks.size === 0) this.#ahead = null;
+    }
+    return row;
   }
 
   /**
@@ -317,6 +357,11 @@ export class Resolver {
     try {
       checkStamp(row, opened.stamp);
       const file = this.#build(row, input, opened);
+      if (this.index?.record(row.id, sizeKey(row), file.layout.size)) {
+        // The index held a wrong size for this very row state: whatever
+        // getattr answered from it must not be answered again.
+        this.sizes.delete(row.id);
+      }
       if (keepFd) this.#checkGeometry(file, opened);
       if (!file.layout.sizeOnly) this.headers.set(trackId, file, headerWeight(file));
       this.#checkedAt.set(file, dataVersion);
@@ -492,6 +537,11 @@ export class Resolver {
       }
     }
     const dataVersion = this.#dataVersion();
+    const indexed = this.#indexedAttrs(trackId, dataVersion);
+    if (indexed !== null) {
+      this.sizes.set(trackId, indexed, ATTR_ENTRY_BYTES);
+      return indexed;
+    }
     // No row read first: the miss reads it once, with what synthesis needs.
     const file = this.#resolve(trackId, false, true).file;
     const entry: SizeEntry = {
@@ -506,6 +556,36 @@ export class Resolver {
     };
     this.sizes.set(trackId, entry, ATTR_ENTRY_BYTES);
     return entry;
+  }
+
+  /**
+   * Size and mtime from the size index: the track's row (read ahead with its
+   * directory, or read now) must be the row state the size was made from, and
+   * the backing file must still match the row's stamp. Null: synthesize.
+   */
+  #indexedAttrs(trackId: number, dataVersion: number): SizeEntry | null {
+    const index = this.index;
+    if (index === null) return null;
+    let row = this.#takeAheadTrack(trackId, dataVersion) ?? null;
+    if (row === null) {
+      if (!index.has(trackId) || this.hasRowsAhead(trackId)) return null;
+      row = getTrack(this.store, trackId);
+      if (row === null) return null;
+    }
+    const size = index.get(trackId, sizeKey(row));
+    if (size === undefined) return null;
+    checkStamp(row, statStamp(row.backingPath));
+    const [mtimeSec, mtimeNsec] = attrMtime(row, this.mode);
+    return {
+      dataVersion,
+      contentVersion: row.contentVersion,
+      updatedAt: row.updatedAt,
+      backingPath: row.backingPath,
+      stamp: recordedStamp(row),
+      size,
+      mtimeSec,
+      mtimeNsec,
+    };
   }
 
   /** Drop a track's cached layout and size (removed or changed by a refresh). */
