@@ -7,6 +7,10 @@
 // /proc. Ratios are printed with their goals; each daemon's CPU time during
 // a pass is printed too, a steadier figure than wall time on a busy machine.
 //
+// Each pass runs twice: "1st" without the store's size index (the first scan
+// after the store was built: every size synthesized), then with the index
+// that mount wrote (every later scan, across restarts; core/size_index.ts).
+//
 // The library: `--tracks N` (default 20000) hard links of the real fixture
 // files (every format), 50 tracks per artist in 4 albums, laid out
 // artist/album/track on disk as the mount shows them. The store is a real
@@ -169,6 +173,17 @@ function rssBytes(pid: number): number {
 // ---------------------------------------------------------------- passes
 
 type Pass = "lstat" | "read";
+/**
+ * The passes in the order run: each kind first without the size index (the
+ * first scan after the store was built: every size synthesized), then with
+ * the index that mount left (every later scan).
+ */
+const PASSES: readonly (readonly [Pass, boolean])[] = [
+  ["lstat", true],
+  ["lstat", false],
+  ["read", true],
+  ["read", false],
+];
 
 const WALKER = `
 import os, sys
@@ -349,8 +364,22 @@ function median(xs: number[]): number {
   return s.length === 0 ? NaN : s[Math.floor(s.length / 2)];
 }
 
-async function measure(l: Library, kind: Pass, mnt: string, s: Sample, musefsFirst: boolean) {
+/**
+ * One pass of each filesystem. `first`: the store's size index is removed
+ * before musefs mounts, so every size is synthesized (the first scan after
+ * the store was built or rewritten); otherwise the index the previous mount
+ * wrote is there (a media server's later scans, after any restart).
+ */
+async function measure(
+  l: Library,
+  kind: Pass,
+  first: boolean,
+  mnt: string,
+  s: Sample,
+  musefsFirst: boolean,
+) {
   const runMusefs = async () => {
+    if (first) await Deno.remove(`${l.db}-sizes`).catch(() => {});
     const d = await musefsMount(l.db, `${mnt}/musefs`);
     try {
       await new Promise((r) => setTimeout(r, 200));
@@ -422,8 +451,8 @@ async function main() {
     const samples = new Map<string, Sample>();
     for (let rep = 0; rep < REPS; rep++) {
       for (const l of libs) {
-        for (const kind of ["lstat", "read"] as const) {
-          const key = `${l.where} ${kind}`;
+        for (const [kind, first] of PASSES) {
+          const key = `${l.where} ${kind} ${first ? "first" : "later"}`;
           if (!samples.has(key)) {
             samples.set(key, {
               musefs: [],
@@ -438,7 +467,7 @@ async function main() {
               baseRss: [],
             });
           }
-          await measure(l, kind, `${disk}/m`, samples.get(key)!, rep % 2 === 0);
+          await measure(l, kind, first, `${disk}/m`, samples.get(key)!, rep % 2 === 0);
         }
       }
     }
@@ -448,26 +477,29 @@ async function main() {
         `musefs daemon in MiB)`,
     );
     console.log(
-      "pass                              musefs   bindfs   direct   ratio  goal   " +
+      "pass                                      musefs   bindfs   direct   ratio  goal   " +
         "daemon CPU s (ratio)   RSS mount → after",
     );
     const verdicts: string[] = [];
     let maxMount = 0, maxGrowth = 0;
     const readies: number[] = [];
     for (const [key, s] of samples) {
-      const [where, kind] = key.split(" ");
+      const [where, kind, when] = key.split(" ");
       const m = median(s.musefs), b = median(s.bindfs);
       const ratio = m / b;
-      const name = kind === "lstat" ? "walk + lstat" : "walk + stat + read 64 KiB";
+      const name = (kind === "lstat" ? "walk + lstat" : "walk + stat + read 64 KiB") +
+        (when === "first" ? ", 1st" : "");
       const rssMount = Math.max(...s.rssMount) / MIB, rssAfter = Math.max(...s.rssAfter) / MIB;
       const growth = Math.max(...s.rssAfter.map((a, i) => a - s.rssMount[i])) / MIB;
       maxMount = Math.max(maxMount, rssMount);
       maxGrowth = Math.max(maxGrowth, growth);
       readies.push(...s.ready);
       console.log(
-        `${`${name} (${where})`.padEnd(32)} ${m.toFixed(0).padStart(8)} ${
+        `${`${name} (${where})`.padEnd(40)} ${m.toFixed(0).padStart(8)} ${
           b.toFixed(0).padStart(8)
-        } ${direct.get(key)!.toFixed(0).padStart(8)} ${ratio.toFixed(2).padStart(6)}× ≤1.0×  ` +
+        } ${direct.get(`${where} ${kind}`)!.toFixed(0).padStart(8)} ${
+          ratio.toFixed(2).padStart(6)
+        }× ≤1.0×  ` +
           `${median(s.musefsCpu).toFixed(2).padStart(6)} ${
             median(s.bindfsCpu).toFixed(2).padStart(5)
           } ` +
@@ -476,31 +508,31 @@ async function main() {
       );
       if (BASELINE) {
         console.log(
-          `${"  baseline".padEnd(32)} ${median(s.base).toFixed(0).padStart(8)} ${"".padStart(17)} ${
+          `${"  baseline".padEnd(40)} ${median(s.base).toFixed(0).padStart(8)} ${"".padStart(17)} ${
             (median(s.base) / b).toFixed(2).padStart(6)
           }×        ` +
             `${median(s.baseCpu).toFixed(2).padStart(6)}${"".padStart(15)}${s.baseRss.join(", ")}`,
         );
       }
       verdicts.push(
-        `${`${name} (${where}) musefs / bindfs`.padEnd(52)} ${ratio.toFixed(2).padStart(6)}×  ` +
+        `${`${name} (${where}) musefs / bindfs`.padEnd(60)} ${ratio.toFixed(2).padStart(6)}×  ` +
           `goal ≤ 1.0×  ${ratio <= 1 ? "PASS" : "FAIL"}`,
       );
     }
     const perTrack = (maxGrowth * MIB / TRACKS / 1024).toFixed(2);
     verdicts.push(
-      `${"RSS growth during a pass (MiB)".padEnd(52)} ${maxGrowth.toFixed(0).padStart(6)}   ` +
+      `${"RSS growth during a pass (MiB)".padEnd(60)} ${maxGrowth.toFixed(0).padStart(6)}   ` +
         `goal ≤ ${BUDGET_MIB}  ${
           maxGrowth <= BUDGET_MIB ? "PASS" : "FAIL"
         }  (${perTrack} KiB/track)`,
     );
     verdicts.push(
-      `${"RSS after mount (MiB)".padEnd(52)} ${maxMount.toFixed(0).padStart(6)}   ` +
+      `${"RSS after mount (MiB)".padEnd(60)} ${maxMount.toFixed(0).padStart(6)}   ` +
         `goal ≤ 400  ${maxMount <= 400 ? "PASS" : "FAIL"}`,
     );
     const ready = median(readies);
     verdicts.push(
-      `${"mount ready (ms, median)".padEnd(52)} ${ready.toFixed(0).padStart(6)}   ` +
+      `${"mount ready (ms, median)".padEnd(60)} ${ready.toFixed(0).padStart(6)}   ` +
         `goal ≤ 2500  ${ready <= 2500 ? "PASS" : "FAIL"}`,
     );
     console.log();
