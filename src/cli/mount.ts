@@ -65,6 +65,18 @@ export function preMountChecks(options: MountOptions, io: Io): void {
       throw new CliError(`--library-root ${root} is not an existing directory`);
     }
   }
+  const index = options.sizeIndex;
+  if (index) {
+    if (statOrNull(index)?.isDirectory) {
+      throw new CliError(`--size-index ${index} is a directory; give a file path, or off`);
+    }
+    const dir = index.includes("/") ? index.slice(0, index.lastIndexOf("/")) || "/" : ".";
+    if (!statOrNull(dir)?.isDirectory) {
+      throw new CliError(
+        `--size-index ${index}: directory ${dir} does not exist (create it, or give --size-index off)`,
+      );
+    }
+  }
   for (
     const [flag, mode] of [["file-mode", options.fileMode], ["dir-mode", options.dirMode]] as const
   ) {
@@ -94,6 +106,7 @@ function libraryOptions(o: MountOptions): LibraryOptions {
     attrCacheBytes: o.attrCacheMib * MIB,
     storeCacheBytes: o.storeCacheMib * MIB,
     artCacheBytes: o.artCacheMib * MIB,
+    sizeIndex: o.sizeIndex,
     keepCache: o.keepCache,
     libraryRoots: o.libraryRoots,
     log,

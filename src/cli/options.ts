@@ -77,6 +77,8 @@ export interface MountOptions {
   attrCacheMib: number;
   storeCacheMib: number;
   artCacheMib: number;
+  /** `--size-index`: undefined = beside the store, null = off. */
+  sizeIndex: string | null | undefined;
   readAheadPrefetch: boolean;
   maxBackground: number;
   /** 0 = 2 × available parallelism. */
@@ -222,6 +224,7 @@ export function mountInvocation(parsed: ParsedCommand<MountSpec["flags"]>): Invo
       attrCacheMib: f.attrCacheMib,
       storeCacheMib: f.storeCacheMib,
       artCacheMib: f.artCacheMib,
+      sizeIndex: f.sizeIndex,
       readAheadPrefetch: f.readAheadPrefetch,
       maxBackground: f.maxBackground,
       workers: f.workers,

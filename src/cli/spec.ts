@@ -19,6 +19,7 @@ import {
   parseGroup,
   parseOctalMode,
   parseOwner,
+  parseSizeIndex,
   parseStorePath,
   parseTemplateText,
   parseUnsigned,
@@ -245,6 +246,12 @@ export const mountSpec = {
       "store-cache-mib",
       "Memory (MiB) for SQLite's page cache of the store while serving.",
       { parse: u32, default: (): number => LIB.storeCacheBytes / MIB, valueName: "MIB" },
+    ),
+    sizeIndex: optionalFlag(
+      "size-index",
+      "File where the sizes of served files are remembered across mounts, so a restarted " +
+        "mount answers a scan's stats without synthesizing; off keeps them in memory only.",
+      { parse: parseSizeIndex, valueName: "PATH|off", defaultText: "<store>-sizes" },
     ),
     artCacheMib: valueFlag(
       "art-cache-mib",

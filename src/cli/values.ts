@@ -107,6 +107,13 @@ export function parseTemplateText(raw: string): string {
   return raw;
 }
 
+/** `--size-index`: a file path, or `off` (null: sizes kept in memory only). */
+export function parseSizeIndex(raw: string): string | null {
+  if (raw === "off") return null;
+  if (raw === "") throw new ValueError("expected a file path, or off");
+  return raw;
+}
+
 /** `--db`: a path, never empty (SQLite would open a throwaway temporary database). */
 export function parseStorePath(raw: string): string {
   if (raw === "") throw new ValueError("expected the path of the store file, e.g. ~/music.db");

@@ -300,6 +300,12 @@ export class Resolver {
     return rows;
   }
 
+  /** The synthesis rows read ahead for `trackId` at this data_version, left in place. */
+  #peekAhead(trackId: number, dataVersion: number): SynthRows | undefined {
+    const ahead = this.#ahead;
+    return ahead?.dataVersion === dataVersion ? ahead.rows.get(trackId) : undefined;
+  }
+
   /** The track row read ahead for `trackId` (its size is in the index) at this data_version, taken once. */
   #takeAheadTrack(trackId: number, dataVersion: number): TrackRow | undefined {
     const ahead = this.#ahead;
@@ -566,9 +572,11 @@ export class Resolver {
   #indexedAttrs(trackId: number, dataVersion: number): SizeEntry | null {
     const index = this.index;
     if (index === null) return null;
-    let row = this.#takeAheadTrack(trackId, dataVersion) ?? null;
+    if (!index.has(trackId)) return null;
+    // Synthesis rows read ahead stay for the synthesis that needs them (a miss, or the open next).
+    let row = this.#takeAheadTrack(trackId, dataVersion) ??
+      this.#peekAhead(trackId, dataVersion)?.row ?? null;
     if (row === null) {
-      if (!index.has(trackId) || this.hasRowsAhead(trackId)) return null;
       row = getTrack(this.store, trackId);
       if (row === null) return null;
     }

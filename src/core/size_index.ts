@@ -26,8 +26,10 @@
 import type { TrackRow } from "../store/mod.ts";
 
 /**
- * Bump when synthesis can produce a different size for the same rows and
- * backing file (tests/core/size_index_test.ts fails until it is bumped).
+ * Part of every file's variant: bump it with any change that can make
+ * synthesis produce another size for the same rows and backing file, so an
+ * index written by an older build is ignored instead of corrected file by
+ * file at open.
  */
 export const SIZE_INDEX_VERSION = 1;
 
