@@ -243,7 +243,11 @@ export class SizeIndex {
     view.setUint32(20, checksum(bytes), true);
     const tmp = `${this.path}.tmp-${Deno.pid}`;
     try {
-      Deno.writeFileSync(tmp, bytes, { mode: 0o644 });
+      // A new file, never through a link someone left at the temporary name.
+      try {
+        Deno.removeSync(tmp);
+      } catch { /* none left over */ }
+      Deno.writeFileSync(tmp, bytes, { mode: 0o644, createNew: true });
       Deno.renameSync(tmp, this.path);
     } catch (e) {
       try {
@@ -263,6 +267,18 @@ export class SizeIndex {
   #read(path: string): void {
     let bytes: Uint8Array;
     try {
+      // Whoever may write the file decides the sizes served: only this
+      // process's user (or root), and not writable by others.
+      const info = Deno.lstatSync(path);
+      const uid = Deno.uid();
+      if (!info.isFile) {
+        this.#reject(path, "not a regular file");
+        return;
+      }
+      if ((info.uid !== uid && info.uid !== 0) || ((info.mode ?? 0) & 0o022) !== 0) {
+        this.#reject(path, `owned by uid ${info.uid} or writable by others`);
+        return;
+      }
       bytes = Deno.readFileSync(path);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return;

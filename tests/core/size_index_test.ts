@@ -232,3 +232,24 @@ Deno.test("--size-index off (null) keeps sizes in memory only; structure-only ke
   lib.getattrMany(ids.map((id) => lib.tree.inodeOfTrack(id)!));
   assert.equal(lib.resolver.index!.hits, ids.length);
 });
+
+Deno.test("an index others may write is not trusted; saving never writes through a planted link", () => {
+  using tmp = scratchDir("musefs-size-index-");
+  const path = `${tmp.path}/lib.db-sizes`;
+  const a = SizeIndex.load(path, VARIANT);
+  a.record(1, [1, 1], 10);
+  a.save(all);
+  Deno.chmodSync(path, 0o666);
+  const log = warnings();
+  const b = SizeIndex.load(path, VARIANT, log);
+  assert.equal(b.entries, 0);
+  assert.match(log.said[0] ?? "", /writable by others/);
+
+  const victim = `${tmp.path}/victim`;
+  Deno.writeTextFileSync(victim, "keep me");
+  Deno.symlinkSync(victim, `${path}.tmp-${Deno.pid}`);
+  b.record(2, [2, 2], 20);
+  assert.equal(b.save(all), true);
+  assert.equal(Deno.readTextFileSync(victim), "keep me");
+  assert.equal(SizeIndex.load(path, VARIANT).get(2, [2, 2]), 20);
+});
