@@ -146,7 +146,8 @@ export class MusefsLibrary implements Library {
     if (options.mode === "synthesis") {
       this.resolver.index = SizeIndex.load(
         options.sizeIndex === undefined ? defaultSizeIndex(this.storePath) : options.sizeIndex,
-        sizeVariant([options.mode, options.id3Version, ...options.libraryRoots]),
+        // The access policy too: a file refused now must not be sized from an older policy.
+        sizeVariant([options.mode, options.id3Version, access.description]),
         options.log,
       );
     }
