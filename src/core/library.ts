@@ -41,6 +41,7 @@ import { backingAccess } from "./backing_access.ts";
 import { Refresher } from "./refresh.ts";
 import { type ResolvedFile, Resolver } from "./resolve.ts";
 import { SizeIndex, sizeVariant } from "./size_index.ts";
+import { SynthAhead } from "./synth_ahead.ts";
 import { Template } from "./template.ts";
 import { VirtualTree } from "./tree.ts";
 
@@ -87,6 +88,10 @@ export class MusefsLibrary implements Library {
   readonly art: ArtCache;
   readonly readAhead: ReadAheadPool;
   readonly fds: BackingFds;
+  /** Layouts built ahead on a worker (prototype; MUSEFS_SPECULATE=0 turns it off). */
+  readonly ahead: SynthAhead | null = null;
+  /** Also hand a listing's files to the worker when it is read with attributes (MUSEFS_SPECULATE=readdir). */
+  readonly #aheadAtListing: boolean = false;
   readonly #poll: Store;
   readonly #serve: Store;
   readonly #handles = new Map<number, Handle>();
@@ -152,6 +157,16 @@ export class MusefsLibrary implements Library {
       );
     }
     this.fds = new BackingFds();
+    const speculate = Deno.env.get("MUSEFS_SPECULATE") ?? "open";
+    if (options.mode === "synthesis" && speculate !== "0") {
+      this.ahead = new SynthAhead(this.resolver, {
+        dbPath,
+        mode: options.mode,
+        id3Version: options.id3Version,
+        libraryRoots: options.libraryRoots,
+      });
+      this.#aheadAtListing = speculate === "readdir";
+    }
     const now = Date.now();
     this.mountTime = [Math.floor(now / 1000), (now % 1000) * 1_000_000];
   }
@@ -209,10 +224,13 @@ export class MusefsLibrary implements Library {
    * batch and the store's version checked once.
    */
   getattrMany(inos: readonly number[]): (Attr | null)[] {
-    return this.resolver.batch(() => {
-      this.resolver.prefetch(this.#fileTracks(inos));
+    const tracks = this.#fileTracks(inos);
+    const attrs = this.resolver.batch(() => {
+      this.resolver.prefetch(tracks);
       return inos.map((ino) => attrOrNull(this, ino));
     });
+    if (this.#aheadAtListing) this.ahead?.submit(tracks);
+    return attrs;
   }
 
   forget(_ino: number, _nlookup: number): void {
@@ -349,6 +367,7 @@ export class MusefsLibrary implements Library {
       throw new FsError("EROFS", "read-only file system");
     }
     const trackId = this.#trackOf(ino);
+    this.ahead?.beforeOpen(trackId);
     this.#readAheadForOpen(ino, trackId);
     this.fds.admit(uid);
     let file: ResolvedFile;
@@ -399,7 +418,13 @@ export class MusefsLibrary implements Library {
     const parent = this.tree.parent(ino);
     const siblings = parent === undefined ? undefined : this.tree.children(parent);
     if (siblings === undefined) return;
-    r.batch(() => r.prefetch(this.#fileTracks(siblings.map(([, c]) => c)), "layouts"));
+    const ids = this.#fileTracks(siblings.map(([, c]) => c));
+    if (this.ahead !== null) {
+      // The files after this one go to the worker; this one is built here from its own rows.
+      this.ahead.submit(ids.slice(ids.indexOf(trackId) + 1));
+      return;
+    }
+    r.batch(() => r.prefetch(ids, "layouts"));
   }
 
   read(fh: number, ino: number, offset: number, size: number): ReadPiece[] {
@@ -527,6 +552,26 @@ export class MusefsLibrary implements Library {
       g("musefs_cache_header_bytes_max", "Header cache budget", this.resolver.headers.budget),
       c("musefs_cache_header_hits_total", "Header cache hits", this.resolver.headers.hits),
       c("musefs_cache_header_misses_total", "Header cache misses", this.resolver.headers.misses),
+      c(
+        "musefs_synth_ahead_adopted_total",
+        "Layouts built ahead and taken in",
+        this.ahead?.adopted ?? 0,
+      ),
+      c(
+        "musefs_synth_ahead_taken_back_total",
+        "Jobs built on open instead",
+        this.ahead?.takenBack ?? 0,
+      ),
+      c(
+        "musefs_synth_ahead_waited_total",
+        "Opens that waited for the worker",
+        this.ahead?.waited ?? 0,
+      ),
+      c(
+        "musefs_synth_ahead_dropped_total",
+        "Layouts built ahead but cached meanwhile",
+        this.ahead?.dropped ?? 0,
+      ),
       g("musefs_cache_size_entries", "Size cache entries", this.resolver.sizeEntries),
       g("musefs_cache_size_bytes", "Size cache bytes", this.resolver.sizes.weight),
       g("musefs_cache_size_bytes_max", "Size cache budget", this.resolver.sizes.budget),
@@ -610,6 +655,7 @@ export class MusefsLibrary implements Library {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.ahead?.close();
     this.resolver.index?.save(this.#live);
     for (const fh of [...this.#handles.keys()]) this.release(fh);
     this.#dirSnapshots.clear();

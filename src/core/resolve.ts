@@ -166,6 +166,89 @@ export function segmentStreamsRows(seg: Segment): boolean {
   return seg.kind === "art" || seg.kind === "binary-tag" || seg.kind === "ogg-art";
 }
 
+/** What synthesis reads, from one track's rows read ahead. */
+export function synthInputOf(rows: SynthRows, id3Version: Id3Version): SynthInput {
+  const { row } = rows;
+  return {
+    format: row.format,
+    audioOffset: row.audioOffset,
+    audioLength: row.audioLength,
+    backingSize: row.backingSize,
+    tags: rows.tags,
+    binaryTags: rows.binaryTags,
+    art: rows.art,
+    structural: rows.structural,
+    id3Version,
+  };
+}
+
+/** Throws BackingChangedError unless the opened file still has the stamp `row` recorded. */
+export function checkRowStamp(row: TrackRow, opened: OpenedBacking): void {
+  checkStamp(row, opened.stamp);
+}
+
+/**
+ * The served file of `row` (the layout synthesized from `input`, or the
+ * backing file as it is when `input` is null): the one build, used by the
+ * serving thread and by the synthesis worker alike.
+ */
+export function buildResolved(
+  row: TrackRow,
+  input: SynthInput | null,
+  opened: OpenedBacking,
+  mode: ServeMode,
+  store: Store,
+): ResolvedFile {
+  let layout: Layout;
+  if (input === null) {
+    // Structure-only: the backing file as it is.
+    layout = {
+      segments: [{ kind: "backing", offset: 0, length: row.backingSize }],
+      size: row.backingSize,
+    };
+  } else {
+    const backing = new FrontSource(new FdSource(opened, row.backingSize, row.backingPath));
+    // Blobs are only sized here (synthesizers stream them); reads go through the reader.
+    try {
+      layout = synthesize(input, backing, storeBlobSource(store));
+    } catch (e) {
+      if (!(e instanceof FormatError)) throw e;
+      throw new GeometryError(row.id, row.backingPath, e.message);
+    }
+  }
+  let inlineBytes = 0;
+  let streamsRows = false;
+  for (const seg of layout.segments) {
+    if (seg.kind === "inline") inlineBytes += seg.bytes.length;
+    else if (segmentStreamsRows(seg)) streamsRows = true;
+  }
+  const [mtimeSec, mtimeNsec] = attrMtime(row, mode);
+  return {
+    trackId: row.id,
+    backingPath: row.backingPath,
+    format: row.format,
+    audioOffset: row.audioOffset,
+    audioLength: row.audioLength,
+    contentVersion: row.contentVersion,
+    updatedAt: row.updatedAt,
+    stamp: recordedStamp(row),
+    layout,
+    streamsRows,
+    mtimeSec,
+    mtimeNsec,
+    inlineBytes,
+  };
+}
+
+/**
+ * The stored geometry's problem for an opened file (null: the audio starts
+ * where the row says), as the first open of a layout checks it.
+ */
+export function geometryProblem(file: ResolvedFile, opened: OpenedBacking): string | null {
+  const source = new FdSource(opened, file.stamp.size, file.backingPath);
+  return audioStartProblem(file.format, source, file.audioOffset, file.audioLength);
+}
+
 export class Resolver {
   readonly headers: WeightedLru<number, ResolvedFile>;
   /** The store's data_version at which a cached layout last matched its row. */
@@ -405,8 +488,7 @@ export class Resolver {
    */
   #checkGeometry(file: ResolvedFile, opened: OpenedBacking): void {
     if (this.mode !== "synthesis" || this.#geometryChecked.has(file)) return;
-    const source = new FdSource(opened, file.stamp.size, file.backingPath);
-    const problem = audioStartProblem(file.format, source, file.audioOffset, file.audioLength);
+    const problem = geometryProblem(file, opened);
     if (problem !== null) throw new GeometryError(file.trackId, file.backingPath, problem);
     this.#geometryChecked.add(file);
   }
@@ -443,18 +525,7 @@ export class Resolver {
   }
 
   #inputOf(rows: SynthRows): SynthInput {
-    const { row } = rows;
-    return {
-      format: row.format,
-      audioOffset: row.audioOffset,
-      audioLength: row.audioLength,
-      backingSize: row.backingSize,
-      tags: rows.tags,
-      binaryTags: rows.binaryTags,
-      art: rows.art,
-      structural: rows.structural,
-      id3Version: this.id3Version,
-    };
+    return synthInputOf(rows, this.id3Version);
   }
 
   #input(row: TrackRow): SynthInput {
@@ -473,45 +544,21 @@ export class Resolver {
   }
 
   #build(row: TrackRow, input: SynthInput | null, opened: OpenedBacking): ResolvedFile {
-    let layout: Layout;
-    if (input === null) {
-      // Structure-only: the backing file as it is.
-      layout = {
-        segments: [{ kind: "backing", offset: 0, length: row.backingSize }],
-        size: row.backingSize,
-      };
-    } else {
-      const backing = new FrontSource(new FdSource(opened, row.backingSize, row.backingPath));
-      // Blobs are only sized here (synthesizers stream them); reads go through the reader.
-      try {
-        layout = synthesize(input, backing, storeBlobSource(this.store));
-      } catch (e) {
-        if (!(e instanceof FormatError)) throw e;
-        throw new GeometryError(row.id, row.backingPath, e.message);
-      }
-    }
-    let inlineBytes = 0;
-    let streamsRows = false;
-    for (const seg of layout.segments) {
-      if (seg.kind === "inline") inlineBytes += seg.bytes.length;
-      else if (segmentStreamsRows(seg)) streamsRows = true;
-    }
-    const [mtimeSec, mtimeNsec] = attrMtime(row, this.mode);
-    return {
-      trackId: row.id,
-      backingPath: row.backingPath,
-      format: row.format,
-      audioOffset: row.audioOffset,
-      audioLength: row.audioLength,
-      contentVersion: row.contentVersion,
-      updatedAt: row.updatedAt,
-      stamp: recordedStamp(row),
-      layout,
-      streamsRows,
-      mtimeSec,
-      mtimeNsec,
-      inlineBytes,
-    };
+    return buildResolved(row, input, opened, this.mode, this.store);
+  }
+
+  /**
+   * Take in a layout built ahead on the synthesis worker. It is not marked
+   * checked at any data_version, so the open that uses it first compares it
+   * with the track's current row (`fresh`) and re-stamps the backing file;
+   * a layout already cached (built here meanwhile) wins. `geometryChecked`:
+   * the worker checked the stored geometry against this backing state.
+   */
+  adopt(file: ResolvedFile, geometryChecked: boolean): boolean {
+    if (this.headers.peek(file.trackId) !== undefined) return false;
+    this.headers.set(file.trackId, file, headerWeight(file));
+    if (geometryChecked) this.#geometryChecked.add(file);
+    return true;
   }
 
   /**

@@ -1,0 +1,165 @@
+// Layouts built ahead, on a worker thread: a walker that opens one file of a
+// directory (a media server's scan reading every file's first bytes) opens
+// its siblings next, in name order, and the serving thread, which is single
+// and answers every request, should find their layouts built by then.
+//
+// The serving thread hands the worker the files of a directory whose layouts
+// are not cached (`submit`), and before it opens a file it takes in whatever
+// the worker has finished (`drain`, synchronous: the request loop yields to
+// the event loop only when idle, so an `onmessage` would come too late). A
+// file the worker has not started is taken back and built here (the worker
+// then skips it); one it is building is waited for, briefly. Layouts taken
+// in are checked against the track's current row at open, as any cached
+// layout is (src/core/resolve.ts `adopt`).
+
+import { receiveMessageOnPort } from "node:worker_threads";
+import type { Segment } from "../format/mod.ts";
+import type { ResolvedFile, Resolver } from "./resolve.ts";
+import {
+  BUILDING,
+  CTRL_INTS,
+  CTRL_PROGRESS,
+  DONE,
+  QUEUED,
+  RING_BYTES,
+  SLOTS,
+  type SynthResult,
+  type SynthWorkerInit,
+  TAKEN,
+} from "./synth_messages.ts";
+import type { Id3Version } from "../format/mod.ts";
+import type { ServeMode } from "./defaults.ts";
+
+const WORKER_URL = new URL("./synth_worker.ts", import.meta.url).href;
+
+/** Jobs in flight at most (submitted, not yet passed by the worker). */
+const MAX_AHEAD = SLOTS / 2;
+/** How long an open waits for a layout the worker is building. */
+const WAIT_BUILDING_MS = 2;
+
+export interface SynthAheadOptions {
+  dbPath: string;
+  mode: ServeMode;
+  id3Version: Id3Version;
+  libraryRoots: readonly string[];
+}
+
+export class SynthAhead {
+  #worker: Worker | null = null;
+  #port: MessagePort | null = null;
+  readonly #states = new Int32Array(new SharedArrayBuffer(SLOTS * 4));
+  readonly #ctrl = new Int32Array(new SharedArrayBuffer(CTRL_INTS * 4));
+  readonly #consumed = new BigInt64Array(new SharedArrayBuffer(8));
+  readonly #ring = new Uint8Array(new SharedArrayBuffer(RING_BYTES));
+  /** trackId → seq of a job submitted and neither taken in nor taken back. */
+  readonly #pending = new Map<number, number>();
+  #nextSeq = 0;
+  #closed = false;
+  /** Layouts taken in / jobs taken back / waits for a job being built / results dropped (cached meanwhile). */
+  adopted = 0;
+  takenBack = 0;
+  waited = 0;
+  dropped = 0;
+
+  constructor(readonly resolver: Resolver, readonly options: SynthAheadOptions) {}
+
+  #start(): MessagePort {
+    if (this.#port !== null) return this.#port;
+    const channel = new MessageChannel();
+    const worker = new Worker(WORKER_URL, { type: "module" });
+    worker.onerror = (ev) => {
+      // Speculation only: without the worker every file is built on open.
+      ev.preventDefault();
+      this.close();
+    };
+    const init: SynthWorkerInit = {
+      type: "init",
+      ...this.options,
+      states: this.#states.buffer as SharedArrayBuffer,
+      ctrl: this.#ctrl.buffer as SharedArrayBuffer,
+      consumed: this.#consumed.buffer as SharedArrayBuffer,
+      ring: this.#ring.buffer as SharedArrayBuffer,
+      port: channel.port2,
+    };
+    worker.postMessage(init, [channel.port2]);
+    this.#worker = worker;
+    this.#port = channel.port1;
+    return channel.port1;
+  }
+
+  /** Have the worker build these tracks' layouts, in this order (those not cached nor pending). */
+  submit(trackIds: readonly number[]): void {
+    if (this.#closed) return;
+    const jobs: number[] = [];
+    const progress = Atomics.load(this.#ctrl, CTRL_PROGRESS);
+    for (const id of trackIds) {
+      if (this.#pending.has(id) || this.resolver.headers.peek(id) !== undefined) continue;
+      if (this.#nextSeq - progress >= MAX_AHEAD) break;
+      const seq = this.#nextSeq++;
+      Atomics.store(this.#states, seq % SLOTS, QUEUED);
+      this.#pending.set(id, seq);
+      jobs.push(seq, id);
+    }
+    if (jobs.length > 0) this.#start().postMessage({ jobs });
+  }
+
+  /**
+   * Before `trackId` is opened: take in what the worker finished, and make
+   * sure the worker does not build `trackId` while the caller does.
+   */
+  beforeOpen(trackId: number): void {
+    if (this.#port === null) return;
+    this.drain();
+    const seq = this.#pending.get(trackId);
+    if (seq === undefined) return;
+    const slot = seq % SLOTS;
+    const was = Atomics.compareExchange(this.#states, slot, QUEUED, TAKEN);
+    if (was === QUEUED) {
+      this.#pending.delete(trackId);
+      this.takenBack++;
+      return;
+    }
+    if (was === BUILDING) {
+      this.waited++;
+      Atomics.wait(this.#states, slot, BUILDING, WAIT_BUILDING_MS);
+    }
+    if (Atomics.load(this.#states, slot) === DONE) this.drain();
+    // Failed, or still building after the wait: the caller builds it.
+    this.#pending.delete(trackId);
+  }
+
+  /** Take in every finished layout (synchronously). */
+  drain(): void {
+    const port = this.#port;
+    if (port === null) return;
+    for (;;) {
+      const m = receiveMessageOnPort(port as unknown as never) as
+        | { message: SynthResult }
+        | undefined;
+      if (m === undefined) return;
+      this.#adopt(m.message);
+    }
+  }
+
+  #adopt(r: SynthResult): void {
+    const segments: Segment[] = r.file.layout.segments.map((s) =>
+      s.kind === "ring" ? { kind: "inline", bytes: this.#ring.slice(s.at, s.at + s.length) } : s
+    );
+    Atomics.store(this.#consumed, 0, BigInt(r.ringEnd));
+    const id = r.file.trackId;
+    if (this.#pending.get(id) === r.seq) this.#pending.delete(id);
+    const file: ResolvedFile = { ...r.file, layout: { size: r.file.layout.size, segments } };
+    if (this.resolver.adopt(file, r.geometryChecked)) this.adopted++;
+    else this.dropped++;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#port?.close();
+    this.#worker?.terminate();
+    this.#port = null;
+    this.#worker = null;
+    this.#pending.clear();
+  }
+}
