@@ -42,6 +42,7 @@ import { Refresher } from "./refresh.ts";
 import { type ResolvedFile, Resolver } from "./resolve.ts";
 import { SizeIndex, sizeVariant } from "./size_index.ts";
 import { SynthAhead } from "./synth_ahead.ts";
+import { nextFileDir } from "./walk_order.ts";
 import { Template } from "./template.ts";
 import { VirtualTree } from "./tree.ts";
 
@@ -81,6 +82,7 @@ export function openLibrary(dbPath: string, options: LibraryOptions = {}): Musef
   return new MusefsLibrary(dbPath, resolveOptions(options));
 }
 
+const T = { before: 0, submit: 0, hit: 0, hitN: 0, miss: 0, missN: 0 };
 export class MusefsLibrary implements Library {
   readonly options: ResolvedLibraryOptions;
   readonly refresher: Refresher;
@@ -92,6 +94,8 @@ export class MusefsLibrary implements Library {
   readonly ahead: SynthAhead | null = null;
   /** Also hand a listing's files to the worker when it is read with attributes (MUSEFS_SPECULATE=readdir). */
   readonly #aheadAtListing: boolean = false;
+  /** The directory whose files (and the next directory's) were last handed to the worker. */
+  #aheadDir = -1;
   readonly #poll: Store;
   readonly #serve: Store;
   readonly #handles = new Map<number, Handle>();
@@ -367,13 +371,28 @@ export class MusefsLibrary implements Library {
       throw new FsError("EROFS", "read-only file system");
     }
     const trackId = this.#trackOf(ino);
+    const t0 = performance.now();
     this.ahead?.beforeOpen(trackId);
+    if (this.ahead !== null) this.#speculate(ino, trackId);
+    const t1 = performance.now();
+    const hit = this.resolver.headers.peek(trackId) !== undefined;
     this.#readAheadForOpen(ino, trackId);
+    const t2 = performance.now();
     this.fds.admit(uid);
     let file: ResolvedFile;
     let backing: BackingFile;
     try {
       const r = asFs(() => this.resolver.open(trackId));
+      const t3 = performance.now();
+      T.before += t1 - t0;
+      T.submit += t2 - t1;
+      if (hit) {
+        T.hitN++;
+        T.hit += t3 - t2;
+      } else {
+        T.missN++;
+        T.miss += t3 - t2;
+      }
       file = r.file;
       backing = this.fds.adopt(file.backingPath, r.opened);
     } catch (e) {
@@ -419,12 +438,29 @@ export class MusefsLibrary implements Library {
     const siblings = parent === undefined ? undefined : this.tree.children(parent);
     if (siblings === undefined) return;
     const ids = this.#fileTracks(siblings.map(([, c]) => c));
-    if (this.ahead !== null) {
-      // The files after this one go to the worker; this one is built here from its own rows.
-      this.ahead.submit(ids.slice(ids.indexOf(trackId) + 1));
-      return;
-    }
+    // With the worker, this one is built here from its own rows (the others are the worker's).
+    if (this.ahead !== null) return;
     r.batch(() => r.prefetch(ids, "layouts"));
+  }
+
+  /**
+   * The first open in a directory: the worker builds the files after this
+   * one, then those of the directory a top-down walk reads next.
+   */
+  #speculate(ino: number, trackId: number): void {
+    const tree = this.tree;
+    const dir = tree.parent(ino);
+    if (dir === undefined || dir === this.#aheadDir) return;
+    this.#aheadDir = dir;
+    const ids = this.#fileTracks((tree.children(dir) ?? []).map(([, c]) => c));
+    const jobs = ids.slice(ids.indexOf(trackId) + 1);
+    const next = nextFileDir(tree, dir);
+    if (next !== undefined) {
+      for (const id of this.#fileTracks((tree.children(next) ?? []).map(([, c]) => c))) {
+        jobs.push(id);
+      }
+    }
+    this.ahead!.submit(jobs);
   }
 
   read(fh: number, ino: number, offset: number, size: number): ReadPiece[] {
@@ -655,7 +691,9 @@ export class MusefsLibrary implements Library {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    console.error(this.ahead?.workerStats());
     this.ahead?.close();
+    console.error("TIMING", JSON.stringify(T), this.ahead?.waitMs, this.ahead?.drainMs);
     this.resolver.index?.save(this.#live);
     for (const fh of [...this.#handles.keys()]) this.release(fh);
     this.#dirSnapshots.clear();

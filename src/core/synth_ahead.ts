@@ -12,23 +12,25 @@
 // in are checked against the track's current row at open, as any cached
 // layout is (src/core/resolve.ts `adopt`).
 
-import { receiveMessageOnPort } from "node:worker_threads";
-import type { Segment } from "../format/mod.ts";
+import type { Id3Version, Segment } from "../format/mod.ts";
+import type { ServeMode } from "./defaults.ts";
 import type { ResolvedFile, Resolver } from "./resolve.ts";
 import {
   BUILDING,
+  CONSUMED,
   CTRL_INTS,
   CTRL_PROGRESS,
   DONE,
   QUEUED,
+  RECORD_HEADER,
   RING_BYTES,
   SLOTS,
   type SynthResult,
   type SynthWorkerInit,
   TAKEN,
+  WRAP,
+  WRITTEN,
 } from "./synth_messages.ts";
-import type { Id3Version } from "../format/mod.ts";
-import type { ServeMode } from "./defaults.ts";
 
 const WORKER_URL = new URL("./synth_worker.ts", import.meta.url).href;
 
@@ -49,8 +51,12 @@ export class SynthAhead {
   #port: MessagePort | null = null;
   readonly #states = new Int32Array(new SharedArrayBuffer(SLOTS * 4));
   readonly #ctrl = new Int32Array(new SharedArrayBuffer(CTRL_INTS * 4));
-  readonly #consumed = new BigInt64Array(new SharedArrayBuffer(8));
+  readonly #positions = new BigInt64Array(new SharedArrayBuffer(16));
   readonly #ring = new Uint8Array(new SharedArrayBuffer(RING_BYTES));
+  readonly #ringWords = new Uint32Array(this.#ring.buffer);
+  readonly #decoder = new TextDecoder();
+  /** Ring bytes taken in (monotonic). */
+  #consumed = 0;
   /** trackId → seq of a job submitted and neither taken in nor taken back. */
   readonly #pending = new Map<number, number>();
   #nextSeq = 0;
@@ -60,6 +66,8 @@ export class SynthAhead {
   takenBack = 0;
   waited = 0;
   dropped = 0;
+  waitMs = 0;
+  drainMs = 0;
 
   constructor(readonly resolver: Resolver, readonly options: SynthAheadOptions) {}
 
@@ -77,7 +85,7 @@ export class SynthAhead {
       ...this.options,
       states: this.#states.buffer as SharedArrayBuffer,
       ctrl: this.#ctrl.buffer as SharedArrayBuffer,
-      consumed: this.#consumed.buffer as SharedArrayBuffer,
+      positions: this.#positions.buffer as SharedArrayBuffer,
       ring: this.#ring.buffer as SharedArrayBuffer,
       port: channel.port2,
     };
@@ -109,7 +117,9 @@ export class SynthAhead {
    */
   beforeOpen(trackId: number): void {
     if (this.#port === null) return;
+    const d0 = performance.now();
     this.drain();
+    this.drainMs += performance.now() - d0;
     const seq = this.#pending.get(trackId);
     if (seq === undefined) return;
     const slot = seq % SLOTS;
@@ -121,7 +131,9 @@ export class SynthAhead {
     }
     if (was === BUILDING) {
       this.waited++;
+      const w0 = performance.now();
       Atomics.wait(this.#states, slot, BUILDING, WAIT_BUILDING_MS);
+      this.waitMs += performance.now() - w0;
     }
     if (Atomics.load(this.#states, slot) === DONE) this.drain();
     // Failed, or still building after the wait: the caller builds it.
@@ -130,27 +142,62 @@ export class SynthAhead {
 
   /** Take in every finished layout (synchronously). */
   drain(): void {
-    const port = this.#port;
-    if (port === null) return;
-    for (;;) {
-      const m = receiveMessageOnPort(port as unknown as never) as
-        | { message: SynthResult }
-        | undefined;
-      if (m === undefined) return;
-      this.#adopt(m.message);
+    const written = Number(Atomics.load(this.#positions, WRITTEN));
+    if (written === this.#consumed) return;
+    while (this.#consumed < written) {
+      const at = this.#consumed % RING_BYTES;
+      const length = this.#ringWords[at / 4];
+      if (length === WRAP) {
+        this.#consumed += RING_BYTES - at;
+        continue;
+      }
+      const jsonLength = this.#ringWords[at / 4 + 1];
+      const body = at + RECORD_HEADER;
+      const r = JSON.parse(
+        this.#decoder.decode(this.#ring.subarray(body, body + jsonLength)),
+      ) as SynthResult;
+      this.#adopt(r, body + jsonLength);
+      this.#consumed += Math.ceil((RECORD_HEADER + length) / 4) * 4;
     }
+    Atomics.store(this.#positions, CONSUMED, BigInt(this.#consumed));
   }
 
-  #adopt(r: SynthResult): void {
-    const segments: Segment[] = r.file.layout.segments.map((s) =>
-      s.kind === "ring" ? { kind: "inline", bytes: this.#ring.slice(s.at, s.at + s.length) } : s
+  #adopt(r: SynthResult, bytesAt: number): void {
+    const f = r.file;
+    const segments: Segment[] = f.layout.segments.map((s) =>
+      s.kind === "ring"
+        ? { kind: "inline", bytes: this.#ring.slice(bytesAt + s.at, bytesAt + s.at + s.length) }
+        : s
     );
-    Atomics.store(this.#consumed, 0, BigInt(r.ringEnd));
-    const id = r.file.trackId;
+    const id = f.trackId;
     if (this.#pending.get(id) === r.seq) this.#pending.delete(id);
-    const file: ResolvedFile = { ...r.file, layout: { size: r.file.layout.size, segments } };
+    const file: ResolvedFile = {
+      trackId: id,
+      backingPath: f.backingPath,
+      format: f.format,
+      audioOffset: f.audioOffset,
+      audioLength: f.audioLength,
+      contentVersion: f.contentVersion,
+      updatedAt: f.updatedAt,
+      stamp: {
+        size: f.stamp.size,
+        mtimeNs: BigInt(f.stamp.mtimeNs),
+        ctimeNs: BigInt(f.stamp.ctimeNs),
+      },
+      layout: { size: f.layout.size, segments },
+      streamsRows: f.streamsRows,
+      mtimeSec: f.mtimeSec,
+      mtimeNsec: f.mtimeNsec,
+      inlineBytes: f.inlineBytes,
+    };
     if (this.resolver.adopt(file, r.geometryChecked)) this.adopted++;
     else this.dropped++;
+  }
+
+  workerStats(): string {
+    return `worker us ${Atomics.load(this.#ctrl, 1)} jobs ${Atomics.load(this.#ctrl, 2)} rows us ${
+      Atomics.load(this.#ctrl, 3)
+    }`;
   }
 
   close(): void {

@@ -9,47 +9,72 @@
 
 /// <reference lib="deno.worker" />
 
+import * as libc from "../../ffi/libc.ts";
 import { openStore, readSynthRows, type Store, type SynthRows } from "../store/mod.ts";
 import { closeBacking, openBacking } from "./backing.ts";
 import { type BackingAccess, backingAccess } from "./backing_access.ts";
 import { buildResolved, checkRowStamp, geometryProblem, synthInputOf } from "./resolve.ts";
 import {
+  align4,
   BUILDING,
+  CONSUMED,
   CTRL_PROGRESS,
   DONE,
   FAILED,
   QUEUED,
+  RECORD_HEADER,
   RING_BYTES,
   SLOTS,
   type SynthJobs,
   type SynthResult,
   type SynthWorkerInit,
   type WireSegment,
+  WRAP,
+  WRITTEN,
 } from "./synth_messages.ts";
+
+/** Jobs whose rows are read first, alone: the next file is wanted soonest. */
+const FIRST_CHUNK = 2;
 
 let init: SynthWorkerInit;
 let store: Store;
 let access: BackingAccess;
 let states: Int32Array;
 let ctrl: Int32Array;
-let consumed: BigInt64Array;
+let positions: BigInt64Array;
 let ring: Uint8Array;
-/** Ring bytes written (monotonic); the serving thread advances `consumed` behind it. */
+let ringWords: Uint32Array;
+/** Ring bytes written (monotonic), published in positions[WRITTEN] after each record. */
 let written = 0;
+const encoder = new TextEncoder();
 
 self.onmessage = (ev: MessageEvent<SynthWorkerInit>) => {
   init = ev.data;
+  if (Deno.env.get("MUSEFS_SPEC_IDLE") !== "0") {
+    try {
+      // Speculative work must never take a CPU from the walker whose files it builds.
+      libc.scheduleIdle();
+    } catch { /* not permitted: runs at normal priority */ }
+  }
   store = openStore(init.dbPath, { mode: "ro", foreignKeyCheck: false });
   access = backingAccess(init.dbPath, init.libraryRoots);
   states = new Int32Array(init.states);
   ctrl = new Int32Array(init.ctrl);
-  consumed = new BigInt64Array(init.consumed);
+  positions = new BigInt64Array(init.positions);
   ring = new Uint8Array(init.ring);
-  init.port.onmessage = (m: MessageEvent<SynthJobs>) => run(m.data.jobs);
+  ringWords = new Uint32Array(init.ring);
+  init.port.onmessage = (m: MessageEvent<SynthJobs>) => {
+    const jobs = m.data.jobs;
+    // The first jobs' rows alone, then the rest's in one batch.
+    const cut = Math.min(jobs.length, FIRST_CHUNK * 2);
+    run(jobs.slice(0, cut));
+    if (cut < jobs.length) run(jobs.slice(cut));
+  };
   self.onmessage = null;
 };
 
 function run(jobs: number[]): void {
+  const r0 = performance.now();
   // The rows of every job still queued, in one snapshot and one batch.
   const ids: number[] = [];
   for (let i = 0; i < jobs.length; i += 2) {
@@ -61,6 +86,7 @@ function run(jobs: number[]): void {
   } catch {
     rows = null; // a refused row: the serving thread reads each file alone
   }
+  const r1 = performance.now();
   for (let i = 0; i < jobs.length; i += 2) {
     const seq = jobs[i];
     const slot = seq % SLOTS;
@@ -72,9 +98,12 @@ function run(jobs: number[]): void {
     }
     Atomics.store(ctrl, CTRL_PROGRESS, seq + 1);
   }
+  Atomics.add(ctrl, 1, Math.round((performance.now() - r0) * 1000));
+  Atomics.add(ctrl, 2, jobs.length / 2);
+  Atomics.add(ctrl, 3, Math.round((r1 - r0) * 1000));
 }
 
-/** Build one file and send it; false when it is left to the serving thread. */
+/** Build one file and put it in the ring; false when it is left to the serving thread. */
 function build(seq: number, rows: SynthRows): boolean {
   const { row } = rows;
   let opened;
@@ -91,36 +120,50 @@ function build(seq: number, rows: SynthRows): boolean {
     if (file.layout.sizeOnly) return false;
     const geometryChecked = init.mode === "synthesis" && geometryProblem(file, opened) === null;
     if (init.mode === "synthesis" && !geometryChecked) return false;
-    // Inline bytes go into the ring, contiguous, after any padding to its start.
-    let need = 0;
-    for (const s of file.layout.segments) if (s.kind === "inline") need += s.bytes.length;
-    if (need > RING_BYTES / 4) return false;
-    let at = written % RING_BYTES;
-    let start = written;
-    if (at + need > RING_BYTES) {
-      start += RING_BYTES - at;
-      at = 0;
-    }
-    if (start + need - Number(Atomics.load(consumed, 0)) > RING_BYTES) return false; // full
+    let inline = 0;
     const segments: WireSegment[] = [];
-    let p = at;
     for (const s of file.layout.segments) {
-      if (s.kind !== "inline") {
-        segments.push(s);
-        continue;
+      if (s.kind !== "inline") segments.push(s);
+      else {
+        segments.push({ kind: "ring", at: inline, length: s.bytes.length });
+        inline += s.bytes.length;
       }
-      ring.set(s.bytes, p);
-      segments.push({ kind: "ring", at: p, length: s.bytes.length });
-      p += s.bytes.length;
     }
-    written = start + need;
     const result: SynthResult = {
       seq,
-      file: { ...file, layout: { size: file.layout.size, segments } },
-      ringEnd: written,
+      file: {
+        ...file,
+        stamp: {
+          size: file.stamp.size,
+          mtimeNs: String(file.stamp.mtimeNs),
+          ctimeNs: String(file.stamp.ctimeNs),
+        },
+        layout: { size: file.layout.size, segments },
+      },
       geometryChecked,
     };
-    init.port.postMessage(result);
+    const json = encoder.encode(JSON.stringify(result));
+    const length = json.length + inline;
+    const total = align4(RECORD_HEADER + length);
+    if (total > RING_BYTES / 4) return false;
+    const end = written % RING_BYTES;
+    const wrap = end + total > RING_BYTES;
+    const start = wrap ? written + RING_BYTES - end : written;
+    // Full: the serving thread has not taken in enough yet; it builds this one itself.
+    if (start + total - Number(Atomics.load(positions, CONSUMED)) > RING_BYTES) return false;
+    if (wrap) ringWords[end / 4] = WRAP;
+    const at = wrap ? 0 : end;
+    ringWords[at / 4] = length;
+    ringWords[at / 4 + 1] = json.length;
+    ring.set(json, at + RECORD_HEADER);
+    let p = at + RECORD_HEADER + json.length;
+    for (const s of file.layout.segments) {
+      if (s.kind !== "inline") continue;
+      ring.set(s.bytes, p);
+      p += s.bytes.length;
+    }
+    written = start + total;
+    Atomics.store(positions, WRITTEN, BigInt(written));
     return true;
   } catch {
     return false;
