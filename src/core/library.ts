@@ -161,15 +161,14 @@ export class MusefsLibrary implements Library {
       );
     }
     this.fds = new BackingFds();
-    const speculate = Deno.env.get("MUSEFS_SPECULATE") ?? "open";
-    if (options.mode === "synthesis" && speculate !== "0") {
+    if (options.mode === "synthesis" && options.speculate) {
       this.ahead = new SynthAhead(this.resolver, {
         dbPath,
         mode: options.mode,
         id3Version: options.id3Version,
         libraryRoots: options.libraryRoots,
       });
-      this.#aheadAtListing = speculate === "readdir";
+      this.#aheadAtListing = Deno.env.get("MUSEFS_SPECULATE") === "readdir";
     }
     const now = Date.now();
     this.mountTime = [Math.floor(now / 1000), (now % 1000) * 1_000_000];

@@ -52,6 +52,11 @@ export interface LibraryOptions {
    * only. Default: `<store>-sizes` beside a store file.
    */
   sizeIndex?: string | null;
+  /**
+   * Build the layouts of files a walker is about to open on a worker thread
+   * (synthesis mode only). Default: on, unless MUSEFS_SPECULATE=0 (prototype).
+   */
+  speculate?: boolean;
 }
 
 /** Options with every default filled in. */
@@ -79,6 +84,7 @@ export interface ResolvedLibraryOptions {
   id3Version: Id3Version;
   /** Undefined: the default beside the store. */
   sizeIndex: string | null | undefined;
+  speculate: boolean;
 }
 
 function processId(which: "uid" | "gid"): number {
@@ -113,5 +119,6 @@ export function resolveOptions(o: LibraryOptions): ResolvedLibraryOptions {
     log: o.log ?? null,
     id3Version: o.id3Version ?? D.id3Version,
     sizeIndex: o.sizeIndex,
+    speculate: o.speculate ?? Deno.env.get("MUSEFS_SPECULATE") !== "0",
   };
 }

@@ -21,6 +21,7 @@ import {
   CTRL_INTS,
   CTRL_PROGRESS,
   DONE,
+  FAILED,
   QUEUED,
   RECORD_HEADER,
   RING_BYTES,
@@ -67,6 +68,9 @@ export class SynthAhead {
   waited = 0;
   dropped = 0;
   waitMs = 0;
+  parseMs = 0;
+  adoptMs = 0;
+  lruMs = 0;
   drainMs = 0;
 
   constructor(readonly resolver: Resolver, readonly options: SynthAheadOptions) {}
@@ -100,6 +104,7 @@ export class SynthAhead {
     if (this.#closed) return;
     const jobs: number[] = [];
     const progress = Atomics.load(this.#ctrl, CTRL_PROGRESS);
+    if (this.#pending.size >= MAX_AHEAD) this.#prune(progress);
     for (const id of trackIds) {
       if (this.#pending.has(id) || this.resolver.headers.peek(id) !== undefined) continue;
       if (this.#nextSeq - progress >= MAX_AHEAD) break;
@@ -109,6 +114,15 @@ export class SynthAhead {
       jobs.push(seq, id);
     }
     if (jobs.length > 0) this.#start().postMessage({ jobs });
+  }
+
+  /** Forget jobs the worker has passed without a result (failed: no open took them back). */
+  #prune(progress: number): void {
+    for (const [id, seq] of this.#pending) {
+      if (seq < progress && Atomics.load(this.#states, seq % SLOTS) !== DONE) {
+        this.#pending.delete(id);
+      }
+    }
   }
 
   /**
@@ -153,10 +167,14 @@ export class SynthAhead {
       }
       const jsonLength = this.#ringWords[at / 4 + 1];
       const body = at + RECORD_HEADER;
+      const p0 = performance.now();
       const r = JSON.parse(
         this.#decoder.decode(this.#ring.subarray(body, body + jsonLength)),
       ) as SynthResult;
+      const p1 = performance.now();
+      this.parseMs += p1 - p0;
       this.#adopt(r, body + jsonLength);
+      this.adoptMs += performance.now() - p1;
       this.#consumed += Math.ceil((RECORD_HEADER + length) / 4) * 4;
     }
     Atomics.store(this.#positions, CONSUMED, BigInt(this.#consumed));
@@ -190,14 +208,46 @@ export class SynthAhead {
       mtimeNsec: f.mtimeNsec,
       inlineBytes: f.inlineBytes,
     };
-    if (this.resolver.adopt(file, r.geometryChecked)) this.adopted++;
+    const l0 = performance.now();
+    const ok = this.resolver.adopt(file, r.geometryChecked);
+    this.lruMs += performance.now() - l0;
+    if (ok) this.adopted++;
     else this.dropped++;
   }
 
+  /** Jobs submitted and neither taken in nor taken back. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /** Wait until the worker has passed every job submitted, taking nothing in (tests). */
+  async workerPassed(timeoutMs = 10_000): Promise<boolean> {
+    const until = performance.now() + timeoutMs;
+    while (Atomics.load(this.#ctrl, CTRL_PROGRESS) < this.#nextSeq) {
+      if (performance.now() > until) return false;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return true;
+  }
+
+  /** Take in results until no job is pending or `timeoutMs` passed (tests; the server never waits). */
+  async settle(timeoutMs = 10_000): Promise<void> {
+    const until = performance.now() + timeoutMs;
+    for (;;) {
+      this.drain();
+      // Jobs the worker failed stay pending until an open takes them back.
+      for (const [id, seq] of this.#pending) {
+        if (Atomics.load(this.#states, seq % SLOTS) === FAILED) this.#pending.delete(id);
+      }
+      if (this.#pending.size === 0 || performance.now() > until) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
   workerStats(): string {
-    return `worker us ${Atomics.load(this.#ctrl, 1)} jobs ${Atomics.load(this.#ctrl, 2)} rows us ${
-      Atomics.load(this.#ctrl, 3)
-    }`;
+    return `parse ${this.parseMs} adopt ${this.adoptMs} lru ${this.lruMs} worker us ${
+      Atomics.load(this.#ctrl, 1)
+    } jobs ${Atomics.load(this.#ctrl, 2)} rows us ${Atomics.load(this.#ctrl, 3)}`;
   }
 
   close(): void {
