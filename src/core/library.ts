@@ -82,7 +82,6 @@ export function openLibrary(dbPath: string, options: LibraryOptions = {}): Musef
   return new MusefsLibrary(dbPath, resolveOptions(options));
 }
 
-const T = { before: 0, submit: 0, hit: 0, hitN: 0, miss: 0, missN: 0 };
 export class MusefsLibrary implements Library {
   readonly options: ResolvedLibraryOptions;
   readonly refresher: Refresher;
@@ -370,28 +369,14 @@ export class MusefsLibrary implements Library {
       throw new FsError("EROFS", "read-only file system");
     }
     const trackId = this.#trackOf(ino);
-    const t0 = performance.now();
     this.ahead?.beforeOpen(trackId);
     if (this.ahead !== null) this.#speculate(ino, trackId);
-    const t1 = performance.now();
-    const hit = this.resolver.headers.peek(trackId) !== undefined;
     this.#readAheadForOpen(ino, trackId);
-    const t2 = performance.now();
     this.fds.admit(uid);
     let file: ResolvedFile;
     let backing: BackingFile;
     try {
       const r = asFs(() => this.resolver.open(trackId));
-      const t3 = performance.now();
-      T.before += t1 - t0;
-      T.submit += t2 - t1;
-      if (hit) {
-        T.hitN++;
-        T.hit += t3 - t2;
-      } else {
-        T.missN++;
-        T.miss += t3 - t2;
-      }
       file = r.file;
       backing = this.fds.adopt(file.backingPath, r.opened);
     } catch (e) {
@@ -432,14 +417,13 @@ export class MusefsLibrary implements Library {
    */
   #readAheadForOpen(ino: number, trackId: number): void {
     const r = this.resolver;
+    // With the worker, the other files are its own (#speculate): this one is built from its rows alone.
+    if (this.ahead !== null) return;
     if (r.headers.peek(trackId) !== undefined || r.hasRowsAhead(trackId, "layouts")) return;
     const parent = this.tree.parent(ino);
     const siblings = parent === undefined ? undefined : this.tree.children(parent);
     if (siblings === undefined) return;
-    const ids = this.#fileTracks(siblings.map(([, c]) => c));
-    // With the worker, this one is built here from its own rows (the others are the worker's).
-    if (this.ahead !== null) return;
-    r.batch(() => r.prefetch(ids, "layouts"));
+    r.batch(() => r.prefetch(this.#fileTracks(siblings.map(([, c]) => c)), "layouts"));
   }
 
   /**
@@ -690,9 +674,7 @@ export class MusefsLibrary implements Library {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    console.error(this.ahead?.workerStats());
     this.ahead?.close();
-    console.error("TIMING", JSON.stringify(T), this.ahead?.waitMs, this.ahead?.drainMs);
     this.resolver.index?.save(this.#live);
     for (const fh of [...this.#handles.keys()]) this.release(fh);
     this.#dirSnapshots.clear();

@@ -67,11 +67,6 @@ export class SynthAhead {
   takenBack = 0;
   waited = 0;
   dropped = 0;
-  waitMs = 0;
-  parseMs = 0;
-  adoptMs = 0;
-  lruMs = 0;
-  drainMs = 0;
 
   constructor(readonly resolver: Resolver, readonly options: SynthAheadOptions) {}
 
@@ -131,9 +126,7 @@ export class SynthAhead {
    */
   beforeOpen(trackId: number): void {
     if (this.#port === null) return;
-    const d0 = performance.now();
     this.drain();
-    this.drainMs += performance.now() - d0;
     const seq = this.#pending.get(trackId);
     if (seq === undefined) return;
     const slot = seq % SLOTS;
@@ -145,9 +138,7 @@ export class SynthAhead {
     }
     if (was === BUILDING) {
       this.waited++;
-      const w0 = performance.now();
       Atomics.wait(this.#states, slot, BUILDING, WAIT_BUILDING_MS);
-      this.waitMs += performance.now() - w0;
     }
     if (Atomics.load(this.#states, slot) === DONE) this.drain();
     // Failed, or still building after the wait: the caller builds it.
@@ -167,14 +158,10 @@ export class SynthAhead {
       }
       const jsonLength = this.#ringWords[at / 4 + 1];
       const body = at + RECORD_HEADER;
-      const p0 = performance.now();
       const r = JSON.parse(
         this.#decoder.decode(this.#ring.subarray(body, body + jsonLength)),
       ) as SynthResult;
-      const p1 = performance.now();
-      this.parseMs += p1 - p0;
       this.#adopt(r, body + jsonLength);
-      this.adoptMs += performance.now() - p1;
       this.#consumed += Math.ceil((RECORD_HEADER + length) / 4) * 4;
     }
     Atomics.store(this.#positions, CONSUMED, BigInt(this.#consumed));
@@ -208,10 +195,7 @@ export class SynthAhead {
       mtimeNsec: f.mtimeNsec,
       inlineBytes: f.inlineBytes,
     };
-    const l0 = performance.now();
-    const ok = this.resolver.adopt(file, r.geometryChecked);
-    this.lruMs += performance.now() - l0;
-    if (ok) this.adopted++;
+    if (this.resolver.adopt(file, r.geometryChecked)) this.adopted++;
     else this.dropped++;
   }
 
@@ -242,12 +226,6 @@ export class SynthAhead {
       if (this.#pending.size === 0 || performance.now() > until) return;
       await new Promise((r) => setTimeout(r, 5));
     }
-  }
-
-  workerStats(): string {
-    return `parse ${this.parseMs} adopt ${this.adoptMs} lru ${this.lruMs} worker us ${
-      Atomics.load(this.#ctrl, 1)
-    } jobs ${Atomics.load(this.#ctrl, 2)} rows us ${Atomics.load(this.#ctrl, 3)}`;
   }
 
   close(): void {

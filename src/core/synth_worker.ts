@@ -74,7 +74,6 @@ self.onmessage = (ev: MessageEvent<SynthWorkerInit>) => {
 };
 
 function run(jobs: number[]): void {
-  const r0 = performance.now();
   // The rows of every job still queued, in one snapshot and one batch.
   const ids: number[] = [];
   for (let i = 0; i < jobs.length; i += 2) {
@@ -86,7 +85,6 @@ function run(jobs: number[]): void {
   } catch {
     rows = null; // a refused row: the serving thread reads each file alone
   }
-  const r1 = performance.now();
   for (let i = 0; i < jobs.length; i += 2) {
     const seq = jobs[i];
     const slot = seq % SLOTS;
@@ -98,9 +96,6 @@ function run(jobs: number[]): void {
     }
     Atomics.store(ctrl, CTRL_PROGRESS, seq + 1);
   }
-  Atomics.add(ctrl, 1, Math.round((performance.now() - r0) * 1000));
-  Atomics.add(ctrl, 2, jobs.length / 2);
-  Atomics.add(ctrl, 3, Math.round((r1 - r0) * 1000));
 }
 
 /** Build one file and put it in the ring; false when it is left to the serving thread. */

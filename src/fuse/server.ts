@@ -78,9 +78,6 @@ export interface ServeResult {
   reason: "unmounted" | "destroy" | "grace-expired";
 }
 
-const BUSY = { ms: 0, n: 0 };
-const BUSY_OP: Record<number, number> = {};
-const BUSY_N: Record<number, number> = {};
 /** Yield to timers and signals at least this often while busy. */
 const YIELD_EVERY_MS = 50;
 const IDLE_POLL_MS = 1000;
@@ -226,21 +223,13 @@ export async function serve(
         throw e;
       }
       if (n < IN_HEADER_SIZE) continue;
-      const h0 = performance.now();
       d.handle(buf, view, n);
-      const dt = performance.now() - h0;
-      BUSY.ms += dt;
-      BUSY.n++;
-      const op = view.getUint32(4, true);
-      BUSY_OP[op] = (BUSY_OP[op] ?? 0) + dt;
-      BUSY_N[op] = (BUSY_N[op] ?? 0) + 1;
       if (Date.now() - lastYield >= YIELD_EVERY_MS) {
         await new Promise((r) => setTimeout(r, 0));
         lastYield = Date.now();
       }
     }
   } finally {
-    console.error("BUSY", JSON.stringify(BUSY), JSON.stringify(Object.fromEntries(Object.entries(BUSY_OP).map(([k, v]) => [k, [Math.round(v), BUSY_N[+k]]]))));
     sayStopping();
     clearInterval(pollTimer);
     if (graceTimer !== undefined) clearTimeout(graceTimer);
