@@ -25,7 +25,7 @@ import type { ResolvedFile } from "./resolve.ts";
 /** Job slots (jobs in flight are kept below this). */
 export const SLOTS = 4096;
 /** Bytes of the ring that carries inline bytes back (bounds results not yet taken in). */
-export const RING_BYTES = 4 * 1024 * 1024;
+export const RING_BYTES = 1024 * 1024;
 
 export const QUEUED = 1;
 export const BUILDING = 2;
