@@ -42,7 +42,7 @@ import { Refresher } from "./refresh.ts";
 import { type ResolvedFile, Resolver } from "./resolve.ts";
 import { SizeIndex, sizeVariant } from "./size_index.ts";
 import { SynthAhead } from "./synth_ahead.ts";
-import { nextFileDir } from "./walk_order.ts";
+import { tracksAfter } from "./walk_order.ts";
 import { Template } from "./template.ts";
 import { VirtualTree } from "./tree.ts";
 
@@ -81,6 +81,9 @@ const DOTDOT = enc.encode("..");
 export function openLibrary(dbPath: string, options: LibraryOptions = {}): MusefsLibrary {
   return new MusefsLibrary(dbPath, resolveOptions(options));
 }
+
+/** How many files ahead of the one opened the synthesis worker builds. */
+const SPECULATE_FILES = 64;
 
 export class MusefsLibrary implements Library {
   readonly options: ResolvedLibraryOptions;
@@ -427,23 +430,17 @@ export class MusefsLibrary implements Library {
   }
 
   /**
-   * The first open in a directory: the worker builds the files after this
-   * one, then those of the directory a top-down walk reads next.
+   * The first open in a directory, or one whose layout the worker was not
+   * asked for (a directory longer than the look-ahead): the worker builds the
+   * next SPECULATE_FILES files a top-down walk opens after this one, from
+   * this directory and then the next.
    */
   #speculate(ino: number, trackId: number): void {
-    const tree = this.tree;
-    const dir = tree.parent(ino);
-    if (dir === undefined || dir === this.#aheadDir) return;
+    const dir = this.tree.parent(ino);
+    if (dir === undefined) return;
+    if (dir === this.#aheadDir && this.resolver.headers.peek(trackId) !== undefined) return;
     this.#aheadDir = dir;
-    const ids = this.#fileTracks((tree.children(dir) ?? []).map(([, c]) => c));
-    const jobs = ids.slice(ids.indexOf(trackId) + 1);
-    const next = nextFileDir(tree, dir);
-    if (next !== undefined) {
-      for (const id of this.#fileTracks((tree.children(next) ?? []).map(([, c]) => c))) {
-        jobs.push(id);
-      }
-    }
-    this.ahead!.submit(jobs);
+    this.ahead!.submit(tracksAfter(this.tree, dir, ino, SPECULATE_FILES));
   }
 
   read(fh: number, ino: number, offset: number, size: number): ReadPiece[] {

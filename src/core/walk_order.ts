@@ -35,3 +35,24 @@ function nextDir(tree: VirtualTree, dir: number): number | undefined {
     cur = parent;
   }
 }
+
+/**
+ * The tracks of the next `count` files a top-down walk opens after file
+ * `ino` of directory `dir`: the rest of `dir`, then the next directory's.
+ */
+export function tracksAfter(tree: VirtualTree, dir: number, ino: number, count: number): number[] {
+  const out: number[] = [];
+  const take = (children: Array<[string, number]>, from: number) => {
+    for (let i = from; i < children.length && out.length < count; i++) {
+      const id = tree.trackId(children[i][1]);
+      if (id !== undefined) out.push(id);
+    }
+  };
+  const here = tree.children(dir) ?? [];
+  take(here, here.findIndex(([, c]) => c === ino) + 1);
+  if (out.length < count) {
+    const next = nextFileDir(tree, dir);
+    if (next !== undefined) take(tree.children(next) ?? [], 0);
+  }
+  return out;
+}
