@@ -94,8 +94,6 @@ export class MusefsLibrary implements Library {
   readonly fds: BackingFds;
   /** Layouts built ahead on a worker (prototype; MUSEFS_SPECULATE=0 turns it off). */
   readonly ahead: SynthAhead | null = null;
-  /** Also hand a listing's files to the worker when it is read with attributes (MUSEFS_SPECULATE=readdir). */
-  readonly #aheadAtListing: boolean = false;
   /** The directory whose files (and the next directory's) were last handed to the worker. */
   #aheadDir = -1;
   readonly #poll: Store;
@@ -170,7 +168,6 @@ export class MusefsLibrary implements Library {
         id3Version: options.id3Version,
         libraryRoots: options.libraryRoots,
       });
-      this.#aheadAtListing = Deno.env.get("MUSEFS_SPECULATE") === "readdir";
     }
     const now = Date.now();
     this.mountTime = [Math.floor(now / 1000), (now % 1000) * 1_000_000];
@@ -229,13 +226,10 @@ export class MusefsLibrary implements Library {
    * batch and the store's version checked once.
    */
   getattrMany(inos: readonly number[]): (Attr | null)[] {
-    const tracks = this.#fileTracks(inos);
-    const attrs = this.resolver.batch(() => {
-      this.resolver.prefetch(tracks);
+    return this.resolver.batch(() => {
+      this.resolver.prefetch(this.#fileTracks(inos));
       return inos.map((ino) => attrOrNull(this, ino));
     });
-    if (this.#aheadAtListing) this.ahead?.submit(tracks);
-    return attrs;
   }
 
   forget(_ino: number, _nlookup: number): void {
