@@ -56,7 +56,9 @@ self.onmessage = (ev: MessageEvent<SynthWorkerInit>) => {
       libc.scheduleIdle();
     } catch { /* not permitted: runs at normal priority */ }
   }
-  store = openStore(init.dbPath, { mode: "ro", foreignKeyCheck: false });
+  // The serving thread has the store open and checked it; opening the file
+  // here outside SQLite would drop that connection's locks (store/open.ts).
+  store = openStore(init.dbPath, { mode: "ro", foreignKeyCheck: false, openElsewhere: true });
   access = backingAccess(init.dbPath, init.libraryRoots);
   states = new Int32Array(init.states);
   ctrl = new Int32Array(init.ctrl);

@@ -24,6 +24,13 @@ export interface OpenOptions {
    * many connections to one store may skip it after the first.
    */
   foreignKeyCheck?: boolean;
+  /**
+   * Another thread of this process (the one that started this Worker) holds
+   * the store open. The registry below is per thread, so without this a
+   * Worker would inspect the file with a descriptor of its own, and closing
+   * it drops the POSIX locks the process's other connections hold.
+   */
+  openElsewhere?: boolean;
 }
 
 export const BUSY_TIMEOUT_MS = 5000;
@@ -270,7 +277,7 @@ function isMemoryPath(path: string): boolean {
  */
 export function openStore(path: string, options: OpenOptions): Store {
   const memory = isMemoryPath(path);
-  if (!memory && !openHere.has(registryKey(path))) {
+  if (!memory && !options.openElsewhere && !openHere.has(registryKey(path))) {
     // Before any write (WAL switch, migration): only a musefs store, or a new
     // empty file when the caller may create one, is opened.
     const creating = options.mode === "rw" && options.create === true;
