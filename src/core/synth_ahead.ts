@@ -3,8 +3,9 @@
 // its siblings next, in name order, and the serving thread, which is single
 // and answers every request, should find their layouts built by then.
 //
-// The serving thread hands the worker the files of a directory whose layouts
-// are not cached (`submit`), and before it opens a file it takes in whatever
+// The serving thread hands the worker the next files a top-down walk opens
+// whose layouts are not cached (`submit`; the library picks them with
+// core/walk_order.ts), and before it opens a file it takes in whatever
 // the worker has finished (`drain`, synchronous: the request loop yields to
 // the event loop only when idle, so an `onmessage` would come too late). A
 // file the worker has not started is taken back and built here (the worker
