@@ -414,8 +414,6 @@ export class MusefsLibrary implements Library {
    */
   #readAheadForOpen(ino: number, trackId: number): void {
     const r = this.resolver;
-    // With the worker, the other files are its own (#speculate): this one is built from its rows alone.
-    if (this.ahead !== null) return;
     if (r.headers.peek(trackId) !== undefined || r.hasRowsAhead(trackId, "layouts")) return;
     const parent = this.tree.parent(ino);
     const siblings = parent === undefined ? undefined : this.tree.children(parent);
