@@ -46,6 +46,8 @@ export interface SynthAheadOptions {
   mode: ServeMode;
   id3Version: Id3Version;
   libraryRoots: readonly string[];
+  /** Size of the result ring (default RING_BYTES; tests use a small one). */
+  ringBytes?: number;
 }
 
 export class SynthAhead {
@@ -54,8 +56,8 @@ export class SynthAhead {
   readonly #states = new Int32Array(new SharedArrayBuffer(SLOTS * 4));
   readonly #ctrl = new Int32Array(new SharedArrayBuffer(CTRL_INTS * 4));
   readonly #positions = new BigInt64Array(new SharedArrayBuffer(16));
-  readonly #ring = new Uint8Array(new SharedArrayBuffer(RING_BYTES));
-  readonly #ringWords = new Uint32Array(this.#ring.buffer);
+  readonly #ring: Uint8Array;
+  readonly #ringWords: Uint32Array;
   readonly #decoder = new TextDecoder();
   /** Ring bytes taken in (monotonic). */
   #consumed = 0;
@@ -68,8 +70,20 @@ export class SynthAhead {
   takenBack = 0;
   waited = 0;
   dropped = 0;
+  /** Jobs `settle` found failed by the worker (left to the open path). */
+  failedSeen = 0;
 
-  constructor(readonly resolver: Resolver, readonly options: SynthAheadOptions) {}
+  constructor(readonly resolver: Resolver, readonly options: SynthAheadOptions) {
+    const bytes = options.ringBytes ?? RING_BYTES;
+    if (bytes % 4 !== 0 || bytes < 1024) throw new RangeError(`ring of ${bytes} bytes`);
+    this.#ring = new Uint8Array(new SharedArrayBuffer(bytes));
+    this.#ringWords = new Uint32Array(this.#ring.buffer);
+  }
+
+  /** Ring bytes taken in so far (the ring wraps every ring size). */
+  get ringBytesTaken(): number {
+    return this.#consumed;
+  }
 
   #start(): MessagePort {
     if (this.#port !== null) return this.#port;
@@ -80,9 +94,10 @@ export class SynthAhead {
       ev.preventDefault();
       this.close();
     };
+    const { ringBytes: _, ...options } = this.options;
     const init: SynthWorkerInit = {
       type: "init",
-      ...this.options,
+      ...options,
       states: this.#states.buffer as SharedArrayBuffer,
       ctrl: this.#ctrl.buffer as SharedArrayBuffer,
       positions: this.#positions.buffer as SharedArrayBuffer,
@@ -151,10 +166,10 @@ export class SynthAhead {
     const written = Number(Atomics.load(this.#positions, WRITTEN));
     if (written === this.#consumed) return;
     while (this.#consumed < written) {
-      const at = this.#consumed % RING_BYTES;
+      const at = this.#consumed % this.#ring.length;
       const length = this.#ringWords[at / 4];
       if (length === WRAP) {
-        this.#consumed += RING_BYTES - at;
+        this.#consumed += this.#ring.length - at;
         continue;
       }
       const jsonLength = this.#ringWords[at / 4 + 1];
@@ -222,7 +237,10 @@ export class SynthAhead {
       this.drain();
       // Jobs the worker failed stay pending until an open takes them back.
       for (const [id, seq] of this.#pending) {
-        if (Atomics.load(this.#states, seq % SLOTS) === FAILED) this.#pending.delete(id);
+        if (Atomics.load(this.#states, seq % SLOTS) === FAILED) {
+          this.#pending.delete(id);
+          this.failedSeen++;
+        }
       }
       if (this.#pending.size === 0 || performance.now() > until) return;
       await new Promise((r) => setTimeout(r, 5));

@@ -23,7 +23,6 @@ import {
   FAILED,
   QUEUED,
   RECORD_HEADER,
-  RING_BYTES,
   SLOTS,
   type SynthJobs,
   type SynthResult,
@@ -144,12 +143,13 @@ function build(seq: number, rows: SynthRows): boolean {
     const json = encoder.encode(JSON.stringify(result));
     const length = json.length + inline;
     const total = align4(RECORD_HEADER + length);
-    if (total > RING_BYTES / 4) return false;
-    const end = written % RING_BYTES;
-    const wrap = end + total > RING_BYTES;
-    const start = wrap ? written + RING_BYTES - end : written;
+    const size = ring.length;
+    if (total > size / 4) return false;
+    const end = written % size;
+    const wrap = end + total > size;
+    const start = wrap ? written + size - end : written;
     // Full: the serving thread has not taken in enough yet; it builds this one itself.
-    if (start + total - Number(Atomics.load(positions, CONSUMED)) > RING_BYTES) return false;
+    if (start + total - Number(Atomics.load(positions, CONSUMED)) > size) return false;
     if (wrap) ringWords[end / 4] = WRAP;
     const at = wrap ? 0 : end;
     ringWords[at / 4] = length;

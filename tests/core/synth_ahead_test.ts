@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { openLibrary } from "../../src/core/library.ts";
+import { SynthAhead } from "../../src/core/synth_ahead.ts";
 import { closing } from "../scratch.ts";
 import { expectedBytes, fixtureStore, readAll } from "./ingest.ts";
 
@@ -59,4 +60,45 @@ Deno.test("a layout built ahead whose rows changed before it was taken in is reb
   // Taken in, or dropped where a getattr had cached its own build first.
   assert.equal(ahead.adopted + ahead.dropped, ids.length, "the worker's layouts were taken in");
   assert.ok(ahead.adopted > 0, "some stale layouts were taken in, then not served");
+});
+
+Deno.test("results wrap around a small ring, and a full ring leaves files to the open path", async () => {
+  using t = await fixtureStore();
+  const options = { pollIntervalMs: 0, sizeIndex: null, speculate: false };
+  using plain = closing(openLibrary(t.db, options));
+  using lib = closing(openLibrary(t.db, options));
+  const ringBytes = 16 * 1024;
+  using ahead = closing(
+    new SynthAhead(lib.resolver, {
+      dbPath: t.db,
+      mode: "synthesis",
+      id3Version: 4,
+      libraryRoots: [],
+      ringBytes,
+    }),
+  );
+  const ids = [...t.tracks.values()].map((x) => x.id);
+  for (let round = 0; round < 8; round++) {
+    for (const id of ids) lib.resolver.forget(id);
+    const adopted = ahead.adopted;
+    const failed = ahead.failedSeen;
+    ahead.submit(ids);
+    await ahead.settle();
+    assert.equal(ahead.pending, 0, `round ${round}: every job answered`);
+    assert.equal(
+      ahead.adopted - adopted + ahead.failedSeen - failed,
+      ids.length,
+      `round ${round}: each job taken in or left to the open path`,
+    );
+    for (const id of ids) {
+      const built = lib.resolver.headers.peek(id);
+      if (built !== undefined) assert.deepStrictEqual(built, plain.resolver.resolve(id));
+    }
+  }
+  assert.ok(
+    ahead.ringBytesTaken > 3 * ringBytes,
+    `the ring wrapped (${ahead.ringBytesTaken} bytes)`,
+  );
+  assert.ok(ahead.adopted >= 8, `layouts came through (${ahead.adopted})`);
+  assert.ok(ahead.failedSeen > 0, "some jobs found the ring full or too small");
 });
