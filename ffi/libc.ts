@@ -72,7 +72,6 @@ const symbols = {
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
-  sched_setscheduler: { parameters: ["i32", "i32", "buffer"], result: "i32" },
   fcntl_ptr: { name: "fcntl", parameters: ["i32", "i32", "buffer"], result: "i32" },
   readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
@@ -333,18 +332,6 @@ export function fcntl(fd: number, cmd: number, arg: number): number {
 }
 
 export const RLIMIT_NOFILE = 7;
-
-const SCHED_IDLE = 5;
-
-/**
- * Run the calling thread under SCHED_IDLE: it gets a CPU only when nothing
- * else wants it, and any other runnable thread preempts it at once (for a
- * helper thread whose work is speculative).
- */
-export function scheduleIdle(): void {
-  // pid 0 is the calling thread; struct sched_param { int sched_priority } must be 0.
-  check("sched_setscheduler", libc().sched_setscheduler(0, SCHED_IDLE, new Uint8Array(4)));
-}
 
 /** getrlimit(2): the soft and hard limit (Infinity for RLIM_INFINITY). */
 export function getrlimit(resource: number): { soft: number; hard: number } {

@@ -107,6 +107,7 @@ function libraryOptions(o: MountOptions): LibraryOptions {
     storeCacheBytes: o.storeCacheMib * MIB,
     artCacheBytes: o.artCacheMib * MIB,
     sizeIndex: o.sizeIndex,
+    speculate: o.buildAhead,
     keepCache: o.keepCache,
     libraryRoots: o.libraryRoots,
     log,

@@ -77,6 +77,8 @@ export interface MountOptions {
   attrCacheMib: number;
   storeCacheMib: number;
   artCacheMib: number;
+  /** `--build-ahead`: build layouts on a worker ahead of a walker's opens. */
+  buildAhead: boolean;
   /** `--size-index`: undefined = beside the store, null = off. */
   sizeIndex: string | null | undefined;
   readAheadPrefetch: boolean;
@@ -225,6 +227,7 @@ export function mountInvocation(parsed: ParsedCommand<MountSpec["flags"]>): Invo
       storeCacheMib: f.storeCacheMib,
       artCacheMib: f.artCacheMib,
       sizeIndex: f.sizeIndex,
+      buildAhead: f.buildAhead,
       readAheadPrefetch: f.readAheadPrefetch,
       maxBackground: f.maxBackground,
       workers: f.workers,

@@ -253,6 +253,18 @@ export const mountSpec = {
         "mount answers a scan's stats without synthesizing; off keeps them in memory only.",
       { parse: parseSizeIndex, valueName: "PATH|off", defaultText: "<store>-sizes" },
     ),
+    buildAhead: valueFlag(
+      "build-ahead",
+      "Build the headers of the files a scanner is about to open on a second thread, so a " +
+        "media server's first read of every file waits less. Disable with --build-ahead false.",
+      {
+        parse: parseBoolish,
+        default: (): boolean => LIB.buildAhead,
+        optionalValue: { implicit: true, takesToken: isBoolish },
+        valueName: "BOOL",
+        choices: BOOL_CHOICES,
+      },
+    ),
     artCacheMib: valueFlag(
       "art-cache-mib",
       "Memory (MiB) for cover art images, shared by every track that embeds them.",

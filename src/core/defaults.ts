@@ -33,6 +33,8 @@ export const LIBRARY_DEFAULTS = {
   storeCacheBytes: 8 * 1024 * 1024,
   /** Sizes and mtimes of files already stat'ed. */
   attrCacheBytes: 8 * 1024 * 1024,
+  /** Build the layouts of files a walker opens next on a worker thread (`--build-ahead`). */
+  buildAhead: true,
   /** Whole art images kept in memory, one copy per image. */
   artCacheBytes: 8 * 1024 * 1024,
 } as const;

@@ -92,7 +92,7 @@ export class MusefsLibrary implements Library {
   readonly art: ArtCache;
   readonly readAhead: ReadAheadPool;
   readonly fds: BackingFds;
-  /** Layouts built ahead on a worker (prototype; MUSEFS_SPECULATE=0 turns it off). */
+  /** Layouts built ahead on a worker (`--build-ahead false` turns it off). */
   readonly ahead: SynthAhead | null = null;
   /** The directory whose files (and the next directory's) were last handed to the worker. */
   #aheadDir = -1;
@@ -167,7 +167,7 @@ export class MusefsLibrary implements Library {
         mode: options.mode,
         id3Version: options.id3Version,
         libraryRoots: options.libraryRoots,
-      });
+      }, options.log);
     }
     const now = Date.now();
     this.mountTime = [Math.floor(now / 1000), (now % 1000) * 1_000_000];

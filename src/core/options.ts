@@ -54,7 +54,7 @@ export interface LibraryOptions {
   sizeIndex?: string | null;
   /**
    * Build the layouts of files a walker is about to open on a worker thread
-   * (synthesis mode only). Default: on, unless MUSEFS_SPECULATE=0 (prototype).
+   * (synthesis mode only; `--build-ahead`). Default: on.
    */
   speculate?: boolean;
 }
@@ -119,6 +119,6 @@ export function resolveOptions(o: LibraryOptions): ResolvedLibraryOptions {
     log: o.log ?? null,
     id3Version: o.id3Version ?? D.id3Version,
     sizeIndex: o.sizeIndex,
-    speculate: o.speculate ?? Deno.env.get("MUSEFS_SPECULATE") !== "0",
+    speculate: o.speculate ?? D.buildAhead,
   };
 }

@@ -73,7 +73,11 @@ export class SynthAhead {
   /** Jobs `settle` found failed by the worker (left to the open path). */
   failedSeen = 0;
 
-  constructor(readonly resolver: Resolver, readonly options: SynthAheadOptions) {
+  constructor(
+    readonly resolver: Resolver,
+    readonly options: SynthAheadOptions,
+    readonly log: { warn(message: string): void } | null = null,
+  ) {
     const bytes = options.ringBytes ?? RING_BYTES;
     if (bytes % 4 !== 0 || bytes < 1024) throw new RangeError(`ring of ${bytes} bytes`);
     this.#ring = new Uint8Array(new SharedArrayBuffer(bytes));
@@ -92,6 +96,10 @@ export class SynthAhead {
     worker.onerror = (ev) => {
       // Speculation only: without the worker every file is built on open.
       ev.preventDefault();
+      this.log?.warn(
+        `the worker that builds files ahead failed (${ev.message}); files are built when ` +
+          "opened from now on",
+      );
       this.close();
     };
     const { ringBytes: _, ...options } = this.options;

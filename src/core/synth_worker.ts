@@ -9,7 +9,6 @@
 
 /// <reference lib="deno.worker" />
 
-import * as libc from "../../ffi/libc.ts";
 import { openStore, readSynthRows, type Store, type SynthRows } from "../store/mod.ts";
 import { closeBacking, openBacking } from "./backing.ts";
 import { type BackingAccess, backingAccess } from "./backing_access.ts";
@@ -49,14 +48,9 @@ const encoder = new TextEncoder();
 
 self.onmessage = (ev: MessageEvent<SynthWorkerInit>) => {
   init = ev.data;
-  // Normal priority by default: the work is what the serving thread would
-  // do at open anyway, and under SCHED_IDLE a 20k-track read pass adopted
-  // fewer layouts and took 0.3-0.7 s longer (MUSEFS_SPEC_IDLE=1, prototype).
-  if (Deno.env.get("MUSEFS_SPEC_IDLE") === "1") {
-    try {
-      libc.scheduleIdle();
-    } catch { /* not permitted: runs at normal priority */ }
-  }
+  // Normal priority: the work is what the serving thread would do at open
+  // anyway; under SCHED_IDLE a 20k-track read pass took in fewer layouts
+  // and took 0.3-0.7 s longer.
   // The serving thread has the store open and checked it; opening the file
   // here outside SQLite would drop that connection's locks (store/open.ts).
   store = openStore(init.dbPath, { mode: "ro", foreignKeyCheck: false, openElsewhere: true });
