@@ -405,6 +405,8 @@ async function measure(
   };
   const runBaseline = async () => {
     if (!BASELINE) return;
+    // The baseline may keep a size index too: a first scan starts without one.
+    if (first) await Deno.remove(`${l.db}-sizes`).catch(() => {});
     const d = await musefsMount(l.db, `${mnt}/baseline`, `${BASELINE}/main.ts`);
     try {
       await new Promise((r) => setTimeout(r, 200));
