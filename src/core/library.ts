@@ -92,7 +92,7 @@ export class MusefsLibrary implements Library {
   readonly art: ArtCache;
   readonly readAhead: ReadAheadPool;
   readonly fds: BackingFds;
-  /** Layouts built ahead on a worker (`--build-ahead false` turns it off). */
+  /** Layouts built ahead on a worker (`--build-ahead` turns it on). */
   readonly ahead: SynthAhead | null = null;
   /** The directory whose files (and the next directory's) were last handed to the worker. */
   #aheadDir = -1;

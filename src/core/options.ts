@@ -54,7 +54,7 @@ export interface LibraryOptions {
   sizeIndex?: string | null;
   /**
    * Build the layouts of files a walker is about to open on a worker thread
-   * (synthesis mode only; `--build-ahead`). Default: on.
+   * (synthesis mode only; `--build-ahead`). Default: off.
    */
   speculate?: boolean;
 }
