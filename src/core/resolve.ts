@@ -266,8 +266,8 @@ export class Resolver {
   #ahead: {
     dataVersion: number;
     rows: Map<number, SynthRows>;
-    /** Rows of tracks whose size the index holds (no synthesis rows needed). */
-    tracks: Map<number, TrackRow>;
+    /** Rows of tracks whose size the index holds, with their key (no synthesis rows needed). */
+    tracks: Map<number, { row: TrackRow; key: [number, number] }>;
   } | null = null;
   /** Sizes remembered across mounts (null: none, as in structure-only mode). */
   index: SizeIndex | null = null;
@@ -330,13 +330,14 @@ export class Resolver {
     this.#ahead = null;
     try {
       // Tracks the size index answers need their row only; the rest, everything synthesis reads.
-      const tracks = new Map<number, TrackRow>();
+      const tracks = new Map<number, { row: TrackRow; key: [number, number] }>();
       let synth = missing;
       const index = this.index;
       if (need === "sizes" && index !== null && missing.some((id) => index.has(id))) {
         synth = [];
         for (const row of getTracks(this.store, missing)) {
-          if (index.peek(row.id, sizeKey(row)) !== undefined) tracks.set(row.id, row);
+          const key = sizeKey(row);
+          if (index.peek(row.id, key) !== undefined) tracks.set(row.id, { row, key });
           else synth.push(row.id);
         }
       }
@@ -390,15 +391,18 @@ export class Resolver {
   }
 
   /** The track row read ahead for `trackId` (its size is in the index) at this data_version, taken once. */
-  #takeAheadTrack(trackId: number, dataVersion: number): TrackRow | undefined {
+  #takeAheadTrack(
+    trackId: number,
+    dataVersion: number,
+  ): { row: TrackRow; key: [number, number] } | undefined {
     const ahead = this.#ahead;
     if (ahead === null || ahead.dataVersion !== dataVersion) return undefined;
-    const row = ahead.tracks.get(trackId);
-    if (row !== undefined) {
+    const taken = ahead.tracks.get(trackId);
+    if (taken !== undefined) {
       ahead.tracks.delete(trackId);
       if (ahead.rows.size === 0 && ahead.tracks.size === 0) this.#ahead = null;
     }
-    return row;
+    return taken;
   }
 
   /**
@@ -621,13 +625,12 @@ export class Resolver {
     if (index === null) return null;
     if (!index.has(trackId)) return null;
     // Synthesis rows read ahead stay for the synthesis that needs them (a miss, or the open next).
-    let row = this.#takeAheadTrack(trackId, dataVersion) ??
-      this.#peekAhead(trackId, dataVersion)?.row ?? null;
-    if (row === null) {
-      row = getTrack(this.store, trackId);
-      if (row === null) return null;
-    }
-    const size = index.get(trackId, sizeKey(row));
+    // The key was computed when the row was read ahead; otherwise here.
+    const taken = this.#takeAheadTrack(trackId, dataVersion);
+    const row = taken?.row ?? this.#peekAhead(trackId, dataVersion)?.row ??
+      getTrack(this.store, trackId);
+    if (row === null) return null;
+    const size = index.get(trackId, taken?.key ?? sizeKey(row));
     if (size === undefined) return null;
     checkStamp(row, statStamp(row.backingPath));
     const [mtimeSec, mtimeNsec] = attrMtime(row, this.mode);
