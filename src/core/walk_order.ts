@@ -2,7 +2,13 @@
 // os.walk, `find`, most media servers' scans) reads a directory's files, then
 // its subdirectories, then the next sibling directory. The synthesis worker
 // builds the next directory's layouts while the walker is still in this one.
+//
+// Every step reads the tree's cached, byte-ordered child names and finds a
+// child's place in them by binary search, never by copying a listing: a
+// library root may hold thousands of artists, and this runs on every open
+// that starts a directory.
 
+import { compareBytewise } from "./names.ts";
 import type { VirtualTree } from "./tree.ts";
 
 /** Directories looked at, at most, to find the next one holding files. */
@@ -14,26 +20,55 @@ export function nextFileDir(tree: VirtualTree, dir: number): number | undefined 
   for (let step = 0; step < MAX_STEPS; step++) {
     d = nextDir(tree, d);
     if (d === undefined) return undefined;
-    if (tree.children(d)?.some(([, c]) => !tree.isDir(c))) return d;
+    if (firstChild(tree, d, 0, false) !== undefined) return d;
   }
   return undefined;
 }
 
 /** The directory after `dir` in a top-down walk: its first subdirectory, else the next sibling of it or of an ancestor. */
 function nextDir(tree: VirtualTree, dir: number): number | undefined {
-  const first = tree.children(dir)?.find(([, c]) => tree.isDir(c));
-  if (first !== undefined) return first[1];
+  const first = firstChild(tree, dir, 0, true);
+  if (first !== undefined) return first;
   let cur = dir;
   for (;;) {
     const parent = tree.parent(cur);
     if (parent === undefined || parent === cur) return undefined;
-    const siblings = tree.children(parent) ?? [];
-    const at = siblings.findIndex(([, c]) => c === cur);
-    for (let i = at + 1; i < siblings.length; i++) {
-      if (tree.isDir(siblings[i][1])) return siblings[i][1];
-    }
+    const at = placeIn(tree, parent, cur);
+    if (at < 0) return undefined;
+    const next = firstChild(tree, parent, at + 1, true);
+    if (next !== undefined) return next;
     cur = parent;
   }
+}
+
+/** The first child of `dir` from position `from` on that is a directory (`wantDir`) or a file. */
+function firstChild(
+  tree: VirtualTree,
+  dir: number,
+  from: number,
+  wantDir: boolean,
+): number | undefined {
+  const names = tree.childNames(dir) ?? [];
+  for (let i = from; i < names.length; i++) {
+    const c = tree.lookup(dir, names[i]);
+    if (c !== undefined && tree.isDir(c) === wantDir) return c;
+  }
+  return undefined;
+}
+
+/** The position of `child` in its directory's byte-ordered names; -1 if it is not there. */
+function placeIn(tree: VirtualTree, dir: number, child: number): number {
+  const names = tree.childNames(dir);
+  const name = tree.node(child)?.name;
+  if (names === undefined || name === undefined) return -1;
+  let lo = 0;
+  let hi = names.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareBytewise(names[mid], name) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return names[lo] === name ? lo : -1;
 }
 
 /**
@@ -42,17 +77,18 @@ function nextDir(tree: VirtualTree, dir: number): number | undefined {
  */
 export function tracksAfter(tree: VirtualTree, dir: number, ino: number, count: number): number[] {
   const out: number[] = [];
-  const take = (children: Array<[string, number]>, from: number) => {
-    for (let i = from; i < children.length && out.length < count; i++) {
-      const id = tree.trackId(children[i][1]);
+  const take = (from: number, d: number) => {
+    const names = tree.childNames(d) ?? [];
+    for (let i = from; i < names.length && out.length < count; i++) {
+      const c = tree.lookup(d, names[i]);
+      const id = c === undefined ? undefined : tree.trackId(c);
       if (id !== undefined) out.push(id);
     }
   };
-  const here = tree.children(dir) ?? [];
-  take(here, here.findIndex(([, c]) => c === ino) + 1);
+  take(placeIn(tree, dir, ino) + 1, dir);
   if (out.length < count) {
     const next = nextFileDir(tree, dir);
-    if (next !== undefined) take(tree.children(next) ?? [], 0);
+    if (next !== undefined) take(0, next);
   }
   return out;
 }
