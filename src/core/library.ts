@@ -107,6 +107,9 @@ export class MusefsLibrary implements Library {
   readonly storePath: string;
   #nextFh = 1;
   #closed = false;
+  /** Seconds the last refresh that changed the tree held the serving thread, and the longest. */
+  #refreshSeconds = 0;
+  #refreshSecondsMax = 0;
   dirSnapshotRejections = 0;
 
   constructor(dbPath: string, options: ResolvedLibraryOptions) {
@@ -520,12 +523,15 @@ export class MusefsLibrary implements Library {
 
   poll(): RefreshReport | null {
     if (this.#closed) return null;
+    // The size index is saved before the refresh so the refresh's timing is its own.
+    this.resolver.index?.saveIfSettled(this.#live);
+    this.ahead?.stopIfIdle();
     const failuresBefore = this.refresher.failures;
+    const started = performance.now();
     const outcome = this.refresher.poll();
     if (this.refresher.failures !== failuresBefore) {
       this.options.log?.warn(`refresh failed: ${this.refresher.lastError?.message}`);
     }
-    this.resolver.index?.saveIfSettled(this.#live);
     if (outcome === null) return null;
     for (const id of outcome.staleTracks) this.resolver.forget(id);
     if (outcome.kind === "full") {
@@ -538,6 +544,8 @@ export class MusefsLibrary implements Library {
     for (const dir of [...this.#dirTimes.keys()]) {
       if (!this.tree.isDir(dir)) this.#dirTimes.delete(dir);
     }
+    this.#refreshSeconds = (performance.now() - started) / 1000;
+    this.#refreshSecondsMax = Math.max(this.#refreshSecondsMax, this.#refreshSeconds);
     return outcome.report;
   }
 
@@ -580,6 +588,16 @@ export class MusefsLibrary implements Library {
         "Layouts built ahead but cached meanwhile",
         this.ahead?.dropped ?? 0,
       ),
+      g(
+        "musefs_synth_ahead_worker_running",
+        "1 while the worker that builds layouts ahead runs",
+        this.ahead?.running ? 1 : 0,
+      ),
+      c(
+        "musefs_synth_ahead_idle_stops_total",
+        "Workers stopped after a while without a job",
+        this.ahead?.idleStops ?? 0,
+      ),
       g("musefs_cache_size_entries", "Size cache entries", this.resolver.sizeEntries),
       g("musefs_cache_size_bytes", "Size cache bytes", this.resolver.sizes.weight),
       g("musefs_cache_size_bytes_max", "Size cache budget", this.resolver.sizes.budget),
@@ -617,6 +635,16 @@ export class MusefsLibrary implements Library {
       g("musefs_inode_paths", "Interned inode paths", r.allocator.internedPathCount),
       g("musefs_refresh_needs_rebuild", "A full rebuild is pending", r.needsRebuild ? 1 : 0),
       c("musefs_refresh_gap_fallbacks_total", "Changelog gaps (full rebuilds)", r.gapFallbacks),
+      g(
+        "musefs_refresh_last_seconds",
+        "Time the serving thread spent on the last refresh that found a change",
+        this.#refreshSeconds,
+      ),
+      g(
+        "musefs_refresh_max_seconds",
+        "Longest time the serving thread spent on one refresh that found a change",
+        this.#refreshSecondsMax,
+      ),
       c(
         "musefs_refresh_apply_failures_total",
         "Incremental refreshes that failed (full rebuilds)",

@@ -40,6 +40,11 @@ const WORKER_URL = new URL("./synth_worker.ts", import.meta.url).href;
 const MAX_AHEAD = SLOTS / 2;
 /** How long an open waits for a layout the worker is building. */
 const WAIT_BUILDING_MS = 2;
+/**
+ * A worker given no job for this long is stopped, returning its heap and
+ * store connection (some 20 MiB); the next open that wants one starts another.
+ */
+export const IDLE_STOP_MS = 30_000;
 
 export interface SynthAheadOptions {
   dbPath: string;
@@ -53,11 +58,13 @@ export interface SynthAheadOptions {
 export class SynthAhead {
   #worker: Worker | null = null;
   #port: MessagePort | null = null;
-  readonly #states = new Int32Array(new SharedArrayBuffer(SLOTS * 4));
-  readonly #ctrl = new Int32Array(new SharedArrayBuffer(CTRL_INTS * 4));
-  readonly #positions = new BigInt64Array(new SharedArrayBuffer(16));
-  readonly #ring: Uint8Array;
-  readonly #ringWords: Uint32Array;
+  // The memory shared with one worker. A stopped worker may run on for a
+  // moment after terminate(), so the next one gets fresh buffers, never these.
+  #states!: Int32Array;
+  #ctrl!: Int32Array;
+  #positions!: BigInt64Array;
+  #ring!: Uint8Array;
+  #ringWords!: Uint32Array;
   readonly #decoder = new TextDecoder();
   /** Ring bytes taken in (monotonic). */
   #consumed = 0;
@@ -65,6 +72,8 @@ export class SynthAhead {
   readonly #pending = new Map<number, number>();
   #nextSeq = 0;
   #closed = false;
+  /** When jobs were last handed to the worker. */
+  #lastSubmit = 0;
   /** Layouts taken in / jobs taken back / waits for a job being built / results dropped (cached meanwhile). */
   adopted = 0;
   takenBack = 0;
@@ -72,6 +81,9 @@ export class SynthAhead {
   dropped = 0;
   /** Jobs `settle` found failed by the worker (left to the open path). */
   failedSeen = 0;
+  /** Workers started / stopped for being idle. */
+  started = 0;
+  idleStops = 0;
 
   constructor(
     readonly resolver: Resolver,
@@ -80,8 +92,23 @@ export class SynthAhead {
   ) {
     const bytes = options.ringBytes ?? RING_BYTES;
     if (bytes % 4 !== 0 || bytes < 1024) throw new RangeError(`ring of ${bytes} bytes`);
-    this.#ring = new Uint8Array(new SharedArrayBuffer(bytes));
+    this.#freshMemory();
+  }
+
+  #freshMemory(): void {
+    this.#states = new Int32Array(new SharedArrayBuffer(SLOTS * 4));
+    this.#ctrl = new Int32Array(new SharedArrayBuffer(CTRL_INTS * 4));
+    this.#positions = new BigInt64Array(new SharedArrayBuffer(16));
+    this.#ring = new Uint8Array(new SharedArrayBuffer(this.options.ringBytes ?? RING_BYTES));
     this.#ringWords = new Uint32Array(this.#ring.buffer);
+    this.#consumed = 0;
+    this.#nextSeq = 0;
+    this.#pending.clear();
+  }
+
+  /** True while a worker runs. */
+  get running(): boolean {
+    return this.#port !== null;
   }
 
   /** Ring bytes taken in so far (the ring wraps every ring size). */
@@ -113,6 +140,7 @@ export class SynthAhead {
       port: channel.port2,
     };
     worker.postMessage(init, [channel.port2]);
+    this.started++;
     this.#worker = worker;
     this.#port = channel.port1;
     return channel.port1;
@@ -132,7 +160,30 @@ export class SynthAhead {
       this.#pending.set(id, seq);
       jobs.push(seq, id);
     }
-    if (jobs.length > 0) this.#start().postMessage({ jobs });
+    if (jobs.length > 0) {
+      this.#start().postMessage({ jobs });
+      this.#lastSubmit = performance.now();
+    }
+  }
+
+  /**
+   * Stop the worker if it has been given no job for IDLE_STOP_MS (called
+   * from the mount's poll timer): what it finished is taken in first.
+   */
+  stopIfIdle(now = performance.now()): boolean {
+    if (this.#port === null || now - this.#lastSubmit < IDLE_STOP_MS) return false;
+    this.drain();
+    this.#stopWorker();
+    this.#freshMemory();
+    this.idleStops++;
+    return true;
+  }
+
+  #stopWorker(): void {
+    this.#port?.close();
+    this.#worker?.terminate();
+    this.#port = null;
+    this.#worker = null;
   }
 
   /** Forget jobs the worker has passed without a result (failed: no open took them back). */
@@ -258,10 +309,7 @@ export class SynthAhead {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#port?.close();
-    this.#worker?.terminate();
-    this.#port = null;
-    this.#worker = null;
+    this.#stopWorker();
     this.#pending.clear();
   }
 }

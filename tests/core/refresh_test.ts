@@ -312,3 +312,26 @@ Deno.test("a stamp-only change invalidates the inode; a retarget to .m4b renames
   assert.deepEqual(allPaths(lib), ["A/a.flac", "B/book.m4b"]);
   assert.deepEqual(entryNames(report), ["book.m4a"]);
 });
+
+Deno.test("the refresh timings in the metrics move only for a poll that found a change", () => {
+  using f = freshStore();
+  const a = addTrack(f.store, "Alpha", "One");
+  using lib = closing(openLibrary(f.db, { template: TEMPLATE, pollIntervalMs: 0 }));
+  const timing = () => {
+    const m = new Map(lib.metrics().map((s) => [s.name, s.value]));
+    return [m.get("musefs_refresh_last_seconds"), m.get("musefs_refresh_max_seconds")];
+  };
+  assert.deepEqual(timing(), [0, 0], "no refresh yet");
+  assert.equal(lib.poll(), null);
+  assert.deepEqual(timing(), [0, 0], "a poll that found nothing is not a refresh");
+  setTag(f.store, a, "comment", "edited");
+  assert.ok(lib.poll());
+  const [last, max] = timing();
+  assert.ok(last! > 0 && last! < 5, `last ${last}`);
+  assert.equal(max, last);
+  setTag(f.store, a, "comment", "edited again");
+  assert.ok(lib.poll());
+  const [last2, max2] = timing();
+  assert.ok(last2! > 0);
+  assert.equal(max2, Math.max(last!, last2!));
+});

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { openLibrary } from "../../src/core/library.ts";
-import { SynthAhead } from "../../src/core/synth_ahead.ts";
+import { IDLE_STOP_MS, SynthAhead } from "../../src/core/synth_ahead.ts";
 import { closing } from "../scratch.ts";
 import { expectedBytes, fixtureStore, readAll } from "./ingest.ts";
 
@@ -101,4 +101,33 @@ Deno.test("results wrap around a small ring, and a full ring leaves files to the
   );
   assert.ok(ahead.adopted >= 8, `layouts came through (${ahead.adopted})`);
   assert.ok(ahead.failedSeen > 0, "some jobs found the ring full or too small");
+});
+
+Deno.test("an idle worker is stopped, and the next jobs start a fresh one that serves exact bytes", async () => {
+  using t = await fixtureStore();
+  using lib = closing(openLibrary(t.db, { pollIntervalMs: 0, sizeIndex: null, speculate: true }));
+  const ahead = lib.ahead!;
+  const ids = [...t.tracks.values()].map((x) => x.id);
+  const half = Math.ceil(ids.length / 2);
+  const gauge = (name: string) => lib.metrics().find((s) => s.name === name)?.value;
+  assert.equal(ahead.running, false, "no worker before the first job");
+  ahead.submit(ids.slice(0, half));
+  await ahead.settle();
+  assert.equal(ahead.running, true);
+  assert.equal(gauge("musefs_synth_ahead_worker_running"), 1);
+  assert.equal(ahead.stopIfIdle(), false, "not idle yet");
+  assert.equal(ahead.stopIfIdle(performance.now() + IDLE_STOP_MS + 1), true);
+  assert.equal(ahead.running, false);
+  assert.equal(gauge("musefs_synth_ahead_worker_running"), 0);
+  assert.equal(gauge("musefs_synth_ahead_idle_stops_total"), 1);
+  // A second worker, on fresh shared memory, builds the rest.
+  ahead.submit(ids.slice(half));
+  await ahead.settle();
+  assert.equal(ahead.started, 2);
+  assert.equal(ahead.adopted, ids.length, "both workers' layouts taken in");
+  for (const [name, { id }] of t.tracks) {
+    assert.ok(lib.resolver.headers.peek(id) !== undefined, `${name}: taken in`);
+    const ino = lib.tree.inodeOfTrack(id)!;
+    assert.deepEqual(readAll(lib, ino), expectedBytes(t.store, id), `${name}: served bytes`);
+  }
 });
