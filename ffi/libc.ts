@@ -83,6 +83,7 @@ const symbols = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
   dup2: { parameters: ["i32", "i32"], result: "i32" },
+  mallopt: { parameters: ["i32", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type Libc = Deno.DynamicLibrary<typeof symbols>["symbols"];
@@ -413,4 +414,20 @@ export function sendUnixDatagram(path: string, message: Uint8Array<ArrayBuffer>)
 /** dup2(2): make `newFd` refer to what `oldFd` does. */
 export function dup2(oldFd: number, newFd: number): void {
   check("dup2", libc().dup2(oldFd, newFd));
+}
+
+/** mallopt(3) parameter: the most malloc arenas the process creates. */
+const M_ARENA_MAX = -8;
+
+/**
+ * Cap the C allocator's arenas at `n` for the threads that have not
+ * allocated yet (glibc; false where mallopt refused). Each thread otherwise
+ * gets an arena of its own, and freed memory stays in it.
+ */
+export function limitMallocArenas(n: number): boolean {
+  try {
+    return libc().mallopt(M_ARENA_MAX, n) === 1;
+  } catch {
+    return false;
+  }
 }

@@ -12,6 +12,8 @@ import type { MountOptions } from "./options.ts";
 import { templateWarnings } from "./template_lint.ts";
 
 const MIB = 1024 * 1024;
+/** malloc arenas a mount lets its threads use (see runMount). */
+const MALLOC_ARENAS = 1;
 
 function statOrNull(path: string): Deno.FileInfo | null {
   try {
@@ -181,6 +183,11 @@ export async function runMount(
     }
     return EXIT_OK;
   }
+  // Before the store, the I/O workers and the synthesis worker start: every
+  // thread's garbage then goes back to one allocator arena, which the next
+  // allocation of any thread reuses (docs/tuning.md, "Memory").
+  const { limitMallocArenas } = await import("../../ffi/libc.ts");
+  limitMallocArenas(MALLOC_ARENAS);
   const library = core.openLibrary(options.db, libraryOptions(options));
   try {
     log.info(`serving ${library.resolver.access?.description ?? "any backing file"}`);

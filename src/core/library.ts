@@ -110,6 +110,7 @@ export class MusefsLibrary implements Library {
   /** Seconds the last refresh that changed the tree held the serving thread, and the longest. */
   #refreshSeconds = 0;
   #refreshSecondsMax = 0;
+  #refreshSecondsTotal = 0;
   dirSnapshotRejections = 0;
 
   constructor(dbPath: string, options: ResolvedLibraryOptions) {
@@ -546,6 +547,7 @@ export class MusefsLibrary implements Library {
     }
     this.#refreshSeconds = (performance.now() - started) / 1000;
     this.#refreshSecondsMax = Math.max(this.#refreshSecondsMax, this.#refreshSeconds);
+    this.#refreshSecondsTotal += this.#refreshSeconds;
     return outcome.report;
   }
 
@@ -644,6 +646,11 @@ export class MusefsLibrary implements Library {
         "musefs_refresh_max_seconds",
         "Longest time the serving thread spent on one refresh that found a change",
         this.#refreshSecondsMax,
+      ),
+      c(
+        "musefs_refresh_seconds_total",
+        "Time the serving thread spent on refreshes that found a change",
+        this.#refreshSecondsTotal,
       ),
       c(
         "musefs_refresh_apply_failures_total",

@@ -78,5 +78,13 @@ export function serverSamples(
   ];
   const rss = residentBytes();
   if (rss !== null) out.push(g("musefs_process_resident_bytes", "Resident set size.", rss));
+  // The serving thread's JavaScript heap: what is live and what the engine
+  // holds, and the ArrayBuffer memory outside it (header bytes, read buffers).
+  const heap = Deno.memoryUsage();
+  out.push(
+    g("musefs_js_heap_used_bytes", "JavaScript heap in use (serving thread).", heap.heapUsed),
+    g("musefs_js_heap_total_bytes", "JavaScript heap reserved (serving thread).", heap.heapTotal),
+    g("musefs_js_external_bytes", "Buffers outside the JavaScript heap.", heap.external),
+  );
   return out;
 }

@@ -19,7 +19,10 @@ const SAFE = Number.MAX_SAFE_INTEGER;
 
 export function changelogBounds(store: Store): { minSeq: bigint; maxSeq: bigint } {
   const r = store.getBig<{ lo: bigint; hi: bigint }>(
-    "SELECT COALESCE(MIN(seq), 0) AS lo, COALESCE(MAX(seq), 0) AS hi FROM track_changes",
+    // Two subqueries: SQLite answers a lone MIN or MAX of the key from the
+    // b-tree's ends, but MIN and MAX in one select scan the whole ring.
+    "SELECT COALESCE((SELECT MIN(seq) FROM track_changes), 0) AS lo, " +
+      "COALESCE((SELECT MAX(seq) FROM track_changes), 0) AS hi",
   )!;
   return { minSeq: BigInt(r.lo), maxSeq: BigInt(r.hi) };
 }

@@ -319,19 +319,25 @@ Deno.test("the refresh timings in the metrics move only for a poll that found a 
   using lib = closing(openLibrary(f.db, { template: TEMPLATE, pollIntervalMs: 0 }));
   const timing = () => {
     const m = new Map(lib.metrics().map((s) => [s.name, s.value]));
-    return [m.get("musefs_refresh_last_seconds"), m.get("musefs_refresh_max_seconds")];
+    return [
+      m.get("musefs_refresh_last_seconds"),
+      m.get("musefs_refresh_max_seconds"),
+      m.get("musefs_refresh_seconds_total"),
+    ];
   };
-  assert.deepEqual(timing(), [0, 0], "no refresh yet");
+  assert.deepEqual(timing(), [0, 0, 0], "no refresh yet");
   assert.equal(lib.poll(), null);
-  assert.deepEqual(timing(), [0, 0], "a poll that found nothing is not a refresh");
+  assert.deepEqual(timing(), [0, 0, 0], "a poll that found nothing is not a refresh");
   setTag(f.store, a, "comment", "edited");
   assert.ok(lib.poll());
-  const [last, max] = timing();
+  const [last, max, total] = timing();
   assert.ok(last! > 0 && last! < 5, `last ${last}`);
   assert.equal(max, last);
+  assert.equal(total, last);
   setTag(f.store, a, "comment", "edited again");
   assert.ok(lib.poll());
-  const [last2, max2] = timing();
+  const [last2, max2, total2] = timing();
   assert.ok(last2! > 0);
   assert.equal(max2, Math.max(last!, last2!));
+  assert.equal(total2, last! + last2!);
 });
