@@ -54,6 +54,9 @@ export function handlesTotalFor(cap: number): number {
   return handlesPerUserFor(cap) * 2;
 }
 
+/** How often, at most, RLIMIT_NOFILE is read again. */
+const LIMITS_REREAD_MS = 1000;
+
 function softLimit(): number {
   try {
     return libc.getrlimit(libc.RLIMIT_NOFILE).soft;
@@ -68,6 +71,7 @@ export class BackingFds {
   readonly #perUser = new Map<number, number>();
   #handles = 0;
   #soft = -1;
+  #limitsReadAt = -Infinity;
   cap = 0;
   perUser = 0;
   total = 0;
@@ -80,8 +84,14 @@ export class BackingFds {
     this.#limits();
   }
 
-  /** Re-read RLIMIT_NOFILE (it may be lowered under a running daemon) and derive the caps. */
-  #limits(): void {
+  /**
+   * Re-read RLIMIT_NOFILE (it may be lowered under a running daemon), at most
+   * once a second (an open checks it; a scan opens thousands of files a
+   * second), and derive the caps.
+   */
+  #limits(now = performance.now()): void {
+    if (now - this.#limitsReadAt < LIMITS_REREAD_MS) return;
+    this.#limitsReadAt = now;
     const soft = this.fixedCap === undefined ? softLimit() : 0;
     if (soft === this.#soft) return;
     this.#soft = soft;

@@ -102,11 +102,21 @@ function sameStamp(a: BackingStamp, b: BackingStamp): boolean {
   return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 }
 
+/** The row state a layout or a size was made from: what `fresh` compares. */
+interface RowState {
+  contentVersion: number;
+  updatedAt: number;
+  backingPath: string;
+  stamp: BackingStamp;
+}
+
+function sameRowState(a: RowState, b: RowState): boolean {
+  return a.contentVersion === b.contentVersion && a.updatedAt === b.updatedAt &&
+    a.backingPath === b.backingPath && sameStamp(a.stamp, b.stamp);
+}
+
 /** True when `file` was resolved from exactly this row state (the cache key). */
-function fresh(
-  file: { contentVersion: number; updatedAt: number; backingPath: string; stamp: BackingStamp },
-  row: TrackRow,
-): boolean {
+function fresh(file: RowState, row: TrackRow): boolean {
   return file.contentVersion === row.contentVersion && file.updatedAt === row.updatedAt &&
     file.backingPath === row.backingPath &&
     sameStamp(file.stamp, recordedStamp(row));
@@ -435,6 +445,13 @@ export class Resolver {
     if (cached !== undefined) {
       // Checked against its row at this data_version already: nothing in the store moved.
       if (this.#checkedAt.get(cached) === dataVersion) return this.#reuse(cached, keepFd);
+      // A stat at this data_version read the row already: its size entry holds
+      // that row state (a layout built ahead is opened right after its stat).
+      const seen = known === null ? this.sizes.peek(trackId) : undefined;
+      if (seen?.dataVersion === dataVersion && sameRowState(cached, seen)) {
+        this.#checkedAt.set(cached, dataVersion);
+        return this.#reuse(cached, keepFd);
+      }
       const row = known ?? getTrack(this.store, trackId);
       if (row === null) throw new TrackGoneError(trackId);
       if (fresh(cached, row)) {

@@ -35,6 +35,8 @@ Deno.test({
     try {
       await withMount(lib.db, mnt, ["--allow-other", "--expose-metrics"], async (m) => {
         await shOk(`prlimit --pid ${m.child.pid} --nofile=${NOFILE}:${NOFILE}`);
+        // The daemon reads its limit again at most once a second (src/core/backing_fds.ts).
+        await new Promise((r) => setTimeout(r, 1100));
         const files = [...expectedFiles(tracks(lib.db), stemOf(lib.db)).keys()].map((rel) =>
           `${mnt}/${rel}`
         );
