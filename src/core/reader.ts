@@ -19,26 +19,46 @@ import { segmentStreamsRows } from "./resolve.ts";
 
 export const DEFAULT_ART_CACHE_BUDGET = LIBRARY_DEFAULTS.artCacheBytes;
 
-/** Whole art images by id, checked against the store's sha256 on every use. */
+/**
+ * Whole art images by id, checked against the store's sha256: on every use,
+ * or (`dataVersion` given) once per store data_version, since an image
+ * verified at the store's current data_version is still what the store
+ * holds (nothing was committed since).
+ */
 export class ArtCache {
-  readonly #lru: WeightedLru<number, { sha: string; bytes: Uint8Array }>;
+  readonly #lru: WeightedLru<number, { sha: string; bytes: Uint8Array; verifiedAt: number }>;
 
   constructor(readonly store: Store, budget = DEFAULT_ART_CACHE_BUDGET) {
     this.#lru = new WeightedLru(budget);
   }
 
-  /** The full image of art `artId` (call inside the read snapshot). */
-  image(artId: number): Uint8Array {
+  /**
+   * The full image of art `artId` (call inside the read snapshot).
+   * `dataVersion`: the store's data_version of that snapshot.
+   */
+  image(artId: number, dataVersion?: number): Uint8Array {
+    const hit = this.#lru.get(artId);
+    if (hit !== undefined && dataVersion !== undefined && hit.verifiedAt === dataVersion) {
+      return hit.bytes;
+    }
     const meta = artDigest(this.store, artId);
     // An orphaned reference (art deleted under a live layout) is an error, never zero bytes.
     if (meta === null) {
       throw new StoreError("not-found", `art ${artId} does not exist`, this.store.path);
     }
-    const hit = this.#lru.get(artId);
-    if (hit !== undefined && hit.sha === meta.sha256) return hit.bytes;
+    const verifiedAt = dataVersion ?? -1;
+    if (hit !== undefined && hit.sha === meta.sha256) {
+      hit.verifiedAt = verifiedAt;
+      return hit.bytes;
+    }
     const bytes = readArt(this.store, artId, 0, meta.byteLen);
-    this.#lru.set(artId, { sha: meta.sha256, bytes }, bytes.length);
+    this.#lru.set(artId, { sha: meta.sha256, bytes, verifiedAt }, bytes.length);
     return bytes;
+  }
+
+  /** True when art `artId` is cached and was verified at `dataVersion` (no store read needed). */
+  verifiedAt(artId: number, dataVersion: number): boolean {
+    return this.#lru.peek(artId)?.verifiedAt === dataVersion;
   }
 
   get entries(): number {
@@ -61,10 +81,10 @@ export interface BackingAccess {
   path: string;
 }
 
-function blobsOf(store: Store, art: ArtCache): BlobSource {
+function blobsOf(store: Store, art: ArtCache, dataVersion?: number): BlobSource {
   return {
     art: (id, offset, length) => {
-      const img = art.image(id);
+      const img = art.image(id, dataVersion);
       return img.subarray(offset, Math.min(img.length, offset + length));
     },
     binaryTag: (id, offset, length) => readBinaryTag(store, id, offset, length),
@@ -74,6 +94,23 @@ function blobsOf(store: Store, art: ArtCache): BlobSource {
 /** True if [offset, offset+size) touches a segment that streams store rows. */
 export function rangeTouchesRows(layout: Layout, offset: number, size: number): boolean {
   return rangeTouches(layout, offset, size, segmentStreamsRows);
+}
+
+/**
+ * True when [offset, offset+size) can be served without reading the store:
+ * it streams no binary tag (those change in place) and every image it
+ * streams is cached and verified at `dataVersion`.
+ */
+export function rangeServedFromCache(
+  layout: Layout,
+  offset: number,
+  size: number,
+  art: ArtCache,
+  dataVersion: number,
+): boolean {
+  return !rangeTouches(layout, offset, size, (seg) =>
+    seg.kind === "binary-tag" ||
+    ((seg.kind === "art" || seg.kind === "ogg-art") && !art.verifiedAt(seg.artId, dataVersion)));
 }
 
 /**
@@ -106,7 +143,8 @@ function rangeTouches(
 /**
  * The pieces of [offset, offset+size) of `layout`, clipped at its end.
  * Segments that stream store rows must be read inside a snapshot the caller
- * holds (see Library.read).
+ * holds (see Library.read); `dataVersion` is that snapshot's data_version,
+ * which lets images verified at it be served from the art cache unread.
  */
 export function readPieces(
   layout: Layout,
@@ -115,6 +153,7 @@ export function readPieces(
   backing: BackingAccess,
   store: Store,
   art: ArtCache,
+  dataVersion?: number,
 ): ReadPiece[] {
   const pieces: ReadPiece[] = [];
   const end = Math.min(layout.size, offset + size);
@@ -179,7 +218,7 @@ export function readPieces(
         return;
       }
       default:
-        blobs ??= blobsOf(store, art);
+        blobs ??= blobsOf(store, art, dataVersion);
         pieces.push({
           kind: "bytes",
           bytes: readSegment(seg, from, take, { backing: backing.source, blobs }),

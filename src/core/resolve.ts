@@ -303,6 +303,11 @@ export class Resolver {
     return this.#pinnedVersion ?? this.store.dataVersion();
   }
 
+  /** The serving connection's data_version (the pinned one inside `batch`). */
+  dataVersion(): number {
+    return this.#dataVersion();
+  }
+
   /**
    * Run `fn` with the store's data_version read once: the checks of many
    * files answered together (one directory listing) share it, as if they ran

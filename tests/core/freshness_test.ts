@@ -211,3 +211,42 @@ Deno.test("a held handle serving binary tags answers EIO for them after an edit,
   assert.ok(sameBytes(tail, opened.subarray(opened.length - 1000)));
   lib.release(fh);
 });
+
+Deno.test("an image replaced under the same art id is read again: the cache trusts an image only at the data_version it was checked at", async () => {
+  using t = await fixtureStore(["flac", "mp3_v24"]);
+  using lib = closing(openLibrary(t.db, { pollIntervalMs: 0 }));
+  const ids = [...t.tracks.values()].map((x) => x.id);
+  for (const id of ids) {
+    assert.ok(sameBytes(readAll(lib, inodeOf(lib, id)), expectedBytes(t.store, id)), "first read");
+  }
+  // Every image is cached and checked now; reading again serves the cache.
+  for (const id of ids) {
+    assert.ok(sameBytes(readAll(lib, inodeOf(lib, id)), expectedBytes(t.store, id)), "re-read");
+  }
+  // A hostile writer swaps the bytes behind one art id (same length, new content).
+  const art = t.store.get<{ id: number; data: Uint8Array; mime: string }>(
+    "SELECT a.id, a.data, a.mime FROM art a JOIN track_art l ON l.art_id = a.id " +
+      "WHERE l.track_id = ? ORDER BY l.ordinal LIMIT 1",
+    ids[0],
+  )!;
+  const swapped = art.data.map((b, i) => i < 16 ? b : b ^ 0x5a);
+  const sha = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", swapped)))
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+  t.store.exec("PRAGMA foreign_keys = OFF");
+  t.store.run("DELETE FROM art WHERE id = ?", art.id);
+  t.store.run(
+    "INSERT INTO art (id, sha256, mime, byte_len, data) VALUES (?, ?, ?, ?, ?)",
+    art.id,
+    sha,
+    art.mime,
+    swapped.length,
+    swapped,
+  );
+  t.store.exec("PRAGMA foreign_keys = ON");
+  const served = readAll(lib, inodeOf(lib, ids[0]));
+  assert.ok(sameBytes(served, expectedBytes(t.store, ids[0])), "the store's current image");
+  const at = served.findIndex((_, i) =>
+    sameBytes(served.subarray(i, i + 64), swapped.subarray(0, 64))
+  );
+  assert.ok(at > 0, "the swapped image is in the served file");
+});
