@@ -149,6 +149,16 @@ function register(fd: number, dev: number): void {
   closeLater[fd] = 0;
 }
 
+/**
+ * Register a backing fd another thread of this process opened with
+ * `openBacking` (the synthesis worker hands its fds over); close it with
+ * closeBacking.
+ */
+export function adoptBacking(opened: OpenedBacking): OpenedBacking {
+  register(opened.fd, opened.dev);
+  return opened;
+}
+
 /** Close a backing fd (deferred while an I/O worker holds it). */
 export function closeBacking(fd: number): void {
   if (fd < 0) return;

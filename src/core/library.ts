@@ -25,6 +25,7 @@ import {
   FdSource,
   memoryFileSystems,
   nowaitUnsupportedFileSystems,
+  type OpenedBacking,
 } from "./backing.ts";
 import { BackingFds, type BackingFile } from "./backing_fds.ts";
 import { asFs, BackingChangedError, ReadRaceError, toFsError } from "./errors.ts";
@@ -375,15 +376,21 @@ export class MusefsLibrary implements Library {
     if (this.ahead !== null) this.#speculate(ino, trackId);
     this.#readAheadForOpen(ino, trackId);
     this.fds.admit(uid);
+    // The file the synthesis worker opened for this layout, if it did.
+    const handed = this.ahead?.takeBacking(trackId);
     let file: ResolvedFile;
     let backing: BackingFile;
+    let opened: OpenedBacking | undefined;
     try {
-      const r = asFs(() => this.resolver.open(trackId));
+      const r = asFs(() => this.resolver.open(trackId, handed));
+      opened = r.opened;
       file = r.file;
       backing = this.fds.adopt(file.backingPath, r.opened);
     } catch (e) {
       this.fds.leave(uid);
       throw e;
+    } finally {
+      if (handed !== undefined && opened !== handed.opened) closeBacking(handed.opened.fd);
     }
     const structureOnly = this.options.mode === "structure-only";
     const window = this.readAhead.enabled

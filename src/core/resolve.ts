@@ -102,6 +102,12 @@ function sameStamp(a: BackingStamp, b: BackingStamp): boolean {
   return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 }
 
+/** A backing file another thread opened for the layout of `path` (the synthesis worker's). */
+export interface HandedBacking {
+  path: string;
+  opened: OpenedBacking;
+}
+
 /** The row state a layout or a size was made from: what `fresh` compares. */
 interface RowState {
   contentVersion: number;
@@ -424,8 +430,11 @@ export class Resolver {
    * Resolve a track and open its backing file: the fd is validated against
    * the recorded stamp and owned by the caller (close it with closeBacking).
    */
-  open(trackId: number): { file: ResolvedFile; opened: OpenedBacking } {
-    const r = this.#resolve(trackId, true);
+  open(
+    trackId: number,
+    handed?: HandedBacking,
+  ): { file: ResolvedFile; opened: OpenedBacking } {
+    const r = this.#resolve(trackId, true, false, null, handed);
     return { file: r.file, opened: r.opened! };
   }
 
@@ -444,24 +453,25 @@ export class Resolver {
     keepFd: boolean,
     sizeOnly = false,
     known: TrackRow | null = null,
+    handed?: HandedBacking,
   ): { file: ResolvedFile; opened: OpenedBacking | null } {
     const cached = this.headers.get(trackId);
     const dataVersion = this.#dataVersion();
     if (cached !== undefined) {
       // Checked against its row at this data_version already: nothing in the store moved.
-      if (this.#checkedAt.get(cached) === dataVersion) return this.#reuse(cached, keepFd);
+      if (this.#checkedAt.get(cached) === dataVersion) return this.#reuse(cached, keepFd, handed);
       // A stat at this data_version read the row already: its size entry holds
       // that row state (a layout built ahead is opened right after its stat).
       const seen = known === null ? this.sizes.peek(trackId) : undefined;
       if (seen?.dataVersion === dataVersion && sameRowState(cached, seen)) {
         this.#checkedAt.set(cached, dataVersion);
-        return this.#reuse(cached, keepFd);
+        return this.#reuse(cached, keepFd, handed);
       }
       const row = known ?? getTrack(this.store, trackId);
       if (row === null) throw new TrackGoneError(trackId);
       if (fresh(cached, row)) {
         this.#checkedAt.set(cached, dataVersion);
-        return this.#reuse(cached, keepFd);
+        return this.#reuse(cached, keepFd, handed);
       }
     }
     // Miss: the row is read once, with what synthesis needs, in one snapshot
@@ -490,18 +500,30 @@ export class Resolver {
   }
 
   /** A cached layout still fresh for its row: re-stamp the backing file (and open it). */
-  #reuse(cached: ResolvedFile, keepFd: boolean) {
+  /**
+   * `handed`: the backing file already open for this layout (the synthesis
+   * worker opened it, checked it against the access policy and stamped it);
+   * used instead of opening the file again. It stays the caller's to close
+   * unless it is returned.
+   */
+  #reuse(cached: ResolvedFile, keepFd: boolean, handed?: HandedBacking) {
     const path = cached.backingPath;
     if (!keepFd) {
       checkRecorded(path, cached.stamp, statStamp(path));
       return { file: cached, opened: null };
     }
-    const opened = this.#open(path);
+    // The handed file serves only the layout it was opened for: same path, same stamp.
+    const use = handed !== undefined && handed.path === path &&
+        stampsMatch(cached.stamp, handed.opened.stamp)
+      ? handed.opened
+      : undefined;
+    const opened = use ?? this.#open(path);
     try {
       checkRecorded(path, cached.stamp, opened.stamp);
       this.#checkGeometry(cached, opened);
     } catch (e) {
-      closeBacking(opened.fd);
+      // A handed file stays the caller's to close.
+      if (opened !== use) closeBacking(opened.fd);
       throw e;
     }
     return { file: cached, opened };

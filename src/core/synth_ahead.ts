@@ -15,7 +15,8 @@
 
 import type { Id3Version, Segment } from "../format/mod.ts";
 import type { ServeMode } from "./defaults.ts";
-import type { ResolvedFile, Resolver } from "./resolve.ts";
+import type { HandedBacking, ResolvedFile, Resolver } from "./resolve.ts";
+import { adoptBacking, closeBacking } from "./backing.ts";
 import {
   BUILDING,
   CONSUMED,
@@ -28,6 +29,7 @@ import {
   RING_BYTES,
   SLOTS,
   type SynthResult,
+  type SynthStop,
   type SynthWorkerInit,
   TAKEN,
   WRAP,
@@ -45,6 +47,11 @@ const WAIT_BUILDING_MS = 2;
  * store connection (some 20 MiB); the next open that wants one starts another.
  */
 export const IDLE_STOP_MS = 30_000;
+/**
+ * Backing fds the worker handed over, kept for the opens that come next;
+ * beyond this many the oldest is closed (its open opens the file itself).
+ */
+export const MAX_HANDED_FDS = 64;
 
 export interface SynthAheadOptions {
   dbPath: string;
@@ -74,6 +81,10 @@ export class SynthAhead {
   #closed = false;
   /** When jobs were last handed to the worker. */
   #lastSubmit = 0;
+  /** trackId → the backing file the worker opened for it, oldest first. */
+  readonly #handed = new Map<number, HandedBacking>();
+  /** While closing: records still in the ring only give their fds back. */
+  #discard = false;
   /** Layouts taken in / jobs taken back / waits for a job being built / results dropped (cached meanwhile). */
   adopted = 0;
   takenBack = 0;
@@ -127,6 +138,7 @@ export class SynthAhead {
         `the worker that builds files ahead failed (${ev.message}); files are built when ` +
           "opened from now on",
       );
+      worker.terminate();
       this.close();
     };
     const { ringBytes: _, ...options } = this.options;
@@ -175,13 +187,17 @@ export class SynthAhead {
     this.drain();
     this.#stopWorker();
     this.#freshMemory();
+    this.#closeHanded();
     this.idleStops++;
     return true;
   }
 
+  /**
+   * Ask the worker to close its store and end (it does between jobs; a
+   * worker that failed was terminated already).
+   */
   #stopWorker(): void {
-    this.#port?.close();
-    this.#worker?.terminate();
+    this.#port?.postMessage({ stop: true } satisfies SynthStop);
     this.#port = null;
     this.#worker = null;
   }
@@ -242,7 +258,21 @@ export class SynthAhead {
     Atomics.store(this.#positions, CONSUMED, BigInt(this.#consumed));
   }
 
+  /** Close the fds of records the worker wrote and nobody took in (at close). */
+  drainFds(): void {
+    this.#discard = true;
+    try {
+      this.drain();
+    } finally {
+      this.#discard = false;
+    }
+  }
+
   #adopt(r: SynthResult, bytesAt: number): void {
+    if (this.#discard) {
+      closeBacking(r.backing.fd);
+      return;
+    }
     const f = r.file;
     const segments: Segment[] = f.layout.segments.map((s) =>
       s.kind === "ring"
@@ -270,8 +300,58 @@ export class SynthAhead {
       mtimeNsec: f.mtimeNsec,
       inlineBytes: f.inlineBytes,
     };
-    if (this.resolver.adopt(file, r.geometryChecked)) this.adopted++;
-    else this.dropped++;
+    const b = r.backing;
+    const opened = adoptBacking({
+      fd: b.fd,
+      dev: b.dev,
+      ino: BigInt(b.ino),
+      stamp: {
+        size: b.stamp.size,
+        mtimeNs: BigInt(b.stamp.mtimeNs),
+        ctimeNs: BigInt(b.stamp.ctimeNs),
+      },
+    });
+    if (this.resolver.adopt(file, r.geometryChecked)) {
+      this.adopted++;
+      this.#hold(id, { path: f.backingPath, opened });
+    } else {
+      this.dropped++;
+      closeBacking(opened.fd);
+    }
+  }
+
+  #hold(trackId: number, handed: HandedBacking): void {
+    const old = this.#handed.get(trackId);
+    if (old !== undefined) {
+      this.#handed.delete(trackId);
+      closeBacking(old.opened.fd);
+    }
+    this.#handed.set(trackId, handed);
+    if (this.#handed.size > MAX_HANDED_FDS) {
+      const [oldest, o] = this.#handed.entries().next().value!;
+      this.#handed.delete(oldest);
+      closeBacking(o.opened.fd);
+    }
+  }
+
+  /**
+   * The backing file the worker opened for `trackId`, now the caller's (to
+   * use or close); undefined when none is held.
+   */
+  takeBacking(trackId: number): HandedBacking | undefined {
+    const handed = this.#handed.get(trackId);
+    if (handed !== undefined) this.#handed.delete(trackId);
+    return handed;
+  }
+
+  /** Backing fds held for coming opens. */
+  get handedFds(): number {
+    return this.#handed.size;
+  }
+
+  #closeHanded(): void {
+    for (const h of this.#handed.values()) closeBacking(h.opened.fd);
+    this.#handed.clear();
   }
 
   /** Jobs submitted and neither taken in nor taken back. */
@@ -311,5 +391,8 @@ export class SynthAhead {
     this.#closed = true;
     this.#stopWorker();
     this.#pending.clear();
+    // Records the worker wrote and nobody took in hold fds too.
+    this.drainFds();
+    this.#closeHanded();
   }
 }

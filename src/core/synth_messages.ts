@@ -62,6 +62,14 @@ export interface SynthJobs {
   jobs: number[];
 }
 
+/**
+ * Stop: the worker closes its store connection and ends itself (a
+ * terminated worker would leave that connection's descriptors open).
+ */
+export interface SynthStop {
+  stop: true;
+}
+
 /** An inline segment whose bytes follow the record's JSON at [at, at + length). */
 export interface RingSegment {
   kind: "ring";
@@ -79,6 +87,17 @@ export interface SynthResult {
     layout: { size: number; segments: WireSegment[] };
   };
   geometryChecked: boolean;
+  /**
+   * The backing file the worker opened and checked, left open for the
+   * serving thread (fds are the process's, not the thread's): the open of
+   * this file uses it instead of opening it again. Whoever holds it closes it.
+   */
+  backing: {
+    fd: number;
+    dev: number;
+    ino: string;
+    stamp: { size: number; mtimeNs: string; ctimeNs: string };
+  };
 }
 
 export function align4(n: number): number {

@@ -25,6 +25,7 @@ import {
   SLOTS,
   type SynthJobs,
   type SynthResult,
+  type SynthStop,
   type SynthWorkerInit,
   type WireSegment,
   WRAP,
@@ -60,7 +61,13 @@ self.onmessage = (ev: MessageEvent<SynthWorkerInit>) => {
   positions = new BigInt64Array(init.positions);
   ring = new Uint8Array(init.ring);
   ringWords = new Uint32Array(init.ring);
-  init.port.onmessage = (m: MessageEvent<SynthJobs>) => {
+  init.port.onmessage = (m: MessageEvent<SynthJobs | SynthStop>) => {
+    if ("stop" in m.data) {
+      store.close();
+      init.port.close();
+      self.close();
+      return;
+    }
     const jobs = m.data.jobs;
     // The first jobs' rows alone, then the rest's in one batch.
     const cut = Math.min(jobs.length, FIRST_CHUNK * 2);
@@ -104,6 +111,8 @@ function build(seq: number, rows: SynthRows): boolean {
   } catch {
     return false;
   }
+  // Set once the record is in the ring: the serving thread owns the fd then.
+  let handed = false;
   try {
     access.check(opened.fd, row.backingPath);
     checkRowStamp(row, opened);
@@ -133,6 +142,16 @@ function build(seq: number, rows: SynthRows): boolean {
         layout: { size: file.layout.size, segments },
       },
       geometryChecked,
+      backing: {
+        fd: opened.fd,
+        dev: opened.dev,
+        ino: String(opened.ino),
+        stamp: {
+          size: opened.stamp.size,
+          mtimeNs: String(opened.stamp.mtimeNs),
+          ctimeNs: String(opened.stamp.ctimeNs),
+        },
+      },
     };
     const json = encoder.encode(JSON.stringify(result));
     const length = json.length + inline;
@@ -156,11 +175,12 @@ function build(seq: number, rows: SynthRows): boolean {
       p += s.bytes.length;
     }
     written = start + total;
+    handed = true;
     Atomics.store(positions, WRITTEN, BigInt(written));
     return true;
   } catch {
     return false;
   } finally {
-    closeBacking(opened.fd);
+    if (!handed) closeBacking(opened.fd);
   }
 }

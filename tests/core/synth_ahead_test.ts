@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { openLibrary } from "../../src/core/library.ts";
-import { IDLE_STOP_MS, SynthAhead } from "../../src/core/synth_ahead.ts";
+import { IDLE_STOP_MS, MAX_HANDED_FDS, SynthAhead } from "../../src/core/synth_ahead.ts";
 import { closing } from "../scratch.ts";
 import { expectedBytes, fixtureStore, readAll } from "./ingest.ts";
 
@@ -130,4 +130,40 @@ Deno.test("an idle worker is stopped, and the next jobs start a fresh one that s
     const ino = lib.tree.inodeOfTrack(id)!;
     assert.deepEqual(readAll(lib, ino), expectedBytes(t.store, id), `${name}: served bytes`);
   }
+});
+
+Deno.test("the files the worker opened serve the opens after it, and none is left open", async () => {
+  using t = await fixtureStore();
+  const ids = [...t.tracks.values()].map((x) => x.id);
+  const backing = new Set(
+    t.store.all<{ p: string }>("SELECT backing_path AS p FROM tracks").map((r) => r.p),
+  );
+  /** Descriptors this process holds on backing files. */
+  const backingFds = () =>
+    [...Deno.readDirSync("/proc/self/fd")].filter((e) => {
+      try {
+        return backing.has(Deno.readLinkSync(`/proc/self/fd/${e.name}`));
+      } catch {
+        return false; // closed since the listing
+      }
+    }).length;
+  {
+    using lib = closing(openLibrary(t.db, { pollIntervalMs: 0, sizeIndex: null, speculate: true }));
+    const ahead = lib.ahead!;
+    ahead.submit(ids);
+    await ahead.settle();
+    const held = Math.min(ids.length, MAX_HANDED_FDS);
+    assert.equal(ahead.handedFds, held, "one file per layout");
+    assert.equal(backingFds(), held, "held open for the opens to come");
+    for (const [name, { id }] of t.tracks) {
+      const ino = lib.tree.inodeOfTrack(id)!;
+      assert.deepEqual(readAll(lib, ino), expectedBytes(t.store, id), `${name}: served bytes`);
+    }
+    assert.equal(ahead.handedFds, 0, "every open took its file");
+    // Files handed over and never opened are closed with the library.
+    lib.resolver.headers.clear();
+    ahead.submit(ids);
+    await ahead.workerPassed();
+  }
+  assert.equal(backingFds(), 0, "no backing file left open");
 });
