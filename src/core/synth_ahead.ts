@@ -138,7 +138,6 @@ export class SynthAhead {
         `the worker that builds files ahead failed (${ev.message}); files are built when ` +
           "opened from now on",
       );
-      worker.terminate();
       this.close();
     };
     const { ringBytes: _, ...options } = this.options;
@@ -185,7 +184,7 @@ export class SynthAhead {
   stopIfIdle(now = performance.now()): boolean {
     if (this.#port === null || now - this.#lastSubmit < IDLE_STOP_MS) return false;
     this.drain();
-    this.#stopWorker();
+    this.#stopWorker(true);
     this.#freshMemory();
     this.#closeHanded();
     this.idleStops++;
@@ -193,11 +192,14 @@ export class SynthAhead {
   }
 
   /**
-   * Ask the worker to close its store and end (it does between jobs; a
-   * worker that failed was terminated already).
+   * `graceful`: ask the worker to close its store and end (it does between
+   * jobs), as an idle worker is stopped for good in a long-running mount;
+   * otherwise (the library closing) terminate it, whatever it is doing,
+   * even starting up.
    */
-  #stopWorker(): void {
-    this.#port?.postMessage({ stop: true } satisfies SynthStop);
+  #stopWorker(graceful: boolean): void {
+    if (graceful) this.#port?.postMessage({ stop: true } satisfies SynthStop);
+    else this.#worker?.terminate();
     this.#port = null;
     this.#worker = null;
   }
@@ -389,7 +391,7 @@ export class SynthAhead {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#stopWorker();
+    this.#stopWorker(false);
     this.#pending.clear();
     // Records the worker wrote and nobody took in hold fds too.
     this.drainFds();
