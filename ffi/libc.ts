@@ -67,6 +67,12 @@ const symbols = {
   preadv2: { parameters: ["i32", "buffer", "i32", "i64", "i32"], result: "isize" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   poll_nb: { name: "poll", parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  write_nb: {
+    name: "write",
+    parameters: ["i32", "buffer", "usize"],
+    result: "isize",
+    nonblocking: true,
+  },
   mount: { parameters: ["buffer", "buffer", "buffer", "u64", "buffer"], result: "i32" },
   umount2: { parameters: ["buffer", "i32"], result: "i32" },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
@@ -274,6 +280,16 @@ export function pollOne(fd: number, events: number, timeoutMs: number): number {
 }
 
 /** poll one fd on a helper thread: the event loop keeps running while waiting. */
+/**
+ * write(2) on a thread of the runtime's blocking pool: for writes that may
+ * block (a FUSE notification waits for the kernel to drop pages) without a
+ * thread of our own. The bytes written, or -1 (errno is that thread's, so it
+ * is not known here).
+ */
+export async function writeAsync(fd: number, buf: Uint8Array<ArrayBuffer>): Promise<number> {
+  return num(await libc().write_nb(fd, buf, BigInt(buf.length)));
+}
+
 export async function pollOneAsync(fd: number, events: number, timeoutMs: number): Promise<number> {
   pollViewAsync.setInt32(0, fd, true);
   pollViewAsync.setInt16(4, events, true);

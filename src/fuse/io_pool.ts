@@ -1,10 +1,12 @@
 // The pool of I/O Workers that take reads the main thread could not serve
-// without blocking, plus one Worker that writes cache notifications (a
-// notification may wait on page locks held by reads that only we can
-// answer, so it must never be written from the thread that serves).
+// without blocking, and the writer of cache notifications (a notification may
+// wait on page locks held by reads that only we can answer, so it must never
+// be written from the thread that serves; it goes to a thread of the
+// runtime's blocking pool, which costs no JavaScript heap of its own).
 // Workers start lazily: a mount whose data stays in the page cache (or uses
 // passthrough) never pays for one.
 
+import * as libc from "../../ffi/libc.ts";
 import { holdBacking, type ReadPiece, releaseBacking } from "../core/mod.ts";
 import type { WorkerReply, WorkerRequest } from "./io_messages.ts";
 import type { ServerLog } from "./log.ts";
@@ -28,7 +30,6 @@ export interface IoPoolStats {
 
 export class IoPool {
   private readonly slots: Slot[] = [];
-  private notifier: Worker | null = null;
   private inflight = 0;
   private closed = false;
   /** Notifications written and not yet acknowledged. */
@@ -83,7 +84,6 @@ export class IoPool {
   }
 
   private onReadMessage(slot: Slot, m: WorkerReply): void {
-    if (m.type === "notified") return;
     const fds = slot.pending.get(m.unique);
     if (fds === undefined) return;
     slot.pending.delete(m.unique);
@@ -137,29 +137,45 @@ export class IoPool {
   }
 
   /** Queue one notification (header included) for the notifier worker. */
+  /**
+   * Write a kernel cache notification, in order with the others. The write
+   * may block until the kernel has dropped the pages, so it runs on a thread
+   * of the runtime's blocking pool, never on the serving thread (which must
+   * go on answering the reads the kernel may be waiting for).
+   */
   notify(bytes: Uint8Array<ArrayBuffer>): void {
     if (this.closed) return;
-    if (!this.notifier) {
-      this.notifier = this.spawn((m) => {
-        if (m.type !== "notified") return;
-        this.notifyPending--;
-        if (m.errno !== 0 && m.errno !== 2) this.log.debug(`notification failed: errno ${m.errno}`);
-      });
-      this.notifier.onerror = (ev) => {
-        ev.preventDefault();
-        this.log.error(`notification worker crashed: ${ev.message}`);
-        this.notifier = null;
-      };
-    }
     this.notifyPending++;
-    this.notifier.postMessage({ type: "notify", bytes } satisfies WorkerRequest, [bytes.buffer]);
+    this.#notified = this.#notified.then(async () => {
+      try {
+        // A closed pool's device fd may be closed, and its number reused.
+        if (this.closed) return;
+        // -1: usually ENOENT, the kernel no longer caches that inode or entry.
+        if (await libc.writeAsync(this.devFd, bytes) < 0) this.notifyFailures++;
+      } finally {
+        this.notifyPending--;
+      }
+    });
+  }
+
+  /** Notifications that failed (the kernel had nothing cached for them, mostly). */
+  notifyFailures = 0;
+  #notified: Promise<void> = Promise.resolve();
+
+  /** Wait, at most `timeoutMs`, for the notifications in flight (before the device closes). */
+  async settleNotifications(timeoutMs = 1000): Promise<void> {
+    if (this.notifyPending === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#notified,
+      new Promise<void>((r) => timer = setTimeout(r, timeoutMs)),
+    ]);
+    clearTimeout(timer);
   }
 
   close(): void {
     this.closed = true;
     for (const s of this.slots) s.worker.terminate();
     this.slots.length = 0;
-    this.notifier?.terminate();
-    this.notifier = null;
   }
 }

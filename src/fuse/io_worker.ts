@@ -1,9 +1,8 @@
 // An I/O Worker: serves READ requests whose backing bytes are not in the
-// page cache (the main thread's RWF_NOWAIT read would have blocked), and
-// writes kernel cache notifications, which may block until the kernel has
-// dropped pages. File descriptors are process-wide, so this thread preads
-// the backing fd and writev's the reply on the device fd itself, and the
-// main thread stays free for metadata.
+// page cache (the main thread's RWF_NOWAIT read would have blocked). File
+// descriptors are process-wide, so this thread preads the backing fd and
+// writev's the reply on the device fd itself, and the main thread stays
+// free for metadata.
 
 /// <reference lib="deno.worker" />
 
@@ -110,17 +109,6 @@ self.onmessage = (ev: MessageEvent<WorkerRequest>) => {
         break;
       }
       post({ type: "done", unique: m.unique, errno });
-      break;
-    }
-    case "notify": {
-      let errno = 0;
-      try {
-        libc.write(devFd, m.bytes);
-      } catch (e) {
-        // ENOENT: the kernel no longer caches that inode/entry; nothing to drop.
-        errno = e instanceof libc.ErrnoError ? e.errno : libc.E.EIO;
-      }
-      post({ type: "notified", errno });
       break;
     }
   }

@@ -238,6 +238,8 @@ export async function serve(
       Deno.removeSignalListener("SIGINT", onSignal);
       Deno.removeSignalListener("SIGTERM", onSignal);
     }
+    // A notification write still pending must not land on a reused fd number.
+    await pool.settleNotifications();
     pool.close();
     d.close();
     mount.close();
