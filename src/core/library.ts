@@ -98,6 +98,8 @@ export class MusefsLibrary implements Library {
   readonly ahead: SynthAhead | null = null;
   /** The directory whose files (and the next directory's) were last handed to the worker. */
   #aheadDir = -1;
+  /** The last directory whose listing had the worker size the next one. */
+  #sizedDir = -1;
   readonly #poll: Store;
   readonly #serve: Store;
   readonly #handles = new Map<number, Handle>();
@@ -232,10 +234,35 @@ export class MusefsLibrary implements Library {
    * batch and the store's version checked once.
    */
   getattrMany(inos: readonly number[]): (Attr | null)[] {
+    const ids = this.#fileTracks(inos);
+    if (this.ahead !== null && ids.length > 0) this.#sizeAhead(inos, ids);
     return this.resolver.batch(() => {
-      this.resolver.prefetch(this.#fileTracks(inos));
+      this.resolver.prefetch(ids);
       return inos.map((ino) => attrOrNull(this, ino));
     });
+  }
+
+  /**
+   * A directory listed with attributes whose sizes are not known (a first
+   * scan: no size index yet): the worker builds the next directory's files
+   * while this one is sized here, and what it has built of this one is
+   * taken in (what it has not started is taken back and built here).
+   */
+  #sizeAhead(inos: readonly number[], ids: readonly number[]): void {
+    const r = this.resolver;
+    const unknown = (id: number) =>
+      r.sizes.peek(id) === undefined && r.index?.has(id) !== true &&
+      r.headers.peek(id) === undefined;
+    if (!ids.some(unknown)) return;
+    const ahead = this.ahead!;
+    const dir = this.tree.parent(inos[inos.length - 1]);
+    if (dir !== undefined && dir !== this.#sizedDir) {
+      this.#sizedDir = dir;
+      ahead.submit(
+        tracksAfter(this.tree, dir, inos[inos.length - 1], SPECULATE_FILES).filter(unknown),
+      );
+    }
+    for (const id of ids) ahead.beforeOpen(id);
   }
 
   forget(_ino: number, _nlookup: number): void {

@@ -30,7 +30,7 @@ import type { BackingAccess } from "./backing_access.ts";
 import { BackingChangedError, GeometryError, TrackGoneError } from "./errors.ts";
 import { WeightedLru } from "./lru.ts";
 import { type BackingStamp, stampsMatch, statStamp } from "./stamp.ts";
-import { type SizeIndex, sizeKey } from "./size_index.ts";
+import { type SizeIndex, sizeKey, sizeKeyOfBuilt } from "./size_index.ts";
 
 export type { ServeMode } from "./defaults.ts";
 import { LIBRARY_DEFAULTS, type ServeMode } from "./defaults.ts";
@@ -354,11 +354,15 @@ export class Resolver {
       const tracks = new Map<number, { row: TrackRow; key: [number, number] }>();
       let synth = missing;
       const index = this.index;
-      if (need === "sizes" && index !== null && missing.some((id) => index.has(id))) {
+      // A layout already cached (built ahead on the worker) needs its row only too.
+      const rowOnly = (id: number) =>
+        index?.has(id) === true || this.headers.peek(id) !== undefined;
+      if (need === "sizes" && missing.some(rowOnly)) {
         synth = [];
         for (const row of getTracks(this.store, missing)) {
           const key = sizeKey(row);
-          if (index.peek(row.id, key) !== undefined) tracks.set(row.id, { row, key });
+          if (index?.peek(row.id, key) !== undefined) tracks.set(row.id, { row, key });
+          else if (this.headers.peek(row.id) !== undefined) tracks.set(row.id, { row, key });
           else synth.push(row.id);
         }
       }
@@ -403,6 +407,13 @@ export class Resolver {
       if (ahead.rows.size === 0 && ahead.tracks.size === 0) this.#ahead = null;
     }
     return rows;
+  }
+
+  /** The track row read ahead for `trackId` at this data_version (either kind), left in place. */
+  #aheadRow(trackId: number, dataVersion: number): TrackRow | undefined {
+    const ahead = this.#ahead;
+    if (ahead?.dataVersion !== dataVersion) return undefined;
+    return ahead.tracks.get(trackId)?.row ?? ahead.rows.get(trackId)?.row;
   }
 
   /** The synthesis rows read ahead for `trackId` at this data_version, left in place. */
@@ -467,7 +478,8 @@ export class Resolver {
         this.#checkedAt.set(cached, dataVersion);
         return this.#reuse(cached, keepFd, handed);
       }
-      const row = known ?? getTrack(this.store, trackId);
+      // The row read ahead with its directory, else read now.
+      const row = known ?? this.#aheadRow(trackId, dataVersion) ?? getTrack(this.store, trackId);
       if (row === null) throw new TrackGoneError(trackId);
       if (fresh(cached, row)) {
         this.#checkedAt.set(cached, dataVersion);
@@ -606,6 +618,10 @@ export class Resolver {
     if (this.headers.peek(file.trackId) !== undefined) return false;
     this.headers.set(file.trackId, file, headerWeight(file));
     if (geometryChecked) this.#geometryChecked.add(file);
+    // Its size is remembered across mounts like one built here.
+    if (this.index?.record(file.trackId, sizeKeyOfBuilt(file), file.layout.size)) {
+      this.sizes.delete(file.trackId);
+    }
     return true;
   }
 

@@ -70,6 +70,22 @@ export function sizeKey(row: TrackRow): [number, number] {
   );
 }
 
+/** The same key from what a built file recorded of its row (a layout built on another thread). */
+export function sizeKeyOfBuilt(f: {
+  contentVersion: number;
+  updatedAt: number;
+  format: string;
+  audioOffset: number;
+  audioLength: number;
+  backingPath: string;
+  stamp: { size: number; mtimeNs: bigint; ctimeNs: bigint };
+}): [number, number] {
+  return hash64(
+    `${f.contentVersion}|${f.updatedAt}|${f.format}|${f.audioOffset}|${f.audioLength}|` +
+      `${f.stamp.size}|${f.stamp.mtimeNs}|${f.stamp.ctimeNs}|${f.backingPath}`,
+  );
+}
+
 /** What the sizes depend on besides a track's rows; part of the file header. */
 export function sizeVariant(parts: readonly (string | number)[]): [number, number] {
   return hash64([`v${SIZE_INDEX_VERSION}`, ...parts.map(String)].join("\0"));
