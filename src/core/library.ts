@@ -44,7 +44,7 @@ import { Refresher } from "./refresh.ts";
 import { type ResolvedFile, Resolver } from "./resolve.ts";
 import { SizeIndex, sizeVariant } from "./size_index.ts";
 import { SynthAhead } from "./synth_ahead.ts";
-import { tracksAfter } from "./walk_order.ts";
+import { tracksAfter, tracksInWalkOrder } from "./walk_order.ts";
 import { Template } from "./template.ts";
 import { VirtualTree } from "./tree.ts";
 
@@ -100,6 +100,7 @@ export class MusefsLibrary implements Library {
   #aheadDir = -1;
   /** The last directory whose listing had the worker size the next one. */
   #sizedDir = -1;
+  #warmStarted = false;
   readonly #poll: Store;
   readonly #serve: Store;
   readonly #handles = new Map<number, Handle>();
@@ -217,6 +218,25 @@ export class MusefsLibrary implements Library {
     });
   }
 
+  /**
+   * A first scan (most sizes in neither the size index nor the size cache):
+   * the worker sizes every file ahead, in the order a walk meets them, and
+   * the size index takes them in, so the scan's stats find most of them
+   * there. Once per mount; started by the first listing that lacks sizes.
+   */
+  #warmSizes(): void {
+    if (this.#warmStarted) return;
+    this.#warmStarted = true;
+    const r = this.resolver;
+    const index = r.index;
+    if (this.ahead === null || index === null) return;
+    if (index.entries + this.options.sizeAheadMin > this.tree.fileCount) return;
+    this.ahead.warm(
+      tracksInWalkOrder(this.tree, VirtualTree.ROOT),
+      (id) => !index.has(id) && r.sizes.peek(id) === undefined,
+    );
+  }
+
   /** The track ids of the file inodes among `inos`. */
   #fileTracks(inos: Iterable<number>): number[] {
     const tree = this.tree;
@@ -255,8 +275,10 @@ export class MusefsLibrary implements Library {
       r.headers.peek(id) === undefined;
     if (!ids.some(unknown)) return;
     const ahead = this.ahead!;
+    this.#warmSizes();
     const dir = this.tree.parent(inos[inos.length - 1]);
-    if (dir !== undefined && dir !== this.#sizedDir) {
+    // While the worker sizes the whole tree ahead, it is not asked for more.
+    if (!ahead.warming && dir !== undefined && dir !== this.#sizedDir) {
       this.#sizedDir = dir;
       ahead.submit(
         tracksAfter(this.tree, dir, inos[inos.length - 1], SPECULATE_FILES).filter(unknown),
@@ -631,6 +653,11 @@ export class MusefsLibrary implements Library {
         "musefs_synth_ahead_dropped_total",
         "Layouts built ahead but cached meanwhile",
         this.ahead?.dropped ?? 0,
+      ),
+      c(
+        "musefs_synth_ahead_sized_total",
+        "Sizes of a first scan computed ahead on the worker",
+        this.ahead?.sized ?? 0,
       ),
       g(
         "musefs_synth_ahead_worker_running",

@@ -54,9 +54,14 @@ export interface LibraryOptions {
   sizeIndex?: string | null;
   /**
    * Build the layouts of files a walker is about to open on a worker thread
-   * (synthesis mode only; `--build-ahead`). Default: off.
+   * (synthesis mode only; `--build-ahead`). Default: on.
    */
   speculate?: boolean;
+  /**
+   * Sizes missing from the size index, at least, for the worker to size a
+   * first scan ahead (with `speculate`). Default 256.
+   */
+  sizeAheadMin?: number;
 }
 
 /** Options with every default filled in. */
@@ -85,6 +90,7 @@ export interface ResolvedLibraryOptions {
   /** Undefined: the default beside the store. */
   sizeIndex: string | null | undefined;
   speculate: boolean;
+  sizeAheadMin: number;
 }
 
 function processId(which: "uid" | "gid"): number {
@@ -120,5 +126,6 @@ export function resolveOptions(o: LibraryOptions): ResolvedLibraryOptions {
     id3Version: o.id3Version ?? D.id3Version,
     sizeIndex: o.sizeIndex,
     speculate: o.speculate ?? D.buildAhead,
+    sizeAheadMin: o.sizeAheadMin ?? 256,
   };
 }

@@ -626,6 +626,19 @@ export class Resolver {
   }
 
   /**
+   * Remember a size another thread synthesized (the worker sizing a first
+   * scan ahead) for the row state it was made from.
+   */
+  recordSize(
+    built: Parameters<typeof sizeKeyOfBuilt>[0] & { trackId: number },
+    size: number,
+  ): void {
+    if (this.index?.record(built.trackId, sizeKeyOfBuilt(built), size)) {
+      this.sizes.delete(built.trackId);
+    }
+  }
+
+  /**
    * What getattr needs: exact size and mtime. A size-cache hit still reads
    * the row (content_version, path, stamp) and re-stats the backing file.
    */

@@ -27,7 +27,9 @@ import {
   QUEUED,
   RECORD_HEADER,
   RING_BYTES,
+  type SizeResult,
   SLOTS,
+  type SynthJobs,
   type SynthResult,
   type SynthStop,
   type SynthWorkerInit,
@@ -52,6 +54,9 @@ export const IDLE_STOP_MS = 30_000;
  * beyond this many the oldest is closed (its open opens the file itself).
  */
 export const MAX_HANDED_FDS = 64;
+/** Size jobs kept queued on the worker while it sizes a first scan ahead, and per message. */
+const WARM_QUEUE = 512;
+const WARM_CHUNK = 64;
 
 export interface SynthAheadOptions {
   dbPath: string;
@@ -85,6 +90,11 @@ export class SynthAhead {
   readonly #handed = new Map<number, HandedBacking>();
   /** While closing: records still in the ring only give their fds back. */
   #discard = false;
+  /** Tracks to size ahead, in walk order (`warm`); null when none are left. */
+  #warm: Iterator<number> | null = null;
+  #wanted: (trackId: number) => boolean = () => false;
+  /** Sizes the worker computed ahead and the size index took in. */
+  sized = 0;
   /** Layouts taken in / jobs taken back / waits for a job being built / results dropped (cached meanwhile). */
   adopted = 0;
   takenBack = 0;
@@ -178,10 +188,60 @@ export class SynthAhead {
   }
 
   /**
+   * Size these tracks ahead on the worker, in this order, as long as
+   * `wanted` says a size is still missing (a first scan after the store was
+   * built: a walk that follows finds most sizes in the size index). Fed a
+   * chunk at a time as the worker progresses; opens' jobs come between.
+   */
+  warm(trackIds: Iterator<number>, wanted: (trackId: number) => boolean): void {
+    if (this.#closed) return;
+    this.#warm = trackIds;
+    this.#wanted = wanted;
+    this.#feed();
+  }
+
+  /** True while tracks are left to size ahead. */
+  get warming(): boolean {
+    return this.#warm !== null;
+  }
+
+  #feed(): void {
+    const warm = this.#warm;
+    if (warm === null || this.#closed) return;
+    const progress = Atomics.load(this.#ctrl, CTRL_PROGRESS);
+    while (this.#nextSeq - progress < WARM_QUEUE) {
+      const jobs: number[] = [];
+      while (jobs.length < WARM_CHUNK * 2) {
+        const next = warm.next();
+        if (next.done) {
+          this.#warm = null;
+          break;
+        }
+        const id = next.value;
+        if (this.#pending.has(id) || !this.#wanted(id)) continue;
+        const seq = this.#nextSeq++;
+        Atomics.store(this.#states, seq % SLOTS, QUEUED);
+        this.#pending.set(id, seq);
+        jobs.push(seq, id);
+      }
+      if (jobs.length > 0) {
+        this.#start().postMessage({ jobs, sizes: true } satisfies SynthJobs);
+        this.#lastSubmit = performance.now();
+      }
+      if (this.#warm === null) return;
+    }
+  }
+
+  /**
    * Stop the worker if it has been given no job for IDLE_STOP_MS (called
    * from the mount's poll timer): what it finished is taken in first.
    */
   stopIfIdle(now = performance.now()): boolean {
+    if (this.#warm !== null) {
+      // Sizing ahead: take in what is done and keep the worker fed.
+      this.drain();
+      return false;
+    }
     if (this.#port === null || now - this.#lastSubmit < IDLE_STOP_MS) return false;
     this.drain();
     this.#stopWorker(true);
@@ -241,7 +301,10 @@ export class SynthAhead {
   /** Take in every finished layout (synchronously). */
   drain(): void {
     const written = Number(Atomics.load(this.#positions, WRITTEN));
-    if (written === this.#consumed) return;
+    if (written === this.#consumed) {
+      if (this.#warm !== null) this.#feed();
+      return;
+    }
     while (this.#consumed < written) {
       const at = this.#consumed % this.#ring.length;
       const length = this.#ringWords[at / 4];
@@ -253,11 +316,26 @@ export class SynthAhead {
       const body = at + RECORD_HEADER;
       const r = JSON.parse(
         this.#decoder.decode(this.#ring.subarray(body, body + jsonLength)),
-      ) as SynthResult;
-      this.#adopt(r, body + jsonLength);
+      ) as SynthResult | SizeResult;
+      if ("sized" in r) this.#takeSize(r);
+      else this.#adopt(r, body + jsonLength);
       this.#consumed += Math.ceil((RECORD_HEADER + length) / 4) * 4;
     }
     Atomics.store(this.#positions, CONSUMED, BigInt(this.#consumed));
+    this.#feed();
+  }
+
+  #takeSize(r: SizeResult): void {
+    const f = r.sized;
+    if (this.#pending.get(f.trackId) === r.seq) this.#pending.delete(f.trackId);
+    if (this.#discard) return;
+    const stamp = {
+      size: f.stamp.size,
+      mtimeNs: BigInt(f.stamp.mtimeNs),
+      ctimeNs: BigInt(f.stamp.ctimeNs),
+    };
+    this.resolver.recordSize({ ...f, stamp }, f.size);
+    this.sized++;
   }
 
   /** Close the fds of records the worker wrote and nobody took in (at close). */
@@ -391,6 +469,7 @@ export class SynthAhead {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#warm = null;
     this.#stopWorker(false);
     this.#pending.clear();
     // Records the worker wrote and nobody took in hold fds too.

@@ -60,6 +60,24 @@ export interface SynthWorkerInit {
 /** Jobs: [seq, trackId] pairs, in the order they should be built. */
 export interface SynthJobs {
   jobs: number[];
+  /** Sizes only: each result is a `SizeResult` (a first scan's sizes, computed ahead). */
+  sizes?: boolean;
+}
+
+/** What a size depends on and the size: enough for the serving thread's size index. */
+export interface SizeResult {
+  seq: number;
+  sized: {
+    trackId: number;
+    contentVersion: number;
+    updatedAt: number;
+    format: string;
+    audioOffset: number;
+    audioLength: number;
+    backingPath: string;
+    stamp: { size: number; mtimeNs: string; ctimeNs: string };
+    size: number;
+  };
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   FAILED,
   QUEUED,
   RECORD_HEADER,
+  type SizeResult,
   SLOTS,
   type SynthJobs,
   type SynthResult,
@@ -68,16 +69,16 @@ self.onmessage = (ev: MessageEvent<SynthWorkerInit>) => {
       self.close();
       return;
     }
-    const jobs = m.data.jobs;
+    const { jobs, sizes = false } = m.data;
     // The first jobs' rows alone, then the rest's in one batch.
     const cut = Math.min(jobs.length, FIRST_CHUNK * 2);
-    run(jobs.slice(0, cut));
-    if (cut < jobs.length) run(jobs.slice(cut));
+    run(jobs.slice(0, cut), sizes);
+    if (cut < jobs.length) run(jobs.slice(cut), sizes);
   };
   self.onmessage = null;
 };
 
-function run(jobs: number[]): void {
+function run(jobs: number[], sizes: boolean): void {
   // The rows of every job still queued, in one snapshot and one batch.
   const ids: number[] = [];
   for (let i = 0; i < jobs.length; i += 2) {
@@ -94,12 +95,85 @@ function run(jobs: number[]): void {
     const slot = seq % SLOTS;
     if (Atomics.compareExchange(states, slot, QUEUED, BUILDING) === QUEUED) {
       const r = rows?.get(jobs[i + 1]);
-      const ok = r !== undefined && build(seq, r);
+      const ok = r !== undefined && (sizes ? size(seq, r) : build(seq, r));
       Atomics.store(states, slot, ok ? DONE : FAILED);
       Atomics.notify(states, slot);
     }
     Atomics.store(ctrl, CTRL_PROGRESS, seq + 1);
   }
+}
+
+/** Size one file (synthesis that only measures) and put the size in the ring. */
+function size(seq: number, rows: SynthRows): boolean {
+  if (init.mode !== "synthesis") return false;
+  const { row } = rows;
+  let opened;
+  try {
+    opened = openBacking(row.backingPath);
+  } catch {
+    return false;
+  }
+  try {
+    access.check(opened.fd, row.backingPath);
+    checkRowStamp(row, opened);
+    const input = synthInputOf(rows, init.id3Version);
+    input.sizeOnly = true;
+    const file = buildResolved(row, input, opened, init.mode, store);
+    const result: SizeResult = {
+      seq,
+      sized: {
+        trackId: row.id,
+        contentVersion: row.contentVersion,
+        updatedAt: row.updatedAt,
+        format: row.format,
+        audioOffset: row.audioOffset,
+        audioLength: row.audioLength,
+        backingPath: row.backingPath,
+        stamp: {
+          size: row.backingSize,
+          mtimeNs: String(row.backingMtimeNs),
+          ctimeNs: String(row.backingCtimeNs),
+        },
+        size: file.layout.size,
+      },
+    };
+    return put(encoder.encode(JSON.stringify(result)), []);
+  } catch {
+    return false;
+  } finally {
+    closeBacking(opened.fd);
+  }
+}
+
+/**
+ * Write one record (its JSON, then the inline bytes) into the ring and
+ * publish it; false when the ring has no room (the serving thread has not
+ * taken in enough yet).
+ */
+function put(json: Uint8Array, inline: readonly Uint8Array[]): boolean {
+  let inlineLength = 0;
+  for (const b of inline) inlineLength += b.length;
+  const length = json.length + inlineLength;
+  const total = align4(RECORD_HEADER + length);
+  const size = ring.length;
+  if (total > size / 4) return false;
+  const end = written % size;
+  const wrap = end + total > size;
+  const start = wrap ? written + size - end : written;
+  if (start + total - Number(Atomics.load(positions, CONSUMED)) > size) return false;
+  if (wrap) ringWords[end / 4] = WRAP;
+  const at = wrap ? 0 : end;
+  ringWords[at / 4] = length;
+  ringWords[at / 4 + 1] = json.length;
+  ring.set(json, at + RECORD_HEADER);
+  let p = at + RECORD_HEADER + json.length;
+  for (const b of inline) {
+    ring.set(b, p);
+    p += b.length;
+  }
+  written = start + total;
+  Atomics.store(positions, WRITTEN, BigInt(written));
+  return true;
 }
 
 /** Build one file and put it in the ring; false when it is left to the serving thread. */
@@ -153,31 +227,11 @@ function build(seq: number, rows: SynthRows): boolean {
         },
       },
     };
-    const json = encoder.encode(JSON.stringify(result));
-    const length = json.length + inline;
-    const total = align4(RECORD_HEADER + length);
-    const size = ring.length;
-    if (total > size / 4) return false;
-    const end = written % size;
-    const wrap = end + total > size;
-    const start = wrap ? written + size - end : written;
-    // Full: the serving thread has not taken in enough yet; it builds this one itself.
-    if (start + total - Number(Atomics.load(positions, CONSUMED)) > size) return false;
-    if (wrap) ringWords[end / 4] = WRAP;
-    const at = wrap ? 0 : end;
-    ringWords[at / 4] = length;
-    ringWords[at / 4 + 1] = json.length;
-    ring.set(json, at + RECORD_HEADER);
-    let p = at + RECORD_HEADER + json.length;
-    for (const s of file.layout.segments) {
-      if (s.kind !== "inline") continue;
-      ring.set(s.bytes, p);
-      p += s.bytes.length;
-    }
-    written = start + total;
-    handed = true;
-    Atomics.store(positions, WRITTEN, BigInt(written));
-    return true;
+    const bytes: Uint8Array[] = [];
+    for (const s of file.layout.segments) if (s.kind === "inline") bytes.push(s.bytes);
+    // Full ring: the serving thread builds this one itself.
+    handed = put(encoder.encode(JSON.stringify(result)), bytes);
+    return handed;
   } catch {
     return false;
   } finally {

@@ -92,3 +92,28 @@ export function tracksAfter(tree: VirtualTree, dir: number, ino: number, count: 
   }
   return out;
 }
+
+/**
+ * Every track of the tree in the order a top-down, name-ordered walk meets
+ * them (a directory's files, then each subdirectory in turn), lazily: the
+ * tree may change between steps, and a file gone by then is skipped.
+ */
+export function* tracksInWalkOrder(tree: VirtualTree, root: number): Generator<number> {
+  const stack: number[] = [root];
+  while (stack.length > 0) {
+    const dir = stack.pop()!;
+    const names = tree.childNames(dir);
+    if (names === undefined) continue;
+    const subdirs: number[] = [];
+    for (const name of names) {
+      const c = tree.lookup(dir, name);
+      if (c === undefined) continue;
+      if (tree.isDir(c)) subdirs.push(c);
+      else {
+        const id = tree.trackId(c);
+        if (id !== undefined) yield id;
+      }
+    }
+    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
+  }
+}

@@ -167,3 +167,36 @@ Deno.test("the files the worker opened serve the opens after it, and none is lef
   }
   assert.equal(backingFds(), 0, "no backing file left open");
 });
+
+Deno.test("a first scan's sizes are computed ahead on the worker; its stats find them in the size index", async () => {
+  using t = await fixtureStore();
+  using plain = closing(
+    openLibrary(t.db, { pollIntervalMs: 0, sizeIndex: null, speculate: false }),
+  );
+  using lib = closing(
+    openLibrary(t.db, { pollIntervalMs: 0, speculate: true, sizeAheadMin: 1 }),
+  );
+  const index = lib.resolver.index!;
+  assert.equal(index.entries, 0, "a first mount: no sizes remembered");
+  // A walker's first listing (one page of it: the fixtures share one directory)
+  // starts the worker sizing every file ahead.
+  const first = lib.tree.inodeOfTrack([...t.tracks.values()][0].id)!;
+  lib.getattrMany([first]);
+  const ahead = lib.ahead!;
+  for (let i = 0; i < 200 && (ahead.warming || ahead.pending > 0); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    ahead.drain();
+  }
+  assert.equal(ahead.warming, false, "every file was handed to the worker");
+  assert.ok(ahead.sized > 0, "the worker sized files ahead");
+  assert.equal(index.entries, t.tracks.size, "every size is in the index");
+  const misses = index.misses;
+  for (const [name, { id }] of t.tracks) {
+    const ino = lib.tree.inodeOfTrack(id)!;
+    const want = plain.getattr(plain.tree.inodeOfTrack(id)!).size;
+    assert.equal(lib.getattr(ino).size, want, `${name}: the size synthesis gives`);
+    assert.deepEqual(readAll(lib, ino), expectedBytes(t.store, id), `${name}: served bytes`);
+  }
+  assert.equal(index.misses, misses, "no stat synthesized");
+  assert.equal(index.corrections, 0, "no size computed ahead was wrong");
+});
