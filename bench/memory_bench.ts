@@ -85,7 +85,9 @@ async function measure(db: string, mnt: string, tracks: number): Promise<Figures
     await settle();
     const read = rssOf(m.child.pid);
     const headerBytes = await metric(mnt, "musefs_cache_header_bytes");
-    const served = await metric(mnt, "musefs_cache_header_misses_total");
+    // Built on open, or ahead on the synthesis worker and taken in.
+    const served = await metric(mnt, "musefs_cache_header_misses_total") +
+      await metric(mnt, "musefs_synth_ahead_adopted_total");
     if (!(served >= tracks)) throw new Error(`only ${served} headers built for ${tracks} files`);
     return { ready, walked, read, headerBytes };
   });
