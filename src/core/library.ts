@@ -421,8 +421,12 @@ export class MusefsLibrary implements Library {
       throw new FsError("EROFS", "read-only file system");
     }
     const trackId = this.#trackOf(ino);
-    this.ahead?.beforeOpen(trackId);
-    if (this.ahead !== null) this.#speculate(ino, trackId);
+    if (this.ahead !== null) {
+      // A scan that reads files: the worker builds what it opens next, not sizes.
+      if (this.ahead.warming) this.ahead.stopWarming();
+      this.ahead.beforeOpen(trackId);
+      this.#speculate(ino, trackId);
+    }
     this.#readAheadForOpen(ino, trackId);
     this.fds.admit(uid);
     // The file the synthesis worker opened for this layout, if it did.

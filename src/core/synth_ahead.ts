@@ -205,6 +205,15 @@ export class SynthAhead {
     return this.#warm !== null;
   }
 
+  /**
+   * Stop sizing ahead (a scan that opens files wants their layouts built
+   * ahead instead, and sizes its listings itself). Size jobs already queued
+   * are still done.
+   */
+  stopWarming(): void {
+    this.#warm = null;
+  }
+
   #feed(): void {
     const warm = this.#warm;
     if (warm === null || this.#closed) return;
