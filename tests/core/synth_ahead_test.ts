@@ -200,3 +200,18 @@ Deno.test("a first scan's sizes are computed ahead on the worker; its stats find
   assert.equal(index.misses, misses, "no stat synthesized");
   assert.equal(index.corrections, 0, "no size computed ahead was wrong");
 });
+
+Deno.test("the first open ends sizing ahead: a scan that reads files gets layouts built ahead instead", async () => {
+  using t = await fixtureStore();
+  using lib = closing(
+    openLibrary(t.db, { pollIntervalMs: 0, speculate: true, sizeAheadMin: 1 }),
+  );
+  const [a, b] = [...t.tracks.values()].map((x) => lib.tree.inodeOfTrack(x.id)!);
+  lib.getattrMany([a]);
+  const ahead = lib.ahead!;
+  assert.equal(ahead.warming, true, "a first listing starts sizing ahead");
+  const { fh } = lib.open(b, 0);
+  lib.release(fh);
+  assert.equal(ahead.warming, false, "an open ends it");
+  await ahead.settle();
+});
