@@ -43,7 +43,7 @@ import { backingAccess } from "./backing_access.ts";
 import { Refresher } from "./refresh.ts";
 import { type ResolvedFile, Resolver } from "./resolve.ts";
 import { SizeIndex, sizeVariant } from "./size_index.ts";
-import { SynthAhead } from "./synth_ahead.ts";
+import { MAX_HANDED_FDS, SynthAhead } from "./synth_ahead.ts";
 import { tracksAfter, tracksInWalkOrder } from "./walk_order.ts";
 import { Template } from "./template.ts";
 import { VirtualTree } from "./tree.ts";
@@ -176,6 +176,8 @@ export class MusefsLibrary implements Library {
         mode: options.mode,
         id3Version: options.id3Version,
         libraryRoots: options.libraryRoots,
+        // Files held for coming opens stay a small share of the descriptors the mount may use.
+        handedLimit: () => Math.min(MAX_HANDED_FDS, Math.floor(this.fds.cap / 8)),
       }, options.log);
     }
     const now = Date.now();

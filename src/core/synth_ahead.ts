@@ -65,6 +65,11 @@ export interface SynthAheadOptions {
   libraryRoots: readonly string[];
   /** Size of the result ring (default RING_BYTES; tests use a small one). */
   ringBytes?: number;
+  /**
+   * Backing fds held for the opens to come, at most (default
+   * MAX_HANDED_FDS); asked at each hold, as the process's fd limit may move.
+   */
+  handedLimit?: () => number;
 }
 
 export class SynthAhead {
@@ -150,7 +155,7 @@ export class SynthAhead {
       );
       this.close();
     };
-    const { ringBytes: _, ...options } = this.options;
+    const { ringBytes: _, handedLimit: _limit, ...options } = this.options;
     const init: SynthWorkerInit = {
       type: "init",
       ...options,
@@ -416,7 +421,8 @@ export class SynthAhead {
       closeBacking(old.opened.fd);
     }
     this.#handed.set(trackId, handed);
-    if (this.#handed.size > MAX_HANDED_FDS) {
+    const limit = this.options.handedLimit?.() ?? MAX_HANDED_FDS;
+    while (this.#handed.size > limit) {
       const [oldest, o] = this.#handed.entries().next().value!;
       this.#handed.delete(oldest);
       closeBacking(o.opened.fd);

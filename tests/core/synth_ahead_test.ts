@@ -219,3 +219,22 @@ Deno.test("the first open ends sizing ahead: a scan that reads files gets layout
   assert.equal(ahead.warming, false, "an open ends it");
   await ahead.settle();
 });
+
+Deno.test("files held for coming opens stay under the limit the descriptors allow", async () => {
+  using t = await fixtureStore();
+  using lib = closing(openLibrary(t.db, { pollIntervalMs: 0, sizeIndex: null, speculate: false }));
+  using ahead = closing(
+    new SynthAhead(lib.resolver, {
+      dbPath: t.db,
+      mode: "synthesis",
+      id3Version: 4,
+      libraryRoots: [],
+      handedLimit: () => 2,
+    }),
+  );
+  const ids = [...t.tracks.values()].map((x) => x.id);
+  ahead.submit(ids);
+  await ahead.settle();
+  assert.equal(ahead.adopted, ids.length);
+  assert.equal(ahead.handedFds, 2, "the newest two kept, the rest closed");
+});
