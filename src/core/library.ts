@@ -286,7 +286,7 @@ export class MusefsLibrary implements Library {
         tracksAfter(this.tree, dir, inos[inos.length - 1], SPECULATE_FILES).filter(unknown),
       );
     }
-    for (const id of ids) ahead.beforeOpen(id);
+    for (const id of ids) ahead.claim(id);
   }
 
   forget(_ino: number, _nlookup: number): void {
@@ -426,7 +426,7 @@ export class MusefsLibrary implements Library {
     if (this.ahead !== null) {
       // A scan that reads files: the worker builds what it opens next, not sizes.
       if (this.ahead.warming) this.ahead.stopWarming();
-      this.ahead.beforeOpen(trackId);
+      this.ahead.claim(trackId);
       this.#speculate(ino, trackId);
     }
     this.#readAheadForOpen(ino, trackId);

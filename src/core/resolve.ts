@@ -30,7 +30,7 @@ import type { BackingAccess } from "./backing_access.ts";
 import { BackingChangedError, GeometryError, TrackGoneError } from "./errors.ts";
 import { WeightedLru } from "./lru.ts";
 import { type BackingStamp, stampsMatch, statStamp } from "./stamp.ts";
-import { type SizeIndex, sizeKey, sizeKeyOfBuilt } from "./size_index.ts";
+import { type BuiltRowState, type SizeIndex, sizeKey, sizeKeyOfBuilt } from "./size_index.ts";
 
 export type { ServeMode } from "./defaults.ts";
 import { LIBRARY_DEFAULTS, type ServeMode } from "./defaults.ts";

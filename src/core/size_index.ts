@@ -64,25 +64,40 @@ export function hash64(text: string): [number, number] {
 
 /** The key of the row state a size was synthesized from. */
 export function sizeKey(row: TrackRow): [number, number] {
-  return hash64(
-    `${row.contentVersion}|${row.updatedAt}|${row.format}|${row.audioOffset}|${row.audioLength}|` +
-      `${row.backingSize}|${row.backingMtimeNs}|${row.backingCtimeNs}|${row.backingPath}`,
+  return keyOf(
+    row,
+    row.backingSize,
+    row.backingMtimeNs,
+    row.backingCtimeNs,
   );
 }
 
-/** The same key from what a built file recorded of its row (a layout built on another thread). */
-export function sizeKeyOfBuilt(f: {
+/** What a built file recorded of its row: enough for its size's key. */
+export interface BuiltRowState {
   contentVersion: number;
   updatedAt: number;
   format: string;
   audioOffset: number;
   audioLength: number;
   backingPath: string;
+  /** The backing stamp the row recorded. */
   stamp: { size: number; mtimeNs: bigint; ctimeNs: bigint };
-}): [number, number] {
+}
+
+/** The same key from a file built on another thread (a layout or a size built ahead). */
+export function sizeKeyOfBuilt(f: BuiltRowState): [number, number] {
+  return keyOf(f, f.stamp.size, f.stamp.mtimeNs, f.stamp.ctimeNs);
+}
+
+function keyOf(
+  r: Omit<BuiltRowState, "stamp">,
+  size: number,
+  mtimeNs: bigint,
+  ctimeNs: bigint,
+): [number, number] {
   return hash64(
-    `${f.contentVersion}|${f.updatedAt}|${f.format}|${f.audioOffset}|${f.audioLength}|` +
-      `${f.stamp.size}|${f.stamp.mtimeNs}|${f.stamp.ctimeNs}|${f.backingPath}`,
+    `${r.contentVersion}|${r.updatedAt}|${r.format}|${r.audioOffset}|${r.audioLength}|` +
+      `${size}|${mtimeNs}|${ctimeNs}|${r.backingPath}`,
   );
 }
 

@@ -24,6 +24,7 @@ import {
   CTRL_PROGRESS,
   DONE,
   FAILED,
+  fromWireStamp,
   QUEUED,
   RECORD_HEADER,
   RING_BYTES,
@@ -288,10 +289,11 @@ export class SynthAhead {
   }
 
   /**
-   * Before `trackId` is opened: take in what the worker finished, and make
-   * sure the worker does not build `trackId` while the caller does.
+   * Before the serving thread builds or sizes `trackId` (an open, a listing):
+   * take in what the worker finished, and make sure the worker does not
+   * build `trackId` while the caller does.
    */
-  beforeOpen(trackId: number): void {
+  claim(trackId: number): void {
     if (this.#port === null) return;
     this.drain();
     const seq = this.#pending.get(trackId);
@@ -343,12 +345,7 @@ export class SynthAhead {
     const f = r.sized;
     if (this.#pending.get(f.trackId) === r.seq) this.#pending.delete(f.trackId);
     if (this.#discard) return;
-    const stamp = {
-      size: f.stamp.size,
-      mtimeNs: BigInt(f.stamp.mtimeNs),
-      ctimeNs: BigInt(f.stamp.ctimeNs),
-    };
-    this.resolver.recordSize({ ...f, stamp }, f.size);
+    this.resolver.recordSize({ ...f, stamp: fromWireStamp(f.stamp) }, f.size);
     this.sized++;
   }
 
@@ -383,11 +380,7 @@ export class SynthAhead {
       audioLength: f.audioLength,
       contentVersion: f.contentVersion,
       updatedAt: f.updatedAt,
-      stamp: {
-        size: f.stamp.size,
-        mtimeNs: BigInt(f.stamp.mtimeNs),
-        ctimeNs: BigInt(f.stamp.ctimeNs),
-      },
+      stamp: fromWireStamp(f.stamp),
       layout: { size: f.layout.size, segments },
       streamsRows: f.streamsRows,
       mtimeSec: f.mtimeSec,
@@ -399,11 +392,7 @@ export class SynthAhead {
       fd: b.fd,
       dev: b.dev,
       ino: BigInt(b.ino),
-      stamp: {
-        size: b.stamp.size,
-        mtimeNs: BigInt(b.stamp.mtimeNs),
-        ctimeNs: BigInt(b.stamp.ctimeNs),
-      },
+      stamp: fromWireStamp(b.stamp),
     });
     if (this.resolver.adopt(file, r.geometryChecked)) {
       this.adopted++;

@@ -21,6 +21,8 @@
 import type { ServeMode } from "./defaults.ts";
 import type { Id3Version, Segment } from "../format/mod.ts";
 import type { ResolvedFile } from "./resolve.ts";
+import type { BackingStamp } from "./stamp.ts";
+import type { BuiltRowState } from "./size_index.ts";
 
 /** Job slots (jobs in flight are kept below this). */
 export const SLOTS = 4096;
@@ -67,17 +69,7 @@ export interface SynthJobs {
 /** What a size depends on and the size: enough for the serving thread's size index. */
 export interface SizeResult {
   seq: number;
-  sized: {
-    trackId: number;
-    contentVersion: number;
-    updatedAt: number;
-    format: string;
-    audioOffset: number;
-    audioLength: number;
-    backingPath: string;
-    stamp: { size: number; mtimeNs: string; ctimeNs: string };
-    size: number;
-  };
+  sized: Omit<BuiltRowState, "stamp"> & { trackId: number; stamp: WireStamp; size: number };
 }
 
 /**
@@ -101,7 +93,7 @@ export type WireSegment = Exclude<Segment, { kind: "inline" }> | RingSegment;
 export interface SynthResult {
   seq: number;
   file: Omit<ResolvedFile, "layout" | "stamp"> & {
-    stamp: { size: number; mtimeNs: string; ctimeNs: string };
+    stamp: WireStamp;
     layout: { size: number; segments: WireSegment[] };
   };
   geometryChecked: boolean;
@@ -114,8 +106,23 @@ export interface SynthResult {
     fd: number;
     dev: number;
     ino: string;
-    stamp: { size: number; mtimeNs: string; ctimeNs: string };
+    stamp: WireStamp;
   };
+}
+
+/** A backing stamp as JSON carries it (nanosecond times as decimal strings). */
+export interface WireStamp {
+  size: number;
+  mtimeNs: string;
+  ctimeNs: string;
+}
+
+export function toWireStamp(s: BackingStamp): WireStamp {
+  return { size: s.size, mtimeNs: String(s.mtimeNs), ctimeNs: String(s.ctimeNs) };
+}
+
+export function fromWireStamp(w: WireStamp): BackingStamp {
+  return { size: w.size, mtimeNs: BigInt(w.mtimeNs), ctimeNs: BigInt(w.ctimeNs) };
 }
 
 export function align4(n: number): number {

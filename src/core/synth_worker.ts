@@ -10,7 +10,7 @@
 /// <reference lib="deno.worker" />
 
 import { openStore, readSynthRows, type Store, type SynthRows } from "../store/mod.ts";
-import { closeBacking, openBacking } from "./backing.ts";
+import { closeBacking, openBacking, type OpenedBacking } from "./backing.ts";
 import { type BackingAccess, backingAccess } from "./backing_access.ts";
 import { buildResolved, checkRowStamp, geometryProblem, synthInputOf } from "./resolve.ts";
 import {
@@ -28,6 +28,7 @@ import {
   type SynthResult,
   type SynthStop,
   type SynthWorkerInit,
+  toWireStamp,
   type WireSegment,
   WRAP,
   WRITTEN,
@@ -103,19 +104,41 @@ function run(jobs: number[], sizes: boolean): void {
   }
 }
 
-/** Size one file (synthesis that only measures) and put the size in the ring. */
-function size(seq: number, rows: SynthRows): boolean {
-  if (init.mode !== "synthesis") return false;
-  const { row } = rows;
-  let opened;
+/**
+ * Open `row`'s backing file, check it against the access policy and the
+ * row's stamp, and run `use` with it; false when any of that fails. `use`
+ * returns whether its record went into the ring; with `handOver` the fd
+ * goes with that record (the serving thread closes it), else it is closed here.
+ */
+function withBacking(
+  row: SynthRows["row"],
+  handOver: boolean,
+  use: (opened: OpenedBacking) => boolean,
+): boolean {
+  let opened: OpenedBacking;
   try {
     opened = openBacking(row.backingPath);
   } catch {
     return false;
   }
+  let put = false;
   try {
     access.check(opened.fd, row.backingPath);
     checkRowStamp(row, opened);
+    put = use(opened);
+    return put;
+  } catch {
+    return false;
+  } finally {
+    if (!(handOver && put)) closeBacking(opened.fd);
+  }
+}
+
+/** Size one file (synthesis that only measures) and put the size in the ring. */
+function size(seq: number, rows: SynthRows): boolean {
+  if (init.mode !== "synthesis") return false;
+  const { row } = rows;
+  return withBacking(row, false, (opened) => {
     const input = synthInputOf(rows, init.id3Version);
     input.sizeOnly = true;
     const file = buildResolved(row, input, opened, init.mode, store);
@@ -129,20 +152,12 @@ function size(seq: number, rows: SynthRows): boolean {
         audioOffset: row.audioOffset,
         audioLength: row.audioLength,
         backingPath: row.backingPath,
-        stamp: {
-          size: row.backingSize,
-          mtimeNs: String(row.backingMtimeNs),
-          ctimeNs: String(row.backingCtimeNs),
-        },
+        stamp: toWireStamp(file.stamp),
         size: file.layout.size,
       },
     };
     return put(encoder.encode(JSON.stringify(result)), []);
-  } catch {
-    return false;
-  } finally {
-    closeBacking(opened.fd);
-  }
+  });
 }
 
 /**
@@ -179,17 +194,7 @@ function put(json: Uint8Array, inline: readonly Uint8Array[]): boolean {
 /** Build one file and put it in the ring; false when it is left to the serving thread. */
 function build(seq: number, rows: SynthRows): boolean {
   const { row } = rows;
-  let opened;
-  try {
-    opened = openBacking(row.backingPath);
-  } catch {
-    return false;
-  }
-  // Set once the record is in the ring: the serving thread owns the fd then.
-  let handed = false;
-  try {
-    access.check(opened.fd, row.backingPath);
-    checkRowStamp(row, opened);
+  return withBacking(row, true, (opened) => {
     const input = init.mode === "synthesis" ? synthInputOf(rows, init.id3Version) : null;
     const file = buildResolved(row, input, opened, init.mode, store);
     if (file.layout.sizeOnly) return false;
@@ -197,10 +202,12 @@ function build(seq: number, rows: SynthRows): boolean {
     if (init.mode === "synthesis" && !geometryChecked) return false;
     let inline = 0;
     const segments: WireSegment[] = [];
+    const bytes: Uint8Array[] = [];
     for (const s of file.layout.segments) {
       if (s.kind !== "inline") segments.push(s);
       else {
         segments.push({ kind: "ring", at: inline, length: s.bytes.length });
+        bytes.push(s.bytes);
         inline += s.bytes.length;
       }
     }
@@ -208,11 +215,7 @@ function build(seq: number, rows: SynthRows): boolean {
       seq,
       file: {
         ...file,
-        stamp: {
-          size: file.stamp.size,
-          mtimeNs: String(file.stamp.mtimeNs),
-          ctimeNs: String(file.stamp.ctimeNs),
-        },
+        stamp: toWireStamp(file.stamp),
         layout: { size: file.layout.size, segments },
       },
       geometryChecked,
@@ -220,21 +223,10 @@ function build(seq: number, rows: SynthRows): boolean {
         fd: opened.fd,
         dev: opened.dev,
         ino: String(opened.ino),
-        stamp: {
-          size: opened.stamp.size,
-          mtimeNs: String(opened.stamp.mtimeNs),
-          ctimeNs: String(opened.stamp.ctimeNs),
-        },
+        stamp: toWireStamp(opened.stamp),
       },
     };
-    const bytes: Uint8Array[] = [];
-    for (const s of file.layout.segments) if (s.kind === "inline") bytes.push(s.bytes);
     // Full ring: the serving thread builds this one itself.
-    handed = put(encoder.encode(JSON.stringify(result)), bytes);
-    return handed;
-  } catch {
-    return false;
-  } finally {
-    if (!handed) closeBacking(opened.fd);
-  }
+    return put(encoder.encode(JSON.stringify(result)), bytes);
+  });
 }

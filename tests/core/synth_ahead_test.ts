@@ -4,10 +4,30 @@
 // checked against the row at open and rebuilt.
 
 import assert from "node:assert/strict";
-import { openLibrary } from "../../src/core/library.ts";
-import { IDLE_STOP_MS, MAX_HANDED_FDS, SynthAhead } from "../../src/core/synth_ahead.ts";
+import { type MusefsLibrary, openLibrary } from "../../src/core/library.ts";
+import {
+  IDLE_STOP_MS,
+  MAX_HANDED_FDS,
+  SynthAhead,
+  type SynthAheadOptions,
+} from "../../src/core/synth_ahead.ts";
 import { closing } from "../scratch.ts";
 import { expectedBytes, fixtureStore, readAll } from "./ingest.ts";
+
+/** A synthesis worker of its own for `lib` (a library opened without one), with `extra` options. */
+function standaloneAhead(
+  lib: MusefsLibrary,
+  db: string,
+  extra: Partial<SynthAheadOptions>,
+): SynthAhead {
+  return new SynthAhead(lib.resolver, {
+    dbPath: db,
+    mode: "synthesis",
+    id3Version: 4,
+    libraryRoots: [],
+    ...extra,
+  });
+}
 
 Deno.test("a layout built on the synthesis worker equals the serving thread's, and serves exact bytes", async () => {
   using t = await fixtureStore();
@@ -68,15 +88,7 @@ Deno.test("results wrap around a small ring, and a full ring leaves files to the
   using plain = closing(openLibrary(t.db, options));
   using lib = closing(openLibrary(t.db, options));
   const ringBytes = 16 * 1024;
-  using ahead = closing(
-    new SynthAhead(lib.resolver, {
-      dbPath: t.db,
-      mode: "synthesis",
-      id3Version: 4,
-      libraryRoots: [],
-      ringBytes,
-    }),
-  );
+  using ahead = closing(standaloneAhead(lib, t.db, { ringBytes }));
   const ids = [...t.tracks.values()].map((x) => x.id);
   for (let round = 0; round < 8; round++) {
     for (const id of ids) lib.resolver.forget(id);
@@ -223,15 +235,7 @@ Deno.test("the first open ends sizing ahead: a scan that reads files gets layout
 Deno.test("files held for coming opens stay under the limit the descriptors allow", async () => {
   using t = await fixtureStore();
   using lib = closing(openLibrary(t.db, { pollIntervalMs: 0, sizeIndex: null, speculate: false }));
-  using ahead = closing(
-    new SynthAhead(lib.resolver, {
-      dbPath: t.db,
-      mode: "synthesis",
-      id3Version: 4,
-      libraryRoots: [],
-      handedLimit: () => 2,
-    }),
-  );
+  using ahead = closing(standaloneAhead(lib, t.db, { handedLimit: () => 2 }));
   const ids = [...t.tracks.values()].map((x) => x.id);
   ahead.submit(ids);
   await ahead.settle();
