@@ -630,7 +630,7 @@ export class Resolver {
    * scan ahead) for the row state it was made from.
    */
   recordSize(
-    built: Parameters<typeof sizeKeyOfBuilt>[0] & { trackId: number },
+    built: BuiltRowState & { trackId: number },
     size: number,
   ): void {
     if (this.index?.record(built.trackId, sizeKeyOfBuilt(built), size)) {
