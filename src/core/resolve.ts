@@ -9,7 +9,7 @@
 // stale layout): the header cache holds layouts under a byte budget (weight =
 // inline bytes), the size cache holds what getattr needs.
 
-import { audioStartProblem, FormatError, synthesize } from "../format/mod.ts";
+import { audioStartProblem, FormatError, synthesize, synthesizedSize } from "../format/mod.ts";
 import type { ByteSource, Format, Id3Version, Layout, Segment, SynthInput } from "../format/mod.ts";
 import {
   getTrack,
@@ -94,7 +94,7 @@ export interface FileAttrs {
   mtimeNsec: number;
 }
 
-function recordedStamp(row: TrackRow): BackingStamp {
+export function recordedStamp(row: TrackRow): BackingStamp {
   return { size: row.backingSize, mtimeNs: row.backingMtimeNs, ctimeNs: row.backingCtimeNs };
 }
 
@@ -254,6 +254,27 @@ export function buildResolved(
     mtimeNsec,
     inlineBytes,
   };
+}
+
+/**
+ * The size of the file `buildResolved` would make for `row` in synthesis
+ * mode, counted without building its header (format/mod.ts
+ * `synthesizedSize`): what sizing a scan ahead needs. Throws where
+ * buildResolved would.
+ */
+export function synthesizedSizeOf(
+  row: TrackRow,
+  input: SynthInput,
+  opened: OpenedBacking,
+  store: Store,
+): number {
+  const backing = new FrontSource(new FdSource(opened, row.backingSize, row.backingPath));
+  try {
+    return synthesizedSize(input, backing, storeBlobSource(store));
+  } catch (e) {
+    if (!(e instanceof FormatError)) throw e;
+    throw new GeometryError(row.id, row.backingPath, e.message);
+  }
 }
 
 /**

@@ -12,7 +12,14 @@
 import { openStore, readSynthRows, type Store, type SynthRows } from "../store/mod.ts";
 import { closeBacking, openBacking, type OpenedBacking } from "./backing.ts";
 import { type BackingAccess, backingAccess } from "./backing_access.ts";
-import { buildResolved, checkRowStamp, geometryProblem, synthInputOf } from "./resolve.ts";
+import {
+  buildResolved,
+  checkRowStamp,
+  geometryProblem,
+  recordedStamp,
+  synthesizedSizeOf,
+  synthInputOf,
+} from "./resolve.ts";
 import {
   align4,
   BUILDING,
@@ -134,14 +141,13 @@ function withBacking(
   }
 }
 
-/** Size one file (synthesis that only measures) and put the size in the ring. */
+/** Size one file (synthesis that only counts) and put the size in the ring. */
 function size(seq: number, rows: SynthRows): boolean {
   if (init.mode !== "synthesis") return false;
   const { row } = rows;
   return withBacking(row, false, (opened) => {
     const input = synthInputOf(rows, init.id3Version);
-    input.sizeOnly = true;
-    const file = buildResolved(row, input, opened, init.mode, store);
+    const size = synthesizedSizeOf(row, input, opened, store);
     const result: SizeResult = {
       seq,
       sized: {
@@ -152,8 +158,8 @@ function size(seq: number, rows: SynthRows): boolean {
         audioOffset: row.audioOffset,
         audioLength: row.audioLength,
         backingPath: row.backingPath,
-        stamp: toWireStamp(file.stamp),
-        size: file.layout.size,
+        stamp: toWireStamp(recordedStamp(row)),
+        size,
       },
     };
     return put(encoder.encode(JSON.stringify(result)), []);

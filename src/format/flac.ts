@@ -4,7 +4,7 @@
 // their payloads streamed) followed by the original audio frames.
 
 import { ascii4, concat, putU24be, u24be } from "./bytes.ts";
-import { parsePictureBody, pictureBlockPrefix } from "./flac_picture.ts";
+import { parsePictureBody, pictureBlockPrefix, pictureBlockPrefixLength } from "./flac_picture.ts";
 import { BoundedSource } from "./source.ts";
 import { ID3_MB_TRACKID_KEY, ID3_PLAYCOUNT_KEY, ID3_RATING_KEY, keyPassesFloor } from "./tagmap.ts";
 import {
@@ -30,6 +30,7 @@ import { makeLayout } from "./layout.ts";
 import {
   encodeVorbisComment,
   parseVorbisComment,
+  vorbisCommentLength,
   vorbisEntriesFromTags,
 } from "./vorbis_comment.ts";
 
@@ -312,14 +313,49 @@ export function synthesizeFlac(input: SynthInput, backing: ByteSource, _blobs: B
   return typed("flac synthesis", () => synthesizeFlacInner(input, backing));
 }
 
-function synthesizeFlacInner(input: SynthInput, backing: ByteSource): Layout {
-  const { audioOffset, audioLength } = input;
+function checkAudioRange({ audioOffset, audioLength, backingSize }: SynthInput): void {
   if (
     !Number.isSafeInteger(audioOffset) || !Number.isSafeInteger(audioLength) || audioOffset < 0 ||
-    audioLength < 0 || audioOffset + audioLength > input.backingSize
+    audioLength < 0 || audioOffset + audioLength > backingSize
   ) {
     throw new FormatError("invalid-input", "audio range outside the backing file");
   }
+}
+
+function checkBlockLength(type: number, length: number): void {
+  if (length > MAX_FLAC_BLOCK) {
+    throw new FormatError("too-large", `FLAC block of type ${type} is ${length} bytes`);
+  }
+}
+
+/**
+ * The size of `synthesizeFlac`'s file, counted from the rows without building
+ * its blocks (a track scanned before structural rows existed is built: its
+ * blocks come from the backing file's front).
+ */
+export function flacSize(input: SynthInput, backing: ByteSource, blobs: BlobSource): number {
+  return typed("flac synthesis", () => {
+    if (input.structural.length === 0) return synthesizeFlac(input, backing, blobs).size;
+    checkAudioRange(input);
+    let size = 4; // "fLaC"
+    const add = (type: number, length: number) => {
+      checkBlockLength(type, length);
+      size += 4 + length;
+    };
+    for (const b of structuralBlocks(input)) add(b.type, b.length);
+    add(BLOCK_VORBIS_COMMENT, vorbisCommentLength(FLAC_VENDOR, input.tags));
+    for (const bt of input.binaryTags) {
+      const type = BINARY_TAG_TYPE[bt.key];
+      if (type !== undefined && bt.length !== 0) add(type, bt.length);
+    }
+    for (const art of input.art) add(BLOCK_PICTURE, pictureBlockPrefixLength(art) + art.byteLen);
+    return size + input.audioLength;
+  });
+}
+
+function synthesizeFlacInner(input: SynthInput, backing: ByteSource): Layout {
+  const { audioOffset, audioLength } = input;
+  checkAudioRange(input);
   const legacy = input.structural.length === 0;
   const blocks: OutBlock[] = legacy
     ? legacyFrontBlocks(backing, audioOffset)
@@ -354,9 +390,7 @@ function synthesizeFlacInner(input: SynthInput, backing: ByteSource): Layout {
     pending = [];
   };
   blocks.forEach((b, i) => {
-    if (b.length > MAX_FLAC_BLOCK) {
-      throw new FormatError("too-large", `FLAC block of type ${b.type} is ${b.length} bytes`);
-    }
+    checkBlockLength(b.type, b.length);
     const h = new Uint8Array(4);
     h[0] = b.type | (i === blocks.length - 1 ? 0x80 : 0);
     putU24be(h, 1, b.length);

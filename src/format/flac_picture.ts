@@ -3,7 +3,7 @@
 // description (UTF-8), u32be width, height, depth, colors, u32be data length
 // + data. Depth and colors are discarded on parse and written as 0.
 
-import { encodeUtf8, putU32be, u32be, utf8 } from "./bytes.ts";
+import { encodeUtf8, putU32be, u32be, utf8, utf8Length } from "./bytes.ts";
 import { type ArtRef, FormatError, MAX_DESCRIPTION_CHARS, MAX_MIME_CHARS } from "./types.ts";
 import type { ProbedPicture } from "./types.ts";
 
@@ -62,14 +62,9 @@ export function parsePictureBody(body: Uint8Array): ProbedPicture {
  * image itself can be streamed after it.
  */
 export function pictureBlockPrefix(art: ArtRef): Uint8Array {
+  checkPicture(art);
   const mime = encodeUtf8(art.mime);
   const desc = encodeUtf8(art.description);
-  const u32ok = (v: number) => Number.isSafeInteger(v) && v >= 0 && v <= 0xffffffff;
-  // The same caps the probe applies: what we write must read back.
-  if (art.mime.length > MAX_MIME_CHARS || art.description.length > MAX_DESCRIPTION_CHARS) {
-    throw new FormatError("invalid-input", `art ${art.artId}: mime or description too long`);
-  }
-  if (!u32ok(art.byteLen)) throw new FormatError("too-large", "picture data too long");
   const out = new Uint8Array(32 + mime.length + desc.length);
   let pos = 0;
   putU32be(out, pos, clampPictureType(art.pictureType));
@@ -85,4 +80,21 @@ export function pictureBlockPrefix(art: ArtRef): Uint8Array {
   putU32be(out, pos + 12, 0); // colors
   putU32be(out, pos + 16, art.byteLen);
   return out;
+}
+
+const u32ok = (v: number) => Number.isSafeInteger(v) && v >= 0 && v <= 0xffffffff;
+
+/** What `pictureBlockPrefix` refuses. */
+function checkPicture(art: ArtRef): void {
+  // The same caps the probe applies: what we write must read back.
+  if (art.mime.length > MAX_MIME_CHARS || art.description.length > MAX_DESCRIPTION_CHARS) {
+    throw new FormatError("invalid-input", `art ${art.artId}: mime or description too long`);
+  }
+  if (!u32ok(art.byteLen)) throw new FormatError("too-large", "picture data too long");
+}
+
+/** The length of `pictureBlockPrefix(art)`, counted without building it. */
+export function pictureBlockPrefixLength(art: ArtRef): number {
+  checkPicture(art);
+  return 32 + utf8Length(art.mime) + utf8Length(art.description);
 }

@@ -10,4 +10,4 @@ export {
   MAX_ID3_FRAMES,
   parseId3v2,
 } from "./id3v2_read.ts";
-export { buildId3v2, type Id3Build, MAX_SYNCHSAFE } from "./id3v2_write.ts";
+export { buildId3v2, type Id3Build, id3v2Size, MAX_SYNCHSAFE } from "./id3v2_write.ts";

@@ -14,7 +14,7 @@
 // TagLib write), `date` split into TYER/TDAT/TIME, and CHAP/CTOC frames
 // (stored from v2.4 tags, whose sub-frame sizes are synchsafe) left out.
 
-import { ByteWriter, encodeLatin1 } from "./bytes.ts";
+import { ByteCounter, type ByteSink, ByteWriter, encodeLatin1 } from "./bytes.ts";
 import {
   ID3_MB_TRACKID_KEY,
   ID3_PLAYCOUNT_KEY,
@@ -43,32 +43,58 @@ const PROMOTED = new Set([ID3_RATING_KEY, ID3_PLAYCOUNT_KEY, ID3_MB_TRACKID_KEY]
 const TEXT_FRAME_KEY = /^T[A-Z0-9]{3}$/;
 const FRAME_ID = /^[A-Z0-9]{4}$/;
 
-/** Collects inline bytes and external payload segments, tracking the total size. */
+/**
+ * Collects inline bytes and external payload segments, tracking the total
+ * size; or, `counting`, only the size (the frames are measured, never
+ * written: what a stat needs).
+ */
 class TagBuilder {
   readonly #out = new SegmentList();
+  #counted = 0;
 
-  constructor(readonly version: Id3Version) {}
+  constructor(readonly version: Id3Version, readonly counting: boolean) {}
 
   get size(): number {
-    return this.#out.size;
+    return this.counting ? this.#counted : this.#out.size;
   }
   bytes(b: Uint8Array): void {
-    this.#out.inline(b);
+    if (this.counting) this.#counted += b.length;
+    else this.#out.inline(b);
   }
-  external(seg: Segment & { length: number }): void {
-    this.#out.segment(seg);
-  }
-  frameHeader(id: string, bodySize: number): void {
+  #frameHeader(id: string, bodySize: number): void {
     if (bodySize > MAX_SYNCHSAFE) {
       throw new FormatError("too-large", `ID3 frame ${id} of ${bodySize} bytes`);
+    }
+    if (this.counting) {
+      this.#counted += 10;
+      return;
     }
     this.bytes(encodeLatin1(id));
     this.bytes(this.version === 3 ? u32beBytes(bodySize) : synchsafeBytes(bodySize));
     this.bytes(new Uint8Array(2)); // flags 0
   }
-  frame(id: string, body: Uint8Array): void {
-    this.frameHeader(id, body.length);
+  /**
+   * One frame: the body `write` produces, then `payload` (picture or binary
+   * tag bytes streamed from the store) when given.
+   */
+  frame(
+    id: string,
+    write: (w: ByteSink) => ByteSink,
+    payload?: Segment & { length: number },
+  ): void {
+    const extra = payload?.length ?? 0;
+    if (this.counting) {
+      const n = write(new ByteCounter()).length;
+      this.#frameHeader(id, n + extra);
+      this.#counted += n + extra;
+      return;
+    }
+    const w = new ByteWriter();
+    write(w);
+    const body = w.finish();
+    this.#frameHeader(id, body.length + extra);
     this.bytes(body);
+    if (payload) this.#out.segment(payload);
   }
   finish(): Segment[] {
     return this.#out.finish();
@@ -106,7 +132,7 @@ class TextCoder {
   }
 
   /** Appends `s` in `enc` (a UTF-16 string carries its BOM), without terminator. */
-  put(w: ByteWriter, enc: number, s: string): ByteWriter {
+  put(w: ByteSink, enc: number, s: string): ByteSink {
     if (enc === UTF8) return w.utf8(s);
     if (enc === LATIN1) return w.latin1(s);
     w.u8(0xff).u8(0xfe);
@@ -115,28 +141,32 @@ class TextCoder {
   }
 
   /** Appends the string terminator of `enc`. */
-  end(w: ByteWriter, enc: number): ByteWriter {
+  end(w: ByteSink, enc: number): ByteSink {
     return enc === UTF16 ? w.u8(0).u8(0) : w.u8(0);
   }
 }
 
-function textBody(c: TextCoder, values: string[]): Uint8Array {
+function textBody(c: TextCoder, values: string[]): (w: ByteSink) => ByteSink {
   // v2.3 has no separator for several values: readers split on "/" by convention.
   const text = c.version === 3 ? values.join("/") : values.join("\0");
   const enc = c.encodingFor(text);
-  return c.put(new ByteWriter().u8(enc), enc, text).finish();
+  return (w) => c.put(w.u8(enc), enc, text);
 }
 
-function txxxBody(c: TextCoder, description: string, value: string): Uint8Array {
+function txxxBody(c: TextCoder, description: string, value: string): (w: ByteSink) => ByteSink {
   const enc = c.encodingFor(description, value);
-  const w = c.put(new ByteWriter().u8(enc), enc, description);
-  return c.put(c.end(w, enc), enc, value).finish();
+  return (w) => c.put(c.end(c.put(w.u8(enc), enc, description), enc), enc, value);
 }
 
-function langBody(c: TextCoder, lang: string, description: string, value: string): Uint8Array {
+function langBody(
+  c: TextCoder,
+  lang: string,
+  description: string,
+  value: string,
+): (w: ByteSink) => ByteSink {
   const enc = c.encodingFor(description, value);
-  const w = c.put(new ByteWriter().u8(enc).latin1(lang.padEnd(3, "X")), enc, description);
-  return c.put(c.end(w, enc), enc, value).finish();
+  return (w) =>
+    c.put(c.end(c.put(w.u8(enc).latin1(lang.padEnd(3, "X")), enc, description), enc), enc, value);
 }
 
 /** `id3:COMM:<lang>:<desc>` / `id3:USLT:<lang>:<desc>` → its parts, when writable. */
@@ -199,30 +229,46 @@ function writePopm(b: TagBuilder, groups: Map<string, string[]>): void {
   const counts = (groups.get(ID3_PLAYCOUNT_KEY) ?? []).map((v) => v.trim()).filter((v) =>
     DIGITS.test(v)
   );
-  const w = new ByteWriter().u8(0).u8(Number(rating));
-  if (counts.length > 0) {
-    const n = BigInt(counts[counts.length - 1]);
-    w.u32be(Number(n > 0xffff_ffffn ? 0xffff_ffffn : n));
-  }
-  b.frame("POPM", w.finish());
+  const count = counts.length > 0 ? BigInt(counts[counts.length - 1]) : null;
+  b.frame("POPM", (w) => {
+    w.u8(0).u8(Number(rating));
+    return count === null ? w : w.u32be(Number(count > 0xffff_ffffn ? 0xffff_ffffn : count));
+  });
 }
 
 function writeUfid(b: TagBuilder, groups: Map<string, string[]>): void {
   const id = groups.get(ID3_MB_TRACKID_KEY)?.[0];
   if (id === undefined) return;
   // The identifier is ASCII (a MusicBrainz id), so UTF-8 is right in both versions.
-  b.frame("UFID", new ByteWriter().latin1(MUSICBRAINZ_UFID_OWNER).u8(0).utf8(id).finish());
+  b.frame("UFID", (w) => w.latin1(MUSICBRAINZ_UFID_OWNER).u8(0).utf8(id));
 }
 
 /** v2.4-only frames a v2.3 tag must not carry (their layout differs in v2.3). */
 const V24_ONLY_BINARY = new Set(["CHAP", "CTOC"]);
 
+type Id3Input = Pick<SynthInput, "tags" | "binaryTags" | "art" | "id3Version">;
+
 /** Builds the complete ID3v2 tag (v2.4 unless `input.id3Version` is 3) for a track's rows. */
-export function buildId3v2(
-  input: Pick<SynthInput, "tags" | "binaryTags" | "art" | "id3Version">,
-): Id3Build {
-  const version = input.id3Version ?? 4;
-  const b = new TagBuilder(version);
+export function buildId3v2(input: Id3Input): Id3Build {
+  const b = new TagBuilder(input.id3Version ?? 4, false);
+  writeTag(b, input);
+  const bodySize = b.size - 10;
+  const segments = b.finish();
+  // The header was copied into the first inline segment; patch its size there.
+  const first = segments[0];
+  if (first.kind === "inline") first.bytes.set(synchsafeBytes(bodySize), 6);
+  return { segments, size: b.size };
+}
+
+/** The size of the tag `buildId3v2` makes for the same rows, counted without building it. */
+export function id3v2Size(input: Id3Input): number {
+  const b = new TagBuilder(input.id3Version ?? 4, true);
+  writeTag(b, input);
+  return b.size;
+}
+
+function writeTag(b: TagBuilder, input: Id3Input): void {
+  const version = b.version;
   const c = new TextCoder(version);
   b.bytes(Uint8Array.of(0x49, 0x44, 0x33, version, 0, 0, 0, 0, 0, 0)); // size patched below
   const groups = groupByKey(input.tags);
@@ -238,8 +284,7 @@ export function buildId3v2(
     // Only keys that are valid frame ids can be written back as frames.
     if (!FRAME_ID.test(t.key) || t.length <= 0) continue;
     if (version === 3 && V24_ONLY_BINARY.has(t.key)) continue;
-    b.frameHeader(t.key, t.length);
-    b.external({ kind: "binary-tag", id: t.id, length: t.length });
+    b.frame(t.key, (w) => w, { kind: "binary-tag", id: t.id, length: t.length });
   }
   for (const a of input.art) {
     noNul("art mime type", a.mime);
@@ -249,21 +294,15 @@ export function buildId3v2(
     }
     if (a.byteLen <= 0) continue;
     const enc = c.encodingFor(a.description);
-    const w = new ByteWriter().u8(enc);
-    // The MIME type is ASCII in practice; v2.4 tags always carried it as UTF-8 bytes.
-    (version === 4 ? w.utf8(a.mime) : w.latin1(a.mime)).u8(0).u8(a.pictureType);
-    const prefix = c.end(c.put(w, enc, a.description), enc).finish();
-    b.frameHeader("APIC", prefix.length + a.byteLen);
-    b.bytes(prefix);
-    b.external({ kind: "art", artId: a.artId, length: a.byteLen });
+    b.frame("APIC", (w) => {
+      w.u8(enc);
+      // The MIME type is ASCII in practice; v2.4 tags always carried it as UTF-8 bytes.
+      (version === 4 ? w.utf8(a.mime) : w.latin1(a.mime)).u8(0).u8(a.pictureType);
+      return c.end(c.put(w, enc, a.description), enc);
+    }, { kind: "art", artId: a.artId, length: a.byteLen });
   }
   const bodySize = b.size - 10;
   if (bodySize > MAX_SYNCHSAFE) {
     throw new FormatError("too-large", `ID3 tag of ${bodySize} bytes`);
   }
-  const segments = b.finish();
-  // The header was copied into the first inline segment; patch its size there.
-  const first = segments[0];
-  if (first.kind === "inline") first.bytes.set(synchsafeBytes(bodySize), 6);
-  return { segments, size: b.size };
 }

@@ -2,11 +2,11 @@
 // synthesize dispatch, and turning a probe into synthesis input (what the
 // scanner stores and the core later reads back, without a database).
 
-import { probeFlac, synthesizeFlac } from "./flac.ts";
-import { probeMp3, synthesizeMp3 } from "./mp3.ts";
-import { probeMp4, synthesizeMp4 } from "./mp4.ts";
-import { probeOgg, synthesizeOgg } from "./ogg/mod.ts";
-import { probeWav, synthesizeWav } from "./wav.ts";
+import { flacSize, probeFlac, synthesizeFlac } from "./flac.ts";
+import { mp3Size, probeMp3, synthesizeMp3 } from "./mp3.ts";
+import { mp4Size, probeMp4, synthesizeMp4 } from "./mp4.ts";
+import { oggSize, probeOgg, synthesizeOgg } from "./ogg/mod.ts";
+import { probeWav, synthesizeWav, wavSize } from "./wav.ts";
 import {
   type ArtRef,
   type BinaryTagRef,
@@ -119,6 +119,32 @@ export function synthesize(input: SynthInput, backing: ByteSource, blobs: BlobSo
       return synthesizeOgg(input, backing, blobs);
     case "wav":
       return synthesizeWav(input, backing, blobs);
+    default:
+      throw new FormatError("invalid-input", `unknown format ${String(input.format)}`);
+  }
+}
+
+/**
+ * The size of the file `synthesize` makes of the same input, counted without
+ * building its header bytes: what a stat needs. It throws where synthesize
+ * would (the same checks run). MP3 and FLAC (with structural rows) are sized
+ * from the rows alone; the other formats still read the backing file's front
+ * (the moov, the codec header packets, the RIFF chunks).
+ */
+export function synthesizedSize(input: SynthInput, backing: ByteSource, blobs: BlobSource): number {
+  switch (input.format) {
+    case "flac":
+      return flacSize(input, backing, blobs);
+    case "mp3":
+      return mp3Size(input);
+    case "m4a":
+      return mp4Size(input, backing);
+    case "opus":
+    case "vorbis":
+    case "oggflac":
+      return oggSize(input, backing);
+    case "wav":
+      return wavSize(input, backing);
     default:
       throw new FormatError("invalid-input", `unknown format ${String(input.format)}`);
   }

@@ -27,7 +27,14 @@
 
 import { latin1, u32le } from "./bytes.ts";
 import { parseId3v1 } from "./id3v1.ts";
-import { assignOrdinals, buildId3v2, type Id3Parsed, id3v2TagSize, parseId3v2 } from "./id3v2.ts";
+import {
+  assignOrdinals,
+  buildId3v2,
+  type Id3Parsed,
+  id3v2Size,
+  id3v2TagSize,
+  parseId3v2,
+} from "./id3v2.ts";
 import { makeLayout } from "./layout.ts";
 import {
   type BlobSource,
@@ -303,16 +310,25 @@ export function mergeStacked(list: Id3Parsed[]): Id3Parsed {
 
 // ---- synthesis ------------------------------------------------------------
 
-/** `[ID3v2.4 tag][original audio range]`. */
-export function synthesizeMp3(input: SynthInput, _backing: ByteSource, _blobs: BlobSource): Layout {
-  const { audioOffset, audioLength, backingSize } = input;
+function checkAudioRange({ audioOffset, audioLength, backingSize }: SynthInput): void {
   if (audioOffset < 0 || audioLength < 0 || audioOffset + audioLength > backingSize) {
     throw new FormatError("invalid-input", "audio range outside the backing file");
   }
+}
+
+/** The size of `synthesizeMp3`'s file, counted without building its tag. */
+export function mp3Size(input: SynthInput): number {
+  checkAudioRange(input);
+  return id3v2Size(input) + input.audioLength;
+}
+
+/** `[ID3v2.4 tag][original audio range]`. */
+export function synthesizeMp3(input: SynthInput, _backing: ByteSource, _blobs: BlobSource): Layout {
+  checkAudioRange(input);
   const tag = buildId3v2(input);
   return makeLayout([...tag.segments, {
     kind: "backing",
-    offset: audioOffset,
-    length: audioLength,
+    offset: input.audioOffset,
+    length: input.audioLength,
   }]);
 }

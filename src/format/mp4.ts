@@ -28,7 +28,7 @@ import {
   topLevelBoxes,
 } from "./mp4_boxes.ts";
 import { readIlst } from "./mp4_ilst.ts";
-import { buildUdta } from "./mp4_ilst_build.ts";
+import { buildUdta, udtaLength } from "./mp4_ilst_build.ts";
 import { SegmentList } from "./segments.ts";
 import {
   analyzeMoov,
@@ -151,6 +151,32 @@ function planShift(
   }
 }
 
+/** The backing file's boxes as synthesis uses them, checked against the stored audio range. */
+function backingBoxes(input: SynthInput, backing: ByteSource) {
+  const top = locateTopLevel(backing);
+  const payload = payloadOf(top.mdat);
+  if (payload.start !== input.audioOffset || payload.end - payload.start !== input.audioLength) {
+    throw new FormatError(
+      "malformed",
+      `mdat payload ${payload.start}+${payload.end - payload.start} differs from the stored ` +
+        `${input.audioOffset}+${input.audioLength}`,
+    );
+  }
+  const ftyp = readWholeBox(backing, top.ftyp);
+  const plan = analyzeMoov(readWholeBox(backing, top.moov), payload);
+  return { ftyp, plan, mdat: mdatHeader(input.audioLength) };
+}
+
+/** The size of `synthesizeMp4`'s file, counted without building its udta and moov. */
+export function mp4Size(input: SynthInput, backing: ByteSource): number {
+  return guarded("mp4 synthesis", () => {
+    const { ftyp, plan, mdat } = backingBoxes(input, backing);
+    const udta = udtaLength(input.tags, input.binaryTags, input.art, carriedUdtaChildren(plan));
+    const { moovSize } = planShift(plan, ftyp.length, mdat.length, input.audioOffset, udta);
+    return ftyp.length + moovSize + mdat.length + input.audioLength;
+  });
+}
+
 /**
  * The served file: `[ftyp][new moov][mdat header][mdat payload]`. The ftyp
  * and moov are re-read from `backing` (each ≤ 256 MiB); the payload is a
@@ -158,19 +184,8 @@ function planShift(
  */
 export function synthesizeMp4(input: SynthInput, backing: ByteSource, _blobs: BlobSource): Layout {
   return guarded("mp4 synthesis", () => {
-    const top = locateTopLevel(backing);
-    const payload = payloadOf(top.mdat);
-    if (payload.start !== input.audioOffset || payload.end - payload.start !== input.audioLength) {
-      throw new FormatError(
-        "malformed",
-        `mdat payload ${payload.start}+${payload.end - payload.start} differs from the stored ` +
-          `${input.audioOffset}+${input.audioLength}`,
-      );
-    }
-    const ftyp = readWholeBox(backing, top.ftyp);
-    const plan = analyzeMoov(readWholeBox(backing, top.moov), payload);
+    const { ftyp, plan, mdat } = backingBoxes(input, backing);
     const udta = buildUdta(input.tags, input.binaryTags, input.art, carriedUdtaChildren(plan));
-    const mdat = mdatHeader(input.audioLength);
     const { promote, moovSize, delta } = planShift(
       plan,
       ftyp.length,

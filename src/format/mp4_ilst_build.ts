@@ -2,12 +2,12 @@
 // cover images and binary freeform payloads stay `art` / `binary-tag`
 // segments so their bytes are streamed from the store, never copied.
 
-import { ByteWriter, encodeLatin1, encodeUtf8 } from "./bytes.ts";
+import { ByteWriter, encodeLatin1, encodeUtf8, utf8Length } from "./bytes.ts";
 import { boxHeader } from "./mp4_boxes.ts";
 import { DATA_BE_SIGNED, DATA_IMPLICIT, DATA_JPEG, DATA_PNG, DATA_UTF8 } from "./mp4_ilst.ts";
 import { ITUNES_MEAN, vocabByKey } from "./tagmap.ts";
 import { SegmentList } from "./segments.ts";
-import type { ArtRef, BinaryTagRef, TagEntry } from "./types.ts";
+import { type ArtRef, type BinaryTagRef, FormatError, type TagEntry } from "./types.ts";
 
 const fourcc = (s: string): Uint8Array => encodeLatin1(s);
 
@@ -88,6 +88,42 @@ function textGroup(key: string, values: readonly string[]): Uint8Array | null {
   }
 }
 
+/** A box's size (header included) as boxHeader would write it: over 32 bits is `too-large`. */
+function boxSize(type: string, size: number): number {
+  if (size > 0xffff_ffff) {
+    throw new FormatError("too-large", `'${type}' box of ${size} bytes does not fit 32 bits`);
+  }
+  return size;
+}
+
+/** The length of `textGroup(key, values)` (0 for null), counted without building it. */
+function textGroupLength(key: string, values: readonly string[]): number {
+  const entry = vocabByKey(key);
+  const mapping = entry?.mp4 ?? { kind: "freeform" as const, name: key };
+  const texts = () => values.reduce((n, v) => n + boxSize("data", 16 + utf8Length(v)), 0);
+  switch (mapping.kind) {
+    case "text":
+      return boxSize(mapping.atom, 8 + texts());
+    case "trkn":
+    case "disk":
+      if (!parsePair(values[0])) return 0;
+      return 8 + 16 + (mapping.kind === "trkn" ? 8 : 6);
+    case "int":
+      if (parseAtomInteger(values[0], mapping.width) === null) return 0;
+      return 8 + 16 + mapping.width;
+    case "freeform":
+      return boxSize(
+        "----",
+        8 + freeformStringLength("mean", ITUNES_MEAN) + freeformStringLength("name", mapping.name) +
+          texts(),
+      );
+  }
+}
+
+function freeformStringLength(type: "mean" | "name", s: string): number {
+  return boxSize(type, 8 + 4 + utf8Length(s));
+}
+
 /** Splits a binary tag key `----:<mean>:<name>`; null for keys of other formats. */
 export function parseFreeformKey(key: string): { mean: string; name: string } | null {
   if (!key.startsWith("----:")) return null;
@@ -157,6 +193,49 @@ export function buildIlstItems(
   return out;
 }
 
+/** The length of `buildIlstItems(tags, binaryTags, art)`, counted without building it. */
+function ilstItemsLength(
+  tags: readonly TagEntry[],
+  binaryTags: readonly BinaryTagRef[],
+  art: readonly ArtRef[],
+): number {
+  let size = 0;
+  for (const [key, rows] of groupBy(tags, (t) => t.key)) {
+    const values = rows.map((r) => r.value).filter((v) => v !== "");
+    if (values.length > 0) size += textGroupLength(key, values);
+  }
+  for (const [key, rows] of groupBy(binaryTags, (t) => t.key)) {
+    const ff = parseFreeformKey(key);
+    const present = rows.filter((r) => r.length > 0);
+    if (!ff || present.length === 0) continue;
+    size += boxSize(
+      "----",
+      8 + freeformStringLength("mean", ff.mean) + freeformStringLength("name", ff.name) +
+        present.reduce((n, r) => n + boxSize("data", 16 + r.length), 0),
+    );
+  }
+  const covers = art.filter((a) => a.byteLen > 0);
+  if (covers.length > 0) {
+    size += boxSize("covr", 8 + covers.reduce((n, a) => n + boxSize("data", 16 + a.byteLen), 0));
+  }
+  return size;
+}
+
+/** The `hdlr` of the new `meta`: 33 bytes. */
+const HDLR_LENGTH = 33;
+
+/** The size of `buildUdta(...)`, counted without building it. */
+export function udtaLength(
+  tags: readonly TagEntry[],
+  binaryTags: readonly BinaryTagRef[],
+  art: readonly ArtRef[],
+  carried: readonly Uint8Array[] = [],
+): number {
+  const ilstSize = boxSize("ilst", 8 + ilstItemsLength(tags, binaryTags, art));
+  const metaSize = boxSize("meta", 8 + 4 + HDLR_LENGTH + ilstSize);
+  return boxSize("udta", 8 + carried.reduce((n, c) => n + c.length, 0) + metaSize);
+}
+
 /**
  * The complete new `udta` box: `carried` boxes verbatim (chapter lists),
  * then `meta(FullBox, hdlr mdir/appl)/ilst`. Box sizes beyond 32 bits are
@@ -169,8 +248,8 @@ export function buildUdta(
   carried: readonly Uint8Array[] = [],
 ): SegmentList {
   const items = buildIlstItems(tags, binaryTags, art);
-  const hdlr = new ByteWriter(33)
-    .bytes(boxHeader("hdlr", 33))
+  const hdlr = new ByteWriter(HDLR_LENGTH)
+    .bytes(boxHeader("hdlr", HDLR_LENGTH))
     .u32be(0) // version/flags
     .u32be(0) // pre_defined
     .bytes(fourcc("mdir"))

@@ -4,7 +4,7 @@
 // "NAME=value"). Every length is checked against the bytes that remain
 // before anything is allocated, so a hostile count cannot reserve memory.
 
-import { encodeUtf8, putU32le, u32le, utf8 } from "./bytes.ts";
+import { encodeUtf8, putU32le, u32le, utf8, utf8Length } from "./bytes.ts";
 import { keyPassesFloor, vocabByKey, vocabByVorbis } from "./tagmap.ts";
 import { FormatError, type TagEntry } from "./types.ts";
 
@@ -138,6 +138,36 @@ export function vorbisCommentPrefix(
   return out;
 }
 
+/**
+ * The length of `vorbisCommentPrefix(vendor, vorbisEntriesFromTags(tags),
+ * extraEntries)`, counted without encoding it.
+ */
+export function vorbisCommentLength(
+  vendor: string,
+  tags: readonly TagEntry[],
+  extraEntries = 0,
+): number {
+  let size = 4 + utf8Length(vendor) + 4;
+  let count = extraEntries;
+  for (const t of tags) {
+    const field = vorbisFieldFor(t.key);
+    if (field === null) continue;
+    const length = utf8Length(field) + 1 + utf8Length(t.value);
+    if (length > 0xffffffff) throw new FormatError("too-large", "vorbis comment entry too long");
+    size += 4 + length;
+    count++;
+  }
+  if (count > 0xffffffff) throw new FormatError("too-large", "too many vorbis comment entries");
+  return size;
+}
+
+/** A picture entry's bytes (its u32le length, the field name, the base64 text). */
+export function pictureEntryLength(base64Length: number): number {
+  const total = PICTURE_FIELD.length + 1 + base64Length;
+  if (total > 0xffffffff) throw new FormatError("too-large", "picture comment entry too long");
+  return 4 + total;
+}
+
 /** A complete Vorbis comment (no framing bit) from a vendor and entries. */
 export function encodeVorbisComment(vendor: string, entries: readonly Uint8Array[]): Uint8Array {
   return vorbisCommentPrefix(vendor, entries, 0);
@@ -146,8 +176,7 @@ export function encodeVorbisComment(vendor: string, entries: readonly Uint8Array
 /** The u32le length + `METADATA_BLOCK_PICTURE=` that precede a picture's base64 text. */
 export function pictureEntryHeader(base64Length: number): Uint8Array {
   const name = encodeUtf8(PICTURE_FIELD + "=");
-  const total = name.length + base64Length;
-  if (total > 0xffffffff) throw new FormatError("too-large", "picture comment entry too long");
+  const total = pictureEntryLength(base64Length) - 4;
   const out = new Uint8Array(4 + name.length);
   putU32le(out, 0, total);
   out.set(name, 4);

@@ -24,8 +24,17 @@
 // Synthesis re-reads `fmt ` and `fact` from the backing file (bounded) since
 // the store keeps only the geometry: RIFF, fmt, fact, LIST/INFO, `id3 `, data.
 
-import { ascii4, ByteWriter, encodeUtf8, latin1, u32le, utf8Strict } from "./bytes.ts";
-import { assignOrdinals, buildId3v2, type Id3Parsed, parseId3v2 } from "./id3v2.ts";
+import {
+  ascii4,
+  ByteCounter,
+  type ByteSink,
+  ByteWriter,
+  latin1,
+  u32le,
+  utf8Length,
+  utf8Strict,
+} from "./bytes.ts";
+import { assignOrdinals, buildId3v2, type Id3Parsed, id3v2Size, parseId3v2 } from "./id3v2.ts";
 import { makeLayout } from "./layout.ts";
 import { RIFF_INFO } from "./tagmap.ts";
 import {
@@ -202,44 +211,77 @@ function chunkBytes(id: string, body: Uint8Array): Uint8Array {
   return w.finish();
 }
 
-/** LIST/INFO with the first value of each mapped key in DB order, or null when none. */
-function infoChunk(tags: readonly TagEntry[]): Uint8Array | null {
-  const w = new ByteWriter().latin1("INFO");
+/** A chunk's bytes with its header and pad byte. */
+function chunkLength(bodyLength: number): number {
+  return 8 + bodyLength + (bodyLength & 1);
+}
+
+/**
+ * The LIST/INFO body ("INFO" and the first value of each mapped key in DB
+ * order) into `w`; false when no key maps (no LIST chunk then).
+ */
+function infoBody(tags: readonly TagEntry[], w: ByteSink): boolean {
+  w.latin1("INFO");
   const done = new Set<string>();
   for (const t of tags) {
     const id = RIFF_INFO.get(t.key);
     if (id === undefined || done.has(t.key) || t.value === "") continue;
     if (t.value.includes("\0")) throw new FormatError("invalid-input", "embedded NUL in a tag");
     done.add(t.key);
-    const v = encodeUtf8(t.value);
-    w.latin1(id).u32le(v.length + 1).bytes(v).u8(0);
-    if ((v.length + 1) & 1) w.u8(0);
+    const n = utf8Length(t.value) + 1;
+    w.latin1(id).u32le(n).utf8(t.value).u8(0);
+    if (n & 1) w.u8(0);
   }
-  return done.size === 0 ? null : chunkBytes("LIST", w.finish());
+  return done.size > 0;
+}
+
+/** The backing file's front as synthesis uses it: checked, with its fmt and fact bodies. */
+function wavFront(input: SynthInput, backing: ByteSource) {
+  const { audioOffset, audioLength } = input;
+  if (audioOffset < 0 || audioLength < 0 || audioOffset + audioLength > input.backingSize) {
+    throw new FormatError("invalid-input", "audio range outside the backing file");
+  }
+  if (audioLength > U32_MAX) throw new FormatError("too-large", "data chunk over 4 GiB");
+  const chunks = walkChunks(backing);
+  if (chunks.data!.body !== audioOffset) {
+    throw new FormatError("malformed", "backing file's data chunk moved");
+  }
+  const fmt = readExact(backing, chunks.fmt!.body, chunks.fmt!.size);
+  const fact = chunks.fact && chunks.fact.size <= MAX_FORMAT_CHUNK
+    ? readExact(backing, chunks.fact.body, chunks.fact.size)
+    : null;
+  return { fmt, fact };
+}
+
+function checkRiffSize(size: number): void {
+  if (size - 8 > U32_MAX) throw new FormatError("too-large", "RIFF form over 4 GiB");
+}
+
+/** The size of `synthesizeWav`'s file, counted without building its chunks and tag. */
+export function wavSize(input: SynthInput, backing: ByteSource): number {
+  return typed("wav synthesis", () => {
+    const { fmt, fact } = wavFront(input, backing);
+    const tag = id3v2Size(input);
+    const info = new ByteCounter();
+    const size = 12 + chunkLength(fmt.length) + (fact ? chunkLength(fact.length) : 0) +
+      (infoBody(input.tags, info) ? chunkLength(info.length) : 0) +
+      8 + tag + (tag & 1) + 8 + input.audioLength + (input.audioLength & 1);
+    checkRiffSize(size);
+    return size;
+  });
 }
 
 /** RIFF, fmt, fact, LIST/INFO, `id3 `, then the data header and the original payload. */
 export function synthesizeWav(input: SynthInput, backing: ByteSource, _blobs: BlobSource): Layout {
   return typed("wav synthesis", () => {
     const { audioOffset, audioLength } = input;
-    if (audioOffset < 0 || audioLength < 0 || audioOffset + audioLength > input.backingSize) {
-      throw new FormatError("invalid-input", "audio range outside the backing file");
-    }
-    if (audioLength > U32_MAX) throw new FormatError("too-large", "data chunk over 4 GiB");
-    const chunks = walkChunks(backing);
-    if (chunks.data!.body !== audioOffset) {
-      throw new FormatError("malformed", "backing file's data chunk moved");
-    }
-    const fmt = readExact(backing, chunks.fmt!.body, chunks.fmt!.size);
-    const fact = chunks.fact && chunks.fact.size <= MAX_FORMAT_CHUNK
-      ? readExact(backing, chunks.fact.body, chunks.fact.size)
-      : null;
+    const { fmt, fact } = wavFront(input, backing);
     const tag = buildId3v2(input);
     const head = new ByteWriter(256).latin1("RIFF").u32le(0).latin1("WAVE");
     head.bytes(chunkBytes("fmt ", fmt));
     if (fact) head.bytes(chunkBytes("fact", fact));
-    const info = infoChunk(input.tags);
-    if (info) head.bytes(info);
+    const info = new ByteWriter();
+    if (infoBody(input.tags, info)) head.bytes(chunkBytes("LIST", info.finish()));
     head.latin1("id3 ").u32le(tag.size);
     const prefix = head.finish();
     const dataHeader = new ByteWriter(9);
@@ -253,7 +295,7 @@ export function synthesizeWav(input: SynthInput, backing: ByteSource, _blobs: Bl
     ];
     if (audioLength & 1) segments.push({ kind: "inline", bytes: new Uint8Array(1) });
     const layout = makeLayout(segments);
-    if (layout.size - 8 > U32_MAX) throw new FormatError("too-large", "RIFF form over 4 GiB");
+    checkRiffSize(layout.size);
     prefix.set(u32leBytes(layout.size - 8), 4);
     return layout;
   });

@@ -21,6 +21,11 @@ export interface OggCodec {
    * header packets of the synthesized file, `first` included.
    */
   synthesize(first: Uint8Array, reader: HeaderPacketReader, input: SynthInput): OutPacket[];
+  /**
+   * The lengths of the packets `synthesize` returns, counted without building
+   * them; reads the same packets and throws where synthesize would.
+   */
+  packetLengths(first: Uint8Array, reader: HeaderPacketReader, input: SynthInput): number[];
 }
 
 export function startsWith(bytes: Uint8Array, magic: Uint8Array): boolean {

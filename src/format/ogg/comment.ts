@@ -6,9 +6,11 @@
 // store as base64 text without being held in memory.
 
 import { base64Encode, base64Length } from "../layout.ts";
-import { parsePictureBody, pictureBlockPrefix } from "../flac_picture.ts";
+import { parsePictureBody, pictureBlockPrefix, pictureBlockPrefixLength } from "../flac_picture.ts";
 import {
   pictureEntryHeader,
+  pictureEntryLength,
+  vorbisCommentLength,
   vorbisCommentPrefix,
   vorbisEntriesFromTags,
 } from "../vorbis_comment.ts";
@@ -54,11 +56,26 @@ export function checkArt(art: ArtRef): void {
   }
 }
 
+/** `art` with its description padded so its PICTURE prefix is a multiple of 3 bytes long. */
+function padded(art: ArtRef): ArtRef {
+  const pad = (3 - (pictureBlockPrefixLength(art) % 3)) % 3;
+  return { ...art, description: art.description + " ".repeat(pad) };
+}
+
 /** The PICTURE prefix of `art` with its description padded to a multiple-of-3 length. */
 export function paddedPicturePrefix(art: ArtRef): Uint8Array {
-  const unpadded = pictureBlockPrefix(art).length;
-  const pad = (3 - (unpadded % 3)) % 3;
-  return pictureBlockPrefix({ ...art, description: art.description + " ".repeat(pad) });
+  return pictureBlockPrefix(padded(art));
+}
+
+/** The length of the pieces `commentPieces(tags, art)` makes, counted without building them. */
+export function commentLength(tags: readonly TagEntry[], art: readonly ArtRef[]): number {
+  let size = vorbisCommentLength(VENDOR, tags, art.length);
+  for (const a of art) {
+    checkArt(a);
+    const text = base64Length(pictureBlockPrefixLength(padded(a))) + base64Length(a.byteLen);
+    size += pictureEntryLength(text);
+  }
+  return size;
 }
 
 /**

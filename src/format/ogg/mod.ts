@@ -18,7 +18,7 @@ import type { OggCodec } from "./codec.ts";
 import { isOggFlacFirst, oggFlacCodec } from "./oggflac.ts";
 import { isOpusHead, opusCodec } from "./opus.ts";
 import { HeaderPacketReader } from "./packets.ts";
-import { packetsHaveArt, paginate } from "./paginate.ts";
+import { packetsHaveArt, pagedLength, paginate } from "./paginate.ts";
 import { isVorbisIdent, vorbisCodec } from "./vorbis.ts";
 
 export { readOggAudio, readOggAudioInto } from "./audio.ts";
@@ -73,25 +73,50 @@ export function probeOgg(src: ByteSource): ProbeResult {
   });
 }
 
+/**
+ * What `make` returns for the stream's codec (the new header packets, or
+ * their lengths), with the reader left past the old ones, checked.
+ */
+function headerPackets<T>(
+  input: SynthInput,
+  backing: ByteSource,
+  make: (codec: OggCodec, first: Uint8Array, reader: HeaderPacketReader) => T,
+): { packets: T; reader: HeaderPacketReader } {
+  const reader = new HeaderPacketReader(new BoundedSource(backing, MAX_PROBE_BYTES));
+  const first = reader.next(true).bytes!;
+  const codec = codecOf(first);
+  if (codec.format !== input.format) {
+    throw new FormatError("invalid-input", `ogg: stream is ${codec.format}, not ${input.format}`);
+  }
+  const packets = make(codec, first, reader);
+  requireHeadersEndPage(reader);
+  if (reader.end !== input.audioOffset) {
+    throw new FormatError("malformed", "ogg: header region differs from the scanned one");
+  }
+  if (
+    !Number.isSafeInteger(input.audioLength) || input.audioLength < 0 ||
+    input.audioOffset + input.audioLength > backing.size
+  ) {
+    throw new FormatError("truncated", "ogg: audio range beyond the backing file");
+  }
+  return { packets, reader };
+}
+
+/** The size of `synthesizeOgg`'s file, counted without paging its header packets. */
+export function oggSize(input: SynthInput, backing: ByteSource): number {
+  return typed(() => {
+    const { packets } = headerPackets(input, backing, (c, f, r) => c.packetLengths(f, r, input));
+    return pagedLength(packets) + input.audioLength;
+  });
+}
+
 export function synthesizeOgg(input: SynthInput, backing: ByteSource, blobs: BlobSource): Layout {
   return typed(() => {
-    const reader = new HeaderPacketReader(new BoundedSource(backing, MAX_PROBE_BYTES));
-    const first = reader.next(true).bytes!;
-    const codec = codecOf(first);
-    if (codec.format !== input.format) {
-      throw new FormatError("invalid-input", `ogg: stream is ${codec.format}, not ${input.format}`);
-    }
-    const packets = codec.synthesize(first, reader, input);
-    requireHeadersEndPage(reader);
-    if (reader.end !== input.audioOffset) {
-      throw new FormatError("malformed", "ogg: header region differs from the scanned one");
-    }
-    if (
-      !Number.isSafeInteger(input.audioLength) || input.audioLength < 0 ||
-      input.audioOffset + input.audioLength > backing.size
-    ) {
-      throw new FormatError("truncated", "ogg: audio range beyond the backing file");
-    }
+    const { packets, reader } = headerPackets(
+      input,
+      backing,
+      (c, f, r) => c.synthesize(f, r, input),
+    );
     const lastSeq = reader.pages[reader.pages.length - 1].header.seq;
     // Page CRCs over art read the art from the store and are most of the cost of
     // the first getattr of a file; a size-only request skips them.

@@ -5,9 +5,10 @@
 // pictures from PICTURE blocks.
 
 import { u16be, u24be } from "../bytes.ts";
-import { parsePictureBody, pictureBlockPrefix } from "../flac_picture.ts";
+import { parsePictureBody, pictureBlockPrefix, pictureBlockPrefixLength } from "../flac_picture.ts";
 import {
   parseVorbisComment,
+  vorbisCommentLength,
   vorbisCommentPrefix,
   vorbisEntriesFromTags,
 } from "../vorbis_comment.ts";
@@ -116,12 +117,7 @@ export const oggFlacCodec: OggCodec = {
   },
 
   synthesize(first, reader, input) {
-    const kept: Uint8Array[] = [];
-    eachBlock(first, reader, (h, packet) => {
-      if (packet === null) return PRESERVED.has(h.type);
-      kept.push(packet.slice());
-      return true;
-    });
+    const kept = keptBlocks(first, reader);
     for (const a of input.art) checkArt(a);
     // The Ogg FLAC mapping requires the VORBIS_COMMENT to be the first packet
     // after the identification packet; readers such as mutagen look for the
@@ -144,9 +140,7 @@ export const oggFlacCodec: OggCodec = {
       }
       blocks.push({ type: BLOCK_PICTURE, pieces });
     }
-    if (blocks.length > 0xffff) {
-      throw new FormatError("too-large", "ogg flac: too many header packets");
-    }
+    checkBlockCount(blocks.length);
     const head = first.slice();
     head[7] = blocks.length >>> 8;
     head[8] = blocks.length & 0xff;
@@ -155,7 +149,7 @@ export const oggFlacCodec: OggCodec = {
     blocks.forEach((b, i) => {
       let length = 0;
       for (const p of b.pieces) length += p.length;
-      if (length > MAX_FLAC_BLOCK) throw new FormatError("too-large", "ogg flac: block too large");
+      checkBlockLength(length);
       const header = new Uint8Array(4);
       header[0] = (i === blocks.length - 1 ? 0x80 : 0) | b.type;
       header[1] = length >>> 16;
@@ -165,4 +159,38 @@ export const oggFlacCodec: OggCodec = {
     });
     return packets;
   },
+
+  packetLengths(first, reader, input) {
+    const kept = keptBlocks(first, reader);
+    for (const a of input.art) checkArt(a);
+    const bodies = [vorbisCommentLength(VENDOR, input.tags)];
+    for (const p of kept) bodies.push(p.length - 4);
+    for (const a of input.art) bodies.push(pictureBlockPrefixLength(a) + a.byteLen);
+    checkBlockCount(bodies.length);
+    const lengths = [first.length];
+    for (const body of bodies) {
+      checkBlockLength(body);
+      lengths.push(4 + body);
+    }
+    return lengths;
+  },
 };
+
+/** The metadata blocks after the first packet that synthesis carries over, whole. */
+function keptBlocks(first: Uint8Array, reader: HeaderPacketReader): Uint8Array[] {
+  const kept: Uint8Array[] = [];
+  eachBlock(first, reader, (h, packet) => {
+    if (packet === null) return PRESERVED.has(h.type);
+    kept.push(packet.slice());
+    return true;
+  });
+  return kept;
+}
+
+function checkBlockCount(n: number): void {
+  if (n > 0xffff) throw new FormatError("too-large", "ogg flac: too many header packets");
+}
+
+function checkBlockLength(length: number): void {
+  if (length > MAX_FLAC_BLOCK) throw new FormatError("too-large", "ogg flac: block too large");
+}

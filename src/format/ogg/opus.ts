@@ -4,7 +4,7 @@
 import { parseVorbisComment } from "../vorbis_comment.ts";
 import { FormatError } from "../types.ts";
 import { magic, type OggCodec, skipExpecting, startsWith } from "./codec.ts";
-import { commentPieces, picturesFromComment } from "./comment.ts";
+import { commentLength, commentPieces, picturesFromComment } from "./comment.ts";
 
 const OPUS_HEAD = magic("OpusHead");
 const OPUS_TAGS = magic("OpusTags");
@@ -24,5 +24,9 @@ export const opusCodec: OggCodec = {
   synthesize(first, reader, input) {
     reader.next(skipExpecting(OPUS_TAGS, "OpusTags"));
     return [[first], [OPUS_TAGS, ...commentPieces(input.tags, input.art)]];
+  },
+  packetLengths(first, reader, input) {
+    reader.next(skipExpecting(OPUS_TAGS, "OpusTags"));
+    return [first.length, OPUS_TAGS.length + commentLength(input.tags, input.art)];
   },
 };

@@ -14,6 +14,7 @@ import {
   FLAG_BOS,
   FLAG_CONTINUED,
   lacePages,
+  PAGE_HEADER_FIXED,
   setPageCrc,
 } from "./page.ts";
 
@@ -71,6 +72,17 @@ export interface Pages {
 /** Whether some packet streams art from the store (its page CRCs then read the art). */
 export function packetsHaveArt(packets: readonly OutPacket[]): boolean {
   return packets.some((packet) => packet.some((p) => !(p instanceof Uint8Array)));
+}
+
+/** The bytes `paginate` makes of packets of these lengths: each packet's pages, headers included. */
+export function pagedLength(packetLengths: readonly number[]): number {
+  let size = 0;
+  for (const length of packetLengths) {
+    // One lacing value per 255 bytes and a last one below 255; 255 values a page.
+    const values = Math.floor(length / 255) + 1;
+    size += PAGE_HEADER_FIXED * Math.ceil(values / 255) + values + length;
+  }
+  return size;
 }
 
 /**

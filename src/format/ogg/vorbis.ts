@@ -4,7 +4,7 @@
 import { parseVorbisComment } from "../vorbis_comment.ts";
 import { FormatError } from "../types.ts";
 import { magic, type OggCodec, skipExpecting, startsWith } from "./codec.ts";
-import { commentPieces, picturesFromComment } from "./comment.ts";
+import { commentLength, commentPieces, picturesFromComment } from "./comment.ts";
 
 const IDENT = magic("\x01vorbis");
 const COMMENT = magic("\x03vorbis");
@@ -37,5 +37,11 @@ export const vorbisCodec: OggCodec = {
     reader.next(skipExpecting(COMMENT, "vorbis comment"));
     const setup = readSetup(reader.next(true).bytes);
     return [[first], [COMMENT, ...commentPieces(input.tags, input.art), FRAMING], [setup]];
+  },
+  packetLengths(first, reader, input) {
+    reader.next(skipExpecting(COMMENT, "vorbis comment"));
+    const setup = readSetup(reader.next(true).bytes);
+    const comment = COMMENT.length + commentLength(input.tags, input.art) + FRAMING.length;
+    return [first.length, comment, setup.length];
   },
 };
