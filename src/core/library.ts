@@ -179,6 +179,10 @@ export class MusefsLibrary implements Library {
         // Files held for coming opens stay a small share of the descriptors the mount may use.
         handedLimit: () => Math.min(MAX_HANDED_FDS, Math.floor(this.fds.cap / 8)),
       }, options.log);
+      // While the worker sizes a first scan ahead (no file opened yet), the
+      // listings it has not reached are sized here the same way: counted.
+      const ahead = this.ahead;
+      this.resolver.countSizes = () => ahead.warming;
     }
     const now = Date.now();
     this.mountTime = [Math.floor(now / 1000), (now % 1000) * 1_000_000];

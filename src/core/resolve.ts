@@ -310,6 +310,12 @@ export class Resolver {
   index: SizeIndex | null = null;
   /** The data_version every check uses inside `batch` (one read for many files). */
   #pinnedVersion: number | null = null;
+  /**
+   * True while a size that getattr misses should be counted
+   * (`synthesizedSizeOf`) instead of built: a scan that has only listed and
+   * stat'ed so far (no file opened) never serves those layouts.
+   */
+  countSizes: () => boolean = () => false;
 
   constructor(
     readonly store: Store,
@@ -693,6 +699,13 @@ export class Resolver {
       this.sizes.set(trackId, indexed, ATTR_ENTRY_BYTES);
       return indexed;
     }
+    if (
+      this.mode === "synthesis" && this.headers.peek(trackId) === undefined && this.countSizes()
+    ) {
+      const counted = this.#counted(trackId, dataVersion);
+      this.sizes.set(trackId, counted, ATTR_ENTRY_BYTES);
+      return counted;
+    }
     // No row read first: the miss reads it once, with what synthesis needs.
     const file = this.#resolve(trackId, false, true).file;
     const entry: SizeEntry = {
@@ -707,6 +720,30 @@ export class Resolver {
     };
     this.sizes.set(trackId, entry, ATTR_ENTRY_BYTES);
     return entry;
+  }
+
+  /** Size and mtime of a track counted from its rows and backing file, nothing built or cached. */
+  #counted(trackId: number, dataVersion: number): SizeEntry {
+    const { row, input } = this.#readForBuild(trackId, dataVersion);
+    const opened = this.#open(row.backingPath);
+    try {
+      checkStamp(row, opened.stamp);
+      const size = synthesizedSizeOf(row, input!, opened, this.store);
+      this.index?.record(row.id, sizeKey(row), size);
+      const [mtimeSec, mtimeNsec] = attrMtime(row, this.mode);
+      return {
+        dataVersion,
+        contentVersion: row.contentVersion,
+        updatedAt: row.updatedAt,
+        backingPath: row.backingPath,
+        stamp: recordedStamp(row),
+        size,
+        mtimeSec,
+        mtimeNsec,
+      };
+    } finally {
+      closeBacking(opened.fd);
+    }
   }
 
   /**
