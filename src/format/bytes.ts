@@ -207,6 +207,21 @@ export class ByteWriter {
     return this;
   }
   /**
+   * A copy of the bytes written, and the writer emptied for reuse: a scratch
+   * writer that lives across builds grows once, and each build allocates
+   * only what it keeps.
+   */
+  take(): Uint8Array {
+    const out = this.#buf.slice(0, this.#len);
+    this.#len = 0;
+    return out;
+  }
+  /** Forget what was written (the buffer is kept for reuse). */
+  clear(): this {
+    this.#len = 0;
+    return this;
+  }
+  /**
    * The bytes written. The writer is done after this: a writer sized exactly
    * hands over its buffer without a copy.
    */

@@ -27,12 +27,7 @@ import {
 } from "./types.ts";
 import { id3v2TagSize, parseId3v2 } from "./id3v2.ts";
 import { makeLayout } from "./layout.ts";
-import {
-  encodeVorbisComment,
-  parseVorbisComment,
-  vorbisCommentLength,
-  vorbisEntriesFromTags,
-} from "./vorbis_comment.ts";
+import { encodeVorbisComment, parseVorbisComment, vorbisCommentLength } from "./vorbis_comment.ts";
 
 export const BLOCK_STREAMINFO = 0;
 export const BLOCK_PADDING = 1;
@@ -361,7 +356,7 @@ function synthesizeFlacInner(input: SynthInput, backing: ByteSource): Layout {
     ? legacyFrontBlocks(backing, audioOffset)
     : structuralBlocks(input);
 
-  const comment = encodeVorbisComment(FLAC_VENDOR, vorbisEntriesFromTags(input.tags));
+  const comment = encodeVorbisComment(FLAC_VENDOR, input.tags);
   blocks.push(inlineBlock(BLOCK_VORBIS_COMMENT, comment));
 
   if (!legacy) {

@@ -4,7 +4,7 @@
 // "NAME=value"). Every length is checked against the bytes that remain
 // before anything is allocated, so a hostile count cannot reserve memory.
 
-import { encodeUtf8, putU32le, u32le, utf8, utf8Length } from "./bytes.ts";
+import { ByteWriter, encodeUtf8, putU32le, u32le, utf8, utf8Length } from "./bytes.ts";
 import { keyPassesFloor, vocabByKey, vocabByVorbis } from "./tagmap.ts";
 import { FormatError, type TagEntry } from "./types.ts";
 
@@ -90,67 +90,17 @@ export function vorbisFieldFor(key: string): string | null {
 }
 
 /**
- * Comment entries ("NAME=value" as UTF-8) for tag rows in DB order:
- * canonical keys → vocabulary name, other keys uppercased, keys outside the
- * field grammar dropped.
+ * The fields `tags` are written under (null: not written), the comment's
+ * length and its entry count: canonical keys → vocabulary name, other keys
+ * uppercased, keys outside the field grammar dropped.
  */
-export function vorbisEntriesFromTags(tags: readonly TagEntry[]): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const t of tags) {
-    const field = vorbisFieldFor(t.key);
-    if (field === null) continue;
-    out.push(encodeUtf8(`${field}=${t.value}`));
-  }
-  return out;
-}
-
-/**
- * The comment bytes up to and including `entries`, with the entry count set
- * to `entries.length + extraEntries`. Ogg appends its picture entries
- * (`METADATA_BLOCK_PICTURE=` + base64, each with its own u32le length) after
- * this prefix.
- */
-export function vorbisCommentPrefix(
-  vendor: string,
-  entries: readonly Uint8Array[],
-  extraEntries = 0,
-): Uint8Array {
-  const vendorBytes = encodeUtf8(vendor);
-  let size = 4 + vendorBytes.length + 4;
-  for (const e of entries) {
-    if (e.length > 0xffffffff) throw new FormatError("too-large", "vorbis comment entry too long");
-    size += 4 + e.length;
-  }
-  const count = entries.length + extraEntries;
-  if (count > 0xffffffff) throw new FormatError("too-large", "too many vorbis comment entries");
-  const out = new Uint8Array(size);
-  let pos = 0;
-  putU32le(out, pos, vendorBytes.length);
-  out.set(vendorBytes, pos + 4);
-  pos += 4 + vendorBytes.length;
-  putU32le(out, pos, count);
-  pos += 4;
-  for (const e of entries) {
-    putU32le(out, pos, e.length);
-    out.set(e, pos + 4);
-    pos += 4 + e.length;
-  }
-  return out;
-}
-
-/**
- * The length of `vorbisCommentPrefix(vendor, vorbisEntriesFromTags(tags),
- * extraEntries)`, counted without encoding it.
- */
-export function vorbisCommentLength(
-  vendor: string,
-  tags: readonly TagEntry[],
-  extraEntries = 0,
-): number {
+function commentPlan(vendor: string, tags: readonly TagEntry[], extraEntries: number) {
+  const fields: (string | null)[] = [];
   let size = 4 + utf8Length(vendor) + 4;
   let count = extraEntries;
   for (const t of tags) {
     const field = vorbisFieldFor(t.key);
+    fields.push(field);
     if (field === null) continue;
     const length = utf8Length(field) + 1 + utf8Length(t.value);
     if (length > 0xffffffff) throw new FormatError("too-large", "vorbis comment entry too long");
@@ -158,7 +108,42 @@ export function vorbisCommentLength(
     count++;
   }
   if (count > 0xffffffff) throw new FormatError("too-large", "too many vorbis comment entries");
-  return size;
+  return { fields, size, count };
+}
+
+/** The length of `vorbisCommentPrefix(vendor, tags, extraEntries)`, counted without encoding it. */
+export function vorbisCommentLength(
+  vendor: string,
+  tags: readonly TagEntry[],
+  extraEntries = 0,
+): number {
+  return commentPlan(vendor, tags, extraEntries).size;
+}
+
+/**
+ * The comment bytes up to and including the entries ("NAME=value") of
+ * `tags` in DB order, with the entry count set to theirs + `extraEntries`.
+ * Ogg appends its picture entries (`METADATA_BLOCK_PICTURE=` + base64, each
+ * with its own u32le length) after this prefix. One buffer of the exact size.
+ */
+export function vorbisCommentPrefix(
+  vendor: string,
+  tags: readonly TagEntry[],
+  extraEntries = 0,
+): Uint8Array {
+  const { fields, size, count } = commentPlan(vendor, tags, extraEntries);
+  const w = new ByteWriter(size).u32le(utf8Length(vendor)).utf8(vendor).u32le(count);
+  tags.forEach((t, i) => {
+    const field = fields[i];
+    if (field === null) return;
+    w.u32le(utf8Length(field) + 1 + utf8Length(t.value)).utf8(field).u8(0x3d).utf8(t.value);
+  });
+  return w.finish();
+}
+
+/** A complete Vorbis comment (no framing bit) of `tags`. */
+export function encodeVorbisComment(vendor: string, tags: readonly TagEntry[]): Uint8Array {
+  return vorbisCommentPrefix(vendor, tags, 0);
 }
 
 /** A picture entry's bytes (its u32le length, the field name, the base64 text). */
@@ -166,11 +151,6 @@ export function pictureEntryLength(base64Length: number): number {
   const total = PICTURE_FIELD.length + 1 + base64Length;
   if (total > 0xffffffff) throw new FormatError("too-large", "picture comment entry too long");
   return 4 + total;
-}
-
-/** A complete Vorbis comment (no framing bit) from a vendor and entries. */
-export function encodeVorbisComment(vendor: string, entries: readonly Uint8Array[]): Uint8Array {
-  return vorbisCommentPrefix(vendor, entries, 0);
 }
 
 /** The u32le length + `METADATA_BLOCK_PICTURE=` that precede a picture's base64 text. */

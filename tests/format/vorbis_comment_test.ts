@@ -7,7 +7,6 @@ import {
   parseVorbisComment,
   pictureEntryHeader,
   vorbisCommentPrefix,
-  vorbisEntriesFromTags,
   vorbisFieldFor,
 } from "../../src/format/vorbis_comment.ts";
 
@@ -101,30 +100,44 @@ Deno.test("field grammar: printable ASCII 0x20–0x7D without '='", () => {
   assert.equal(vorbisFieldFor("bad=key"), null);
 });
 
+/** The entries of a comment as text, read by their own lengths. */
+function entryTexts(comment: Uint8Array): string[] {
+  const view = new DataView(comment.buffer, comment.byteOffset, comment.length);
+  let pos = 4 + view.getUint32(0, true);
+  const count = view.getUint32(pos, true);
+  pos += 4;
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const n = view.getUint32(pos, true);
+    out.push(new TextDecoder().decode(comment.subarray(pos + 4, pos + 4 + n)));
+    pos += 4 + n;
+  }
+  assert.equal(pos, comment.length, "the entries fill the comment");
+  return out;
+}
+
 Deno.test("build: entries in DB order, canonical → vocabulary name, others uppercased", () => {
-  const entries = vorbisEntriesFromTags([
+  const comment = encodeVorbisComment("musefs", [
     { key: "TRACKTOTAL", value: "12", ordinal: 0 },
     { key: "artist", value: "A", ordinal: 0 },
     { key: "artist", value: "B", ordinal: 1 },
     { key: "bad=key", value: "dropped", ordinal: 0 },
     { key: "ünicode", value: "dropped", ordinal: 0 },
-    { key: "mood", value: "Ça", ordinal: 0 },
+    { key: "mood", value: "Ça 🎵", ordinal: 0 },
   ]);
-  const text = entries.map((e) => new TextDecoder().decode(e));
-  assert.deepEqual(text, ["TRACKTOTAL=12", "ARTIST=A", "ARTIST=B", "MOOD=Ça"]);
-  const parsed = parseVorbisComment(encodeVorbisComment("musefs", entries));
+  assert.deepEqual(entryTexts(comment), ["TRACKTOTAL=12", "ARTIST=A", "ARTIST=B", "MOOD=Ça 🎵"]);
+  const parsed = parseVorbisComment(comment);
   assert.equal(parsed.vendor, "musefs");
   assert.deepEqual(parsed.tags.map((t) => `${t.key}=${t.value}`), [
     "TRACKTOTAL=12",
     "artist=A",
     "artist=B",
-    "MOOD=Ça",
+    "MOOD=Ça 🎵",
   ]);
 });
 
 Deno.test("build: a prefix with extra entries lets the caller append pictures", () => {
-  const entries = vorbisEntriesFromTags([{ key: "title", value: "T", ordinal: 0 }]);
-  const prefix = vorbisCommentPrefix("musefs", entries, 1);
+  const prefix = vorbisCommentPrefix("musefs", [{ key: "title", value: "T", ordinal: 0 }], 1);
   const b64 = encodeUtf8("QUJD");
   const whole = concat([prefix, pictureEntryHeader(b64.length), b64]);
   const parsed = parseVorbisComment(whole);

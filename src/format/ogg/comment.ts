@@ -12,7 +12,6 @@ import {
   pictureEntryLength,
   vorbisCommentLength,
   vorbisCommentPrefix,
-  vorbisEntriesFromTags,
 } from "../vorbis_comment.ts";
 import {
   type ArtRef,
@@ -83,7 +82,7 @@ export function commentLength(tags: readonly TagEntry[], art: readonly ArtRef[])
  * text entries, then one METADATA_BLOCK_PICTURE entry per art.
  */
 export function commentPieces(tags: readonly TagEntry[], art: readonly ArtRef[]): Piece[] {
-  const pieces: Piece[] = [vorbisCommentPrefix(VENDOR, vorbisEntriesFromTags(tags), art.length)];
+  const pieces: Piece[] = [vorbisCommentPrefix(VENDOR, tags, art.length)];
   for (const a of art) {
     checkArt(a);
     const prefix = base64Encode(paddedPicturePrefix(a));

@@ -6,12 +6,7 @@
 
 import { u16be, u24be } from "../bytes.ts";
 import { parsePictureBody, pictureBlockPrefix, pictureBlockPrefixLength } from "../flac_picture.ts";
-import {
-  parseVorbisComment,
-  vorbisCommentLength,
-  vorbisCommentPrefix,
-  vorbisEntriesFromTags,
-} from "../vorbis_comment.ts";
+import { parseVorbisComment, vorbisCommentLength, vorbisCommentPrefix } from "../vorbis_comment.ts";
 import {
   FormatError,
   MAX_ART_BYTES,
@@ -124,7 +119,7 @@ export const oggFlacCodec: OggCodec = {
     // tags there only.
     const blocks: { type: number; pieces: Piece[] }[] = [{
       type: BLOCK_VORBIS_COMMENT,
-      pieces: [vorbisCommentPrefix(VENDOR, vorbisEntriesFromTags(input.tags))],
+      pieces: [vorbisCommentPrefix(VENDOR, input.tags)],
     }];
     for (const p of kept) blocks.push({ type: p[0] & 0x7f, pieces: [p.subarray(4)] });
     for (const a of input.art) {
