@@ -86,6 +86,12 @@ export function openLibrary(dbPath: string, options: LibraryOptions = {}): Musef
 
 /** How many files ahead of the one opened the synthesis worker builds. */
 const SPECULATE_FILES = 64;
+/**
+ * The fewest new files sent to the worker at once while the next one is on
+ * its way: it then stays 32 to 64 files ahead and reads their rows in
+ * batches of 32 or more, not one directory's at a time.
+ */
+const SPECULATE_BATCH = SPECULATE_FILES / 2;
 
 export class MusefsLibrary implements Library {
   readonly options: ResolvedLibraryOptions;
@@ -288,6 +294,7 @@ export class MusefsLibrary implements Library {
       this.#sizedDir = dir;
       ahead.submit(
         tracksAfter(this.tree, dir, inos[inos.length - 1], SPECULATE_FILES).filter(unknown),
+        SPECULATE_BATCH,
       );
     }
     for (const id of ids) ahead.claim(id);
@@ -496,14 +503,14 @@ export class MusefsLibrary implements Library {
    * The first open in a directory, or one whose layout the worker was not
    * asked for (a directory longer than the look-ahead): the worker builds the
    * next SPECULATE_FILES files a top-down walk opens after this one, from
-   * this directory and then the next.
+   * this directory and then the next ones, in batches (SPECULATE_BATCH).
    */
   #speculate(ino: number, trackId: number): void {
     const dir = this.tree.parent(ino);
     if (dir === undefined) return;
     if (dir === this.#aheadDir && this.resolver.headers.peek(trackId) !== undefined) return;
     this.#aheadDir = dir;
-    this.ahead!.submit(tracksAfter(this.tree, dir, ino, SPECULATE_FILES));
+    this.ahead!.submit(tracksAfter(this.tree, dir, ino, SPECULATE_FILES), SPECULATE_BATCH);
   }
 
   read(fh: number, ino: number, offset: number, size: number): ReadPiece[] {

@@ -173,14 +173,22 @@ export class SynthAhead {
     return channel.port1;
   }
 
-  /** Have the worker build these tracks' layouts, in this order (those not cached nor pending). */
-  submit(trackIds: readonly number[]): void {
+  /**
+   * Have the worker build these tracks' layouts, in this order (those not
+   * cached nor pending). With `minNew`, fewer new ones than that are not
+   * sent while the first track is already cached or pending: they wait to
+   * go with the next ones, so the worker reads their rows in one batch.
+   */
+  submit(trackIds: readonly number[], minNew = 0): void {
     if (this.#closed) return;
-    const jobs: number[] = [];
     const progress = Atomics.load(this.#ctrl, CTRL_PROGRESS);
     if (this.#pending.size >= MAX_AHEAD) this.#prune(progress);
-    for (const id of trackIds) {
-      if (this.#pending.has(id) || this.resolver.headers.peek(id) !== undefined) continue;
+    const fresh = trackIds.filter((id) =>
+      !this.#pending.has(id) && this.resolver.headers.peek(id) === undefined
+    );
+    if (fresh.length < minNew && fresh[0] !== trackIds[0]) return;
+    const jobs: number[] = [];
+    for (const id of fresh) {
       if (this.#nextSeq - progress >= MAX_AHEAD) break;
       const seq = this.#nextSeq++;
       Atomics.store(this.#states, seq % SLOTS, QUEUED);

@@ -73,7 +73,7 @@ function placeIn(tree: VirtualTree, dir: number, child: number): number {
 
 /**
  * The tracks of the next `count` files a top-down walk opens after file
- * `ino` of directory `dir`: the rest of `dir`, then the next directory's.
+ * `ino` of directory `dir`: the rest of `dir`, then the next directories'.
  */
 export function tracksAfter(tree: VirtualTree, dir: number, ino: number, count: number): number[] {
   const out: number[] = [];
@@ -86,9 +86,10 @@ export function tracksAfter(tree: VirtualTree, dir: number, ino: number, count: 
     }
   };
   take(placeIn(tree, dir, ino) + 1, dir);
-  if (out.length < count) {
-    const next = nextFileDir(tree, dir);
-    if (next !== undefined) take(0, next);
+  for (let d: number | undefined = dir; out.length < count;) {
+    d = nextFileDir(tree, d);
+    if (d === undefined) break;
+    take(0, d);
   }
   return out;
 }

@@ -242,3 +242,25 @@ Deno.test("files held for coming opens stay under the limit the descriptors allo
   assert.equal(ahead.adopted, ids.length);
   assert.equal(ahead.handedFds, 2, "the newest two kept, the rest closed");
 });
+
+Deno.test("with a batch size, few new files wait for more while the next one is on its way", async () => {
+  using t = await fixtureStore();
+  using lib = closing(openLibrary(t.db, { pollIntervalMs: 0, sizeIndex: null, speculate: true }));
+  const ahead = lib.ahead!;
+  const ids = [...t.tracks.values()].map((x) => x.id);
+  assert.ok(ids.length >= 6, "enough fixtures");
+  ahead.submit(ids.slice(0, 2));
+  assert.equal(ahead.pending, 2);
+  // The next file is pending: 2 new ones are fewer than the batch, so none go.
+  ahead.submit(ids.slice(0, 4), 3);
+  assert.equal(ahead.pending, 2, "held back");
+  // Enough new ones: they go.
+  ahead.submit(ids.slice(0, 5), 3);
+  assert.equal(ahead.pending, 5, "sent as one batch");
+  // The next file not on its way: sent even alone.
+  await ahead.settle();
+  ahead.submit([ids[5]], 3);
+  assert.equal(ahead.pending, 1, "the next file always goes");
+  await ahead.settle();
+  assert.equal(ahead.adopted, 6);
+});
