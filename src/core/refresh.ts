@@ -118,8 +118,34 @@ export class Refresher {
     const allocator = new InodeAllocator(options.caseInsensitive);
     const built = buildFull(store, template, allocator, options.caseInsensitive);
     const r = new Refresher(store, template, options, built, allocator);
+    r.#warmUp();
     r.#lastPoll = performance.now();
     return r;
+  }
+
+  /**
+   * Run once, at open, what the refresh of one retagged track runs, on a
+   * track as it is: the statements get prepared and the code compiled now
+   * rather than on the first edit after the mount (measured 1.6 ms for that
+   * refresh against 0.2 ms for later ones). The track keeps its path, so the
+   * tree is not changed; nothing is reported.
+   */
+  #warmUp(): void {
+    if (this.options.caseInsensitive) return; // every refresh is a full rebuild there
+    for (const [id, state] of this.#states) {
+      const path = state.path;
+      if (path === null) continue;
+      const rows = this.store.readTransaction(() => {
+        changelogSince(this.store, this.#lastSeq);
+        return loadSome(this.store, this.template, [id]);
+      });
+      if (rows[0]?.state.path !== path || this.tree.inodeOfTrack(id) === undefined) return;
+      reportOf(
+        applyChanges(this.tree, { changed: [id], added: [], removed: [] }, { get: () => path }),
+        [],
+      );
+      return;
+    }
   }
 
   get lastSeq(): bigint {

@@ -341,3 +341,26 @@ Deno.test("the refresh timings in the metrics move only for a poll that found a 
   assert.equal(max2, Math.max(last!, last2!));
   assert.equal(total2, last! + last2!);
 });
+
+Deno.test("opening runs one refresh's code on a track as it is: the tree is a fresh build's, nothing counted", () => {
+  using f = freshStore();
+  addTrack(f.store, "Alpha", "One");
+  addTrack(f.store, "Alpha", "Two");
+  addTrack(f.store, "Beta", "Three");
+  using lib = closing(openLibrary(f.db, { template: TEMPLATE, pollIntervalMs: 0 }));
+  assert.ok(lib.tree.equiv(referenceTree(lib, f)), "same structure and inodes as a fresh build");
+  assert.equal(lib.refresher.generation, 0, "no refresh counted");
+  assert.equal(lib.poll(), null, "nothing to report");
+  // The first real edit after opening is brought in as any other.
+  const b = addTrack(f.store, "Beta", "Four");
+  const report = lib.poll();
+  assert.ok(report);
+  assert.deepEqual(allPaths(lib), [
+    "Alpha/One.flac",
+    "Alpha/Two.flac",
+    "Beta/Four.flac",
+    "Beta/Three.flac",
+  ]);
+  assert.ok(lib.tree.inodeOfTrack(b) !== undefined);
+  assert.ok(lib.tree.equiv(referenceTree(lib, f)));
+});
