@@ -70,9 +70,12 @@ export class Store {
 
   constructor(readonly db: DatabaseSync, readonly path: string, readonly mode: StoreMode) {}
 
-  /** The cached prepared statement for `sql` (integers read as bigint when `bigints`). */
-  statement(sql: string, bigints = false): StatementSync {
-    const key = bigints ? `B${sql}` : `N${sql}`;
+  /**
+   * The cached prepared statement for `sql` (integers read as bigint when
+   * `bigints`, rows as arrays when `arrays`).
+   */
+  statement(sql: string, bigints = false, arrays = false): StatementSync {
+    const key = `${bigints ? "B" : "N"}${arrays ? "A" : "O"}${sql}`;
     let st = this.#statements.get(key);
     if (!st) {
       try {
@@ -81,6 +84,7 @@ export class Store {
         throw toStoreError(e, this.path);
       }
       if (bigints) st.setReadBigInts(true);
+      if (arrays) st.setReturnArrays(true);
       this.#statements.set(key, st);
     }
     return st;
@@ -106,6 +110,15 @@ export class Store {
   all<T = Row>(sql: string, ...params: SQLInputValue[]): T[] {
     try {
       return this.statement(sql).all(...params) as T[];
+    } catch (e) {
+      throw toStoreError(e, this.path);
+    }
+  }
+
+  /** Like `all`, each row an array of its columns in select order (no object per row). */
+  allArrays<T extends unknown[]>(sql: string, ...params: SQLInputValue[]): T[] {
+    try {
+      return this.statement(sql, false, true).all(...params) as unknown as T[];
     } catch (e) {
       throw toStoreError(e, this.path);
     }

@@ -21,9 +21,8 @@ import {
 import {
   BINARY_TAG_COLUMNS,
   checkedBinaryTag,
-  checkedTag,
+  checkedTagOf,
   type RawBinaryTag,
-  type RawTextTag,
   TAG_ORDER,
   TEXT_TAG_COLUMNS,
 } from "./tags.ts";
@@ -64,14 +63,17 @@ export function readSynthRows(store: Store, ids: readonly number[]): Map<number,
       out.set(row.id, { row, tags: [], binaryTags: [], art: [], structural: [] });
     }
     if (out.size === 0) return out;
-    const text = store.all<RawTextTag & { t: number }>(
+    // Rows as arrays: the most numerous rows, and no object per row but the tag's.
+    const text = store.allArrays<[number, string | null, string | null, number]>(
       `SELECT track_id AS t, ${TEXT_TAG_COLUMNS} FROM tags
         WHERE track_id IN ${IDS} AND value_blob IS NULL
         ORDER BY track_id, ${TAG_ORDER} LIMIT ${cap + 1}`,
       list,
     );
     if (text.length > cap) return null;
-    for (const r of text) out.get(r.t)?.tags.push(checkedTag(store, r.t, r));
+    for (const [t, key, value, ordinal] of text) {
+      out.get(t)?.tags.push(checkedTagOf(store, t, key, value, ordinal));
+    }
     const binary = store.all<RawBinaryTag & { t: number }>(
       `SELECT track_id AS t, ${BINARY_TAG_COLUMNS} FROM tags
         WHERE track_id IN ${IDS} AND value_blob IS NOT NULL

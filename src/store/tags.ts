@@ -67,28 +67,39 @@ function rowCount(store: Store, trackId: number, binary: boolean): number {
 }
 
 export function checkedTag(store: Store, trackId: number, r: RawTextTag): TagEntry {
-  if (r.key === null) {
+  return checkedTagOf(store, trackId, r.key, r.value, r.ordinal);
+}
+
+/** `checkedTag` of a row read as columns (TEXT_TAG_COLUMNS: key, value, ordinal). */
+export function checkedTagOf(
+  store: Store,
+  trackId: number,
+  key: string | null,
+  value: string | null,
+  ordinal: number,
+): TagEntry {
+  if (key === null) {
     throw new StoreError(
       "limit",
       `track ${trackId} has a tag key over ${MAX_TAG_KEY_CHARS} characters`,
       store.path,
     );
   }
-  if (r.value === null) {
+  if (value === null) {
     throw new StoreError(
       "limit",
-      `track ${trackId} tag ${r.key} has a value over ${MAX_TAG_VALUE_BYTES} bytes`,
+      `track ${trackId} tag ${key} has a value over ${MAX_TAG_VALUE_BYTES} bytes`,
       store.path,
     );
   }
-  if (!Number.isInteger(r.ordinal) || r.ordinal < 0) {
+  if (!Number.isInteger(ordinal) || ordinal < 0) {
     throw new StoreError(
       "corrupt",
-      `track ${trackId} tag ${r.key} has ordinal ${r.ordinal}`,
+      `track ${trackId} tag ${key} has ordinal ${ordinal}`,
       store.path,
     );
   }
-  return { key: r.key, value: r.value, ordinal: r.ordinal };
+  return { key, value, ordinal };
 }
 
 /** Binary tags of a track in DB order, as references (bytes are read with readBinaryTag). */
