@@ -270,6 +270,10 @@ export class ByteCounter implements ByteSink {
     this.length += 2;
     return this;
   }
+  u16be(_v: number): this {
+    this.length += 2;
+    return this;
+  }
   u32be(_v: number): this {
     this.length += 4;
     return this;
@@ -294,6 +298,7 @@ export interface ByteSink {
   bytes(b: Uint8Array): ByteSink;
   u8(v: number): ByteSink;
   u16le(v: number): ByteSink;
+  u16be(v: number): ByteSink;
   u32be(v: number): ByteSink;
   u32le(v: number): ByteSink;
   utf8(s: string): ByteSink;

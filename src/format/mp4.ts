@@ -198,7 +198,7 @@ export function synthesizeMp4(input: SynthInput, backing: ByteSource, _blobs: Bl
     if (out.size - ftyp.length + udta.size !== moovSize) {
       throw new FormatError("malformed", "internal: moov size mismatch");
     }
-    out.append(udta).inline(mdat);
+    out.append(udta.segments).inline(mdat);
     out.segment({ kind: "backing", offset: input.audioOffset, length: input.audioLength });
     return makeLayout(out.finish());
   });
