@@ -13,7 +13,7 @@
 // in are checked against the track's current row at open, as any cached
 // layout is (src/core/resolve.ts `adopt`).
 
-import type { Id3Version, Segment } from "../format/mod.ts";
+import type { Id3Version } from "../format/mod.ts";
 import type { ServeMode } from "./defaults.ts";
 import type { HandedBacking, ResolvedFile, Resolver } from "./resolve.ts";
 import { adoptBacking, closeBacking } from "./backing.ts";
@@ -24,20 +24,25 @@ import {
   CTRL_PROGRESS,
   DONE,
   FAILED,
-  fromWireStamp,
   QUEUED,
   RECORD_HEADER,
   RING_BYTES,
   type SizeResult,
   SLOTS,
   type SynthJobs,
-  type SynthResult,
   type SynthStop,
   type SynthWorkerInit,
   TAKEN,
   WRAP,
   WRITTEN,
 } from "./synth_messages.ts";
+import {
+  isSizeRecord,
+  readSizeResult,
+  readSynthResult,
+  type TakenResult,
+  WireReader,
+} from "./synth_wire.ts";
 
 const WORKER_URL = new URL("./synth_worker.ts", import.meta.url).href;
 
@@ -83,7 +88,6 @@ export class SynthAhead {
   #positions!: BigInt64Array;
   #ring!: Uint8Array;
   #ringWords!: Uint32Array;
-  readonly #decoder = new TextDecoder();
   /** Ring bytes taken in (monotonic). */
   #consumed = 0;
   /** trackId → seq of a job submitted and neither taken in nor taken back. */
@@ -336,13 +340,11 @@ export class SynthAhead {
         this.#consumed += this.#ring.length - at;
         continue;
       }
-      const jsonLength = this.#ringWords[at / 4 + 1];
+      const headLength = this.#ringWords[at / 4 + 1];
       const body = at + RECORD_HEADER;
-      const r = JSON.parse(
-        this.#decoder.decode(this.#ring.subarray(body, body + jsonLength)),
-      ) as SynthResult | SizeResult;
-      if ("sized" in r) this.#takeSize(r);
-      else this.#adopt(r, body + jsonLength);
+      const head = new WireReader(this.#ring, body);
+      if (isSizeRecord(this.#ring, body)) this.#takeSize(readSizeResult(head));
+      else this.#adopt(readSynthResult(head, body + headLength));
       this.#consumed += Math.ceil((RECORD_HEADER + length) / 4) * 4;
     }
     Atomics.store(this.#positions, CONSUMED, BigInt(this.#consumed));
@@ -353,7 +355,7 @@ export class SynthAhead {
     const f = r.sized;
     if (this.#pending.get(f.trackId) === r.seq) this.#pending.delete(f.trackId);
     if (this.#discard) return;
-    this.resolver.recordSize({ ...f, stamp: fromWireStamp(f.stamp) }, f.size);
+    this.resolver.recordSize(f, f.size);
     this.sized++;
   }
 
@@ -367,44 +369,18 @@ export class SynthAhead {
     }
   }
 
-  #adopt(r: SynthResult, bytesAt: number): void {
+  #adopt(r: TakenResult): void {
     if (this.#discard) {
       closeBacking(r.backing.fd);
       return;
     }
-    const f = r.file;
-    const segments: Segment[] = f.layout.segments.map((s) =>
-      s.kind === "ring"
-        ? { kind: "inline", bytes: this.#ring.slice(bytesAt + s.at, bytesAt + s.at + s.length) }
-        : s
-    );
-    const id = f.trackId;
+    const file: ResolvedFile = r.file;
+    const id = file.trackId;
     if (this.#pending.get(id) === r.seq) this.#pending.delete(id);
-    const file: ResolvedFile = {
-      trackId: id,
-      backingPath: f.backingPath,
-      format: f.format,
-      audioOffset: f.audioOffset,
-      audioLength: f.audioLength,
-      contentVersion: f.contentVersion,
-      updatedAt: f.updatedAt,
-      stamp: fromWireStamp(f.stamp),
-      layout: { size: f.layout.size, segments },
-      streamsRows: f.streamsRows,
-      mtimeSec: f.mtimeSec,
-      mtimeNsec: f.mtimeNsec,
-      inlineBytes: f.inlineBytes,
-    };
-    const b = r.backing;
-    const opened = adoptBacking({
-      fd: b.fd,
-      dev: b.dev,
-      ino: BigInt(b.ino),
-      stamp: fromWireStamp(b.stamp),
-    });
+    const opened = adoptBacking(r.backing);
     if (this.resolver.adopt(file, r.geometryChecked)) {
       this.adopted++;
-      this.#hold(id, { path: f.backingPath, opened });
+      this.#hold(id, { path: file.backingPath, opened });
     } else {
       this.dropped++;
       closeBacking(opened.fd);

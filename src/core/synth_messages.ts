@@ -8,12 +8,13 @@
 // skips. Results come back through a shared byte ring, not as messages: in
 // this Deno, `receiveMessageOnPort` costs ~8 µs for a plain result object
 // and ~190 µs for a 4 KiB typed array in it, while a result read from the
-// ring (JSON text plus the layout's inline bytes) costs ~3 µs.
+// ring (its fields plus the layout's inline bytes) costs a few µs.
 //
 // A ring record, 4-byte aligned: u32 record length (bytes after the 8-byte
-// header), u32 JSON length, the JSON text of a `SynthResult`, then the
-// inline bytes its "ring" segments point into (offsets after the JSON). A
-// u32 WRAP where a record would start means the next record is at offset 0.
+// header), u32 head length, the head (the `SynthResult` or `SizeResult`'s
+// fields in binary, src/core/synth_wire.ts), then the inline bytes its
+// "ring" segments point into (offsets after the head). A u32 WRAP where a
+// record would start means the next record is at offset 0.
 // The worker publishes the ring position after each record (`CTRL` BigInt
 // [WRITTEN]); the serving thread reads records up to it and publishes its
 // own position ([CONSUMED]), and the worker never writes past that.
@@ -69,7 +70,7 @@ export interface SynthJobs {
 /** What a size depends on and the size: enough for the serving thread's size index. */
 export interface SizeResult {
   seq: number;
-  sized: Omit<BuiltRowState, "stamp"> & { trackId: number; stamp: WireStamp; size: number };
+  sized: BuiltRowState & { trackId: number; size: number };
 }
 
 /**
@@ -80,7 +81,7 @@ export interface SynthStop {
   stop: true;
 }
 
-/** An inline segment whose bytes follow the record's JSON at [at, at + length). */
+/** An inline segment whose bytes follow the record's head at [at, at + length). */
 export interface RingSegment {
   kind: "ring";
   at: number;
@@ -89,11 +90,10 @@ export interface RingSegment {
 
 export type WireSegment = Exclude<Segment, { kind: "inline" }> | RingSegment;
 
-/** A built file as JSON carries it (bigint stamp fields as decimal strings). */
+/** A built file as the worker puts it in the ring (inline bytes after the head). */
 export interface SynthResult {
   seq: number;
-  file: Omit<ResolvedFile, "layout" | "stamp"> & {
-    stamp: WireStamp;
+  file: Omit<ResolvedFile, "layout"> & {
     layout: { size: number; segments: WireSegment[] };
   };
   geometryChecked: boolean;
@@ -105,24 +105,9 @@ export interface SynthResult {
   backing: {
     fd: number;
     dev: number;
-    ino: string;
-    stamp: WireStamp;
+    ino: bigint;
+    stamp: BackingStamp;
   };
-}
-
-/** A backing stamp as JSON carries it (nanosecond times as decimal strings). */
-export interface WireStamp {
-  size: number;
-  mtimeNs: string;
-  ctimeNs: string;
-}
-
-export function toWireStamp(s: BackingStamp): WireStamp {
-  return { size: s.size, mtimeNs: String(s.mtimeNs), ctimeNs: String(s.ctimeNs) };
-}
-
-export function fromWireStamp(w: WireStamp): BackingStamp {
-  return { size: w.size, mtimeNs: BigInt(w.mtimeNs), ctimeNs: BigInt(w.ctimeNs) };
 }
 
 export function align4(n: number): number {

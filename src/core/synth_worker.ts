@@ -35,11 +35,11 @@ import {
   type SynthResult,
   type SynthStop,
   type SynthWorkerInit,
-  toWireStamp,
   type WireSegment,
   WRAP,
   WRITTEN,
 } from "./synth_messages.ts";
+import { WireWriter, writeSizeResult, writeSynthResult } from "./synth_wire.ts";
 
 /** Jobs whose rows are read first, alone: the next file is wanted soonest. */
 const FIRST_CHUNK = 2;
@@ -54,7 +54,8 @@ let ring: Uint8Array;
 let ringWords: Uint32Array;
 /** Ring bytes written (monotonic), published in positions[WRITTEN] after each record. */
 let written = 0;
-const encoder = new TextEncoder();
+/** Where each record's head is written before it is copied into the ring. */
+const wire = new WireWriter();
 
 self.onmessage = (ev: MessageEvent<SynthWorkerInit>) => {
   init = ev.data;
@@ -158,23 +159,23 @@ function size(seq: number, rows: SynthRows): boolean {
         audioOffset: row.audioOffset,
         audioLength: row.audioLength,
         backingPath: row.backingPath,
-        stamp: toWireStamp(recordedStamp(row)),
+        stamp: recordedStamp(row),
         size,
       },
     };
-    return put(encoder.encode(JSON.stringify(result)), []);
+    return put(writeSizeResult(wire, result), []);
   });
 }
 
 /**
- * Write one record (its JSON, then the inline bytes) into the ring and
+ * Write one record (its head, then the inline bytes) into the ring and
  * publish it; false when the ring has no room (the serving thread has not
  * taken in enough yet).
  */
-function put(json: Uint8Array, inline: readonly Uint8Array[]): boolean {
+function put(head: Uint8Array, inline: readonly Uint8Array[]): boolean {
   let inlineLength = 0;
   for (const b of inline) inlineLength += b.length;
-  const length = json.length + inlineLength;
+  const length = head.length + inlineLength;
   const total = align4(RECORD_HEADER + length);
   const size = ring.length;
   if (total > size / 4) return false;
@@ -185,9 +186,9 @@ function put(json: Uint8Array, inline: readonly Uint8Array[]): boolean {
   if (wrap) ringWords[end / 4] = WRAP;
   const at = wrap ? 0 : end;
   ringWords[at / 4] = length;
-  ringWords[at / 4 + 1] = json.length;
-  ring.set(json, at + RECORD_HEADER);
-  let p = at + RECORD_HEADER + json.length;
+  ringWords[at / 4 + 1] = head.length;
+  ring.set(head, at + RECORD_HEADER);
+  let p = at + RECORD_HEADER + head.length;
   for (const b of inline) {
     ring.set(b, p);
     p += b.length;
@@ -221,18 +222,18 @@ function build(seq: number, rows: SynthRows): boolean {
       seq,
       file: {
         ...file,
-        stamp: toWireStamp(file.stamp),
+        stamp: file.stamp,
         layout: { size: file.layout.size, segments },
       },
       geometryChecked,
       backing: {
         fd: opened.fd,
         dev: opened.dev,
-        ino: String(opened.ino),
-        stamp: toWireStamp(opened.stamp),
+        ino: opened.ino,
+        stamp: opened.stamp,
       },
     };
     // Full ring: the serving thread builds this one itself.
-    return put(encoder.encode(JSON.stringify(result)), bytes);
+    return put(writeSynthResult(wire, result), bytes);
   });
 }
