@@ -45,3 +45,23 @@ Deno.test("an Ogg file whose headers outrun the front window resolves and reads 
   assert.equal(lib.getattr(ino).size, expected.length);
   assert.deepEqual(readAll(lib, ino), expected);
 });
+
+Deno.test("while sizes are counted (a scan that has opened nothing), getattr builds no layout; sizes and reads stay exact", async () => {
+  using t = await fixtureStore();
+  using lib = closing(openLibrary(t.db, { sizeIndex: null, speculate: false }));
+  let counting = true;
+  lib.resolver.countSizes = () => counting;
+  for (const [name, { id }] of t.tracks) {
+    const ino = lib.tree.inodeOfTrack(id)!;
+    const expected = expectedBytes(t.store, id);
+    assert.equal(lib.getattr(ino).size, expected.length, `${name}: counted size`);
+    assert.equal(lib.resolver.headers.peek(id), undefined, `${name}: nothing built`);
+  }
+  assert.equal(lib.resolver.headers.misses, 0, "no synthesis at all");
+  counting = false;
+  for (const [name, { id }] of t.tracks) {
+    const ino = lib.tree.inodeOfTrack(id)!;
+    assert.deepEqual(readAll(lib, ino), expectedBytes(t.store, id), `${name}: bytes`);
+    assert.equal(lib.getattr(ino).size, expectedBytes(t.store, id).length, `${name}: size kept`);
+  }
+});
