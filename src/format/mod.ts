@@ -6,6 +6,7 @@ import { flacSize, probeFlac, synthesizeFlac } from "./flac.ts";
 import { mp3Size, probeMp3, synthesizeMp3 } from "./mp3.ts";
 import { mp4Size, probeMp4, synthesizeMp4 } from "./mp4.ts";
 import { oggSize, probeOgg, synthesizeOgg } from "./ogg/mod.ts";
+import { ArtCrcTable, type ArtText } from "./ogg/art_crc.ts";
 import { probeWav, synthesizeWav, wavSize } from "./wav.ts";
 import {
   type ArtRef,
@@ -177,6 +178,19 @@ export class MemoryBlobs implements BlobSource {
 
   binaryTag(id: number, offset: number, length: number): Uint8Array {
     return slice(this.binaryTags.get(id), offset, length, `binary tag ${id}`);
+  }
+
+  readonly #crcTables = new Map<string, ArtCrcTable>();
+
+  /** Slice CRCs from a table per image (the bytes of an art id never change here). */
+  artCrc(art: ArtText, offset: number, length: number): number {
+    const key = `${art.artId}:${art.base64}:${art.artTotal}`;
+    let table = this.#crcTables.get(key);
+    if (table === undefined) {
+      table = ArtCrcTable.build(art, this);
+      this.#crcTables.set(key, table);
+    }
+    return table.slice(offset, length, this);
   }
 }
 

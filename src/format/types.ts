@@ -98,6 +98,17 @@ export interface SynthInput {
 export interface BlobSource {
   art(artId: number, offset: number, length: number): Uint8Array;
   binaryTag(id: number, offset: number, length: number): Uint8Array;
+  /**
+   * The CRC (from zero) of bytes [offset, offset + length) of an image's
+   * text as Ogg pages carry it (base64, or raw), when the source keeps a
+   * table of the image's prefix CRCs (format/ogg/art_crc.ts). Without it,
+   * page CRCs read and checksum every slice of the image they cover.
+   */
+  artCrc?(
+    art: { artId: number; base64: boolean; artTotal: number },
+    offset: number,
+    length: number,
+  ): number;
 }
 
 /** One piece of a served file. */

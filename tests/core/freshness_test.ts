@@ -9,6 +9,7 @@ import { openLibrary } from "../../src/core/library.ts";
 import type { MusefsLibrary } from "../../src/core/library.ts";
 import { assemble, expectedBytes, fixtureStore, readAll, restamp } from "./ingest.ts";
 import { closing } from "../scratch.ts";
+import type { Store } from "../../src/store/mod.ts";
 
 function inodeOf(lib: MusefsLibrary, id: number): number {
   const ino = lib.tree.inodeOfTrack(id);
@@ -249,4 +250,53 @@ Deno.test("an image replaced under the same art id is read again: the cache trus
     sameBytes(served.subarray(i, i + 64), swapped.subarray(0, 64))
   );
   assert.ok(at > 0, "the swapped image is in the served file");
+});
+
+/** Put `data` under art id `id` in place of its image (what only a hostile writer does). */
+async function replaceArt(
+  t: { store: Store },
+  id: number,
+  mime: string,
+  data: Uint8Array<ArrayBuffer>,
+) {
+  const sha = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", data)))
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+  t.store.exec("PRAGMA foreign_keys = OFF");
+  t.store.run("DELETE FROM art WHERE id = ?", id);
+  t.store.run(
+    "INSERT INTO art (id, sha256, mime, byte_len, data) VALUES (?, ?, ?, ?, ?)",
+    id,
+    sha,
+    mime,
+    data.length,
+    data,
+  );
+  t.store.exec("PRAGMA foreign_keys = ON");
+}
+
+Deno.test("an Ogg cover replaced under the same art id: the next build checksums the new image's pages", async () => {
+  using t = await fixtureStore(["opus", "ogg_vorbis", "ogg_flac"]);
+  const arts = t.store.all<{ id: number; mime: string }>("SELECT id, mime FROM art");
+  assert.ok(arts.length > 0, "the fixtures carry art");
+  // Covers of 20 KB: longer than the CRC tables' checkpoints, so stale tables would show.
+  const big = (seed: number) => Uint8Array.from({ length: 20_000 }, (_, i) => (i * seed) & 0xff);
+  for (const art of arts) await replaceArt(t, art.id, art.mime, big(7919 + 2 * art.id));
+  using lib = closing(openLibrary(t.db, { pollIntervalMs: 0, speculate: false }));
+  const ids = [...t.tracks.values()].map((x) => x.id);
+  for (const id of ids) {
+    assert.ok(sameBytes(readAll(lib, inodeOf(lib, id)), expectedBytes(t.store, id)), "first read");
+  }
+  // Each image swapped for other bytes of the same length, then every track retagged (rebuilt).
+  for (const art of arts) await replaceArt(t, art.id, art.mime, big(104729 + 2 * art.id));
+  for (const id of ids) {
+    t.store.run("UPDATE tags SET value = value || '!' WHERE track_id = ? AND key = 'title'", id);
+  }
+  lib.poll();
+  for (const [name, { id }] of t.tracks) {
+    // The writer's own connection keeps no CRC tables: its expected bytes read every slice.
+    assert.ok(
+      sameBytes(readAll(lib, inodeOf(lib, id)), expectedBytes(t.store, id)),
+      `${name}: pages checksummed over the new image`,
+    );
+  }
 });

@@ -10,6 +10,7 @@ import { SegmentList } from "../segments.ts";
 import type { BlobSource, ByteSource, Segment } from "../types.ts";
 import {
   buildPageHeader,
+  crcShiftZeros,
   crcUpdate,
   FLAG_BOS,
   FLAG_CONTINUED,
@@ -122,8 +123,14 @@ export function paginate(
         } else if (part instanceof Uint8Array) {
           crc = crcUpdate(crc, part);
         } else if (take > 0) {
-          const bytes = readSegment(artSegment(part), 0, take, { backing: NO_BACKING, blobs });
-          crc = crcUpdate(crc, bytes);
+          // From a table of the image's prefix CRCs when the source has one:
+          // crc(X ‖ S) = (crc(X) followed by |S| zero bytes) xor crc(S).
+          const sliceCrc = blobs.artCrc?.(part, part.offset, take);
+          if (sliceCrc !== undefined) crc = (crcShiftZeros(crc, take) ^ sliceCrc) >>> 0;
+          else {
+            const bytes = readSegment(artSegment(part), 0, take, { backing: NO_BACKING, blobs });
+            crc = crcUpdate(crc, bytes);
+          }
         }
         if (take > 0) body.push(part);
         need -= take;
