@@ -18,6 +18,7 @@ import {
   PAGE_HEADER_FIXED,
   setPageCrc,
 } from "./page.ts";
+import { CHECKPOINT } from "./art_crc.ts";
 
 /** Bytes [offset, offset+length) of an art image (as base64 text when `base64`). */
 export interface ArtPiece {
@@ -58,6 +59,9 @@ function artSegment(p: ArtPiece): Segment & { length: number } {
     artTotal: p.artTotal,
   };
 }
+
+/** Slices of an image shorter than this are read for their CRC, not taken from a table. */
+const TABLE_SLICE_MIN = 4 * CHECKPOINT;
 
 const NO_BACKING: ByteSource = {
   size: 0,
@@ -123,9 +127,12 @@ export function paginate(
         } else if (part instanceof Uint8Array) {
           crc = crcUpdate(crc, part);
         } else if (take > 0) {
-          // From a table of the image's prefix CRCs when the source has one:
-          // crc(X ‖ S) = (crc(X) followed by |S| zero bytes) xor crc(S).
-          const sliceCrc = blobs.artCrc?.(part, part.offset, take);
+          // A long slice from a table of the image's prefix CRCs when the source
+          // has one: crc(X ‖ S) = (crc(X) followed by |S| zero bytes) xor crc(S).
+          // A short one is read and checksummed: that costs less.
+          const sliceCrc = take >= TABLE_SLICE_MIN
+            ? blobs.artCrc?.(part, part.offset, take)
+            : undefined;
           if (sliceCrc !== undefined) crc = (crcShiftZeros(crc, take) ^ sliceCrc) >>> 0;
           else {
             const bytes = readSegment(artSegment(part), 0, take, { backing: NO_BACKING, blobs });
