@@ -1,8 +1,7 @@
 // The format layer's BlobSource backed by a store connection: at serve time
 // the bytes of art and binary tags stream from the store's rows.
 
-import type { BlobSource } from "../format/mod.ts";
-import { ArtCrcTable, type ArtText } from "../format/ogg/art_crc.ts";
+import { ArtCrcTable, type ArtText, type BlobSource } from "../format/mod.ts";
 import { readArt, readBinaryTag, type Store } from "../store/mod.ts";
 
 /** Prefix-CRC tables of images kept per connection, at most this many. */

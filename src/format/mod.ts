@@ -28,6 +28,7 @@ export {
   segmentLength,
 } from "./layout.ts";
 export { readOggAudio, readOggAudioInto } from "./ogg/mod.ts";
+export { ArtCrcTable, type ArtText } from "./ogg/art_crc.ts";
 export { BoundedSource } from "./source.ts";
 export { audioStartProblem } from "./audio_start.ts";
 export type { LayoutSources } from "./layout.ts";
