@@ -135,11 +135,17 @@ export class Refresher {
     for (const [id, state] of this.#states) {
       const path = state.path;
       if (path === null) continue;
-      const rows = this.store.readTransaction(() => {
-        changelogSince(this.store, this.#lastSeq);
-        return loadSome(this.store, this.template, [id]);
-      });
+      let rows;
+      try {
+        rows = this.store.readTransaction(() => {
+          changelogSince(this.store, this.#lastSeq);
+          return loadSome(this.store, this.template, [id]);
+        });
+      } catch {
+        return; // only a warm-up: the first real refresh reports what fails
+      }
       if (rows[0]?.state.path !== path || this.tree.inodeOfTrack(id) === undefined) return;
+      // Same path: the tree is not changed (the track's entry stays where it is).
       reportOf(
         applyChanges(this.tree, { changed: [id], added: [], removed: [] }, { get: () => path }),
         [],
