@@ -102,9 +102,9 @@ export class MusefsLibrary implements Library {
   readonly fds: BackingFds;
   /** Layouts built ahead on a worker (`--build-ahead` turns it on). */
   readonly ahead: SynthAhead | null = null;
-  /** The directory whose files (and the next directory's) were last handed to the worker. */
+  /** The directory whose next files (SPECULATE_FILES of them) were last handed to the worker. */
   #aheadDir = -1;
-  /** The last directory whose listing had the worker size the next one. */
+  /** The last directory whose listing had the worker build the files after it. */
   #sizedDir = -1;
   #warmStarted = false;
   readonly #poll: Store;
@@ -276,9 +276,9 @@ export class MusefsLibrary implements Library {
 
   /**
    * A directory listed with attributes whose sizes are not known (a first
-   * scan: no size index yet): the worker builds the next directory's files
-   * while this one is sized here, and what it has built of this one is
-   * taken in (what it has not started is taken back and built here).
+   * scan: no size index yet): the worker builds the SPECULATE_FILES files
+   * after it while this one is sized here, and what it has built of this one
+   * is taken in (what it has not started is taken back and sized here).
    */
   #sizeAhead(inos: readonly number[], ids: readonly number[]): void {
     const r = this.resolver;

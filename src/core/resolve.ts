@@ -730,17 +730,7 @@ export class Resolver {
       checkStamp(row, opened.stamp);
       const size = synthesizedSizeOf(row, input!, opened, this.store);
       this.index?.record(row.id, sizeKey(row), size);
-      const [mtimeSec, mtimeNsec] = attrMtime(row, this.mode);
-      return {
-        dataVersion,
-        contentVersion: row.contentVersion,
-        updatedAt: row.updatedAt,
-        backingPath: row.backingPath,
-        stamp: recordedStamp(row),
-        size,
-        mtimeSec,
-        mtimeNsec,
-      };
+      return this.#sizeEntry(row, size, dataVersion);
     } finally {
       closeBacking(opened.fd);
     }
@@ -764,6 +754,11 @@ export class Resolver {
     const size = index.get(trackId, taken?.key ?? sizeKey(row));
     if (size === undefined) return null;
     checkStamp(row, statStamp(row.backingPath));
+    return this.#sizeEntry(row, size, dataVersion);
+  }
+
+  /** What getattr keeps of `row` served at `size`, checked at `dataVersion`. */
+  #sizeEntry(row: TrackRow, size: number, dataVersion: number): SizeEntry {
     const [mtimeSec, mtimeNsec] = attrMtime(row, this.mode);
     return {
       dataVersion,

@@ -22,7 +22,7 @@
 import type { ServeMode } from "./defaults.ts";
 import type { Id3Version, Segment } from "../format/mod.ts";
 import type { ResolvedFile } from "./resolve.ts";
-import type { BackingStamp } from "./stamp.ts";
+import type { OpenedBacking } from "./backing.ts";
 import type { BuiltRowState } from "./size_index.ts";
 
 /** Job slots (jobs in flight are kept below this). */
@@ -102,12 +102,7 @@ export interface SynthResult {
    * serving thread (fds are the process's, not the thread's): the open of
    * this file uses it instead of opening it again. Whoever holds it closes it.
    */
-  backing: {
-    fd: number;
-    dev: number;
-    ino: bigint;
-    stamp: BackingStamp;
-  };
+  backing: OpenedBacking;
 }
 
 export function align4(n: number): number {

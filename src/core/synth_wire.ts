@@ -8,6 +8,7 @@
 // that takes in a layout built ahead spent ~9 µs parsing its JSON form.
 
 import type { Segment } from "../format/mod.ts";
+import type { ResolvedFile } from "./resolve.ts";
 import type { BackingStamp } from "./stamp.ts";
 import type { SizeResult, SynthResult, WireSegment } from "./synth_messages.ts";
 
@@ -195,21 +196,7 @@ export function writeSynthResult(w: WireWriter, r: SynthResult): Uint8Array {
 /** A built file as the serving thread takes it in; its inline bytes are at `bytesAt` in the ring. */
 export interface TakenResult {
   seq: number;
-  file: {
-    trackId: number;
-    backingPath: string;
-    format: SynthResult["file"]["format"];
-    audioOffset: number;
-    audioLength: number;
-    contentVersion: number;
-    updatedAt: number;
-    stamp: BackingStamp;
-    layout: { size: number; segments: Segment[] };
-    streamsRows: boolean;
-    mtimeSec: number;
-    mtimeNsec: number;
-    inlineBytes: number;
-  };
+  file: ResolvedFile;
   geometryChecked: boolean;
   backing: SynthResult["backing"];
 }
@@ -219,7 +206,7 @@ export function readSynthResult(r: WireReader, bytesAt: number): TakenResult {
   const seq = r.num();
   const trackId = r.num();
   const backingPath = r.str();
-  const format = r.str() as TakenResult["file"]["format"];
+  const format = r.str() as ResolvedFile["format"];
   const audioOffset = r.num();
   const audioLength = r.num();
   const contentVersion = r.num();
@@ -228,7 +215,7 @@ export function readSynthResult(r: WireReader, bytesAt: number): TakenResult {
   const size = r.num();
   const segments: Segment[] = new Array(r.num());
   for (let i = 0; i < segments.length; i++) segments[i] = readSegment(r, bytesAt);
-  const file = {
+  const file: ResolvedFile = {
     trackId,
     backingPath,
     format,

@@ -226,12 +226,7 @@ function build(seq: number, rows: SynthRows): boolean {
         layout: { size: file.layout.size, segments },
       },
       geometryChecked,
-      backing: {
-        fd: opened.fd,
-        dev: opened.dev,
-        ino: opened.ino,
-        stamp: opened.stamp,
-      },
+      backing: opened,
     };
     // Full ring: the serving thread builds this one itself.
     return put(writeSynthResult(wire, result), bytes);
