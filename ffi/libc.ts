@@ -90,6 +90,7 @@ const symbols = {
   sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
   dup2: { parameters: ["i32", "i32"], result: "i32" },
   mallopt: { parameters: ["i32", "i32"], result: "i32" },
+  malloc_trim: { parameters: ["usize"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type Libc = Deno.DynamicLibrary<typeof symbols>["symbols"];
@@ -443,6 +444,19 @@ const M_ARENA_MAX = -8;
 export function limitMallocArenas(n: number): boolean {
   try {
     return libc().mallopt(M_ARENA_MAX, n) === 1;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * malloc_trim(3): hand the pages the C allocator holds free, in every arena,
+ * back to the system (glibc). False where nothing was released or the call
+ * is missing.
+ */
+export function trimMalloc(): boolean {
+  try {
+    return libc().malloc_trim(0n) === 1;
   } catch {
     return false;
   }

@@ -188,8 +188,11 @@ export async function runMount(
   // allocation of any thread reuses (docs/tuning.md, "Memory").
   const { limitMallocArenas } = await import("../../ffi/libc.ts");
   limitMallocArenas(MALLOC_ARENAS);
-  const library = core.openLibrary(options.db, libraryOptions(options));
+  // The build-ahead worker starts with the mount and stays: it loads while
+  // the tree is built, and the mount is ready once it is (docs/tuning.md).
+  const library = core.openLibrary(options.db, { ...libraryOptions(options), startWorker: true });
   try {
+    await library.ready();
     log.info(`serving ${library.resolver.access?.description ?? "any backing file"}`);
     const { mountAndServe, notifyServiceManager } = await import("../fuse/mod.ts");
     const structureOnly = options.mode === "structure-only";

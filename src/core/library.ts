@@ -102,6 +102,7 @@ export class MusefsLibrary implements Library {
   readonly fds: BackingFds;
   /** Layouts built ahead on a worker (`--build-ahead` turns it on). */
   readonly ahead: SynthAhead | null = null;
+  #aheadReady: Promise<boolean> | null = null;
   /** The directory whose next files (SPECULATE_FILES of them) were last handed to the worker. */
   #aheadDir = -1;
   /** The last directory whose listing had the worker build the files after it. */
@@ -145,17 +146,6 @@ export class MusefsLibrary implements Library {
       this.#poll.close();
       throw e;
     }
-    try {
-      this.refresher = Refresher.open(this.#poll, template, {
-        pollIntervalMs: options.pollIntervalMs,
-        caseInsensitive: options.caseInsensitive,
-        warn: (message) => options.log?.warn(message),
-      });
-    } catch (e) {
-      this.#poll.close();
-      this.#serve.close();
-      throw e;
-    }
     this.resolver = new Resolver(
       this.#serve,
       options.mode,
@@ -189,9 +179,32 @@ export class MusefsLibrary implements Library {
       // listings it has not reached are sized here the same way: counted.
       const ahead = this.ahead;
       this.resolver.countSizes = () => ahead.warming;
+      // Started before the tree is built, so it loads meanwhile.
+      if (options.startWorker) this.#aheadReady = ahead.start();
+    }
+    try {
+      this.refresher = Refresher.open(this.#poll, template, {
+        pollIntervalMs: options.pollIntervalMs,
+        caseInsensitive: options.caseInsensitive,
+        warn: (message) => options.log?.warn(message),
+      });
+    } catch (e) {
+      this.ahead?.close();
+      this.#poll.close();
+      this.#serve.close();
+      throw e;
     }
     const now = Date.now();
     this.mountTime = [Math.floor(now / 1000), (now % 1000) * 1_000_000];
+  }
+
+  /**
+   * Settles when the parts started at open are up: the build-ahead worker
+   * (with `startWorker`) has loaded and opened its store, or failed, or
+   * kept the mount waiting 10 s (it goes on starting in the background).
+   */
+  async ready(): Promise<void> {
+    await this.#aheadReady;
   }
 
   get tree(): VirtualTree {
@@ -607,7 +620,7 @@ export class MusefsLibrary implements Library {
     if (this.#closed) return null;
     // The size index is saved before the refresh so the refresh's timing is its own.
     this.resolver.index?.saveIfSettled(this.#live);
-    this.ahead?.stopIfIdle();
+    this.ahead?.keepFed();
     const failuresBefore = this.refresher.failures;
     const started = performance.now();
     const outcome = this.refresher.poll();
@@ -680,11 +693,6 @@ export class MusefsLibrary implements Library {
         "musefs_synth_ahead_worker_running",
         "1 while the worker that builds layouts ahead runs",
         this.ahead?.running ? 1 : 0,
-      ),
-      c(
-        "musefs_synth_ahead_idle_stops_total",
-        "Workers stopped after a while without a job",
-        this.ahead?.idleStops ?? 0,
       ),
       g("musefs_cache_size_entries", "Size cache entries", this.resolver.sizeEntries),
       g("musefs_cache_size_bytes", "Size cache bytes", this.resolver.sizes.weight),

@@ -58,6 +58,12 @@ export interface LibraryOptions {
    */
   speculate?: boolean;
   /**
+   * Start that worker as the library opens, so it loads while the tree is
+   * built and stays for the library's life (a mount; `ready` waits for it).
+   * Otherwise it starts with the first job. Default: off.
+   */
+  startWorker?: boolean;
+  /**
    * Sizes missing from the size index, at least, for the worker to size a
    * first scan ahead (with `speculate`). Default 256.
    */
@@ -90,6 +96,7 @@ export interface ResolvedLibraryOptions {
   /** Undefined: the default beside the store. */
   sizeIndex: string | null | undefined;
   speculate: boolean;
+  startWorker: boolean;
   sizeAheadMin: number;
 }
 
@@ -126,6 +133,7 @@ export function resolveOptions(o: LibraryOptions): ResolvedLibraryOptions {
     id3Version: o.id3Version ?? D.id3Version,
     sizeIndex: o.sizeIndex,
     speculate: o.speculate ?? D.buildAhead,
+    startWorker: o.startWorker ?? false,
     sizeAheadMin: o.sizeAheadMin ?? 256,
   };
 }

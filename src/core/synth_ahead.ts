@@ -22,6 +22,7 @@ import {
   CONSUMED,
   CTRL_INTS,
   CTRL_PROGRESS,
+  CTRL_READY,
   DONE,
   FAILED,
   QUEUED,
@@ -30,9 +31,9 @@ import {
   type SizeResult,
   SLOTS,
   type SynthJobs,
-  type SynthStop,
   type SynthWorkerInit,
   TAKEN,
+  WORKER_READY,
   WRAP,
   WRITTEN,
 } from "./synth_messages.ts";
@@ -50,11 +51,6 @@ const WORKER_URL = new URL("./synth_worker.ts", import.meta.url).href;
 const MAX_AHEAD = SLOTS / 2;
 /** How long an open waits for a layout the worker is building. */
 const WAIT_BUILDING_MS = 2;
-/**
- * A worker given no job for this long is stopped, returning its heap and
- * store connection (some 20 MiB); the next open that wants one starts another.
- */
-export const IDLE_STOP_MS = 30_000;
 /**
  * Backing fds the worker handed over, kept for the opens that come next;
  * beyond this many the oldest is closed (its open opens the file itself).
@@ -81,21 +77,18 @@ export interface SynthAheadOptions {
 export class SynthAhead {
   #worker: Worker | null = null;
   #port: MessagePort | null = null;
-  // The memory shared with one worker. A stopped worker may run on for a
-  // moment after terminate(), so the next one gets fresh buffers, never these.
-  #states!: Int32Array;
-  #ctrl!: Int32Array;
-  #positions!: BigInt64Array;
-  #ring!: Uint8Array;
-  #ringWords!: Uint32Array;
+  // The memory shared with the worker.
+  readonly #states: Int32Array;
+  readonly #ctrl: Int32Array;
+  readonly #positions: BigInt64Array;
+  readonly #ring: Uint8Array;
+  readonly #ringWords: Uint32Array;
   /** Ring bytes taken in (monotonic). */
   #consumed = 0;
   /** trackId → seq of a job submitted and neither taken in nor taken back. */
   readonly #pending = new Map<number, number>();
   #nextSeq = 0;
   #closed = false;
-  /** When jobs were last handed to the worker. */
-  #lastSubmit = 0;
   /** trackId → the backing file the worker opened for it, oldest first. */
   readonly #handed = new Map<number, HandedBacking>();
   /** While closing: records still in the ring only give their fds back. */
@@ -112,9 +105,6 @@ export class SynthAhead {
   dropped = 0;
   /** Jobs `settle` found failed by the worker (left to the open path). */
   failedSeen = 0;
-  /** Workers started / stopped for being idle. */
-  started = 0;
-  idleStops = 0;
 
   constructor(
     readonly resolver: Resolver,
@@ -123,18 +113,32 @@ export class SynthAhead {
   ) {
     const bytes = options.ringBytes ?? RING_BYTES;
     if (bytes % 4 !== 0 || bytes < 1024) throw new RangeError(`ring of ${bytes} bytes`);
-    this.#freshMemory();
-  }
-
-  #freshMemory(): void {
     this.#states = new Int32Array(new SharedArrayBuffer(SLOTS * 4));
     this.#ctrl = new Int32Array(new SharedArrayBuffer(CTRL_INTS * 4));
     this.#positions = new BigInt64Array(new SharedArrayBuffer(16));
-    this.#ring = new Uint8Array(new SharedArrayBuffer(this.options.ringBytes ?? RING_BYTES));
+    this.#ring = new Uint8Array(new SharedArrayBuffer(bytes));
     this.#ringWords = new Uint32Array(this.#ring.buffer);
-    this.#consumed = 0;
-    this.#nextSeq = 0;
-    this.#pending.clear();
+  }
+
+  /**
+   * Start the worker now (it otherwise starts with the first job) and settle
+   * once it has loaded and opened its store: true, or false when it failed
+   * or took longer than `timeoutMs` (it goes on starting then). The worker
+   * then stays until `close`: its fixed cost (a second JavaScript runtime and
+   * store connection, docs/tuning.md) is paid once, at mount, not by each scan.
+   */
+  async start(timeoutMs = 10_000): Promise<boolean> {
+    if (this.#closed) return false;
+    this.#start();
+    const until = performance.now() + timeoutMs;
+    // A worker that fails to start closes this (its error handler).
+    while (
+      !this.#closed && Atomics.load(this.#ctrl, CTRL_READY) !== WORKER_READY &&
+      performance.now() < until
+    ) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return !this.#closed && Atomics.load(this.#ctrl, CTRL_READY) === WORKER_READY;
   }
 
   /** True while a worker runs. */
@@ -171,7 +175,6 @@ export class SynthAhead {
       port: channel.port2,
     };
     worker.postMessage(init, [channel.port2]);
-    this.started++;
     this.#worker = worker;
     this.#port = channel.port1;
     return channel.port1;
@@ -201,7 +204,6 @@ export class SynthAhead {
     }
     if (jobs.length > 0) {
       this.#start().postMessage({ jobs });
-      this.#lastSubmit = performance.now();
     }
   }
 
@@ -253,42 +255,14 @@ export class SynthAhead {
       }
       if (jobs.length > 0) {
         this.#start().postMessage({ jobs, sizes: true } satisfies SynthJobs);
-        this.#lastSubmit = performance.now();
       }
       if (this.#warm === null) return;
     }
   }
 
-  /**
-   * Stop the worker if it has been given no job for IDLE_STOP_MS (called
-   * from the mount's poll timer): what it finished is taken in first.
-   */
-  stopIfIdle(now = performance.now()): boolean {
-    if (this.#warm !== null) {
-      // Sizing ahead: take in what is done and keep the worker fed.
-      this.drain();
-      return false;
-    }
-    if (this.#port === null || now - this.#lastSubmit < IDLE_STOP_MS) return false;
-    this.drain();
-    this.#stopWorker(true);
-    this.#freshMemory();
-    this.#closeHanded();
-    this.idleStops++;
-    return true;
-  }
-
-  /**
-   * `graceful`: ask the worker to close its store and end (it does between
-   * jobs), as an idle worker is stopped for good in a long-running mount;
-   * otherwise (the library closing) terminate it, whatever it is doing,
-   * even starting up.
-   */
-  #stopWorker(graceful: boolean): void {
-    if (graceful) this.#port?.postMessage({ stop: true } satisfies SynthStop);
-    else this.#worker?.terminate();
-    this.#port = null;
-    this.#worker = null;
+  /** While the worker sizes ahead, take in what it finished and keep it fed (the poll timer). */
+  keepFed(): void {
+    if (this.#warm !== null) this.drain();
   }
 
   /** Forget jobs the worker has passed without a result (failed: no open took them back). */
@@ -458,7 +432,10 @@ export class SynthAhead {
     if (this.#closed) return;
     this.#closed = true;
     this.#warm = null;
-    this.#stopWorker(false);
+    // Whatever it is doing, even starting up.
+    this.#worker?.terminate();
+    this.#worker = null;
+    this.#port = null;
     this.#pending.clear();
     // Records the worker wrote and nobody took in hold fds too.
     this.drainFds();

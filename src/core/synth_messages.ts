@@ -38,6 +38,9 @@ export const FAILED = 5;
 
 /** Int32 index into the control array: jobs the worker has passed (seq + 1 of the last). */
 export const CTRL_PROGRESS = 0;
+/** Int32 index into the control array: WORKER_READY once the worker has its store open. */
+export const CTRL_READY = 1;
+export const WORKER_READY = 1;
 export const CTRL_INTS = 4;
 /** BigInt64 indexes into the ring positions (monotonic byte counts). */
 export const WRITTEN = 0;
@@ -71,14 +74,6 @@ export interface SynthJobs {
 export interface SizeResult {
   seq: number;
   sized: BuiltRowState & { trackId: number; size: number };
-}
-
-/**
- * Stop: the worker closes its store connection and ends itself (a
- * terminated worker would leave that connection's descriptors open).
- */
-export interface SynthStop {
-  stop: true;
 }
 
 /** An inline segment whose bytes follow the record's head at [at, at + length). */

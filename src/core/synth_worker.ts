@@ -25,6 +25,7 @@ import {
   BUILDING,
   CONSUMED,
   CTRL_PROGRESS,
+  CTRL_READY,
   DONE,
   FAILED,
   QUEUED,
@@ -33,9 +34,9 @@ import {
   SLOTS,
   type SynthJobs,
   type SynthResult,
-  type SynthStop,
   type SynthWorkerInit,
   type WireSegment,
+  WORKER_READY,
   WRAP,
   WRITTEN,
 } from "./synth_messages.ts";
@@ -64,20 +65,15 @@ self.onmessage = (ev: MessageEvent<SynthWorkerInit>) => {
   // and took 0.3-0.7 s longer.
   // The serving thread has the store open and checked it; opening the file
   // here outside SQLite would drop that connection's locks (store/open.ts).
+  // Failing, the worker ends with an error, which stops build-ahead.
   store = openStore(init.dbPath, { mode: "ro", foreignKeyCheck: false, openElsewhere: true });
   access = backingAccess(init.dbPath, init.libraryRoots);
-  states = new Int32Array(init.states);
   ctrl = new Int32Array(init.ctrl);
+  states = new Int32Array(init.states);
   positions = new BigInt64Array(init.positions);
   ring = new Uint8Array(init.ring);
   ringWords = new Uint32Array(init.ring);
-  init.port.onmessage = (m: MessageEvent<SynthJobs | SynthStop>) => {
-    if ("stop" in m.data) {
-      store.close();
-      init.port.close();
-      self.close();
-      return;
-    }
+  init.port.onmessage = (m: MessageEvent<SynthJobs>) => {
     const { jobs, sizes = false } = m.data;
     // The first jobs' rows alone, then the rest's in one batch.
     const cut = Math.min(jobs.length, FIRST_CHUNK * 2);
@@ -85,6 +81,7 @@ self.onmessage = (ev: MessageEvent<SynthWorkerInit>) => {
     if (cut < jobs.length) run(jobs.slice(cut), sizes);
   };
   self.onmessage = null;
+  Atomics.store(ctrl, CTRL_READY, WORKER_READY);
 };
 
 function run(jobs: number[], sizes: boolean): void {

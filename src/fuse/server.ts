@@ -82,6 +82,11 @@ export interface ServeResult {
 const YIELD_EVERY_MS = 50;
 const IDLE_POLL_MS = 1000;
 /**
+ * At most this often, after requests were answered, the C allocator's free
+ * pages go back to the system (docs/tuning.md, "Memory").
+ */
+const TRIM_EVERY_MS = 1000;
+/**
  * Before the async wait, spin on a zero-timeout poll this long, then block
  * in poll this long (see `requestReady`).
  */
@@ -184,7 +189,19 @@ export async function serve(
   if (options.signal?.aborted) stop();
   options.signal?.addEventListener("abort", stop, { once: true });
   const pollEvery = Math.max(options.pollIntervalMs ?? LIBRARY_POLL_MS, 100);
-  const pollTimer = setInterval(() => d.poll(), pollEvery);
+  let handled = 0;
+  let handledAtTrim = 0;
+  let trimmedAt = performance.now();
+  const pollTimer = setInterval(() => {
+    d.poll();
+    const now = performance.now();
+    if (handled === handledAtTrim || now - trimmedAt < TRIM_EVERY_MS) return;
+    handledAtTrim = handled;
+    libc.trimMalloc();
+    trimmedAt = performance.now();
+    d.stats.mallocTrims++;
+    d.stats.mallocTrimSeconds += (trimmedAt - now) / 1000;
+  }, pollEvery);
 
   libc.fcntl(fd, libc.F_SETFL, libc.fcntl(fd, libc.F_GETFL, 0) | libc.O_NONBLOCK);
   const buf = new Uint8Array(Math.max(FUSE_MIN_READ_BUFFER, 256 * 1024));
@@ -224,6 +241,7 @@ export async function serve(
       }
       if (n < IN_HEADER_SIZE) continue;
       d.handle(buf, view, n);
+      handled++;
       if (Date.now() - lastYield >= YIELD_EVERY_MS) {
         await new Promise((r) => setTimeout(r, 0));
         lastYield = Date.now();

@@ -21,6 +21,9 @@ export class ServerStats {
   passthroughOpens = 0;
   inlineReads = 0;
   offloadedReads = 0;
+  /** malloc_trim calls, and the seconds they held the serving thread. */
+  mallocTrims = 0;
+  mallocTrimSeconds = 0;
   pool: () => IoPoolStats = () => ({ workers: 0, active: 0, queued: 0, inflight: 0 });
 }
 
@@ -75,6 +78,12 @@ export function serverSamples(
     ),
     c("musefs_reads_inline_total", "Reads answered on the main thread.", stats.inlineReads),
     c("musefs_reads_offloaded_total", "Reads handed to an I/O worker.", stats.offloadedReads),
+    c("musefs_malloc_trims_total", "Free allocator pages handed back.", stats.mallocTrims),
+    c(
+      "musefs_malloc_trim_seconds_total",
+      "Seconds the serving thread spent handing them back.",
+      stats.mallocTrimSeconds,
+    ),
   ];
   const rss = residentBytes();
   if (rss !== null) out.push(g("musefs_process_resident_bytes", "Resident set size.", rss));

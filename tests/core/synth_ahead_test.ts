@@ -5,12 +5,7 @@
 
 import assert from "node:assert/strict";
 import { type MusefsLibrary, openLibrary } from "../../src/core/library.ts";
-import {
-  IDLE_STOP_MS,
-  MAX_HANDED_FDS,
-  SynthAhead,
-  type SynthAheadOptions,
-} from "../../src/core/synth_ahead.ts";
+import { MAX_HANDED_FDS, SynthAhead, type SynthAheadOptions } from "../../src/core/synth_ahead.ts";
 import { closing } from "../scratch.ts";
 import { expectedBytes, fixtureStore, readAll } from "./ingest.ts";
 
@@ -115,33 +110,48 @@ Deno.test("results wrap around a small ring, and a full ring leaves files to the
   assert.ok(ahead.failedSeen > 0, "some jobs found the ring full or too small");
 });
 
-Deno.test("an idle worker is stopped, and the next jobs start a fresh one that serves exact bytes", async () => {
+Deno.test("a worker started with the library is up before the first job, stays, and serves exact bytes", async () => {
   using t = await fixtureStore();
-  using lib = closing(openLibrary(t.db, { pollIntervalMs: 0, sizeIndex: null, speculate: true }));
+  using lib = closing(
+    openLibrary(t.db, { pollIntervalMs: 0, sizeIndex: null, speculate: true, startWorker: true }),
+  );
   const ahead = lib.ahead!;
-  const ids = [...t.tracks.values()].map((x) => x.id);
-  const half = Math.ceil(ids.length / 2);
   const gauge = (name: string) => lib.metrics().find((s) => s.name === name)?.value;
-  assert.equal(ahead.running, false, "no worker before the first job");
-  ahead.submit(ids.slice(0, half));
+  await lib.ready();
+  assert.equal(ahead.running, true, "running before any job");
+  assert.equal(await ahead.start(), true, "its store is open");
+  const ids = [...t.tracks.values()].map((x) => x.id);
+  ahead.submit(ids);
   await ahead.settle();
-  assert.equal(ahead.running, true);
+  assert.equal(ahead.adopted, ids.length, "every layout taken in");
+  // Polls (the mount's timer) leave it running: it stays for the library's life.
+  for (let i = 0; i < 3; i++) lib.poll();
   assert.equal(gauge("musefs_synth_ahead_worker_running"), 1);
-  assert.equal(ahead.stopIfIdle(), false, "not idle yet");
-  assert.equal(ahead.stopIfIdle(performance.now() + IDLE_STOP_MS + 1), true);
-  assert.equal(ahead.running, false);
-  assert.equal(gauge("musefs_synth_ahead_worker_running"), 0);
-  assert.equal(gauge("musefs_synth_ahead_idle_stops_total"), 1);
-  // A second worker, on fresh shared memory, builds the rest.
-  ahead.submit(ids.slice(half));
-  await ahead.settle();
-  assert.equal(ahead.started, 2);
-  assert.equal(ahead.adopted, ids.length, "both workers' layouts taken in");
   for (const [name, { id }] of t.tracks) {
-    assert.ok(lib.resolver.headers.peek(id) !== undefined, `${name}: taken in`);
     const ino = lib.tree.inodeOfTrack(id)!;
     assert.deepEqual(readAll(lib, ino), expectedBytes(t.store, id), `${name}: served bytes`);
   }
+  lib.close();
+  assert.equal(ahead.running, false);
+  assert.equal(await ahead.start(), false, "a closed library starts no worker");
+});
+
+Deno.test("a worker that cannot open the store fails its start, and files are built on open", async () => {
+  using t = await fixtureStore();
+  using lib = closing(openLibrary(t.db, { pollIntervalMs: 0, sizeIndex: null, speculate: false }));
+  const warnings: string[] = [];
+  const ahead = new SynthAhead(lib.resolver, {
+    dbPath: `${t.db}.missing`,
+    mode: "synthesis",
+    id3Version: 4,
+    libraryRoots: [],
+  }, { warn: (m) => warnings.push(m) });
+  assert.equal(await ahead.start(), false);
+  assert.equal(ahead.running, false, "closed after its failure");
+  assert.match(warnings.join("\n"), /the worker that builds files ahead failed/);
+  ahead.submit([...t.tracks.values()].map((x) => x.id));
+  assert.equal(ahead.pending, 0, "no job goes to a failed worker");
+  ahead.close();
 });
 
 Deno.test("the files the worker opened serve the opens after it, and none is left open", async () => {
