@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import {
+  eventually,
   listFiles,
   metricOrNull,
   noFuse,
@@ -123,6 +124,39 @@ Deno.test({
         rss > measured / 2 && rss < measured * 2,
         `reported ${rss} B, /proc/${m.child.pid}/status says ${measured} B`,
       );
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "shipped flags: a synthesis mount has its build-ahead worker up when mounted, and trims the allocator after requests",
+  ignore: noFuse,
+  async fn() {
+    await using lib = await scannedLibrary("musefs-shipped-");
+    const mnt = `${lib.base}/mnt`;
+    const metrics = async () => await Deno.readTextFile(`${mnt}/.musefs-metrics/metrics`);
+    await withMount(lib.db, mnt, ["--expose-metrics"], async () => {
+      // Up before any file was asked for: it started with the mount.
+      const first = await metrics();
+      assert.equal(metricOrNull(first, "musefs_synth_ahead_worker_running"), 1, first);
+      assert.equal(metricOrNull(first, "musefs_synth_ahead_adopted_total"), 0, first);
+      const files = await listFiles(mnt);
+      assert.ok(files.length > 0);
+      const read = await sh(`cd ${q(mnt)} && cat ${files.map(q).join(" ")} > /dev/null`);
+      assert.equal(read.code, 0, read.stderr);
+      let text = "";
+      const trimmed = await eventually(async () => {
+        text = await metrics();
+        return metricOrNull(text, "musefs_malloc_trims_total")! >= 1;
+      }, 5000);
+      assert.ok(trimmed, `no trim within 5 s of the reads:\n${text}`);
+      assert.ok(metricOrNull(text, "musefs_malloc_trim_seconds_total")! > 0, text);
+      assert.equal(metricOrNull(text, "musefs_synth_ahead_worker_running"), 1, "it stays");
+    });
+    await withMount(lib.db, mnt, ["--expose-metrics", "--build-ahead", "false"], async () => {
+      const text = await metrics();
+      assert.equal(metricOrNull(text, "musefs_synth_ahead_worker_running"), 0, text);
     });
   },
 });
