@@ -190,7 +190,7 @@ export async function runMount(
     await library.ready();
     // The worker has an allocator arena of its own by now: it allocates as
     // busily as the serving thread, and the two contending for one arena's
-    // lock cost a first read pass 5-10% more CPU. The threads started from
+    // lock made a first read pass cost more CPU. The threads started from
     // here on (I/O workers) share an arena, so their garbage goes back to
     // one the next allocation of any of them reuses (docs/tuning.md, "Memory").
     const { limitMallocArenas } = await import("../../ffi/libc.ts");

@@ -256,7 +256,8 @@ export const mountSpec = {
     buildAhead: valueFlag(
       "build-ahead",
       "Build the headers of the files a scanner is about to open on a second thread, so a " +
-        "media server's first read of every file waits less; the worker starts with the mount and stays, about 20 MiB (docs/tuning.md).",
+        "media server's first read of every file waits less; the worker starts with the mount and " +
+        "stays, about 20 MiB (docs/tuning.md).",
       {
         parse: parseBoolish,
         default: (): boolean => LIB.buildAhead,
