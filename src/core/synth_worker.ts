@@ -68,8 +68,8 @@ self.onmessage = (ev: MessageEvent<SynthWorkerInit>) => {
   // Failing, the worker ends with an error, which stops build-ahead.
   store = openStore(init.dbPath, { mode: "ro", foreignKeyCheck: false, openElsewhere: true });
   access = backingAccess(init.dbPath, init.libraryRoots);
-  ctrl = new Int32Array(init.ctrl);
   states = new Int32Array(init.states);
+  ctrl = new Int32Array(init.ctrl);
   positions = new BigInt64Array(init.positions);
   ring = new Uint8Array(init.ring);
   ringWords = new Uint32Array(init.ring);
@@ -217,11 +217,7 @@ function build(seq: number, rows: SynthRows): boolean {
     }
     const result: SynthResult = {
       seq,
-      file: {
-        ...file,
-        stamp: file.stamp,
-        layout: { size: file.layout.size, segments },
-      },
+      file: { ...file, layout: { size: file.layout.size, segments } },
       geometryChecked,
       backing: opened,
     };
