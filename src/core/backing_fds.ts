@@ -12,14 +12,17 @@
 
 import * as libc from "../../ffi/libc.ts";
 import { FsError } from "./api.ts";
+import { type Linked, RecencyList } from "./recency.ts";
 import { closeBacking, type FdHolder, openBacking, type OpenedBacking } from "./backing.ts";
 import { BackingChangedError } from "./errors.ts";
 import { BackingIoError, type BackingStamp, fstatStamp, sameContent } from "./stamp.ts";
 
 /** One open served file's claim on its backing file. */
-export class BackingFile implements FdHolder {
-  /** The open fd, or -1 while evicted. */
+export class BackingFile implements FdHolder, Linked<BackingFile> {
+  /** The open fd, or -1 while evicted (then it is not in the open list). */
   fd: number;
+  older: BackingFile | null = null;
+  newer: BackingFile | null = null;
   constructor(
     readonly path: string,
     opened: OpenedBacking,
@@ -67,7 +70,8 @@ function softLimit(): number {
 
 export class BackingFds {
   /** Files with an open fd, least recently used first. */
-  readonly #open = new Set<BackingFile>();
+  readonly #open = new RecencyList<BackingFile>();
+  /** Open handles per user (a user whose last handle closed stays, at 0). */
   readonly #perUser = new Map<number, number>();
   #handles = 0;
   #soft = -1;
@@ -128,8 +132,7 @@ export class BackingFds {
   /** A handle of `uid` closed. */
   leave(uid: number): void {
     const mine = this.#perUser.get(uid) ?? 0;
-    if (mine <= 1) this.#perUser.delete(uid);
-    else this.#perUser.set(uid, mine - 1);
+    this.#perUser.set(uid, Math.max(0, mine - 1));
     if (this.#handles > 0) this.#handles--;
   }
 
@@ -137,15 +140,14 @@ export class BackingFds {
   adopt(path: string, opened: OpenedBacking): BackingFile {
     const f = new BackingFile(path, opened);
     this.#evictTo(this.cap - 1);
-    this.#open.add(f);
+    this.#open.push(f);
     return f;
   }
 
   /** `f`'s fd, reopened (and checked to be the same file, unchanged) if it was evicted. */
   acquire(f: BackingFile): number {
     if (f.fd >= 0) {
-      this.#open.delete(f);
-      this.#open.add(f);
+      this.#open.touch(f);
       return f.fd;
     }
     this.#evictTo(this.cap - 1);
@@ -158,7 +160,7 @@ export class BackingFds {
       throw new BackingChangedError(f.path, "replaced or rewritten while its fd was evicted");
     }
     f.fd = opened.fd;
-    this.#open.add(f);
+    this.#open.push(f);
     return f.fd;
   }
 
@@ -177,7 +179,7 @@ export class BackingFds {
   /** The handle is closing: close its fd (deferred while an I/O worker reads it). */
   release(f: BackingFile): void {
     if (f.fd < 0) return;
-    this.#open.delete(f);
+    this.#open.unlink(f);
     closeBacking(f.fd);
     f.fd = -1;
   }
@@ -194,9 +196,9 @@ export class BackingFds {
   }
 
   #evictTo(n: number): void {
-    for (const f of this.#open) {
-      if (this.#open.size <= Math.max(0, n)) break;
-      this.#open.delete(f);
+    while (this.#open.size > Math.max(0, n)) {
+      const f = this.#open.oldest!;
+      this.#open.unlink(f);
       closeBacking(f.fd);
       f.fd = -1;
       this.evictions++;

@@ -47,6 +47,7 @@ import { MAX_HANDED_FDS, SynthAhead } from "./synth_ahead.ts";
 import { tracksAfter, tracksInWalkOrder } from "./walk_order.ts";
 import { Template } from "./template.ts";
 import { VirtualTree } from "./tree.ts";
+import { SlotTable } from "./slots.ts";
 
 /** At most this many directory listings are held for open directory handles. */
 export const MAX_DIR_SNAPSHOTS = 1024;
@@ -110,14 +111,14 @@ export class MusefsLibrary implements Library {
   #warmStarted = false;
   readonly #poll: Store;
   readonly #serve: Store;
-  readonly #handles = new Map<number, Handle>();
-  readonly #dirSnapshots = new Map<number, DirEntry[]>();
+  /** Open files under even handles (2 × slot + 2), directory snapshots under odd ones (2 × slot + 1). */
+  readonly #handles = new SlotTable<Handle>();
+  readonly #dirSnapshots = new SlotTable<DirEntry[]>();
   /** Directories whose listing changed since mount → that time (sec, nsec). */
   readonly #dirTimes = new Map<number, [number, number]>();
   readonly mountTime: [number, number];
   /** The store's absolute path, as the `user.musefs.store` attribute answers it. */
   readonly storePath: string;
-  #nextFh = 1;
   #closed = false;
   /** Seconds the last refresh that changed the tree held the serving thread, and the longest. */
   #refreshSeconds = 0;
@@ -325,7 +326,7 @@ export class MusefsLibrary implements Library {
       // that open file still answers, with the version it opened. While the
       // name exists, the kernel's one set of attributes for it is the current
       // version's (new opens must see it).
-      const h = fh === undefined ? undefined : this.#handles.get(fh);
+      const h = fh === undefined ? undefined : this.#handles.get(fileSlot(fh));
       if (h !== undefined) return this.#fileAttr(ino, h.file.layout.size, h.file);
       throw new FsError("ENOENT", `no inode ${ino}`);
     }
@@ -418,19 +419,17 @@ export class MusefsLibrary implements Library {
       this.dirSnapshotRejections++;
       return 0;
     }
-    const fh = this.#nextFh++;
-    this.#dirSnapshots.set(fh, listing);
-    return fh;
+    return 2 * this.#dirSnapshots.add(listing) + 1;
   }
 
   readdir(fh: number, ino: number, offset: number, limit?: number): DirEntry[] {
-    const listing = this.#dirSnapshots.get(fh) ?? this.#listing(ino);
+    const listing = this.#dirSnapshots.get(dirSlot(fh)) ?? this.#listing(ino);
     const end = limit === undefined ? listing.length : Math.min(listing.length, offset + limit);
     return listing.slice(Math.max(0, offset), end);
   }
 
   releasedir(fh: number): void {
-    this.#dirSnapshots.delete(fh);
+    this.#dirSnapshots.remove(dirSlot(fh));
   }
 
   // ---- files ----------------------------------------------------------------
@@ -488,10 +487,8 @@ export class MusefsLibrary implements Library {
         path: file.backingPath,
       },
     };
-    const fh = this.#nextFh++;
-    this.#handles.set(fh, handle);
     return {
-      fh,
+      fh: 2 * this.#handles.add(handle) + 2,
       keepCache: this.options.keepCache && !structureOnly,
       directIo: false,
       passthroughFd: structureOnly ? backing.fd : undefined,
@@ -528,7 +525,7 @@ export class MusefsLibrary implements Library {
 
   read(fh: number, ino: number, offset: number, size: number): ReadPiece[] {
     try {
-      const h = this.#handles.get(fh);
+      const h = this.#handles.get(fileSlot(fh));
       return h === undefined
         ? this.#readStateless(ino, offset, size)
         : this.#readHandle(h, offset, size);
@@ -606,9 +603,8 @@ export class MusefsLibrary implements Library {
   }
 
   release(fh: number): void {
-    const h = this.#handles.get(fh);
+    const h = this.#handles.remove(fileSlot(fh));
     if (h === undefined) return;
-    this.#handles.delete(fh);
     h.window?.close();
     this.fds.release(h.backing);
     this.fds.leave(h.uid);
@@ -794,7 +790,7 @@ export class MusefsLibrary implements Library {
     this.#closed = true;
     this.ahead?.close();
     this.resolver.index?.save(this.#live);
-    for (const fh of [...this.#handles.keys()]) this.release(fh);
+    for (const slot of this.#handles.slots()) this.release(2 * slot + 2);
     this.#dirSnapshots.clear();
     this.#serve.close();
     this.#poll.close();
@@ -816,4 +812,14 @@ function absolutePath(path: string): string {
   } catch {
     return path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
   }
+}
+
+/** The open-file slot of a file handle (even, from 2), or -1. */
+function fileSlot(fh: number | undefined): number {
+  return fh !== undefined && fh >= 2 && fh % 2 === 0 ? (fh - 2) / 2 : -1;
+}
+
+/** The snapshot slot of a directory handle (odd), or -1 (0: listed afresh on each read). */
+function dirSlot(fh: number): number {
+  return fh % 2 === 1 ? (fh - 1) / 2 : -1;
 }

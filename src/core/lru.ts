@@ -1,9 +1,18 @@
 // A least-recently-used map under a byte budget: the header cache (weight =
-// inline header bytes) and the art cache (weight = image bytes). A Map keeps
-// insertion order, so re-inserting on a hit makes the first key the oldest.
+// inline header bytes), the size cache and the art cache (weight = image
+// bytes). A hit reorders the entries' list, not the Map (see recency.ts).
+
+import { type Linked, RecencyList } from "./recency.ts";
+
+interface Entry<K, V> extends Linked<Entry<K, V>> {
+  readonly key: K;
+  value: V;
+  weight: number;
+}
 
 export class WeightedLru<K, V> {
-  readonly #map = new Map<K, { value: V; weight: number }>();
+  readonly #map = new Map<K, Entry<K, V>>();
+  readonly #order = new RecencyList<Entry<K, V>>();
   #weight = 0;
   hits = 0;
   misses = 0;
@@ -17,8 +26,7 @@ export class WeightedLru<K, V> {
       return undefined;
     }
     this.hits++;
-    this.#map.delete(key);
-    this.#map.set(key, e);
+    this.#order.touch(e);
     return e.value;
   }
 
@@ -29,38 +37,49 @@ export class WeightedLru<K, V> {
 
   /** Insert (weight at least 1); an entry heavier than the whole budget is not kept. */
   set(key: K, value: V, weight: number): void {
-    this.delete(key);
     const w = Math.max(1, weight);
-    if (w > this.budget) return;
-    this.#map.set(key, { value, weight: w });
-    this.#weight += w;
-    for (const [k, e] of this.#map) {
-      if (this.#weight <= this.budget) break;
-      this.#map.delete(k);
-      this.#weight -= e.weight;
+    const e = this.#map.get(key);
+    if (w > this.budget) {
+      if (e !== undefined) this.#remove(e);
+      return;
+    }
+    if (e !== undefined) {
+      // Replaced in place: the Map is not touched.
+      this.#weight += w - e.weight;
+      e.value = value;
+      e.weight = w;
+      this.#order.touch(e);
+    } else {
+      const added: Entry<K, V> = { key, value, weight: w, older: null, newer: null };
+      this.#map.set(key, added);
+      this.#order.push(added);
+      this.#weight += w;
+    }
+    for (let old = this.#order.oldest; this.#weight > this.budget && old !== null;) {
+      this.#remove(old);
+      old = this.#order.oldest;
     }
   }
 
   delete(key: K): boolean {
     const e = this.#map.get(key);
     if (e === undefined) return false;
-    this.#map.delete(key);
-    this.#weight -= e.weight;
+    this.#remove(e);
     return true;
   }
 
   /** Keep only the entries whose key passes `keep`. */
   retain(keep: (key: K) => boolean): void {
-    for (const [k, e] of this.#map) {
-      if (!keep(k)) {
-        this.#map.delete(k);
-        this.#weight -= e.weight;
-      }
+    for (let e = this.#order.oldest; e !== null;) {
+      const next = e.newer;
+      if (!keep(e.key)) this.#remove(e);
+      e = next;
     }
   }
 
   clear(): void {
     this.#map.clear();
+    this.#order.clear();
     this.#weight = 0;
   }
 
@@ -70,5 +89,11 @@ export class WeightedLru<K, V> {
 
   get weight(): number {
     return this.#weight;
+  }
+
+  #remove(e: Entry<K, V>): void {
+    this.#map.delete(e.key);
+    this.#order.unlink(e);
+    this.#weight -= e.weight;
   }
 }

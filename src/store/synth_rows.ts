@@ -58,8 +58,8 @@ export function readSynthRows(store: Store, ids: readonly number[]): Map<number,
       `SELECT ${TRACK_COLUMNS} FROM tracks WHERE id IN ${IDS}`,
       list,
     );
-    for (const raw of tracks) {
-      const row = toTrack(store, raw);
+    for (let i = 0; i < tracks.length; i++) {
+      const row = toTrack(store, tracks[i]);
       out.set(row.id, { row, tags: [], binaryTags: [], art: [], structural: [] });
     }
     if (out.size === 0) return out;
@@ -71,8 +71,11 @@ export function readSynthRows(store: Store, ids: readonly number[]): Map<number,
       list,
     );
     if (text.length > cap) return null;
-    for (const [t, key, value, ordinal] of text) {
-      out.get(t)?.tags.push(checkedTagOf(store, t, key, value, ordinal));
+    // Indexed loops: destructuring each row through the iterator protocol
+    // allocated an iterator result per column (the bulk of a batch's garbage).
+    for (let i = 0; i < text.length; i++) {
+      const r = text[i];
+      out.get(r[0])?.tags.push(checkedTagOf(store, r[0], r[1], r[2], r[3]));
     }
     const binary = store.all<RawBinaryTag & { t: number }>(
       `SELECT track_id AS t, ${BINARY_TAG_COLUMNS} FROM tags
@@ -81,8 +84,8 @@ export function readSynthRows(store: Store, ids: readonly number[]): Map<number,
       list,
     );
     if (binary.length > cap) return null;
-    for (const r of binary) {
-      const { t, ...ref } = r;
+    for (let i = 0; i < binary.length; i++) {
+      const { t, ...ref } = binary[i];
       out.get(t)?.binaryTags.push(checkedBinaryTag(store, t, ref));
     }
     const art = store.all<RawTrackArt & { t: number }>(
@@ -91,8 +94,14 @@ export function readSynthRows(store: Store, ids: readonly number[]): Map<number,
       list,
     );
     if (art.length > cap) return null;
-    for (const r of art) out.get(r.t)?.art.push(checkedTrackArt(store, r.t, r));
-    const flac = [...out.values()].filter((s) => s.row.format === "flac").map((s) => s.row.id);
+    for (let i = 0; i < art.length; i++) {
+      const r = art[i];
+      out.get(r.t)?.art.push(checkedTrackArt(store, r.t, r));
+    }
+    const flac: number[] = [];
+    out.forEach((s) => {
+      if (s.row.format === "flac") flac.push(s.row.id);
+    });
     if (flac.length > 0) {
       const blocks = store.all<RawStructuralBlock & { t: number }>(
         `SELECT track_id AS t, ${STRUCTURAL_COLUMNS} FROM structural_blocks
@@ -101,7 +110,10 @@ export function readSynthRows(store: Store, ids: readonly number[]): Map<number,
         JSON.stringify(flac),
       );
       if (blocks.length > flac.length * BATCH_ROWS_PER_TRACK) return null;
-      for (const r of blocks) out.get(r.t)?.structural.push(checkedBlock(store, r.t, r));
+      for (let i = 0; i < blocks.length; i++) {
+        const r = blocks[i];
+        out.get(r.t)?.structural.push(checkedBlock(store, r.t, r));
+      }
     }
     return out;
   });
