@@ -8,7 +8,7 @@
 // until a function is called (commands that need no native call never
 // load libc).
 
-import { cstr } from "./cstr.ts";
+import { cstr, cstrScratch } from "./cstr.ts";
 
 export class ErrnoError extends Error {
   override readonly name = "ErrnoError";
@@ -139,7 +139,8 @@ export const O_NOFOLLOW = Deno.build.arch === "aarch64" ? 0o100000 : 0o400000;
 export const O_CLOEXEC = 0o2000000;
 
 export function open(path: string, flags: number, mode = 0): number {
-  return check(`open ${path}`, libc().open(cstr(path), flags, mode));
+  const fd = libc().open(cstrScratch(path), flags, mode);
+  return fd >= 0 ? fd : check(`open ${path}`, fd);
 }
 
 /** open(2) of a path given as raw bytes (a name that is not valid UTF-8), shown as `shown`. */

@@ -12,7 +12,7 @@
 // The scanner records stamps and the mount checks them through these same
 // functions, so stored and observed stamps agree in precision.
 
-import { cstr } from "./cstr.ts";
+import { cstr, cstrScratch } from "./cstr.ts";
 import * as fs from "node:fs";
 import * as libc from "./libc.ts";
 import { LossyPathError, maybeLossy, rawPath } from "./lossy_path.ts";
@@ -107,7 +107,7 @@ export function statStamp(path: string): BackingStamp {
   const n = loadNative();
   if (n) {
     try {
-      return nativeStat(n, AT_FDCWD, cstr(path), 0, path);
+      return nativeStat(n, AT_FDCWD, cstrScratch(path), 0, path);
     } catch (e) {
       if (!(e instanceof BackingIoError && e.code === "ENOENT" && maybeLossy(path))) throw e;
     }

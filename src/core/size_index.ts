@@ -45,14 +45,46 @@ export const SAVE_SETTLE_MS = 5000;
 
 /** Two independent 32-bit string hashes (FNV-1a and a multiplicative mix): one 64-bit key. */
 export function hash64(text: string): [number, number] {
-  let a = 0x811c9dc5;
-  let b = 0x9747b28c;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995);
-    b ^= b >>> 15;
-  }
+  hashStart();
+  hashChars(text);
+  return hashEnd();
+}
+
+// The running state of hash64, fed piece by piece (`keyOf` hashes its fields
+// without joining them into one string first; the same characters give the
+// same key).
+let ha = 0;
+let hb = 0;
+const digits = new Uint8Array(24);
+
+function hashStart(): void {
+  ha = 0x811c9dc5;
+  hb = 0x9747b28c;
+}
+
+function hashChar(c: number): void {
+  ha = Math.imul(ha ^ c, 0x01000193);
+  hb = Math.imul(hb ^ c, 0x5bd1e995);
+  hb ^= hb >>> 15;
+}
+
+function hashChars(text: string): void {
+  for (let i = 0; i < text.length; i++) hashChar(text.charCodeAt(i));
+}
+
+/** The characters of `${n}`. */
+function hashNumber(n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) return hashChars(String(n));
+  let at = digits.length;
+  do {
+    digits[--at] = 48 + (n % 10);
+    n = Math.floor(n / 10);
+  } while (n > 0);
+  for (; at < digits.length; at++) hashChar(digits[at]);
+}
+
+function hashEnd(): [number, number] {
+  let a = ha, b = hb;
   a ^= a >>> 16;
   a = Math.imul(a, 0x85ebca6b);
   a ^= a >>> 13;
@@ -95,10 +127,28 @@ function keyOf(
   mtimeNs: bigint,
   ctimeNs: bigint,
 ): [number, number] {
-  return hash64(
-    `${r.contentVersion}|${r.updatedAt}|${r.format}|${r.audioOffset}|${r.audioLength}|` +
-      `${size}|${mtimeNs}|${ctimeNs}|${r.backingPath}`,
-  );
+  // hash64(`${contentVersion}|${updatedAt}|${format}|${audioOffset}|${audioLength}|` +
+  //   `${size}|${mtimeNs}|${ctimeNs}|${backingPath}`), without building that string.
+  const BAR = 0x7c;
+  hashStart();
+  hashNumber(r.contentVersion);
+  hashChar(BAR);
+  hashNumber(r.updatedAt);
+  hashChar(BAR);
+  hashChars(r.format);
+  hashChar(BAR);
+  hashNumber(r.audioOffset);
+  hashChar(BAR);
+  hashNumber(r.audioLength);
+  hashChar(BAR);
+  hashNumber(size);
+  hashChar(BAR);
+  hashChars(mtimeNs.toString());
+  hashChar(BAR);
+  hashChars(ctimeNs.toString());
+  hashChar(BAR);
+  hashChars(r.backingPath);
+  return hashEnd();
 }
 
 /** What the sizes depend on besides a track's rows; part of the file header. */

@@ -65,6 +65,9 @@ export class WireWriter {
   }
 }
 
+/** Longest string `str` builds from its bytes directly (one argument per byte). */
+const ASCII_DIRECT_MAX = 4096;
+
 /** Reads a record head from the ring, field by field. */
 export class WireReader {
   #at: number;
@@ -85,9 +88,15 @@ export class WireReader {
   }
   str(): string {
     const n = this.#view.getUint32(this.#at, true);
-    const s = decoder.decode(this.bytes.subarray(this.#at + 4, this.#at + 4 + n));
-    this.#at += 4 + n;
-    return s;
+    const start = this.#at + 4;
+    this.#at = start + n;
+    const bytes = this.bytes;
+    // ASCII (most paths) straight from the shared bytes: decoding a shared
+    // buffer copies it into a fresh one first.
+    let ascii = n <= ASCII_DIRECT_MAX;
+    for (let i = start; ascii && i < start + n; i++) ascii = bytes[i] < 0x80;
+    if (ascii) return String.fromCharCode.apply(null, bytes.subarray(start, start + n) as never);
+    return decoder.decode(bytes.subarray(start, start + n));
   }
   stamp(): BackingStamp {
     return { size: this.num(), mtimeNs: this.big(), ctimeNs: this.big() };

@@ -5,7 +5,14 @@
 
 import assert from "node:assert/strict";
 import { openLibrary } from "../../src/core/library.ts";
-import { SizeIndex, sizeKey, sizeVariant } from "../../src/core/size_index.ts";
+import {
+  hash64,
+  SizeIndex,
+  sizeKey,
+  sizeKeyOfBuilt,
+  sizeVariant,
+} from "../../src/core/size_index.ts";
+import type { TrackRow } from "../../src/store/mod.ts";
 import { getTrack } from "../../src/store/mod.ts";
 import { closing, scratchDir } from "../scratch.ts";
 import { expectedBytes, fixtureStore, readAll, restamp } from "./ingest.ts";
@@ -17,6 +24,55 @@ function warnings(): { warn(message: string): void; said: string[] } {
   const said: string[] = [];
   return { warn: (m) => said.push(m), said };
 }
+
+Deno.test("a size key is the hash of the row state's fields joined by |, however large the values", () => {
+  // Keys are stored in index files: a build that computed them differently would miss every entry.
+  const rows: TrackRow[] = [];
+  const paths = ["/m/a.flac", "/m/Ünïcödé/é 😀.mp3", "", "/x|y/z"];
+  for (let i = 0; i < 40; i++) {
+    rows.push({
+      id: i + 1,
+      backingPath: paths[i % paths.length],
+      format: (["flac", "mp3", "m4a", "opus"] as const)[i % 4],
+      audioOffset: [0, 7, 123_456_789, 2 ** 53 - 1][i % 4],
+      audioLength: [0, 1, 10 ** 15, 4096][(i >> 1) % 4],
+      backingSize: [0, 9, 2 ** 40 + 3, 2 ** 53 - 1][(i >> 2) % 4],
+      backingMtimeNs: [0n, 1_733_000_000_123_456_789n, 9_223_372_036_854_775_807n][i % 3],
+      backingCtimeNs: [5n, 1_700_000_000_000_000_000n][i % 2],
+      contentVersion: [0, 1, 99, 2 ** 31][i % 4],
+      updatedAt: [0, 1_733_000_000, -5, 1.5][(i >> 3) % 4],
+      fingerprint: null,
+      contentHash: null,
+    });
+  }
+  for (const r of rows) {
+    const joined = `${r.contentVersion}|${r.updatedAt}|${r.format}|${r.audioOffset}|` +
+      `${r.audioLength}|${r.backingSize}|${r.backingMtimeNs}|${r.backingCtimeNs}|${r.backingPath}`;
+    assert.deepEqual(sizeKey(r), hash64(joined), joined);
+    const built = {
+      ...r,
+      stamp: { size: r.backingSize, mtimeNs: r.backingMtimeNs, ctimeNs: r.backingCtimeNs },
+    };
+    assert.deepEqual(sizeKeyOfBuilt(built), hash64(joined), `built ${joined}`);
+  }
+  // And the hash itself, pinned to the values index files written so far hold.
+  assert.deepEqual(hash64("a|b"), [688367721, 3270179226]);
+  assert.deepEqual(
+    sizeKey({
+      ...rows[0],
+      contentVersion: 3,
+      updatedAt: 1_733_000_000,
+      format: "flac",
+      audioOffset: 7,
+      audioLength: 0,
+      backingSize: 9,
+      backingMtimeNs: 1_733_000_000_123_456_789n,
+      backingCtimeNs: 5n,
+      backingPath: "/m/Ünïcödé/é 😀.mp3",
+    }),
+    [1563304647, 531665965],
+  );
+});
 
 Deno.test("sizes saved by one index are loaded by the next, under their keys only", () => {
   using tmp = scratchDir("musefs-size-index-");

@@ -124,6 +124,24 @@ Deno.test("the writer grows for a long path and is reused from the start after e
     },
   }).slice();
   assert.equal(readSizeResult(new WireReader(a, 0)).sized.backingPath, long);
+  // ASCII is read straight from the bytes up to 4096 of them, decoded beyond: both exact.
+  for (const ascii of ["/a.flac", "/" + "a".repeat(4095), "/" + "b".repeat(5000)]) {
+    const r = writeSizeResult(w, {
+      seq: 1,
+      sized: {
+        trackId: 1,
+        contentVersion: 0,
+        updatedAt: 0,
+        format: "flac",
+        audioOffset: 0,
+        audioLength: 0,
+        backingPath: ascii,
+        stamp,
+        size: 1,
+      },
+    }).slice();
+    assert.equal(readSizeResult(new WireReader(r, 0)).sized.backingPath, ascii);
+  }
   const b = writeSizeResult(w, {
     seq: 2,
     sized: {
