@@ -164,6 +164,24 @@ export function read(fd: number, buf: Uint8Array<ArrayBuffer>): number {
   }
 }
 
+/**
+ * read(2) that reports failure as -errno instead of throwing (EINTR is
+ * retried): for a nonblocking fd that is often empty, where an exception per
+ * EAGAIN would cost more than the read. `size`: buf.length, as the call takes it.
+ */
+export function readNow(
+  fd: number,
+  buf: Uint8Array<ArrayBuffer>,
+  size: bigint = BigInt(buf.length),
+): number {
+  for (;;) {
+    const n = num(libc().read(fd, buf, size));
+    if (n >= 0) return n;
+    const e = errno();
+    if (e !== E.EINTR) return -e;
+  }
+}
+
 export function write(fd: number, buf: Uint8Array<ArrayBuffer>): number {
   return check("write", libc().write(fd, buf, BigInt(buf.length)));
 }

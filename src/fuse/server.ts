@@ -1,6 +1,6 @@
 // The request loop (DESIGN "The request loop"): take requests from the
-// device synchronously while any are ready (poll with timeout 0, then read),
-// and only when it is idle await a poll on a helper thread, so
+// device synchronously while any are ready (a nonblocking read), and only
+// when it is idle await a poll on a helper thread, so
 // timers and signals run while a busy mount pays no thread hop. Before that
 // async wait it spins ~50 µs, then blocks ≤ 2 ms, for the next request: a
 // synchronous caller's next request comes within microseconds, and catching
@@ -206,6 +206,7 @@ export async function serve(
   libc.fcntl(fd, libc.F_SETFL, libc.fcntl(fd, libc.F_GETFL, 0) | libc.O_NONBLOCK);
   const buf = new Uint8Array(Math.max(FUSE_MIN_READ_BUFFER, 256 * 1024));
   const view = new DataView(buf.buffer);
+  const bufSize = BigInt(buf.length);
   let reason: ServeResult["reason"] = "unmounted";
   let lastYield = Date.now();
   try {
@@ -219,25 +220,25 @@ export async function serve(
         reason = "grace-expired";
         break;
       }
-      // Polling is cheaper than letting read fail with EAGAIN (an exception
-      // per idle transition); the fd stays nonblocking anyway.
-      // Only with nothing on the workers: their "done" messages (in-flight
-      // accounting, EIO for a failed read) arrive through the event loop.
-      const quiet = pool.inflightReads === 0 && pool.notifyPending === 0;
-      if (quiet ? !requestReady(fd) : libc.pollOne(fd, libc.POLLIN, 0) === 0) {
-        await libc.pollOneAsync(fd, libc.POLLIN, IDLE_POLL_MS);
-        lastYield = Date.now();
-        continue;
-      }
-      let n: number;
-      try {
-        n = libc.read(fd, buf);
-      } catch (e) {
-        if (!(e instanceof libc.ErrnoError)) throw e;
-        if (e.errno === libc.E.EAGAIN) continue;
-        if (e.errno === libc.E.ENODEV) break; // unmounted
-        if (e.errno === libc.E.ENOENT) continue; // the request was interrupted away
-        throw e;
+      // Read first: while the mount is busy the next request is usually
+      // queued already, and a poll before each read would be one more
+      // syscall per request. Only when the device is empty: spin briefly for
+      // the next one, then wait in the event loop. Only with nothing on the
+      // workers: their "done" messages (in-flight accounting, EIO for a
+      // failed read) arrive through the event loop.
+      const n = libc.readNow(fd, buf, bufSize);
+      if (n < 0) {
+        if (n === -libc.E.EAGAIN) {
+          const quiet = pool.inflightReads === 0 && pool.notifyPending === 0;
+          if (!quiet || !requestReady(fd)) {
+            await libc.pollOneAsync(fd, libc.POLLIN, IDLE_POLL_MS);
+            lastYield = Date.now();
+          }
+          continue;
+        }
+        if (n === -libc.E.ENODEV) break; // unmounted
+        if (n === -libc.E.ENOENT) continue; // the request was interrupted away
+        throw new libc.ErrnoError("read", -n);
       }
       if (n < IN_HEADER_SIZE) continue;
       d.handle(buf, view, n);
