@@ -71,6 +71,8 @@ interface Handle {
   uid: number;
   backing: BackingFile;
   readonly file: ResolvedFile;
+  /** The store's data_version `file` was checked at when opened. */
+  readonly openedAt: number;
   window: ReadAheadWindow | null;
   access: BackingAccess;
 }
@@ -457,12 +459,14 @@ export class MusefsLibrary implements Library {
     // The file the synthesis worker opened for this layout, if it did.
     const handed = this.ahead?.takeBacking(trackId);
     let file: ResolvedFile;
+    let openedAt: number;
     let backing: BackingFile;
     let opened: OpenedBacking | undefined;
     try {
       const r = asFs(() => this.resolver.open(trackId, handed));
       opened = r.opened;
       file = r.file;
+      openedAt = r.dataVersion;
       backing = this.fds.adopt(file.backingPath, r.opened);
     } catch (e) {
       this.fds.leave(uid);
@@ -479,6 +483,7 @@ export class MusefsLibrary implements Library {
       uid,
       backing,
       file,
+      openedAt,
       window,
       access: {
         fd: backing.fd,
@@ -543,6 +548,14 @@ export class MusefsLibrary implements Library {
     const file = h.file;
     if (!file.streamsRows || !rangeTouchesRows(file.layout, offset, size)) {
       return readPieces(file.layout, offset, size, h.access, this.#serve, this.art);
+    }
+    // Every image in the range verified at the version this handle opened
+    // (the store's bytes for its layout then), and no binary tag in it: the
+    // art cache answers with no store access at all, not even a version
+    // check. Art rows never change in place, so those are the bytes of the
+    // version it opened (docs/store.md, open files).
+    if (rangeServedFromCache(file.layout, offset, size, this.art, h.openedAt)) {
+      return readPieces(file.layout, offset, size, h.access, this.#serve, this.art, h.openedAt);
     }
     // Nothing committed since every image in the range was verified, and no
     // binary tag in it: the art cache answers, with no store read at all.

@@ -468,12 +468,18 @@ export class Resolver {
    * Resolve a track and open its backing file: the fd is validated against
    * the recorded stamp and owned by the caller (close it with closeBacking).
    */
+  /**
+   * Resolve a track for serving, keeping its backing fd open. `dataVersion`:
+   * the store's data_version the layout was checked (or built) at.
+   */
   open(
     trackId: number,
     handed?: HandedBacking,
-  ): { file: ResolvedFile; opened: OpenedBacking } {
-    const r = this.#resolve(trackId, true, false, null, handed);
-    return { file: r.file, opened: r.opened! };
+  ): { file: ResolvedFile; opened: OpenedBacking; dataVersion: number } {
+    return this.batch(() => {
+      const r = this.#resolve(trackId, true, false, null, handed);
+      return { file: r.file, opened: r.opened!, dataVersion: this.#dataVersion() };
+    });
   }
 
   /** Resolve a track (re-stamping the backing file); no fd stays open. */

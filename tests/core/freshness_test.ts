@@ -136,24 +136,33 @@ Deno.test("a track retargeted to a new path serves the new file (path is part of
   assert.ok(sameBytes(readAll(lib, ino), expected), "served from the new path");
 });
 
-Deno.test("an orphaned art reference answers EIO", async () => {
-  using t = await fixtureStore(["flac"]);
-  using lib = closing(openLibrary(t.db, { pollIntervalMs: 0 }));
-  const { id } = t.tracks.get("flac")!;
-  const ino = inodeOf(lib, id);
-  readAll(lib, ino);
-  const { fh } = lib.open(ino, 0);
-  // A hostile writer: foreign keys off, the art row deleted under its link.
-  t.store.exec("PRAGMA foreign_keys = OFF");
-  const artId = t.store.get<{ a: number }>(
-    "SELECT art_id AS a FROM track_art WHERE track_id = ? ORDER BY ordinal LIMIT 1",
-    id,
-  )!.a;
-  t.store.run("DELETE FROM art WHERE id = ?", artId);
-  t.store.exec("PRAGMA foreign_keys = ON");
-  assertErrno(() => lib.open(ino, 0), "EIO", "open");
-  assertErrno(() => lib.read(fh, ino, 0, 200_000), "EIO", "held handle reading the art");
-  lib.release(fh);
+Deno.test("an orphaned art reference answers EIO to new opens; a held handle keeps the image it opened with while it is in memory", async () => {
+  for (const artCacheBytes of [8 << 20, 0]) {
+    using t = await fixtureStore(["flac"]);
+    using lib = closing(openLibrary(t.db, { pollIntervalMs: 0, artCacheBytes }));
+    const { id } = t.tracks.get("flac")!;
+    const ino = inodeOf(lib, id);
+    readAll(lib, ino);
+    const before = expectedBytes(t.store, id);
+    const { fh } = lib.open(ino, 0);
+    // A hostile writer: foreign keys off, the art row deleted under its link.
+    t.store.exec("PRAGMA foreign_keys = OFF");
+    const artId = t.store.get<{ a: number }>(
+      "SELECT art_id AS a FROM track_art WHERE track_id = ? ORDER BY ordinal LIMIT 1",
+      id,
+    )!.a;
+    t.store.run("DELETE FROM art WHERE id = ?", artId);
+    t.store.exec("PRAGMA foreign_keys = ON");
+    assertErrno(() => lib.open(ino, 0), "EIO", "open");
+    if (artCacheBytes > 0) {
+      // Checked when the handle opened and still cached: the version it opened, exactly.
+      assert.ok(sameBytes(assemble(lib.read(fh, ino, 0, before.length)), before), "held handle");
+    } else {
+      // Nothing in memory: the image is read from the store, where it is gone.
+      assertErrno(() => lib.read(fh, ino, 0, 200_000), "EIO", "held handle reading the art");
+    }
+    lib.release(fh);
+  }
 });
 
 Deno.test("a held handle keeps the version it opened across edits; new opens see the edit", async () => {
