@@ -7,6 +7,7 @@
 // from the ring, with no text to parse and no intermediate objects: an open
 // that takes in a layout built ahead spent ~9 µs parsing its JSON form.
 
+import { type Format, FORMATS } from "../model/mod.ts";
 import type { Segment } from "../format/mod.ts";
 import type { ResolvedFile } from "./resolve.ts";
 import type { BackingStamp } from "./stamp.ts";
@@ -65,6 +66,19 @@ export class WireWriter {
   }
 }
 
+/** A format as its index in FORMATS (on the wire). */
+function formatCode(format: string): number {
+  const i = FORMATS.indexOf(format as Format);
+  if (i < 0) throw new Error(`internal: format ${format} on the wire`);
+  return i;
+}
+
+function formatOf(code: number): Format {
+  const f = FORMATS[code];
+  if (f === undefined) throw new Error(`internal: format code ${code} on the wire`);
+  return f;
+}
+
 /** Longest string `str` builds from its bytes directly (one argument per byte). */
 const ASCII_DIRECT_MAX = 4096;
 
@@ -111,7 +125,8 @@ export function isSizeRecord(bytes: Uint8Array, at: number): boolean {
 export function writeSizeResult(w: WireWriter, r: SizeResult): Uint8Array {
   const f = r.sized;
   w.num(KIND_SIZE).num(r.seq).num(f.trackId).num(f.contentVersion).num(f.updatedAt);
-  w.str(f.format).num(f.audioOffset).num(f.audioLength).str(f.backingPath).stamp(f.stamp);
+  w.num(formatCode(f.format)).num(f.audioOffset).num(f.audioLength).str(f.backingPath);
+  w.stamp(f.stamp);
   return w.num(f.size).take();
 }
 
@@ -123,7 +138,7 @@ export function readSizeResult(r: WireReader): SizeResult {
       trackId: r.num(),
       contentVersion: r.num(),
       updatedAt: r.num(),
-      format: r.str() as SizeResult["sized"]["format"],
+      format: formatOf(r.num()),
       audioOffset: r.num(),
       audioLength: r.num(),
       backingPath: r.str(),
@@ -192,14 +207,20 @@ function readSegment(r: WireReader, bytesAt: number): Segment {
 
 export function writeSynthResult(w: WireWriter, r: SynthResult): Uint8Array {
   const f = r.file;
-  w.num(KIND_BUILD).num(r.seq).num(f.trackId).str(f.backingPath).str(f.format);
+  w.num(KIND_BUILD).num(r.seq).num(f.trackId).str(f.backingPath).num(formatCode(f.format));
   w.num(f.audioOffset).num(f.audioLength).num(f.contentVersion).num(f.updatedAt).stamp(f.stamp);
   w.num(f.layout.size).num(f.layout.segments.length);
   for (const s of f.layout.segments) writeSegment(w, s);
   w.num(f.streamsRows ? 1 : 0).num(f.mtimeSec).num(f.mtimeNsec).num(f.inlineBytes);
   w.num(r.geometryChecked ? 1 : 0);
   const b = r.backing;
-  return w.num(b.fd).num(b.dev).big(b.ino).stamp(b.stamp).take();
+  w.num(b.fd).num(b.dev).big(b.ino);
+  // The file as the worker found it is, nearly always, the one the row
+  // recorded (it was checked against it): one flag instead of a second stamp.
+  const same = b.stamp.size === f.stamp.size && b.stamp.mtimeNs === f.stamp.mtimeNs &&
+    b.stamp.ctimeNs === f.stamp.ctimeNs;
+  if (same) return w.num(1).take();
+  return w.num(0).stamp(b.stamp).take();
 }
 
 /** A built file as the serving thread takes it in; its inline bytes are at `bytesAt` in the ring. */
@@ -215,7 +236,7 @@ export function readSynthResult(r: WireReader, bytesAt: number): TakenResult {
   const seq = r.num();
   const trackId = r.num();
   const backingPath = r.str();
-  const format = r.str() as ResolvedFile["format"];
+  const format = formatOf(r.num());
   const audioOffset = r.num();
   const audioLength = r.num();
   const contentVersion = r.num();
@@ -240,6 +261,7 @@ export function readSynthResult(r: WireReader, bytesAt: number): TakenResult {
     inlineBytes: r.num(),
   };
   const geometryChecked = r.num() === 1;
-  const backing = { fd: r.num(), dev: r.num(), ino: r.big(), stamp: r.stamp() };
+  const fd = r.num(), dev = r.num(), ino = r.big();
+  const backing = { fd, dev, ino, stamp: r.num() === 1 ? stamp : r.stamp() };
   return { seq, file, geometryChecked, backing };
 }

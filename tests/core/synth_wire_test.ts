@@ -80,6 +80,23 @@ Deno.test("a built file's record reads back as the file, its ring bytes copied o
   assert.equal(back.seq, 4095);
   assert.equal(back.geometryChecked, true);
   assert.deepStrictEqual(back.backing, result.backing);
+  // The worker's stamp equal to the recorded one travels as a flag: one object serves both.
+  assert.equal(back.backing.stamp, back.file.stamp);
+  // A different one (the file changed in ctime only, say) travels whole.
+  const moved = { ...stamp, ctimeNs: stamp.ctimeNs + 1n };
+  for (const format of ["flac", "mp3", "m4a", "opus", "vorbis", "oggflac", "wav"] as const) {
+    const other = {
+      ...result,
+      file: { ...result.file, format },
+      backing: { ...result.backing, stamp: moved },
+    };
+    const h = writeSynthResult(new WireWriter(), other).slice();
+    const r = inRing(h, inline);
+    const got = readSynthResult(new WireReader(r.ring, r.at), r.at + h.length);
+    assert.deepStrictEqual(got.backing.stamp, moved, format);
+    assert.equal(got.file.format, format);
+    assert.deepStrictEqual(got.file.stamp, stamp);
+  }
   // The inline bytes are copies: the ring can be overwritten.
   ring.fill(0);
   assert.deepEqual(back.file.layout.segments[0], { kind: "inline", bytes: Uint8Array.of(1, 2, 3) });
