@@ -7,19 +7,8 @@ import { openLibrary } from "../../src/core/library.ts";
 import { WeightedLru } from "../../src/core/lru.ts";
 import { SlotTable } from "../../src/core/slots.ts";
 import { closing } from "../scratch.ts";
+import { mulberry32 } from "../fixtures/tools.ts";
 import { assemble, expectedBytes, fixtureStore } from "./ingest.ts";
-
-/** A deterministic generator (mulberry32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The LRU's meaning, kept the plain way: an array, oldest first. */
 class ModelLru {
@@ -51,7 +40,7 @@ class ModelLru {
 
 Deno.test("WeightedLru: evicts least recently used first, as a plain model does", () => {
   for (const seed of [1, 2, 3, 42]) {
-    const next = rng(seed);
+    const next = mulberry32(seed);
     const budget = 40 + Math.floor(next() * 60);
     const lru = new WeightedLru<number, string>(budget);
     const model = new ModelLru(budget);

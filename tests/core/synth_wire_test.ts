@@ -123,56 +123,35 @@ Deno.test("a size record reads back as the size and the row state it was made fr
   assert.deepStrictEqual(readSizeResult(new WireReader(ring, at)), result);
 });
 
+/** A size record for `backingPath` (the other fields fixed). */
+function sized(seq: number, backingPath: string, format: "flac" | "mp3" = "flac"): SizeResult {
+  return {
+    seq,
+    sized: {
+      trackId: seq,
+      contentVersion: 0,
+      updatedAt: 0,
+      format,
+      audioOffset: 0,
+      audioLength: 0,
+      backingPath,
+      stamp,
+      size: seq,
+    },
+  };
+}
+
 Deno.test("the writer grows for a long path and is reused from the start after each record", () => {
   const w = new WireWriter();
   const long = "/" + "é".repeat(5000);
-  const a = writeSizeResult(w, {
-    seq: 1,
-    sized: {
-      trackId: 1,
-      contentVersion: 0,
-      updatedAt: 0,
-      format: "flac",
-      audioOffset: 0,
-      audioLength: 0,
-      backingPath: long,
-      stamp,
-      size: 1,
-    },
-  }).slice();
+  const a = writeSizeResult(w, sized(1, long)).slice();
   assert.equal(readSizeResult(new WireReader(a, 0)).sized.backingPath, long);
   // ASCII is read straight from the bytes up to 4096 of them, decoded beyond: both exact.
   for (const ascii of ["/a.flac", "/" + "a".repeat(4095), "/" + "b".repeat(5000)]) {
-    const r = writeSizeResult(w, {
-      seq: 1,
-      sized: {
-        trackId: 1,
-        contentVersion: 0,
-        updatedAt: 0,
-        format: "flac",
-        audioOffset: 0,
-        audioLength: 0,
-        backingPath: ascii,
-        stamp,
-        size: 1,
-      },
-    }).slice();
+    const r = writeSizeResult(w, sized(1, ascii)).slice();
     assert.equal(readSizeResult(new WireReader(r, 0)).sized.backingPath, ascii);
   }
-  const b = writeSizeResult(w, {
-    seq: 2,
-    sized: {
-      trackId: 2,
-      contentVersion: 0,
-      updatedAt: 0,
-      format: "mp3",
-      audioOffset: 0,
-      audioLength: 0,
-      backingPath: "/x.mp3",
-      stamp,
-      size: 2,
-    },
-  });
+  const b = writeSizeResult(w, sized(2, "/x.mp3", "mp3"));
   assert.ok(b.length < 200, "the second record starts at the buffer's start");
   assert.equal(readSizeResult(new WireReader(b, 0)).sized.backingPath, "/x.mp3");
 });
