@@ -421,7 +421,7 @@ export class MusefsLibrary implements Library {
       this.dirSnapshotRejections++;
       return 0;
     }
-    return 2 * this.#dirSnapshots.add(listing) + 1;
+    return dirHandle(this.#dirSnapshots.add(listing));
   }
 
   readdir(fh: number, ino: number, offset: number, limit?: number): DirEntry[] {
@@ -493,7 +493,7 @@ export class MusefsLibrary implements Library {
       },
     };
     return {
-      fh: 2 * this.#handles.add(handle) + 2,
+      fh: fileHandle(this.#handles.add(handle)),
       keepCache: this.options.keepCache && !structureOnly,
       directIo: false,
       passthroughFd: structureOnly ? backing.fd : undefined,
@@ -803,7 +803,7 @@ export class MusefsLibrary implements Library {
     this.#closed = true;
     this.ahead?.close();
     this.resolver.index?.save(this.#live);
-    for (const slot of this.#handles.slots()) this.release(2 * slot + 2);
+    for (const slot of this.#handles.slots()) this.release(fileHandle(slot));
     this.#dirSnapshots.clear();
     this.#serve.close();
     this.#poll.close();
@@ -827,12 +827,21 @@ function absolutePath(path: string): string {
   }
 }
 
-/** The open-file slot of a file handle (even, from 2), or -1. */
+// File handles are even (from 2), directory handles odd: one never names the other.
+function fileHandle(slot: number): number {
+  return 2 * slot + 2;
+}
+
+function dirHandle(slot: number): number {
+  return 2 * slot + 1;
+}
+
+/** The open-file slot of a file handle, or -1. */
 function fileSlot(fh: number | undefined): number {
   return fh !== undefined && fh >= 2 && fh % 2 === 0 ? (fh - 2) / 2 : -1;
 }
 
-/** The snapshot slot of a directory handle (odd), or -1 (0: listed afresh on each read). */
+/** The snapshot slot of a directory handle, or -1 (0: listed afresh on each read). */
 function dirSlot(fh: number): number {
   return fh % 2 === 1 ? (fh - 1) / 2 : -1;
 }
