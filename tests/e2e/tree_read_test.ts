@@ -207,12 +207,19 @@ Deno.test({
             );
           }
           // The reads reached the mount (nothing answered from the kernel's cache alone).
+          // Without --keep-cache the kernel drops a file's pages when it is opened, so
+          // each of one reader's opens (one after another) is followed, before its
+          // read returns, by at least one READ that reached the mount: its own, or
+          // that of an overlapping open of the same file whose pages it then found.
+          // So one reader alone accounts for 3 × files READs; the count across all
+          // readers can be lower than one per open, as overlapping opens share pages.
+          // A kernel keeping its cache would have sent about one per file.
           const metrics = await Deno.readTextFile(`${mnt3}/.musefs-metrics/metrics`);
           const count = (name: string) =>
             Number(new RegExp(`^${name} (\\d+)$`, "m").exec(metrics)?.[1] ?? 0);
           const served = count("musefs_reads_inline_total") +
             count("musefs_reads_offloaded_total");
-          assert.ok(served >= 8 * 3 * names.length, `only ${served} reads reached the mount`);
+          assert.ok(served >= 3 * names.length, `only ${served} reads reached the mount`);
           assert.equal(count("musefs_read_errors_total"), 0);
         });
       });
