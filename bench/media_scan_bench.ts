@@ -6,6 +6,7 @@
 // filesystem (the work directory's) and on tmpfs. The daemon's RSS comes from
 // /proc. Ratios are printed with their goals; each daemon's CPU time during
 // a pass is printed too, a steadier figure than wall time on a busy machine.
+// Every figure is the median of `--reps` repetitions (default 3; each printed).
 //
 // Each pass runs twice: "1st" without the store's size index (the first scan
 // after the store was built: every size synthesized), then with the index
@@ -49,7 +50,12 @@ function flag(name: string, fallback: number): number {
 }
 
 const TRACKS = flag("--tracks", 20000);
-const REPS = flag("--reps", 2);
+/**
+ * Repetitions of every pass. Three by default: a median of three is not moved
+ * by one repetition the machine slowed (a collection landing badly, another
+ * process), which a median of two (their mean) would be by half its excess.
+ */
+const REPS = flag("--reps", 3);
 const PROFILE = Deno.env.get("MUSEFS_BENCH_PROFILE") ?? "";
 const PYTHON = "/usr/bin/python3";
 /**
@@ -408,9 +414,12 @@ interface Sample {
   baseRss: string[];
 }
 
+/** The median (of an even count, the mean of the middle two). */
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.floor(s.length / 2)];
+  const mid = Math.floor(s.length / 2);
+  if (s.length === 0) return NaN;
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 /**
@@ -616,6 +625,13 @@ async function main() {
         `${mean.toFixed(2).padStart(6)}   goal ≤ 1  ${mean <= 1 ? "PASS" : "FAIL"}  ` +
         `(longest ${Math.max(...refreshMax).toFixed(2)} ms; ${edits} edits)`,
     );
+    if (REPS > 1) {
+      console.log("\neach repetition, in the order run (ms): musefs | bindfs");
+      for (const [key, s] of samples) {
+        const ms = (xs: number[]) => xs.map((x) => x.toFixed(0).padStart(6)).join("");
+        console.log(`  ${key.padEnd(24)}${ms(s.musefs)}  |${ms(s.bindfs)}`);
+      }
+    }
     console.log();
     for (const v of verdicts) console.log(`  ${v}`);
     if (PROFILE) console.log(`\nV8 profiles in ${PROFILE} (node --prof-process <log>)`);
