@@ -54,6 +54,26 @@ Deno.test("a slice's CRC from the table equals the reference CRC of its bytes", 
   }
 });
 
+Deno.test("a table is built from one read of the image (a store reads the whole value for any slice)", () => {
+  const blobs = new MemoryBlobs();
+  const image = randomImage(300_000, 3);
+  const artId = blobs.addArt(image);
+  for (const base64 of [true, false]) {
+    const reads: [number, number][] = [];
+    const counting: BlobSource = {
+      art: (id, offset, length) => {
+        reads.push([offset, length]);
+        return blobs.art(id, offset, length);
+      },
+      binaryTag: (id, offset, length) => blobs.binaryTag(id, offset, length),
+    };
+    const table = ArtCrcTable.build({ artId, base64, artTotal: image.length }, counting);
+    assert.equal(reads.length, 1, `${base64 ? "base64" : "raw"}: ${JSON.stringify(reads)}`);
+    const text = base64 ? base64Encode(image) : image;
+    assert.equal(table.slice(0, text.length, blobs), naiveCrc(text));
+  }
+});
+
 /** The same blobs without slice CRCs: every slice read and checksummed. */
 function withoutTables(blobs: MemoryBlobs): BlobSource {
   return {
