@@ -157,7 +157,12 @@ export class MusefsLibrary implements Library {
       options.attrCacheBytes,
     );
     this.resolver.access = access;
-    this.art = new ArtCache(this.#serve, options.artCacheBytes);
+    // The build-ahead worker slices images for Ogg headers from a cache of its
+    // own: a quarter of the art budget, the serving thread's cache the rest.
+    const building = options.mode === "synthesis" && options.speculate === true;
+    const workerArt = building ? Math.floor(options.artCacheBytes / 4) : 0;
+    this.art = new ArtCache(this.#serve, options.artCacheBytes - workerArt);
+    this.resolver.images = this.art;
     this.readAhead = new ReadAheadPool(options.readAheadBudgetBytes);
     this.storePath = absolutePath(dbPath);
     if (options.mode === "synthesis") {
@@ -169,12 +174,13 @@ export class MusefsLibrary implements Library {
       );
     }
     this.fds = new BackingFds();
-    if (options.mode === "synthesis" && options.speculate) {
+    if (building) {
       this.ahead = new SynthAhead(this.resolver, {
         dbPath,
         mode: options.mode,
         id3Version: options.id3Version,
         libraryRoots: options.libraryRoots,
+        artCacheBytes: workerArt,
         // Files held for coming opens stay a small share of the descriptors the mount may use.
         handedLimit: () => Math.min(MAX_HANDED_FDS, Math.floor(this.fds.cap / 8)),
       }, options.log);
@@ -697,6 +703,11 @@ export class MusefsLibrary implements Library {
         "musefs_synth_ahead_sized_total",
         "Sizes of a first scan computed ahead on the worker",
         this.ahead?.sized ?? 0,
+      ),
+      g(
+        "musefs_synth_ahead_art_bytes",
+        "Bytes of images the build-ahead worker's art cache holds",
+        this.ahead?.artBytes ?? 0,
       ),
       g(
         "musefs_synth_ahead_worker_running",

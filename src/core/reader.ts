@@ -37,9 +37,14 @@ export class ArtCache {
    * `dataVersion`: the store's data_version of that snapshot.
    */
   image(artId: number, dataVersion?: number): Uint8Array {
+    return this.entry(artId, dataVersion).bytes;
+  }
+
+  /** `image`, with the SHA-256 the store holds for it (what identifies its bytes). */
+  entry(artId: number, dataVersion?: number): { sha: string; bytes: Uint8Array } {
     const hit = this.#lru.get(artId);
     if (hit !== undefined && dataVersion !== undefined && hit.verifiedAt === dataVersion) {
-      return hit.bytes;
+      return hit;
     }
     const meta = artDigest(this.store, artId);
     // An orphaned reference (art deleted under a live layout) is an error, never zero bytes.
@@ -49,11 +54,12 @@ export class ArtCache {
     const verifiedAt = dataVersion ?? -1;
     if (hit !== undefined && hit.sha === meta.sha256) {
       hit.verifiedAt = verifiedAt;
-      return hit.bytes;
+      return hit;
     }
     const bytes = readArt(this.store, artId, 0, meta.byteLen);
-    this.#lru.set(artId, { sha: meta.sha256, bytes, verifiedAt }, bytes.length);
-    return bytes;
+    const added = { sha: meta.sha256, bytes, verifiedAt };
+    this.#lru.set(artId, added, bytes.length);
+    return added;
   }
 
   /** True when art `artId` is cached and was verified at `dataVersion` (no store read needed). */

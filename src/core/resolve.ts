@@ -26,6 +26,7 @@ import {
 } from "../store/mod.ts";
 import { closeBacking, FdSource, openBacking, type OpenedBacking } from "./backing.ts";
 import { storeBlobSource } from "./blobs.ts";
+import type { ArtCache } from "./reader.ts";
 import type { BackingAccess } from "./backing_access.ts";
 import { BackingChangedError, GeometryError, TrackGoneError } from "./errors.ts";
 import { WeightedLru } from "./lru.ts";
@@ -214,6 +215,7 @@ export function buildResolved(
   opened: OpenedBacking,
   mode: ServeMode,
   store: Store,
+  images: ArtCache | null = null,
 ): ResolvedFile {
   let layout: Layout;
   if (input === null) {
@@ -226,7 +228,7 @@ export function buildResolved(
     const backing = new FrontSource(new FdSource(opened, row.backingSize, row.backingPath));
     // Blobs are only sized here (synthesizers stream them); reads go through the reader.
     try {
-      layout = synthesize(input, backing, storeBlobSource(store));
+      layout = synthesize(input, backing, storeBlobSource(store, images));
     } catch (e) {
       if (!(e instanceof FormatError)) throw e;
       throw new GeometryError(row.id, row.backingPath, e.message);
@@ -267,10 +269,11 @@ export function synthesizedSizeOf(
   input: SynthInput,
   opened: OpenedBacking,
   store: Store,
+  images: ArtCache | null = null,
 ): number {
   const backing = new FrontSource(new FdSource(opened, row.backingSize, row.backingPath));
   try {
-    return synthesizedSize(input, backing, storeBlobSource(store));
+    return synthesizedSize(input, backing, storeBlobSource(store, images));
   } catch (e) {
     if (!(e instanceof FormatError)) throw e;
     throw new GeometryError(row.id, row.backingPath, e.message);
@@ -295,6 +298,8 @@ export class Resolver {
   readonly #geometryChecked = new WeakSet<ResolvedFile>();
   /** Which backing files may be served (null: any the process can open). */
   access: BackingAccess | null = null;
+  /** Whole images synthesis slices (the mount's art cache; null: read from the store each time). */
+  images: ArtCache | null = null;
   /**
    * Synthesis rows read ahead for files about to be sized (`prefetch`), valid
    * while the store's data_version is the one they were read at; each is
@@ -637,7 +642,7 @@ export class Resolver {
   }
 
   #build(row: TrackRow, input: SynthInput | null, opened: OpenedBacking): ResolvedFile {
-    return buildResolved(row, input, opened, this.mode, this.store);
+    return buildResolved(row, input, opened, this.mode, this.store, this.images);
   }
 
   /**
@@ -734,7 +739,7 @@ export class Resolver {
     const opened = this.#open(row.backingPath);
     try {
       checkStamp(row, opened.stamp);
-      const size = synthesizedSizeOf(row, input!, opened, this.store);
+      const size = synthesizedSizeOf(row, input!, opened, this.store, this.images);
       this.index?.record(row.id, sizeKey(row), size);
       return this.#sizeEntry(row, size, dataVersion);
     } finally {

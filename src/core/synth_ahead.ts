@@ -14,12 +14,13 @@
 // layout is (src/core/resolve.ts `adopt`).
 
 import type { Id3Version } from "../format/mod.ts";
-import type { ServeMode } from "./defaults.ts";
+import { LIBRARY_DEFAULTS, type ServeMode } from "./defaults.ts";
 import type { HandedBacking, ResolvedFile, Resolver } from "./resolve.ts";
 import { adoptBacking, closeBacking } from "./backing.ts";
 import {
   BUILDING,
   CONSUMED,
+  CTRL_ART_KIB,
   CTRL_INTS,
   CTRL_PROGRESS,
   CTRL_READY,
@@ -65,6 +66,8 @@ export interface SynthAheadOptions {
   mode: ServeMode;
   id3Version: Id3Version;
   libraryRoots: readonly string[];
+  /** Budget of the worker's art cache, the whole images its synthesis slices (default: `--art-cache-mib`'s). */
+  artCacheBytes?: number;
   /** Size of the result ring (default RING_BYTES; tests use a small one). */
   ringBytes?: number;
   /**
@@ -146,6 +149,11 @@ export class SynthAhead {
     return this.#port !== null;
   }
 
+  /** Bytes of images the worker's art cache holds (KiB granularity). */
+  get artBytes(): number {
+    return Atomics.load(this.#ctrl, CTRL_ART_KIB) * 1024;
+  }
+
   /** Ring bytes taken in so far (the ring wraps every ring size). */
   get ringBytesTaken(): number {
     return this.#consumed;
@@ -168,6 +176,7 @@ export class SynthAhead {
     const init: SynthWorkerInit = {
       type: "init",
       ...options,
+      artCacheBytes: options.artCacheBytes ?? LIBRARY_DEFAULTS.artCacheBytes,
       states: this.#states.buffer as SharedArrayBuffer,
       ctrl: this.#ctrl.buffer as SharedArrayBuffer,
       positions: this.#positions.buffer as SharedArrayBuffer,

@@ -41,6 +41,8 @@ export const CTRL_PROGRESS = 0;
 /** Int32 index into the control array: WORKER_READY once the worker has its store open. */
 export const CTRL_READY = 1;
 export const WORKER_READY = 1;
+/** Int32 index into the control array: KiB of images the worker's art cache holds. */
+export const CTRL_ART_KIB = 2;
 export const CTRL_INTS = 4;
 /** BigInt64 indexes into the ring positions (monotonic byte counts). */
 export const WRITTEN = 0;
@@ -55,6 +57,8 @@ export interface SynthWorkerInit {
   mode: ServeMode;
   id3Version: Id3Version;
   libraryRoots: readonly string[];
+  /** Budget of the worker's own art cache (the images it slices for synthesis). */
+  artCacheBytes: number;
   states: SharedArrayBuffer;
   ctrl: SharedArrayBuffer;
   /** BigInt64 [WRITTEN, CONSUMED]. */

@@ -12,6 +12,7 @@
 import { openStore, readSynthRows, type Store, type SynthRows } from "../store/mod.ts";
 import { closeBacking, openBacking, type OpenedBacking } from "./backing.ts";
 import { type BackingAccess, backingAccess } from "./backing_access.ts";
+import { ArtCache } from "./reader.ts";
 import {
   buildResolved,
   checkRowStamp,
@@ -24,6 +25,7 @@ import {
   align4,
   BUILDING,
   CONSUMED,
+  CTRL_ART_KIB,
   CTRL_PROGRESS,
   CTRL_READY,
   DONE,
@@ -48,6 +50,8 @@ const FIRST_CHUNK = 2;
 let init: SynthWorkerInit;
 let store: Store;
 let access: BackingAccess;
+/** Whole images this worker's synthesis slices, within the mount's art cache budget. */
+let images: ArtCache;
 let states: Int32Array;
 let ctrl: Int32Array;
 let positions: BigInt64Array;
@@ -68,6 +72,7 @@ self.onmessage = (ev: MessageEvent<SynthWorkerInit>) => {
   // Failing, the worker ends with an error, which stops build-ahead.
   store = openStore(init.dbPath, { mode: "ro", foreignKeyCheck: false, openElsewhere: true });
   access = backingAccess(init.dbPath, init.libraryRoots);
+  images = new ArtCache(store, init.artCacheBytes);
   states = new Int32Array(init.states);
   ctrl = new Int32Array(init.ctrl);
   positions = new BigInt64Array(init.positions);
@@ -107,6 +112,7 @@ function run(jobs: number[], sizes: boolean): void {
     }
     Atomics.store(ctrl, CTRL_PROGRESS, seq + 1);
   }
+  Atomics.store(ctrl, CTRL_ART_KIB, Math.ceil(images.bytes / 1024));
 }
 
 /**
@@ -145,7 +151,7 @@ function size(seq: number, rows: SynthRows): boolean {
   const { row } = rows;
   return withBacking(row, false, (opened) => {
     const input = synthInputOf(rows, init.id3Version);
-    const size = synthesizedSizeOf(row, input, opened, store);
+    const size = synthesizedSizeOf(row, input, opened, store, images);
     const result: SizeResult = {
       seq,
       sized: {
@@ -200,7 +206,7 @@ function build(seq: number, rows: SynthRows): boolean {
   const { row } = rows;
   return withBacking(row, true, (opened) => {
     const input = init.mode === "synthesis" ? synthInputOf(rows, init.id3Version) : null;
-    const file = buildResolved(row, input, opened, init.mode, store);
+    const file = buildResolved(row, input, opened, init.mode, store, images);
     if (file.layout.sizeOnly) return false;
     const geometryChecked = init.mode === "synthesis" && geometryProblem(file, opened) === null;
     if (init.mode === "synthesis" && !geometryChecked) return false;

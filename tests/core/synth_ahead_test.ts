@@ -124,6 +124,10 @@ Deno.test("a worker started with the library is up before the first job, stays, 
   ahead.submit(ids);
   await ahead.settle();
   assert.equal(ahead.adopted, ids.length, "every layout taken in");
+  // The Ogg fixtures embed a cover: the worker sliced it from its share of the art budget.
+  const workerArt = gauge("musefs_synth_ahead_art_bytes")!;
+  assert.ok(workerArt > 0, `worker images ${workerArt}`);
+  assert.ok(workerArt <= gauge("musefs_cache_art_bytes_max")! / 4, `worker images ${workerArt}`);
   // Polls (the mount's timer) leave it running: it stays for the library's life.
   for (let i = 0; i < 3; i++) lib.poll();
   assert.equal(gauge("musefs_synth_ahead_worker_running"), 1);

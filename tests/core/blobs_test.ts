@@ -1,0 +1,93 @@
+// Images through a read-only connection's blob source (src/core/blobs.ts), on
+// a real store: slices and their page CRCs come from whole images held by the
+// art cache (or, larger than its budget, by the one synthesis), a commit that
+// leaves an image alone keeps serving it, and an image replaced under its id
+// is never sliced or checksummed from the old bytes.
+
+import assert from "node:assert/strict";
+import { openStore, sha256Hex, StoreError, upsertArt } from "../../src/store/mod.ts";
+import { storeBlobSource } from "../../src/core/blobs.ts";
+import { ArtCache } from "../../src/core/reader.ts";
+import { base64Encode } from "../../src/format/layout.ts";
+import { mulberry32 } from "../format/mutate.ts";
+import { naiveCrc } from "../format/ogg_util.ts";
+
+function randomImage(length: number, seed: number): Uint8Array {
+  const rand = mulberry32(seed);
+  return Uint8Array.from({ length }, () => Math.floor(rand() * 256));
+}
+
+/** Page CRCs and slices of `image` (art `artId`) through a fresh source agree with its bytes. */
+function assertServes(
+  source: ReturnType<typeof storeBlobSource>,
+  artId: number,
+  image: Uint8Array,
+) {
+  const text = base64Encode(image);
+  const art = { artId, base64: true, artTotal: image.length };
+  const rand = mulberry32(image[0] + 1);
+  for (let i = 0; i < 12; i++) {
+    const from = Math.floor(rand() * text.length);
+    const n = Math.min(text.length - from, 1 + Math.floor(rand() * 65_025));
+    assert.equal(source.artCrc!(art, from, n), naiveCrc(text.subarray(from, from + n)));
+  }
+  assert.deepEqual(source.art(artId, 1000, 4000), image.subarray(1000, 5000));
+}
+
+Deno.test("a read-only store's blobs slice and checksum whole images, and follow an image replaced under its id", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "musefs-blobs-test-" });
+  try {
+    const db = `${dir}/lib.db`;
+    const rw = openStore(db, { mode: "rw", create: true });
+    const first = randomImage(300_000, 1);
+    const id = upsertArt(rw, { data: first, mime: "image/jpeg", width: 1, height: 1 });
+    const ro = openStore(db, { mode: "ro" });
+    const cache = new ArtCache(ro, 8 * 1024 * 1024);
+    assertServes(storeBlobSource(ro, cache), id, first);
+    assert.equal(cache.entries, 1, "the image is read once, whole");
+
+    // A commit that leaves the image alone: the same bytes, the same answers.
+    const other = randomImage(500, 2);
+    const otherId = upsertArt(rw, { data: other, mime: "image/png", width: 1, height: 1 });
+    assertServes(storeBlobSource(ro, cache), id, first);
+    // One source, two images in turn.
+    const both = storeBlobSource(ro, cache);
+    for (const [artId, image] of [[id, first], [otherId, other], [id, first]] as const) {
+      assert.deepEqual(both.art(artId, 100, 300), image.subarray(100, 400), `art ${artId}`);
+    }
+
+    // The image replaced under its id (same length, so the same table key).
+    const second = randomImage(300_000, 3);
+    rw.transaction(() => {
+      rw.run("DELETE FROM art WHERE id = ?", id);
+      rw.run(
+        "INSERT INTO art (id, sha256, mime, width, height, byte_len, data) " +
+          "VALUES (?, ?, 'image/jpeg', 1, 1, ?, ?)",
+        id,
+        sha256Hex(second),
+        second.length,
+        second,
+      );
+    });
+    assertServes(storeBlobSource(ro, cache), id, second);
+
+    // Larger than the cache's budget: still whole, for one synthesis at a time.
+    const small = new ArtCache(ro, 1000);
+    assertServes(storeBlobSource(ro, small), id, second);
+    assert.equal(small.entries, 0);
+
+    // A slice past the end is the store's short read, as from the store itself.
+    assert.throws(
+      () => storeBlobSource(ro, cache).art(id, second.length - 10, 20),
+      (e) => e instanceof StoreError && e.kind === "corrupt",
+    );
+    assert.throws(
+      () => storeBlobSource(ro).art(id, second.length - 10, 20),
+      (e) => e instanceof StoreError && e.kind === "corrupt",
+    );
+    ro.close();
+    rw.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
