@@ -107,12 +107,13 @@ function run(jobs: number[], sizes: boolean): void {
     if (Atomics.compareExchange(states, slot, QUEUED, BUILDING) === QUEUED) {
       const r = rows?.get(jobs[i + 1]);
       const ok = r !== undefined && (sizes ? size(seq, r) : build(seq, r));
+      // Before the job is published: whoever sees it done sees the images it used.
+      Atomics.store(ctrl, CTRL_ART_KIB, Math.ceil(images.bytes / 1024));
       Atomics.store(states, slot, ok ? DONE : FAILED);
       Atomics.notify(states, slot);
     }
     Atomics.store(ctrl, CTRL_PROGRESS, seq + 1);
   }
-  Atomics.store(ctrl, CTRL_ART_KIB, Math.ceil(images.bytes / 1024));
 }
 
 /**
