@@ -20,10 +20,19 @@
 // artist, album and title tags; links share the original's inode, so the
 // scanned stamps hold for every clone.
 //
+// `--cover-kib N`: real-size covers. The fixtures are 7–90 KB with covers of
+// 0.3 and 1 KB; real tracks carry covers of 100 KB and more, one per album.
+// With N, every original that can hold one gets an N KiB JPEG cover (mutagen,
+// so bindfs reads files as large as musefs serves), and the store gives every
+// album a cover of its own of that size (random bytes: nothing decodes them),
+// so musefs reads and slices one image per album as it would in a real
+// library. The store then holds albums × N KiB; the tmpfs is sized for it.
+//
 // Run (as root; needs /dev/fuse, bindfs, sqlite3, /usr/bin/python3):
 //   npx deno task bench media-scan            (or: deno run <shipped flags> bench/media_scan_bench.ts)
 //   npx deno task bench media-scan -- --tracks 200000 --reps 1
 //   … bench/media_scan_bench.ts --tracks 200000 --reps 1
+//   npx deno task bench media-scan -- --cover-kib 300
 // MUSEFS_BENCH_BASELINE=<checkout>: also mount that checkout's main.ts in every round (e.g. a
 // clone of main) and print its figures under each pass: a before/after from one run.
 // MUSEFS_BENCH_PROFILE=<dir>: run the musefs daemons with V8's --prof (logs in <dir>;
@@ -50,6 +59,8 @@ function flag(name: string, fallback: number): number {
 }
 
 const TRACKS = flag("--tracks", 20000);
+/** KiB of the cover given to every album (0: the fixtures' own tiny covers). */
+const COVER_KIB = flag("--cover-kib", 0);
 /**
  * Repetitions of every pass. Three by default: a median of three is not moved
  * by one repetition the machine slowed (a collection landing badly, another
@@ -270,6 +281,59 @@ async function pass(root: string, kind: Pass): Promise<{ ms: number; bytes: numb
 
 // ---------------------------------------------------------------- the library
 
+/** Puts the JPEG argv[1] (argv[2] pixels square) into each file after it as its front cover. */
+const EMBED_COVER = `
+import sys, base64
+from mutagen.flac import FLAC, Picture
+from mutagen.id3 import ID3, APIC
+from mutagen.mp4 import MP4, MP4Cover
+from mutagen.oggvorbis import OggVorbis
+from mutagen.oggopus import OggOpus
+cover = open(sys.argv[1], "rb").read()
+side = int(sys.argv[2])
+def picture():
+    p = Picture()
+    p.type, p.mime, p.desc, p.data = 3, "image/jpeg", "cover", cover
+    p.width, p.height, p.depth = side, side, 24
+    return p
+for path in sys.argv[3:]:
+    ext = path.rsplit(".", 1)[1]
+    if ext == "flac":
+        f = FLAC(path); f.clear_pictures(); f.add_picture(picture()); f.save()
+    elif ext == "mp3":
+        f = ID3(path); f.delall("APIC")
+        f.add(APIC(encoding=3, mime="image/jpeg", type=3, desc="cover", data=cover))
+        f.save(v2_version=f.version[1])
+    elif ext in ("m4a", "m4b"):
+        f = MP4(path); f["covr"] = [MP4Cover(cover, MP4Cover.FORMAT_JPEG)]; f.save()
+    elif ext in ("ogg", "opus"):
+        f = (OggVorbis if ext == "ogg" else OggOpus)(path)
+        f["metadata_block_picture"] = [base64.b64encode(picture().write()).decode()]
+        f.save()
+`;
+
+/** Give the originals in `srcDir` a real JPEG cover of about COVER_KIB KiB; its byte length. */
+async function embedCovers(srcDir: string, files: string[]): Promise<number> {
+  // A noise JPEG at quality 2 takes about 0.73 bytes per pixel.
+  const side = Math.round(Math.sqrt((COVER_KIB * 1024) / 0.73));
+  const cover = `${srcDir}/.cover.jpg`;
+  await shOk(
+    `ffmpeg -v error -y -f lavfi -i "nullsrc=s=${side}x${side},geq=lum='random(1)*255':cb=128:cr=128" ` +
+      `-frames:v 1 -q:v 2 ${q(cover)}`,
+  );
+  const bytes = (await Deno.stat(cover)).size;
+  const out = await new Deno.Command(PYTHON, {
+    args: ["-c", EMBED_COVER, cover, String(side), ...files],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`embedding covers failed: ${dec.decode(out.stderr)}`);
+  await Deno.remove(cover);
+  return bytes;
+}
+
+const ALBUMS = () => layout(TRACKS - 1).album + 1;
+
 function layout(i: number): { artist: number; album: number } {
   // 50 tracks per artist, 4 albums each (12 or 13 tracks).
   const album = Math.floor((i * 2) / 25);
@@ -310,7 +374,12 @@ async function sqlite(db: string, sql: string): Promise<string> {
 }
 
 /** Scan the originals, then clone their rows for every link (see the file comment). */
-async function makeStore(srcDir: string, lib: string, db: string): Promise<void> {
+async function makeStore(
+  srcDir: string,
+  lib: string,
+  db: string,
+  coverBytes: number,
+): Promise<void> {
   const [deno, ...argv] = musefsCommand(["scan", srcDir, "--db", db, "--quiet"]);
   const r = await new Deno.Command(deno, { args: argv, stdout: "piped", stderr: "piped" }).output();
   if (!r.success) throw new Error(`scan failed: ${dec.decode(r.stderr)}`);
@@ -354,6 +423,7 @@ INSERT INTO track_art (track_id, art_id, picture_type, description, ordinal)
 INSERT INTO structural_blocks (track_id, kind, ordinal, body)
   SELECT c.id, s.kind, s.ordinal, s.body
   FROM clone c JOIN structural_blocks s ON s.track_id = c.src ORDER BY c.id;
+${coverBytes > 0 ? albumCovers(coverBytes) : ""}
 DELETE FROM tracks WHERE id IN (SELECT id FROM src);
 COMMIT;
 PRAGMA wal_checkpoint(TRUNCATE);
@@ -361,6 +431,26 @@ SELECT count(*) FROM tracks;
 `;
   const n = Number((await sqlite(db, sql)).trim().split("\n").at(-1));
   if (n !== TRACKS) throw new Error(`store holds ${n} tracks, expected ${TRACKS}`);
+}
+
+/**
+ * SQL (inside makeStore's transaction) giving every album a cover of its own,
+ * `bytes` long, in place of the one the originals were scanned with: art rows
+ * named by album (their SHA-256 column: the album number, zero-padded).
+ */
+function albumCovers(bytes: number): string {
+  return `
+CREATE TEMP TABLE scanned_cover AS SELECT id, width, height FROM art WHERE byte_len = ${bytes};
+WITH RECURSIVE a(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM a WHERE n + 1 < ${ALBUMS()})
+INSERT INTO art (sha256, mime, width, height, byte_len, data)
+  SELECT printf('%064d', n), 'image/jpeg', (SELECT width FROM scanned_cover LIMIT 1),
+         (SELECT height FROM scanned_cover LIMIT 1), ${bytes}, randomblob(${bytes})
+  FROM a ORDER BY n;
+UPDATE track_art
+  SET art_id = (SELECT id FROM art WHERE sha256 = printf('%064d',
+    (SELECT album FROM clone WHERE clone.id = track_art.track_id)))
+  WHERE art_id IN (SELECT id FROM scanned_cover);
+`;
 }
 
 interface Library {
@@ -380,14 +470,16 @@ export async function makeLibrary(root: string, where: string): Promise<Library>
     src.push(to);
   }
   src.sort();
+  const coverBytes = COVER_KIB > 0 ? await embedCovers(srcDir, src) : 0;
   const t0 = performance.now();
   // Links first: linking changes the inode's ctime, and the scan must see the final one.
   await makeLinks(src, lib);
   const t1 = performance.now();
-  await makeStore(srcDir, lib, db);
+  await makeStore(srcDir, lib, db, coverBytes);
   console.log(
     `${where}: ${TRACKS} links in ${((t1 - t0) / 1000).toFixed(1)} s, store in ` +
-      `${((performance.now() - t1) / 1000).toFixed(1)} s (${root})`,
+      `${((performance.now() - t1) / 1000).toFixed(1)} s (${root})` +
+      (coverBytes > 0 ? `; covers of ${coverBytes} bytes, one per album (${ALBUMS()})` : ""),
   );
   return { where, lib, db };
 }
@@ -503,7 +595,9 @@ async function main() {
   const disk = await Deno.realPath(await Deno.makeTempDir({ prefix: "musefs-scan-bench-" }));
   const tmpfs = `${disk}/tmpfs`;
   await Deno.mkdir(tmpfs);
-  await shOk(`mount -t tmpfs -o size=4g musefs-bench ${q(tmpfs)}`);
+  // Room for the tmpfs library's store, albums × the cover, above the 4 GiB the rest needs.
+  const coverGiB = Math.ceil((ALBUMS() * COVER_KIB) / (1024 * 1024));
+  await shOk(`mount -t tmpfs -o size=${4 + coverGiB}g musefs-bench ${q(tmpfs)}`);
   cleanups.push(() => sh(`umount -l ${q(tmpfs)}`));
   if (PROFILE) await Deno.mkdir(PROFILE, { recursive: true });
   try {
@@ -548,7 +642,8 @@ async function main() {
     }
     console.log();
     console.log(
-      `${TRACKS} tracks, ${REPS} rep(s), each pass on a fresh mount (median ms; RSS of the ` +
+      `${TRACKS} tracks${COVER_KIB > 0 ? ` (a ${COVER_KIB} KiB cover per album)` : ""}, ` +
+        `${REPS} rep(s), each pass on a fresh mount (median ms; RSS of the ` +
         `musefs daemon in MiB)`,
     );
     console.log(
