@@ -27,12 +27,14 @@
 // album a cover of its own of that size (random bytes: nothing decodes them),
 // so musefs reads and slices one image per album as it would in a real
 // library. The store then holds albums × N KiB; the tmpfs is sized for it.
+// `--album-formats`: each album one format (the original album number mod
+// 11), as real albums are, instead of the originals in turn track by track.
 //
 // Run (as root; needs /dev/fuse, bindfs, sqlite3, /usr/bin/python3):
 //   npx deno task bench media-scan            (or: deno run <shipped flags> bench/media_scan_bench.ts)
 //   npx deno task bench media-scan -- --tracks 200000 --reps 1
 //   … bench/media_scan_bench.ts --tracks 200000 --reps 1
-//   npx deno task bench media-scan -- --cover-kib 300
+//   npx deno task bench media-scan -- --cover-kib 300 --album-formats
 // MUSEFS_BENCH_BASELINE=<checkout>: also mount that checkout's main.ts in every round (e.g. a
 // clone of main) and print its figures under each pass: a before/after from one run.
 // MUSEFS_BENCH_PROFILE=<dir>: run the musefs daemons with V8's --prof (logs in <dir>;
@@ -59,6 +61,12 @@ function flag(name: string, fallback: number): number {
 }
 
 const TRACKS = flag("--tracks", 20000);
+/**
+ * `--album-formats`: every album is one format (real albums are), instead of
+ * the originals taken in turn track by track; per-album work such as an Ogg
+ * cover's checksums is then shared by the album's tracks.
+ */
+const ALBUM_FORMATS = Deno.args.includes("--album-formats");
 /** KiB of the cover given to every album (0: the fixtures' own tiny covers). */
 const COVER_KIB = flag("--cover-kib", 0);
 /**
@@ -352,7 +360,7 @@ async function makeLinks(src: string[], lib: string): Promise<void> {
       await Deno.mkdir(dir, { recursive: true });
       lastAlbum = album;
     }
-    const from = src[i % src.length];
+    const from = src[(ALBUM_FORMATS ? album : i) % src.length];
     const ext = from.slice(from.lastIndexOf("."));
     Deno.linkSync(from, `${dir}/Track ${pad(i, 7)}${ext}`);
   }
@@ -389,6 +397,8 @@ async function makeStore(
   const exts = rows.map(([, p]) => p.slice(p.lastIndexOf(".")));
   const k = srcIds.length;
   const base = 1000;
+  // Which original track i links to (as makeLinks chose it).
+  const origin = ALBUM_FORMATS ? "((i * 2) / 25)" : "i";
   const sql = `
 PRAGMA foreign_keys = ON;
 PRAGMA journal_mode = WAL;
@@ -398,8 +408,8 @@ INSERT INTO src VALUES ${srcIds.map((id, j) => `(${j}, ${id}, '${exts[j]}')`).jo
 CREATE TEMP TABLE clone AS
   WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ${TRACKS})
   SELECT i, ${base} + i AS id, (i * 2) / 25 AS album, (i * 2) / 25 / 4 AS artist,
-         (SELECT id FROM src WHERE k = i % ${k}) AS src,
-         (SELECT ext FROM src WHERE k = i % ${k}) AS ext
+         (SELECT id FROM src WHERE k = ${origin} % ${k}) AS src,
+         (SELECT ext FROM src WHERE k = ${origin} % ${k}) AS ext
   FROM n;
 INSERT INTO tracks (id, backing_path, format, audio_offset, audio_length, backing_size,
     backing_mtime_ns, content_version, updated_at, backing_ctime_ns, fingerprint, content_hash)
@@ -642,7 +652,8 @@ async function main() {
     }
     console.log();
     console.log(
-      `${TRACKS} tracks${COVER_KIB > 0 ? ` (a ${COVER_KIB} KiB cover per album)` : ""}, ` +
+      `${TRACKS} tracks${COVER_KIB > 0 ? ` (a ${COVER_KIB} KiB cover per album)` : ""}` +
+        `${ALBUM_FORMATS ? " (one format per album)" : ""}, ` +
         `${REPS} rep(s), each pass on a fresh mount (median ms; RSS of the ` +
         `musefs daemon in MiB)`,
     );
