@@ -22,11 +22,12 @@
 //
 // `--cover-kib N`: real-size covers. The fixtures are 7–90 KB with covers of
 // 0.3 and 1 KB; real tracks carry covers of 100 KB and more, one per album.
-// With N, every original that can hold one gets an N KiB JPEG cover (mutagen,
-// so bindfs reads files as large as musefs serves), and the store gives every
-// album a cover of its own of that size (random bytes: nothing decodes them),
-// so musefs reads and slices one image per album as it would in a real
-// library. The store then holds albums × N KiB; the tmpfs is sized for it.
+// With N, every original that can hold one gets an N KiB JPEG cover (mutagen;
+// not the WAV and FLAC-in-Ogg fixtures), so bindfs reads files as large as
+// musefs serves, and the store gives every album a cover of its own of that
+// size in place of that one (random bytes: nothing decodes them), so musefs
+// reads and slices one image per album as it would in a real library. The
+// store then holds albums × N KiB; the tmpfs is sized for it.
 // `--album-formats`: each album one format (the original album number mod
 // 11), as real albums are, instead of the originals in turn track by track.
 //
@@ -486,10 +487,23 @@ export async function makeLibrary(root: string, where: string): Promise<Library>
   await makeLinks(src, lib);
   const t1 = performance.now();
   await makeStore(srcDir, lib, db, coverBytes);
+  let covered = 0;
+  if (coverBytes > 0) {
+    // Every link to the scanned cover went to an album's own (named by a zero-padded number).
+    const [albums, scanned] = (await sqlite(
+      db,
+      `SELECT count(DISTINCT ta.art_id), count(*) FILTER (WHERE a.sha256 NOT LIKE '0000000000%') ` +
+        `FROM track_art ta JOIN art a ON a.id = ta.art_id WHERE a.byte_len = ${coverBytes};`,
+    )).trim().split("|").map(Number);
+    if (scanned !== 0 || albums < ALBUMS() / 2) {
+      throw new Error(`album covers not linked: ${albums} albums, ${scanned} scanned (${db})`);
+    }
+    covered = albums;
+  }
   console.log(
     `${where}: ${TRACKS} links in ${((t1 - t0) / 1000).toFixed(1)} s, store in ` +
       `${((performance.now() - t1) / 1000).toFixed(1)} s (${root})` +
-      (coverBytes > 0 ? `; covers of ${coverBytes} bytes, one per album (${ALBUMS()})` : ""),
+      (coverBytes > 0 ? `; a ${coverBytes}-byte cover for each of ${covered} albums` : ""),
   );
   return { where, lib, db };
 }
