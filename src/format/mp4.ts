@@ -24,6 +24,7 @@ import {
   boxEnd,
   boxHeader,
   boxPayloadStart,
+  readMoovSkippingUdta,
   readWholeBox,
   topLevelBoxes,
 } from "./mp4_boxes.ts";
@@ -32,6 +33,7 @@ import { buildUdta, udtaLength } from "./mp4_ilst_build.ts";
 import { SegmentList } from "./segments.ts";
 import {
   analyzeMoov,
+  CARRIED_UDTA_CHILD,
   carriedUdtaChildren,
   type ChunkTable,
   type MoovPlan,
@@ -151,6 +153,8 @@ function planShift(
   }
 }
 
+const CARRIED_UDTA: ReadonlySet<string> = new Set([CARRIED_UDTA_CHILD]);
+
 /** The backing file's boxes as synthesis uses them, checked against the stored audio range. */
 function backingBoxes(input: SynthInput, backing: ByteSource) {
   const top = locateTopLevel(backing);
@@ -163,7 +167,10 @@ function backingBoxes(input: SynthInput, backing: ByteSource) {
     );
   }
   const ftyp = readWholeBox(backing, top.ftyp);
-  const plan = analyzeMoov(readWholeBox(backing, top.moov), payload);
+  // The old udta (old tags and cover art, most of a tagged moov) is replaced:
+  // only what the new one carries over is read.
+  const moov = readMoovSkippingUdta(backing, top.moov, CARRIED_UDTA);
+  const plan = analyzeMoov(moov, payload);
   return { ftyp, plan, mdat: mdatHeader(input.audioLength) };
 }
 

@@ -129,6 +129,92 @@ export function readWholeBox(src: ByteSource, box: Box): Uint8Array {
 }
 
 /**
+ * The `moov` as a rewrite needs it, without reading the old tags: every
+ * child is read whole except `udta`, of which only the children of a type in
+ * `keepFromUdta` are read (their headers found by walking the udta's child
+ * headers, leniently: the walk stops at the first header that does not
+ * parse, as `childBoxesLenient` does). The old udta holds the old tags and
+ * cover art, often nearly all of a tagged file's moov; a rewrite drops it.
+ * Returns a moov box whose udta holds only the kept children, with the
+ * moov's and udta's sizes made to match (8-byte headers). Bytes outside the
+ * udta are exactly the file's; the same size cap as `readWholeBox` applies.
+ */
+export function readMoovSkippingUdta(
+  src: ByteSource,
+  moov: Box,
+  keepFromUdta: ReadonlySet<string>,
+): Uint8Array {
+  if (moov.size > MAX_MP4_METADATA_BYTES) {
+    throw new FormatError(
+      "too-large",
+      `'${moov.type}' box of ${moov.size} bytes exceeds ${MAX_MP4_METADATA_BYTES}`,
+    );
+  }
+  const parts: Uint8Array[] = [];
+  let total = 8;
+  const take = (b: Uint8Array) => {
+    parts.push(b);
+    total += b.length;
+  };
+  const end = boxEnd(moov);
+  let off = boxPayloadStart(moov);
+  while (off < end) {
+    if (end - off < 8) {
+      throw new FormatError("malformed", `${end - off} stray bytes at ${off} inside a box`);
+    }
+    const child = decodeHeader(readHead(src, off, end), off, end, false);
+    if (child.type !== "udta") {
+      const bytes = src.read(child.start, child.size);
+      if (bytes.length !== child.size) {
+        throw new FormatError("truncated", `'${child.type}' box at ${child.start} cut short`);
+      }
+      take(bytes);
+    } else {
+      const kept: Uint8Array[] = [];
+      let size = 8;
+      const udtaEnd = boxEnd(child);
+      let at = boxPayloadStart(child);
+      while (udtaEnd - at >= 8) {
+        let box: Box;
+        try {
+          box = decodeHeader(readHead(src, at, udtaEnd), at, udtaEnd, false);
+        } catch (e) {
+          if (e instanceof FormatError) break;
+          throw e;
+        }
+        if (keepFromUdta.has(box.type)) {
+          const bytes = src.read(box.start, box.size);
+          if (bytes.length !== box.size) {
+            throw new FormatError("truncated", `'${box.type}' box at ${box.start} cut short`);
+          }
+          kept.push(bytes);
+          size += bytes.length;
+        }
+        at = boxEnd(box);
+      }
+      take(boxHeader("udta", size));
+      for (const k of kept) take(k);
+    }
+    off = boxEnd(child);
+  }
+  const out = new Uint8Array(total);
+  out.set(boxHeader("moov", total));
+  let o = 8;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** Up to 16 header bytes at `start` (fewer where `end` or the file ends first). */
+function readHead(src: ByteSource, start: number, end: number): Uint8Array {
+  const head = src.read(start, Math.min(16, end - start));
+  if (head.length < 8) throw new FormatError("truncated", `box header at ${start} cut short`);
+  return head;
+}
+
+/**
  * The children of an in-memory box body `[start, end)` of `buf`. Strict: a
  * child that does not fit its parent is a FormatError. Size 0 is rejected
  * (only top-level boxes may run "to the end").

@@ -3,7 +3,8 @@
 // reads, and "the probe never reads the mdat payload".
 
 import assert from "node:assert/strict";
-import { probeMp4 } from "../../src/format/mp4.ts";
+import { mp4Size, probeMp4, synthesizeMp4 } from "../../src/format/mp4.ts";
+import { inputFromProbe } from "../../src/format/mod.ts";
 import { BoundedSource, BufferSource } from "../../src/format/source.ts";
 import { fixture, type FixtureName, run } from "../fixtures/fixtures.ts";
 import { PY } from "../fixtures/tools.ts";
@@ -16,6 +17,7 @@ import {
   assertPcmEqual,
   assertRandomRanges,
   assertReprobeMatchesInput,
+  probeBytes,
   randomBytes,
   type RoundTrip,
   setTag,
@@ -95,6 +97,29 @@ for (const name of MP4_FIXTURES) {
         `read ${off}+${len} touches the payload [${lo}, ${hi})`,
       );
     }
+  });
+
+  Deno.test(`mp4 ${name}: synthesis and sizing read none of the old tags and cover`, async () => {
+    const bytes = await Deno.readFile((await fixture(name)).path);
+    const original = probeBytes(`x.${name === "m4b" ? "m4b" : "m4a"}`, bytes);
+    const { input, blobs } = inputFromProbe(original, bytes.length);
+    // The old udta/meta (ilst with its covr): only its header may be read.
+    const meta = walk(bytes).find((b) => b.path === "moov/udta/meta")!;
+    assert.ok(meta.size > 1000, `the fixture's old tags and cover take ${meta.size} bytes`);
+    const [lo, hi] = [meta.start + 16, meta.start + meta.size];
+    const sizes: number[] = [];
+    for (const make of [synthesizeMp4, mp4Size] as const) {
+      const rec = new RecordingSource(new BufferSource(bytes));
+      const made = make(input, rec, blobs);
+      sizes.push(typeof made === "number" ? made : made.size);
+      for (const [off, len] of rec.reads) {
+        assert.ok(
+          off + len <= lo || off >= hi,
+          `${make.name}: read ${off}+${len} touches the old meta [${lo}, ${hi})`,
+        );
+      }
+    }
+    assert.equal(sizes[0], sizes[1]);
   });
 
   Deno.test(`mp4 ${name}: unedited round trip`, async () => {
