@@ -12,7 +12,14 @@ import {
   setPageCrc,
 } from "../../src/format/ogg/page.ts";
 import type { ArtRef } from "../../src/format/types.ts";
-import { run } from "../fixtures/fixtures.ts";
+import { mutagenTags, run } from "../fixtures/fixtures.ts";
+import {
+  assertMutagenMatchesInput,
+  assertPcmEqual,
+  assertRandomRanges,
+  assertReprobeMatchesInput,
+  type RoundTrip,
+} from "./harness.ts";
 import { concatBytes } from "../fixtures/tools.ts";
 
 /** Bit-at-a-time Ogg CRC (poly 0x04C11DB7, no reflection, init 0): the reference. */
@@ -250,4 +257,39 @@ export function syntheticStream(
     o += p.length;
   }
   return out;
+}
+
+/**
+ * A served Ogg file is right by every check: probed back it is the input, its
+ * pages are clean, its audio pages the original's (sequence numbers and CRCs
+ * apart), it decodes to the same PCM, ogginfo/ffmpeg (and flac -t for
+ * FLAC-in-Ogg) accept it and mutagen reads the input's tags.
+ */
+export async function assertServedOgg(rt: RoundTrip): Promise<void> {
+  const fields = rt.input.format === "oggflac" ? [] : ["description" as const];
+  assertReprobeMatchesInput(rt, { ignorePictureFields: fields });
+  // Opus/Vorbis: the description gained 0–2 spaces so base64 streams in quanta.
+  const expectDesc = rt.input.art.map((a) =>
+    rt.input.format === "oggflac" ? a.description : paddedDescription(a)
+  );
+  assert.deepEqual(rt.reprobe.pictures.map((p) => p.description), expectDesc);
+  const served = assertCleanStream(rt.bytes);
+  assert(served.some((p) => p.offset === rt.reprobe.audioOffset));
+  assertAudioSameExceptSeqCrc(
+    rt.originalBytes.subarray(rt.original.audioOffset),
+    rt.bytes.subarray(rt.reprobe.audioOffset),
+  );
+  await assertPcmEqual(rt);
+  await assertToolsHappy(rt.outPath);
+  if (rt.input.format === "oggflac") {
+    // The reference FLAC decoder checks frames and its MD5 of the decoded audio.
+    const t = await run(["flac", "-t", "-s", rt.outPath]);
+    assert.equal(t.code, 0, `flac -t: ${t.stderr}`);
+  }
+  await assertMutagenMatchesInput(rt, { ignorePictureFields: fields });
+  if (fields.length > 0) {
+    const v = await mutagenTags(rt.outPath);
+    assert.deepEqual(v.normalized.pictures.map((p) => p.description), expectDesc);
+  }
+  assertRandomRanges(rt, 150, 3);
 }

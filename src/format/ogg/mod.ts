@@ -82,7 +82,13 @@ function headerPackets<T>(
   backing: ByteSource,
   make: (codec: OggCodec, first: Uint8Array, reader: HeaderPacketReader) => T,
 ): { packets: T; reader: HeaderPacketReader } {
-  const reader = new HeaderPacketReader(new BoundedSource(backing, MAX_PROBE_BYTES));
+  // The scanned audio offset ends the header region (the caller checked the
+  // file's stamp): a long comment packet is stepped over from its end.
+  const reader = new HeaderPacketReader(
+    new BoundedSource(backing, MAX_PROBE_BYTES),
+    MAX_PROBE_BYTES,
+    input.audioOffset,
+  );
   const first = reader.next(true).bytes!;
   const codec = codecOf(first);
   if (codec.format !== input.format) {

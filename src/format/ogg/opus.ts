@@ -22,11 +22,11 @@ export const opusCodec: OggCodec = {
     return { tags: comment.tags, pictures: picturesFromComment(comment.pictures) };
   },
   synthesize(first, reader, input) {
-    reader.next(skipExpecting(OPUS_TAGS, "OpusTags"));
+    reader.skip(skipExpecting(OPUS_TAGS, "OpusTags"), 0);
     return [[first], [OPUS_TAGS, ...commentPieces(input.tags, input.art)]];
   },
   packetLengths(first, reader, input) {
-    reader.next(skipExpecting(OPUS_TAGS, "OpusTags"));
+    reader.skip(skipExpecting(OPUS_TAGS, "OpusTags"), 0);
     return [first.length, OPUS_TAGS.length + commentLength(input.tags, input.art)];
   },
 };

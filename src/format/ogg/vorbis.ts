@@ -34,12 +34,12 @@ export const vorbisCodec: OggCodec = {
     return { tags: parsed.tags, pictures: picturesFromComment(parsed.pictures) };
   },
   synthesize(first, reader, input) {
-    reader.next(skipExpecting(COMMENT, "vorbis comment"));
+    reader.skip(skipExpecting(COMMENT, "vorbis comment"), 1);
     const setup = readSetup(reader.next(true).bytes);
     return [[first], [COMMENT, ...commentPieces(input.tags, input.art), FRAMING], [setup]];
   },
   packetLengths(first, reader, input) {
-    reader.next(skipExpecting(COMMENT, "vorbis comment"));
+    reader.skip(skipExpecting(COMMENT, "vorbis comment"), 1);
     const setup = readSetup(reader.next(true).bytes);
     const comment = COMMENT.length + commentLength(input.tags, input.art) + FRAMING.length;
     return [first.length, comment, setup.length];
