@@ -6,7 +6,7 @@
 
 import { LIBRARY_DEFAULTS } from "./defaults.ts";
 import type { ReadPiece } from "./api.ts";
-import { readSegment, segmentLength } from "../format/mod.ts";
+import { base64Encode, base64Length, readSegment, segmentLength } from "../format/mod.ts";
 import { readOggAudio } from "../format/mod.ts";
 import type { BlobSource, ByteSource, Layout, Segment } from "../format/mod.ts";
 import { artDigest, readArt, readBinaryTag, type Store } from "../store/mod.ts";
@@ -62,9 +62,49 @@ export class ArtCache {
     return added;
   }
 
-  /** True when art `artId` is cached and was verified at `dataVersion` (no store read needed). */
-  verifiedAt(artId: number, dataVersion: number): boolean {
-    return this.#lru.peek(artId)?.verifiedAt === dataVersion;
+  /**
+   * The base64 text of art `artId`, what Vorbis and Opus header pages carry
+   * (call inside the read snapshot, as `image`): kept like the image, under
+   * the same budget and checks, so serving those pages slices it and encodes
+   * nothing. Undefined when the text would take more than a quarter of the
+   * budget (the caller encodes its slices instead).
+   */
+  text(artId: number, dataVersion?: number): Uint8Array | undefined {
+    const key = -artId; // art ids are positive: texts share the map under negated ids
+    const hit = this.#lru.get(key);
+    if (hit !== undefined && dataVersion !== undefined && hit.verifiedAt === dataVersion) {
+      return hit.bytes;
+    }
+    const verifiedAt = dataVersion ?? -1;
+    if (hit !== undefined && !this.verifiedAt(artId, verifiedAt)) {
+      // Checked against the store's SHA-256 alone: the image need not be read again.
+      const meta = artDigest(this.store, artId);
+      if (meta === null) {
+        throw new StoreError("not-found", `art ${artId} does not exist`, this.store.path);
+      }
+      if (meta.sha256 === hit.sha) {
+        hit.verifiedAt = verifiedAt;
+        return hit.bytes;
+      }
+    }
+    const image = this.entry(artId, dataVersion);
+    if (hit !== undefined && hit.sha === image.sha) {
+      hit.verifiedAt = verifiedAt;
+      return hit.bytes;
+    }
+    if (base64Length(image.bytes.length) > this.#lru.budget / 4) return undefined;
+    const bytes = base64Encode(image.bytes);
+    this.#lru.set(key, { sha: image.sha, bytes, verifiedAt }, bytes.length);
+    return bytes;
+  }
+
+  /**
+   * True when art `artId` is cached and was verified at `dataVersion` (no
+   * store read needed); `text`: its base64 text, or the image it is made from.
+   */
+  verifiedAt(artId: number, dataVersion: number, text = false): boolean {
+    if (this.#lru.peek(artId)?.verifiedAt === dataVersion) return true;
+    return text && this.#lru.peek(-artId)?.verifiedAt === dataVersion;
   }
 
   get entries(): number {
@@ -93,6 +133,7 @@ function blobsOf(store: Store, art: ArtCache, dataVersion?: number): BlobSource 
       const img = art.image(id, dataVersion);
       return img.subarray(offset, Math.min(img.length, offset + length));
     },
+    artText: (id, offset, length) => art.text(id, dataVersion)?.subarray(offset, offset + length),
     binaryTag: (id, offset, length) => readBinaryTag(store, id, offset, length),
   };
 }
@@ -116,7 +157,8 @@ export function rangeServedFromCache(
 ): boolean {
   return !rangeTouches(layout, offset, size, (seg) =>
     seg.kind === "binary-tag" ||
-    ((seg.kind === "art" || seg.kind === "ogg-art") && !art.verifiedAt(seg.artId, dataVersion)));
+    (seg.kind === "art" && !art.verifiedAt(seg.artId, dataVersion)) ||
+    (seg.kind === "ogg-art" && !art.verifiedAt(seg.artId, dataVersion, seg.base64)));
 }
 
 /**

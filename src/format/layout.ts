@@ -155,6 +155,8 @@ function readOggArt(
   if (!seg.base64) {
     return exact(blobs.art(seg.artId, start, length), length, `art ${seg.artId}`);
   }
+  const kept = blobs.artText?.(seg.artId, start, length);
+  if (kept !== undefined) return exact(kept, length, `art ${seg.artId}`);
   // Base64 text [start, end) comes from raw quanta [⌊start/4⌋·3, ⌈end/4⌉·3).
   const end = start + length;
   const q0 = Math.floor(start / 4);

@@ -21,6 +21,8 @@ import {
 } from "./types.ts";
 
 export {
+  base64Encode,
+  base64Length,
   materialize,
   readLayoutInto,
   readLayoutRange,

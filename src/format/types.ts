@@ -99,6 +99,12 @@ export interface BlobSource {
   art(artId: number, offset: number, length: number): Uint8Array;
   binaryTag(id: number, offset: number, length: number): Uint8Array;
   /**
+   * Bytes [offset, offset + length) of an image's base64 text (what Vorbis
+   * and Opus header pages carry), when the source keeps the whole text;
+   * undefined: encode the slice from `art` bytes.
+   */
+  artText?(artId: number, offset: number, length: number): Uint8Array | undefined;
+  /**
    * The CRC (from zero) of bytes [offset, offset + length) of an image's
    * text as Ogg pages carry it (base64, or raw), when the source keeps a
    * table of the image's prefix CRCs (format/ogg/art_crc.ts). Without it,

@@ -91,3 +91,51 @@ Deno.test("a read-only store's blobs slice and checksum whole images, and follow
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the art cache keeps an image's base64 text, checked like the image", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "musefs-blobs-test-" });
+  try {
+    const db = `${dir}/lib.db`;
+    const rw = openStore(db, { mode: "rw", create: true });
+    const first = randomImage(300_001, 4);
+    const id = upsertArt(rw, { data: first, mime: "image/jpeg", width: 1, height: 1 });
+    const ro = openStore(db, { mode: "ro" });
+    const cache = new ArtCache(ro, 8 * 1024 * 1024);
+    const v1 = ro.dataVersion();
+    const text = cache.text(id, v1)!;
+    // Compared by digest: a failing deepEqual of 400 KB arrays takes minutes to print.
+    assert.equal(sha256Hex(text), sha256Hex(base64Encode(first)));
+    assert.equal(cache.text(id, v1), text, "kept: the same bytes, not encoded again");
+    assert.ok(cache.verifiedAt(id, v1, true));
+    assert.equal(cache.bytes, first.length + text.length, "image and text, each once");
+
+    // A commit that leaves the image alone keeps the text (checked by SHA-256 alone).
+    upsertArt(rw, { data: randomImage(10, 5), mime: "image/png", width: 1, height: 1 });
+    const v2 = ro.dataVersion();
+    assert.ok(!cache.verifiedAt(id, v2, true));
+    assert.equal(cache.text(id, v2), text);
+
+    // The image replaced under its id: the new image's text.
+    const second = randomImage(300_001, 6);
+    rw.transaction(() => {
+      rw.run("DELETE FROM art WHERE id = ?", id);
+      rw.run(
+        "INSERT INTO art (id, sha256, mime, width, height, byte_len, data) " +
+          "VALUES (?, ?, 'image/jpeg', 1, 1, ?, ?)",
+        id,
+        sha256Hex(second),
+        second.length,
+        second,
+      );
+    });
+    assert.equal(sha256Hex(cache.text(id, ro.dataVersion())!), sha256Hex(base64Encode(second)));
+
+    // A text over a quarter of the budget is not kept: the caller encodes slices.
+    const small = new ArtCache(ro, 1_000_000);
+    assert.equal(small.text(id, ro.dataVersion()), undefined);
+    ro.close();
+    rw.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
