@@ -65,6 +65,22 @@ export function storeBlobSource(store: Store, images: ArtCache | null = null): B
         : fromCache(cache, artId, offset, length),
     binaryTag: (id, offset, length) => readBinaryTag(store, id, offset, length),
   };
+  if (cache !== null) {
+    // Vorbis and Opus pages carry the image as base64 text: slices of the
+    // cached text (the checksums' ends, short slices) need no encoding.
+    source.artText = (artId, offset, length) => {
+      const text = cache.text(artId, dataVersion());
+      if (text === undefined) return undefined;
+      if (offset < 0 || length < 0 || offset + length > text.length) {
+        throw new StoreError(
+          "corrupt",
+          `art ${artId}: short read of its text (${text.length} bytes, ${length} wanted at ${offset})`,
+          store.path,
+        );
+      }
+      return text.subarray(offset, offset + length);
+    };
+  }
   if (store.mode === "ro") {
     source.artCrc = (art: ArtText, offset, length) => {
       let tables = crcTables.get(store);

@@ -76,25 +76,30 @@ export class ArtCache {
       return hit.bytes;
     }
     const verifiedAt = dataVersion ?? -1;
-    if (hit !== undefined && !this.verifiedAt(artId, verifiedAt)) {
-      // Checked against the store's SHA-256 alone: the image need not be read again.
+    // What the store holds now: from the image when it was verified at this
+    // data_version, else from its row (the image itself is not read for that).
+    let sha: string;
+    let byteLen: number;
+    const image = this.#lru.peek(artId);
+    if (image !== undefined && dataVersion !== undefined && image.verifiedAt === dataVersion) {
+      sha = image.sha;
+      byteLen = image.bytes.length;
+    } else {
       const meta = artDigest(this.store, artId);
       if (meta === null) {
         throw new StoreError("not-found", `art ${artId} does not exist`, this.store.path);
       }
-      if (meta.sha256 === hit.sha) {
-        hit.verifiedAt = verifiedAt;
-        return hit.bytes;
-      }
+      sha = meta.sha256;
+      byteLen = meta.byteLen;
     }
-    const image = this.entry(artId, dataVersion);
-    if (hit !== undefined && hit.sha === image.sha) {
+    if (hit !== undefined && hit.sha === sha) {
       hit.verifiedAt = verifiedAt;
       return hit.bytes;
     }
-    if (base64Length(image.bytes.length) > this.#lru.budget / 4) return undefined;
-    const bytes = base64Encode(image.bytes);
-    this.#lru.set(key, { sha: image.sha, bytes, verifiedAt }, bytes.length);
+    if (base64Length(byteLen) > this.#lru.budget / 4) return undefined;
+    const made = this.entry(artId, dataVersion);
+    const bytes = base64Encode(made.bytes);
+    this.#lru.set(key, { sha: made.sha, bytes, verifiedAt }, bytes.length);
     return bytes;
   }
 

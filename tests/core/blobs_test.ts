@@ -32,6 +32,8 @@ function assertServes(
     assert.equal(source.artCrc!(art, from, n), naiveCrc(text.subarray(from, from + n)));
   }
   assert.deepEqual(source.art(artId, 1000, 4000), image.subarray(1000, 5000));
+  const kept = source.artText?.(artId, 1000, 4000);
+  if (kept !== undefined) assert.deepEqual(kept, text.subarray(1000, 5000));
 }
 
 Deno.test("a read-only store's blobs slice and checksum whole images, and follow an image replaced under its id", async () => {
@@ -44,7 +46,7 @@ Deno.test("a read-only store's blobs slice and checksum whole images, and follow
     const ro = openStore(db, { mode: "ro" });
     const cache = new ArtCache(ro, 8 * 1024 * 1024);
     assertServes(storeBlobSource(ro, cache), id, first);
-    assert.equal(cache.entries, 1, "the image is read once, whole");
+    assert.equal(cache.entries, 2, "the image is read once, whole, and its text kept beside it");
 
     // A commit that leaves the image alone: the same bytes, the same answers.
     const other = randomImage(500, 2);
