@@ -179,7 +179,14 @@ export interface Library {
    * `uid` is the opening user: a user over the open-file limit gets EMFILE.
    */
   open(ino: number, flags: number, uid?: number): OpenResult;
+  /** The pieces' bytes stay as they are until the next `nextRequest()` (if the core has one). */
   read(fh: number, ino: number, offset: number, size: number): ReadPiece[];
+  /**
+   * Optional: the server is about to handle another request, so nothing
+   * earlier requests were given (read pieces) is still in use: the core may
+   * reuse the memory those views show.
+   */
+  nextRequest?(): void;
   release(fh: number): void;
   /**
    * Check the store for changes (debounced, single flight). Returns what

@@ -161,7 +161,8 @@ export class MusefsLibrary implements Library {
     // own: a quarter of the art budget, the serving thread's cache the rest.
     const building = options.mode === "synthesis" && options.speculate === true;
     const workerArt = building ? Math.floor(options.artCacheBytes / 4) : 0;
-    this.art = new ArtCache(this.#serve, options.artCacheBytes - workerArt);
+    // The serving thread's images live in one arena (see ArtCache), unpinned per request.
+    this.art = new ArtCache(this.#serve, options.artCacheBytes - workerArt, true);
     this.resolver.images = this.art;
     this.readAhead = new ReadAheadPool(options.readAheadBudgetBytes);
     this.storePath = absolutePath(dbPath);
@@ -532,6 +533,10 @@ export class MusefsLibrary implements Library {
     if (dir === this.#aheadDir && this.resolver.headers.peek(trackId) !== undefined) return;
     this.#aheadDir = dir;
     this.ahead!.submit(tracksAfter(this.tree, dir, ino, SPECULATE_FILES), SPECULATE_BATCH);
+  }
+
+  nextRequest(): void {
+    this.art.unpin();
   }
 
   read(fh: number, ino: number, offset: number, size: number): ReadPiece[] {

@@ -20,16 +20,111 @@ import { segmentStreamsRows } from "./resolve.ts";
 export const DEFAULT_ART_CACHE_BUDGET = LIBRARY_DEFAULTS.artCacheBytes;
 
 /**
+ * Most ranges of the arena (below) handed out between two `unpin()` calls
+ * that are tracked; past that, nothing more is placed in the arena until
+ * the next `unpin()` (entries are kept in buffers of their own meanwhile).
+ */
+const MAX_PINNED = 64;
+
+interface ArtEntry {
+  sha: string;
+  bytes: Uint8Array;
+  verifiedAt: number;
+}
+
+/**
  * Whole art images by id, checked against the store's sha256: on every use,
  * or (`dataVersion` given) once per store data_version, since an image
  * verified at the store's current data_version is still what the store
  * holds (nothing was committed since).
+ *
+ * With `arena`, the images (and texts) are copied into one buffer of the
+ * budget's size, placed in turn around it, and the store's buffer is
+ * dropped at once. An image kept in a buffer of its own outlives the young
+ * generation and, once dropped, is freed only by a collection of the whole
+ * heap, which the image memory itself sets off: on a 20 000-track scan
+ * with a 300 KB cover per album, some 45 collections of the serving
+ * thread's heap that one image shared by every album did not cause
+ * (docs/tuning.md). A copy dropped at once dies young. The arena's bytes
+ * are overwritten by later entries, so every range handed out stays
+ * pinned, never overwritten, until the owner calls `unpin()`: the serving
+ * thread does before each request, when the views it served are written.
+ * An entry that finds no room that is not pinned (or more than MAX_PINNED
+ * ranges pinned) is kept in a buffer of its own, as without an arena.
  */
 export class ArtCache {
-  readonly #lru: WeightedLru<number, { sha: string; bytes: Uint8Array; verifiedAt: number }>;
+  readonly #lru: WeightedLru<number, ArtEntry>;
+  readonly #arenaOn: boolean;
+  #arena: Uint8Array | null = null;
+  /** Where the next entry goes in the arena. */
+  #head = 0;
+  /** Each arena entry's range, by key (an image's art id; its text's, negated). */
+  readonly #placed = new Map<number, [number, number]>();
+  /** Ranges handed out since the last `unpin()`, as start, end pairs. */
+  #pinned: number[] = [];
 
-  constructor(readonly store: Store, budget = DEFAULT_ART_CACHE_BUDGET) {
+  constructor(readonly store: Store, budget = DEFAULT_ART_CACHE_BUDGET, arena = false) {
     this.#lru = new WeightedLru(budget);
+    this.#arenaOn = arena;
+  }
+
+  /**
+   * The views handed out so far are no longer in use: their arena ranges
+   * may be overwritten from now on.
+   */
+  unpin(): void {
+    if (this.#pinned.length > 0) this.#pinned = [];
+  }
+
+  /** Bytes of the arena (0 until the first entry is placed, or without one). */
+  get arenaBytes(): number {
+    return this.#arena?.length ?? 0;
+  }
+
+  #handOut<T extends ArtEntry>(key: number, e: T): T {
+    const at = this.#placed.get(key);
+    if (at !== undefined && e.bytes.buffer === this.#arena?.buffer) {
+      this.#pinned.push(at[0], at[1]);
+    }
+    return e;
+  }
+
+  /** Keeps `fresh` under `key` (in the arena when there is one and room); the entry. */
+  #keep(key: number, sha: string, fresh: Uint8Array, verifiedAt: number): ArtEntry {
+    if (!this.#arenaOn) {
+      const added = { sha, bytes: fresh, verifiedAt };
+      this.#lru.set(key, added, fresh.length);
+      return added;
+    }
+    // No room in the arena that is not in use: kept in its own buffer, as without one.
+    const bytes = this.#place(key, fresh) ?? fresh;
+    const added = { sha, bytes, verifiedAt };
+    this.#lru.set(key, added, bytes.length);
+    return this.#handOut(key, added);
+  }
+
+  /** `fresh` copied into the arena (entries there before give way); null when it cannot be. */
+  #place(key: number, fresh: Uint8Array): Uint8Array | null {
+    const size = this.#lru.budget;
+    const n = fresh.length;
+    if (n > size || this.#pinned.length >= 2 * MAX_PINNED) return null;
+    const start = this.#head + n <= size ? this.#head : 0;
+    const end = start + n;
+    const pinned = this.#pinned;
+    for (let i = 0; i < pinned.length; i += 2) {
+      if (pinned[i] < end && start < pinned[i + 1]) return null;
+    }
+    this.#arena ??= new Uint8Array(size);
+    for (const [k, [s, e]] of this.#placed) {
+      if (s < end && start < e) {
+        this.#placed.delete(k);
+        this.#lru.delete(k);
+      }
+    }
+    this.#arena.set(fresh, start);
+    this.#head = end;
+    this.#placed.set(key, [start, end]);
+    return this.#arena.subarray(start, end);
   }
 
   /**
@@ -44,7 +139,7 @@ export class ArtCache {
   entry(artId: number, dataVersion?: number): { sha: string; bytes: Uint8Array } {
     const hit = this.#lru.get(artId);
     if (hit !== undefined && dataVersion !== undefined && hit.verifiedAt === dataVersion) {
-      return hit;
+      return this.#handOut(artId, hit);
     }
     const meta = artDigest(this.store, artId);
     // An orphaned reference (art deleted under a live layout) is an error, never zero bytes.
@@ -54,12 +149,9 @@ export class ArtCache {
     const verifiedAt = dataVersion ?? -1;
     if (hit !== undefined && hit.sha === meta.sha256) {
       hit.verifiedAt = verifiedAt;
-      return hit;
+      return this.#handOut(artId, hit);
     }
-    const bytes = readArt(this.store, artId, 0, meta.byteLen);
-    const added = { sha: meta.sha256, bytes, verifiedAt };
-    this.#lru.set(artId, added, bytes.length);
-    return added;
+    return this.#keep(artId, meta.sha256, readArt(this.store, artId, 0, meta.byteLen), verifiedAt);
   }
 
   /**
@@ -73,7 +165,7 @@ export class ArtCache {
     const key = -artId; // art ids are positive: texts share the map under negated ids
     const hit = this.#lru.get(key);
     if (hit !== undefined && dataVersion !== undefined && hit.verifiedAt === dataVersion) {
-      return hit.bytes;
+      return this.#handOut(key, hit).bytes;
     }
     const verifiedAt = dataVersion ?? -1;
     // What the store holds now: from the image when it was verified at this
@@ -94,13 +186,11 @@ export class ArtCache {
     }
     if (hit !== undefined && hit.sha === sha) {
       hit.verifiedAt = verifiedAt;
-      return hit.bytes;
+      return this.#handOut(key, hit).bytes;
     }
     if (base64Length(byteLen) > this.#lru.budget / 4) return undefined;
     const made = this.entry(artId, dataVersion);
-    const bytes = base64Encode(made.bytes);
-    this.#lru.set(key, { sha: made.sha, bytes, verifiedAt }, bytes.length);
-    return bytes;
+    return this.#keep(key, made.sha, base64Encode(made.bytes), verifiedAt).bytes;
   }
 
   /**

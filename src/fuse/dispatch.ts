@@ -179,6 +179,9 @@ export class Dispatcher {
 
   /** Handle the request of `len` bytes at the start of `buf` (`v` views the same bytes). */
   handle(buf: Uint8Array, v: DataView, len: number): void {
+    // What earlier requests were served is written by now (replies go out
+    // before handle returns; reads handed to a worker were copied).
+    this.library.nextRequest?.();
     const h = this.header.at(v, 0);
     const req = this.req;
     const opcode = req.opcode = h.opcode;

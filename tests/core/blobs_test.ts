@@ -141,3 +141,47 @@ Deno.test("the art cache keeps an image's base64 text, checked like the image", 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("an arena art cache never overwrites bytes handed out before unpin()", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "musefs-blobs-test-" });
+  try {
+    const db = `${dir}/lib.db`;
+    const rw = openStore(db, { mode: "rw", create: true });
+    const images = [0, 1, 2, 3, 4].map((i) => randomImage(40_000 + i, 10 + i));
+    const ids = images.map((data) =>
+      upsertArt(rw, { data, mime: "image/jpeg", width: 1, height: 1 })
+    );
+    const ro = openStore(db, { mode: "ro" });
+    const v = ro.dataVersion();
+    // Room for two images: a third goes where the first was.
+    const cache = new ArtCache(ro, 100_000, true);
+    const digest = (b: Uint8Array) => sha256Hex(b);
+    const a = cache.image(ids[0], v);
+    const b = cache.image(ids[1], v);
+    assert.equal(a.buffer, b.buffer, "both in the arena");
+    assert.equal(cache.arenaBytes, 100_000);
+    // Same request: the first two are pinned, so the third cannot take their place.
+    const c = cache.image(ids[2], v);
+    assert.notEqual(c.buffer, a.buffer, "kept outside the arena");
+    assert.equal(digest(a), digest(images[0]), "a view handed out is left alone");
+    assert.equal(digest(b), digest(images[1]));
+    assert.equal(digest(c), digest(images[2]));
+    // The next request: earlier views are done with; the arena is reused.
+    cache.unpin();
+    const d = cache.image(ids[3], v);
+    assert.equal(d.buffer, a.buffer, "placed in the arena again");
+    assert.equal(digest(d), digest(images[3]));
+    // Whatever was overwritten is gone from the cache, never served as another image's bytes.
+    // Every view of one request still shows its image when the request ends.
+    for (let round = 0; round < 3; round++) {
+      cache.unpin();
+      const order = [0, 1, 2, 3, 4, 2, 0, 4, 1].slice(round);
+      const views = order.map((i) => cache.image(ids[i], v));
+      order.forEach((i, k) => assert.equal(digest(views[k]), digest(images[i]), `image ${i}`));
+    }
+    ro.close();
+    rw.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
