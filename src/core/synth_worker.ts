@@ -72,7 +72,9 @@ self.onmessage = (ev: MessageEvent<SynthWorkerInit>) => {
   // Failing, the worker ends with an error, which stops build-ahead.
   store = openStore(init.dbPath, { mode: "ro", foreignKeyCheck: false, openElsewhere: true });
   access = backingAccess(init.dbPath, init.libraryRoots);
-  images = new ArtCache(store, init.artCacheBytes);
+  // In one arena (see ArtCache), unpinned before each job: a job's layout
+  // keeps no view of an image (its record is copied into the ring).
+  images = new ArtCache(store, init.artCacheBytes, true);
   states = new Int32Array(init.states);
   ctrl = new Int32Array(init.ctrl);
   positions = new BigInt64Array(init.positions);
@@ -105,6 +107,7 @@ function run(jobs: number[], sizes: boolean): void {
     const seq = jobs[i];
     const slot = seq % SLOTS;
     if (Atomics.compareExchange(states, slot, QUEUED, BUILDING) === QUEUED) {
+      images.unpin();
       const r = rows?.get(jobs[i + 1]);
       const ok = r !== undefined && (sizes ? size(seq, r) : build(seq, r));
       // Before the job is published: whoever sees it done sees the images it used.
