@@ -1,8 +1,10 @@
 // Backing read-ahead: each open handle has a window over raw backing
-// bytes. A miss that continues the stream (it starts inside or right at the
-// end of the previous window) doubles the window up to the per-stream cap; a
-// seek resets it to the floor. All windows share one global byte budget; the
-// least recently used windows of other handles are dropped to make room.
+// bytes. A handle's first read gets none (it is read directly); the read
+// that continues it opens a window of the floor size, and each miss that
+// continues the stream (it starts inside or right at the end of the
+// previous window) doubles it up to the per-stream cap; a seek resets it to
+// the floor. All windows share one global byte budget; the least recently
+// used windows of other handles are dropped to make room.
 //
 // When a window would be no larger than the request itself, amplification
 // buys nothing: the caller then hands the server a `file` piece to pread
@@ -92,7 +94,8 @@ export class ReadAheadWindow {
   /** Backing range of the last window (or the last direct read when no bytes are held). */
   #start = -1;
   #end = -1;
-  #size = READ_AHEAD_FLOOR;
+  /** The last window's size; half the floor before the first, which continues the first read. */
+  #size = READ_AHEAD_FLOOR / 2;
   /** The last read returned null because the bytes cannot be had without blocking. */
   coldMiss = false;
 
@@ -139,7 +142,15 @@ export class ReadAheadWindow {
       return buf.subarray(offset - this.#start, end - this.#start);
     }
     this.pool.misses++;
-    const sequential = this.#start >= 0 && offset >= this.#start && offset <= this.#end;
+    if (this.#start < 0) {
+      // A handle's first read is read directly: a media server's scan reads
+      // the head of every file once, and a window would read and copy 512 KiB
+      // of each (allocated anew per handle) for the tens of KiB it asks.
+      this.#start = offset;
+      this.#end = end;
+      return null;
+    }
+    const sequential = offset >= this.#start && offset <= this.#end;
     this.#size = sequential ? Math.min(this.#size * 2, this.pool.cap) : READ_AHEAD_FLOOR;
     const want = Math.min(Math.max(this.#size, 0), this.fileSize - offset);
     if (want <= length) {

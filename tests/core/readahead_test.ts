@@ -1,6 +1,7 @@
-// Read-ahead windows: floor 512 KiB, doubling on sequential misses up
-// to clamp(budget/4, 512 KiB, 8 MiB), reset on a seek, a shared budget with
-// LRU eviction, budget 0 disabling — over a real file, bytes checked.
+// Read-ahead windows: none for a handle's first read, then floor 512 KiB,
+// doubling on sequential misses up to clamp(budget/4, 512 KiB, 8 MiB), reset
+// on a seek, a shared budget with LRU eviction, budget 0 disabling — over a
+// real file, bytes checked.
 
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -14,6 +15,12 @@ import {
 } from "../../src/core/readahead.ts";
 
 const MiB = 1024 * 1024;
+
+/** A window whose handle has read one byte at `at` (a first read gets no window). */
+function started(w: ReadAheadWindow, at: number): ReadAheadWindow {
+  assert.equal(w.read(at, 1), null, "a handle's first read is read directly");
+  return w;
+}
 
 function withFile(size: number, fn: (fd: number, bytes: Uint8Array, path: string) => void): void {
   const dir = Deno.makeTempDirSync({ prefix: "musefs-readahead-" });
@@ -43,7 +50,9 @@ Deno.test("sequential misses double the window up to the cap; a seek resets it",
     const w = new ReadAheadWindow(pool, { fd }, bytes.length, path);
     const chunk = 128 * 1024;
     const sizes: number[] = [];
-    for (let at = 0; at < 30 * MiB; at += chunk) {
+    assert.equal(w.read(0, chunk), null, "the first read: no window");
+    assert.equal(pool.charged, 0);
+    for (let at = chunk; at < 30 * MiB; at += chunk) {
       const got = w.read(at, chunk);
       assert.ok(got !== null);
       assert.deepEqual(got, bytes.subarray(at, at + chunk));
@@ -73,7 +82,9 @@ Deno.test("sequential misses double the window up to the cap; a seek resets it",
 Deno.test("the budget is shared: other streams' windows are evicted least recently used first", () => {
   withFile(8 * MiB, (fd, bytes, path) => {
     const pool = new ReadAheadPool(1 * MiB); // two floor windows fit
-    const ws = [0, 1, 2].map(() => new ReadAheadWindow(pool, { fd }, bytes.length, path));
+    const ws = [0, 2, 4].map((at) =>
+      started(new ReadAheadWindow(pool, { fd }, bytes.length, path), at * MiB)
+    );
     ws[0].read(0, 1000);
     ws[1].read(2 * MiB, 1000);
     assert.equal(pool.charged, 1 * MiB);
@@ -122,7 +133,7 @@ Deno.test("a window is filled only from the page cache: uncached data is left to
   const fd = fs.openSync(path, "r");
   try {
     const pool = new ReadAheadPool(64 * MiB);
-    const w = new ReadAheadWindow(pool, { fd }, bytes.length, path);
+    const w = started(new ReadAheadWindow(pool, { fd }, bytes.length, path), 0);
     assert.equal(w.read(0, 64 * 1024), null, "cold data: no blocking fill on this thread");
     assert.equal(pool.uncached, 1);
     assert.equal(pool.charged, 0);
@@ -142,7 +153,7 @@ Deno.test("a window is filled only from the page cache: uncached data is left to
 Deno.test("requests of the floor size or more bypass the window (the kernel already reads ahead)", () => {
   withFile(8 * MiB, (fd, bytes, path) => {
     const pool = new ReadAheadPool(64 * MiB);
-    const w = new ReadAheadWindow(pool, { fd }, bytes.length, path);
+    const w = started(new ReadAheadWindow(pool, { fd }, bytes.length, path), 0);
     assert.ok(w.read(0, 64 * 1024) !== null, "small reads use a window");
     assert.equal(w.read(1 * MiB, READ_AHEAD_FLOOR), null);
     assert.equal(w.read(2 * MiB, 1 * MiB), null);
@@ -162,7 +173,7 @@ Deno.test({
     const opened = openBacking(path);
     try {
       const pool = new ReadAheadPool(64 * MiB);
-      const w = new ReadAheadWindow(pool, opened, 2 * MiB, path);
+      const w = started(new ReadAheadWindow(pool, opened, 2 * MiB, path), 0);
       assert.equal(w.read(0, 4096), null, "no blocking fill on the serving thread");
       assert.equal(w.coldMiss, true, "the server sends it straight to an I/O worker");
       assert.equal(pool.uncached, 1);
