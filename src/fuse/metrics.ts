@@ -51,7 +51,10 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * indexes from 2 on by one. A real root entry of that name is shadowed on
  * lookup (as in the original).
  */
-export class MetricsLibrary implements Library {
+// Required: every optional method of Library is passed through, so adding one
+// to the core without forwarding it here fails to type-check (a missing
+// `nextRequest` once left the art cache's arena pinned under --expose-metrics).
+export class MetricsLibrary implements Required<Library> {
   private readonly bodies = new Map<number, Uint8Array>();
   private nextFh = METRICS_FH_BASE;
 
@@ -154,6 +157,10 @@ export class MetricsLibrary implements Library {
 
   release(fh: number): void {
     if (!this.bodies.delete(fh)) this.inner.release(fh);
+  }
+
+  nextRequest(): void {
+    this.inner.nextRequest?.();
   }
 
   poll(): RefreshReport | null {

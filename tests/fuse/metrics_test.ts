@@ -94,3 +94,19 @@ Deno.test("metrics: Prometheus text with HELP and TYPE", () => {
       "# HELP musefs_y_total Y.\n# TYPE musefs_y_total counter\nmusefs_y_total 2.5\n",
   );
 });
+
+Deno.test("metrics: the decorator passes the server's nextRequest on to the core", () => {
+  using scratch = scratchDir("musefs-metrics-");
+  class Spy extends DirLibrary {
+    nextRequests = 0;
+    nextRequest(): void {
+      this.nextRequests++;
+    }
+  }
+  const inner = new Spy(scratch.path);
+  const lib = new MetricsLibrary(inner, new ServerStats());
+  lib.nextRequest();
+  lib.nextRequest();
+  assert.equal(inner.nextRequests, 2, "the core's art cache is unpinned once per request");
+  lib.close();
+});
