@@ -5,7 +5,7 @@
 // is never sliced or checksummed from the old bytes.
 
 import assert from "node:assert/strict";
-import { openStore, sha256Hex, StoreError, upsertArt } from "../../src/store/mod.ts";
+import { openStore, sha256Hex, type Store, StoreError, upsertArt } from "../../src/store/mod.ts";
 import { storeBlobSource } from "../../src/core/blobs.ts";
 import { ArtCache } from "../../src/core/reader.ts";
 import { base64Encode } from "../../src/format/layout.ts";
@@ -15,6 +15,35 @@ import { naiveCrc } from "../format/ogg_util.ts";
 function randomImage(length: number, seed: number): Uint8Array {
   const rand = mulberry32(seed);
   return Uint8Array.from({ length }, () => Math.floor(rand() * 256));
+}
+
+/** A new store: `fn` gets a writing and a read-only connection, closed (and the store removed) after. */
+async function withStore(fn: (rw: Store, ro: Store) => void): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "musefs-blobs-test-" });
+  const rw = openStore(`${dir}/lib.db`, { mode: "rw", create: true });
+  const ro = openStore(`${dir}/lib.db`, { mode: "ro" });
+  try {
+    fn(rw, ro);
+  } finally {
+    ro.close();
+    rw.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Art `id` replaced by `bytes` under the same id, as another writer could (a new SHA-256). */
+function replaceArt(rw: Store, id: number, bytes: Uint8Array): void {
+  rw.transaction(() => {
+    rw.run("DELETE FROM art WHERE id = ?", id);
+    rw.run(
+      "INSERT INTO art (id, sha256, mime, width, height, byte_len, data) " +
+        "VALUES (?, ?, 'image/jpeg', 1, 1, ?, ?)",
+      id,
+      sha256Hex(bytes),
+      bytes.length,
+      bytes,
+    );
+  });
 }
 
 /** Page CRCs and slices of `image` (art `artId`) through a fresh source agree with its bytes. */
@@ -36,14 +65,10 @@ function assertServes(
   if (kept !== undefined) assert.deepEqual(kept, text.subarray(1000, 5000));
 }
 
-Deno.test("a read-only store's blobs slice and checksum whole images, and follow an image replaced under its id", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "musefs-blobs-test-" });
-  try {
-    const db = `${dir}/lib.db`;
-    const rw = openStore(db, { mode: "rw", create: true });
+Deno.test("a read-only store's blobs slice and checksum whole images, and follow an image replaced under its id", () =>
+  withStore((rw, ro) => {
     const first = randomImage(300_000, 1);
     const id = upsertArt(rw, { data: first, mime: "image/jpeg", width: 1, height: 1 });
-    const ro = openStore(db, { mode: "ro" });
     const cache = new ArtCache(ro, 8 * 1024 * 1024);
     assertServes(storeBlobSource(ro, cache), id, first);
     assert.equal(cache.entries, 2, "the image is read once, whole, and its text kept beside it");
@@ -60,17 +85,7 @@ Deno.test("a read-only store's blobs slice and checksum whole images, and follow
 
     // The image replaced under its id (same length, so the same table key).
     const second = randomImage(300_000, 3);
-    rw.transaction(() => {
-      rw.run("DELETE FROM art WHERE id = ?", id);
-      rw.run(
-        "INSERT INTO art (id, sha256, mime, width, height, byte_len, data) " +
-          "VALUES (?, ?, 'image/jpeg', 1, 1, ?, ?)",
-        id,
-        sha256Hex(second),
-        second.length,
-        second,
-      );
-    });
+    replaceArt(rw, id, second);
     assertServes(storeBlobSource(ro, cache), id, second);
 
     // Larger than the cache's budget: still whole, for one synthesis at a time.
@@ -87,21 +102,12 @@ Deno.test("a read-only store's blobs slice and checksum whole images, and follow
       () => storeBlobSource(ro).art(id, second.length - 10, 20),
       (e) => e instanceof StoreError && e.kind === "corrupt",
     );
-    ro.close();
-    rw.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("the art cache keeps an image's base64 text, checked like the image", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "musefs-blobs-test-" });
-  try {
-    const db = `${dir}/lib.db`;
-    const rw = openStore(db, { mode: "rw", create: true });
+Deno.test("the art cache keeps an image's base64 text, checked like the image", () =>
+  withStore((rw, ro) => {
     const first = randomImage(300_001, 4);
     const id = upsertArt(rw, { data: first, mime: "image/jpeg", width: 1, height: 1 });
-    const ro = openStore(db, { mode: "ro" });
     const cache = new ArtCache(ro, 8 * 1024 * 1024);
     const v1 = ro.dataVersion();
     const text = cache.text(id, v1)!;
@@ -119,39 +125,20 @@ Deno.test("the art cache keeps an image's base64 text, checked like the image", 
 
     // The image replaced under its id: the new image's text.
     const second = randomImage(300_001, 6);
-    rw.transaction(() => {
-      rw.run("DELETE FROM art WHERE id = ?", id);
-      rw.run(
-        "INSERT INTO art (id, sha256, mime, width, height, byte_len, data) " +
-          "VALUES (?, ?, 'image/jpeg', 1, 1, ?, ?)",
-        id,
-        sha256Hex(second),
-        second.length,
-        second,
-      );
-    });
+    replaceArt(rw, id, second);
     assert.equal(sha256Hex(cache.text(id, ro.dataVersion())!), sha256Hex(base64Encode(second)));
 
     // A text over a quarter of the budget is not kept: the caller encodes slices.
     const small = new ArtCache(ro, 1_000_000);
     assert.equal(small.text(id, ro.dataVersion()), undefined);
-    ro.close();
-    rw.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("an arena art cache never overwrites bytes handed out before unpin()", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "musefs-blobs-test-" });
-  try {
-    const db = `${dir}/lib.db`;
-    const rw = openStore(db, { mode: "rw", create: true });
+Deno.test("an arena art cache never overwrites bytes handed out before unpin()", () =>
+  withStore((rw, ro) => {
     const images = [0, 1, 2, 3, 4].map((i) => randomImage(40_000 + i, 10 + i));
     const ids = images.map((data) =>
       upsertArt(rw, { data, mime: "image/jpeg", width: 1, height: 1 })
     );
-    const ro = openStore(db, { mode: "ro" });
     const v = ro.dataVersion();
     // Room for two images: a third goes where the first was.
     const cache = new ArtCache(ro, 100_000, true);
@@ -179,9 +166,4 @@ Deno.test("an arena art cache never overwrites bytes handed out before unpin()",
       const views = order.map((i) => cache.image(ids[i], v));
       order.forEach((i, k) => assert.equal(digest(views[k]), digest(images[i]), `image ${i}`));
     }
-    ro.close();
-    rw.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
