@@ -47,12 +47,18 @@ export function storeBlobSource(store: Store, images: ArtCache | null = null): B
     }
     return last;
   };
-  const fromCache = (cache: ArtCache, artId: number, offset: number, length: number) => {
-    const { bytes } = imageOf(cache, artId);
+  /** Bytes [offset, offset + length) of `bytes` (art `artId`'s image or text); else the store's short read. */
+  const sliceOf = (
+    bytes: Uint8Array,
+    artId: number,
+    what: string,
+    offset: number,
+    length: number,
+  ) => {
     if (offset < 0 || length < 0 || offset + length > bytes.length) {
       throw new StoreError(
         "corrupt",
-        `art ${artId}: short read (${bytes.length} bytes, ${length} wanted at ${offset})`,
+        `art ${artId}: short read${what} (${bytes.length} bytes, ${length} wanted at ${offset})`,
         store.path,
       );
     }
@@ -62,7 +68,7 @@ export function storeBlobSource(store: Store, images: ArtCache | null = null): B
     art: (artId, offset, length) =>
       cache === null
         ? readArt(store, artId, offset, length)
-        : fromCache(cache, artId, offset, length),
+        : sliceOf(imageOf(cache, artId).bytes, artId, "", offset, length),
     binaryTag: (id, offset, length) => readBinaryTag(store, id, offset, length),
   };
   if (cache !== null) {
@@ -70,15 +76,7 @@ export function storeBlobSource(store: Store, images: ArtCache | null = null): B
     // cached text (the checksums' ends, short slices) need no encoding.
     source.artText = (artId, offset, length) => {
       const text = cache.text(artId, dataVersion());
-      if (text === undefined) return undefined;
-      if (offset < 0 || length < 0 || offset + length > text.length) {
-        throw new StoreError(
-          "corrupt",
-          `art ${artId}: short read of its text (${text.length} bytes, ${length} wanted at ${offset})`,
-          store.path,
-        );
-      }
-      return text.subarray(offset, offset + length);
+      return text === undefined ? undefined : sliceOf(text, artId, " of its text", offset, length);
     };
   }
   if (store.mode === "ro") {

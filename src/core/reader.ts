@@ -127,6 +127,16 @@ export class ArtCache {
     return this.#arena.subarray(start, end);
   }
 
+  /** The store's SHA-256 and length of art `artId`. */
+  #digest(artId: number): { sha256: string; byteLen: number } {
+    const meta = artDigest(this.store, artId);
+    // An orphaned reference (art deleted under a live layout) is an error, never zero bytes.
+    if (meta === null) {
+      throw new StoreError("not-found", `art ${artId} does not exist`, this.store.path);
+    }
+    return meta;
+  }
+
   /**
    * The full image of art `artId` (call inside the read snapshot).
    * `dataVersion`: the store's data_version of that snapshot.
@@ -141,11 +151,7 @@ export class ArtCache {
     if (hit !== undefined && dataVersion !== undefined && hit.verifiedAt === dataVersion) {
       return this.#handOut(artId, hit);
     }
-    const meta = artDigest(this.store, artId);
-    // An orphaned reference (art deleted under a live layout) is an error, never zero bytes.
-    if (meta === null) {
-      throw new StoreError("not-found", `art ${artId} does not exist`, this.store.path);
-    }
+    const meta = this.#digest(artId);
     const verifiedAt = dataVersion ?? -1;
     if (hit !== undefined && hit.sha === meta.sha256) {
       hit.verifiedAt = verifiedAt;
@@ -177,10 +183,7 @@ export class ArtCache {
       sha = image.sha;
       byteLen = image.bytes.length;
     } else {
-      const meta = artDigest(this.store, artId);
-      if (meta === null) {
-        throw new StoreError("not-found", `art ${artId} does not exist`, this.store.path);
-      }
+      const meta = this.#digest(artId);
       sha = meta.sha256;
       byteLen = meta.byteLen;
     }

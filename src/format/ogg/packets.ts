@@ -276,7 +276,7 @@ export function tailStart(
 ): { page: number; lace: number } | null {
   // Every capture pattern that parses as a page header of this stream, and
   // which of them chain page after page exactly to the end.
-  const chains = new Map<number, number>(); // offset → offset of the next page (or bytes.length)
+  const headers = new Map<number, PageHeader>();
   const starts: number[] = [];
   for (let i = bytes.indexOf(0x4f); i >= 0; i = bytes.indexOf(0x4f, i + 1)) {
     if (bytes[i + 1] !== 0x67 || bytes[i + 2] !== 0x67 || bytes[i + 3] !== 0x53) continue;
@@ -287,22 +287,24 @@ export function tailStart(
       continue; // cut off by the end: not a page of the region
     }
     if (h === null || h.serial !== serial || (h.flags & FLAG_BOS) !== 0) continue;
-    chains.set(i, i + pageSize(h));
+    headers.set(i, h);
     starts.push(i);
   }
   const reaches = new Set<number>([bytes.length]);
   let first = -1;
   for (let k = starts.length - 1; k >= 0; k--) {
     const at = starts[k];
-    if (reaches.has(chains.get(at)!)) {
+    if (reaches.has(at + pageSize(headers.get(at)!))) {
       reaches.add(at);
       first = at;
     }
   }
   if (first < 0) return null;
   const pages: { at: number; header: PageHeader }[] = [];
-  for (let at = first; at < bytes.length; at = chains.get(at)!) {
-    pages.push({ at, header: parsePageHeader(bytes, at)! });
+  for (let at = first; at < bytes.length;) {
+    const header = headers.get(at)!;
+    pages.push({ at, header });
+    at += pageSize(header);
   }
   const last = pages[pages.length - 1].header.lacing;
   // Whole packets end the region: its last lacing value ends one.
