@@ -234,7 +234,7 @@ export const mountSpec = {
     ),
     headerCacheMib: valueFlag(
       "header-cache-mib",
-      "Memory (MiB) for synthesized file layouts (generated headers), least recently used dropped.",
+      "Memory (MiB) for synthesized file layouts (generated headers); files opened once give way first.",
       { parse: u32, default: (): number => LIB.headerCacheBytes / MIB, valueName: "MIB" },
     ),
     attrCacheMib: valueFlag(

@@ -41,3 +41,12 @@ export const LIBRARY_DEFAULTS = {
   /** Whole art images kept in memory, one copy per image. */
   artCacheBytes: 8 * 1024 * 1024,
 } as const;
+
+/**
+ * SQLite's page cache of the store's other connections, in KiB: the one that
+ * polls for edits and the build-ahead worker's. They read a file's rows
+ * once, so pages kept for them are not read again; SQLite's own default
+ * (2 MiB each) filled with cover images' pages during a scan, memory no
+ * budget counted.
+ */
+export const SIDE_STORE_CACHE_KIB = 256;

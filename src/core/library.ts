@@ -48,6 +48,7 @@ import { tracksAfter, tracksInWalkOrder } from "./walk_order.ts";
 import { Template } from "./template.ts";
 import { VirtualTree } from "./tree.ts";
 import { SlotTable } from "./slots.ts";
+import { SIDE_STORE_CACHE_KIB } from "./defaults.ts";
 
 /** At most this many directory listings are held for open directory handles. */
 export const MAX_DIR_SNAPSHOTS = 1024;
@@ -138,7 +139,7 @@ export class MusefsLibrary implements Library {
     });
     // Before any store is open: a library root that does not exist is an error.
     const access = backingAccess(dbPath, options.libraryRoots);
-    this.#poll = openStore(dbPath, { mode: "ro" });
+    this.#poll = openStore(dbPath, { mode: "ro", cacheKiB: SIDE_STORE_CACHE_KIB });
     try {
       this.#serve = openStore(dbPath, {
         mode: "ro",
@@ -682,6 +683,11 @@ export class MusefsLibrary implements Library {
       g("musefs_cache_header_entries", "Header cache entries", this.resolver.headers.size),
       g("musefs_cache_header_bytes", "Header cache bytes", this.resolver.headers.weight),
       g("musefs_cache_header_bytes_max", "Header cache budget", this.resolver.headers.budget),
+      g(
+        "musefs_cache_header_probation_bytes",
+        "Header cache bytes of layouts not yet used twice",
+        this.resolver.headers.probationWeight,
+      ),
       c("musefs_cache_header_hits_total", "Header cache hits", this.resolver.headers.hits),
       c("musefs_cache_header_misses_total", "Header cache misses", this.resolver.headers.misses),
       c(

@@ -50,6 +50,16 @@ const SEGMENT_OVERHEAD = 48;
 /** Heap bytes of one size-cache entry (object, stamp bigints, path, map slot), measured. */
 export const ATTR_ENTRY_BYTES = 320;
 
+/**
+ * The header cache's probation share (see lru.ts): an eighth of the budget,
+ * at least 1 MiB and at most half (the layouts the worker builds ahead, 64
+ * files, wait there for their open). A scan that opens each file once keeps
+ * no more than that.
+ */
+export function headerProbation(budget: number): number {
+  return Math.min(budget / 2, Math.max(budget / 8, 1 << 20));
+}
+
 function headerWeight(file: ResolvedFile): number {
   return file.inlineBytes + LAYOUT_OVERHEAD + SEGMENT_OVERHEAD * file.layout.segments.length;
 }
@@ -333,7 +343,7 @@ export class Resolver {
     readonly id3Version: Id3Version = 4,
     attrBudget = DEFAULT_ATTR_BUDGET,
   ) {
-    this.headers = new WeightedLru(headerBudget);
+    this.headers = new WeightedLru(headerBudget, headerProbation(headerBudget));
     this.sizes = new WeightedLru(attrBudget);
   }
 
@@ -504,7 +514,8 @@ export class Resolver {
     known: TrackRow | null = null,
     handed?: HandedBacking,
   ): { file: ResolvedFile; opened: OpenedBacking | null } {
-    const cached = this.headers.get(trackId);
+    // A stat is no use of the layout: it does not take it out of probation.
+    const cached = this.headers.get(trackId, !sizeOnly);
     const dataVersion = this.#dataVersion();
     if (cached !== undefined) {
       // Checked against its row at this data_version already: nothing in the store moved.
@@ -538,7 +549,8 @@ export class Resolver {
         this.sizes.delete(row.id);
       }
       if (keepFd) this.#checkGeometry(file, opened);
-      if (!file.layout.sizeOnly) this.headers.set(trackId, file, headerWeight(file));
+      // Built for a stat: kept for the open that follows, which is its first use.
+      if (!file.layout.sizeOnly) this.headers.set(trackId, file, headerWeight(file), !sizeOnly);
       this.#checkedAt.set(file, dataVersion);
       if (keepFd) return { file, opened };
       closeBacking(opened.fd);
@@ -654,7 +666,8 @@ export class Resolver {
    */
   adopt(file: ResolvedFile, geometryChecked: boolean): boolean {
     if (this.headers.peek(file.trackId) !== undefined) return false;
-    this.headers.set(file.trackId, file, headerWeight(file));
+    // Built for an open to come: that open is its first use, not a second.
+    this.headers.set(file.trackId, file, headerWeight(file), false);
     if (geometryChecked) this.#geometryChecked.add(file);
     // Its size is remembered across mounts like one built here.
     if (this.index?.record(file.trackId, sizeKeyOfBuilt(file), file.layout.size)) {

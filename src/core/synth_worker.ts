@@ -13,6 +13,7 @@ import { openStore, readSynthRows, type Store, type SynthRows } from "../store/m
 import { closeBacking, openBacking, type OpenedBacking } from "./backing.ts";
 import { type BackingAccess, backingAccess } from "./backing_access.ts";
 import { ArtCache } from "./reader.ts";
+import { SIDE_STORE_CACHE_KIB } from "./defaults.ts";
 import {
   buildResolved,
   checkRowStamp,
@@ -70,7 +71,12 @@ self.onmessage = (ev: MessageEvent<SynthWorkerInit>) => {
   // The serving thread has the store open and checked it; opening the file
   // here outside SQLite would drop that connection's locks (store/open.ts).
   // Failing, the worker ends with an error, which stops build-ahead.
-  store = openStore(init.dbPath, { mode: "ro", foreignKeyCheck: false, openElsewhere: true });
+  store = openStore(init.dbPath, {
+    mode: "ro",
+    foreignKeyCheck: false,
+    openElsewhere: true,
+    cacheKiB: SIDE_STORE_CACHE_KIB,
+  });
   access = backingAccess(init.dbPath, init.libraryRoots);
   // In one arena (see ArtCache), unpinned before each job: a job's layout
   // keeps no view of an image (its record is copied into the ring).

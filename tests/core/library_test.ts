@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as libc from "../../ffi/libc.ts";
 import { FsError, S_IFDIR, S_IFREG } from "../../src/core/api.ts";
+import { SIDE_STORE_CACHE_KIB } from "../../src/core/defaults.ts";
 import { dryRun, dryRunLines, walkTree } from "../../src/core/dry_run.ts";
 import { MAX_DIR_SNAPSHOTS, openLibrary } from "../../src/core/library.ts";
 import { statStamp } from "../../src/core/stamp.ts";
@@ -173,6 +174,10 @@ Deno.test("dry run walks depth-first in readdir order; counts and metrics", asyn
   assert.equal(metrics.get("musefs_cache_store_bytes_max"), 8 * 1024 * 1024);
   assert.equal(metrics.get("musefs_cache_size_bytes_max"), 8 * 1024 * 1024);
   assert.equal(metrics.get("musefs_cache_art_bytes_max"), 8 * 1024 * 1024);
+  // The connection that polls for edits keeps a small page cache: the budget is the serving one's.
+  const pages = (s: { get<T>(sql: string): T | undefined }) =>
+    s.get<{ cache_size: number }>("PRAGMA cache_size")!.cache_size;
+  assert.equal(pages(lib.refresher.store), -SIDE_STORE_CACHE_KIB);
 });
 
 Deno.test("case-insensitive lookup and the original extension names", async () => {
