@@ -7,8 +7,8 @@
 // an entry used a second time moves to the least-recently-used part. A media
 // server reading every file once then cycles through the probation list
 // alone: the layouts of files in use stay, and the cache holds no more than
-// the probation share of one-shot entries (each of which would otherwise
-// outlive the collector's young generation and die as old garbage).
+// the probation share of one-shot entries, where a plain LRU filled its
+// whole budget with them (docs/tuning.md, header cache).
 
 import { type Linked, RecencyList } from "./recency.ts";
 
