@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import {
   base64Encode,
   base64Length,
+  base64Loop,
+  base64Native,
   makeLayout,
   materialize,
   readLayoutInto,
@@ -35,6 +37,34 @@ Deno.test("base64Encode matches btoa for every length up to 64", () => {
     assert.equal(new TextDecoder().decode(base64Encode(raw)), refBase64(raw));
     assert.equal(base64Length(n), refBase64(raw).length);
   }
+});
+
+const toBase64 = (Uint8Array.prototype as { toBase64?: (this: Uint8Array) => string }).toBase64;
+
+Deno.test({
+  name:
+    "base64Encode: the engine's encoder, chunk by chunk, and the loop match btoa up to a cover's size",
+  // Without Uint8Array.prototype.toBase64, base64Encode is the loop (checked up to 64 bytes above).
+  ignore: toBase64 === undefined,
+  fn() {
+    const chunk = 49152;
+    const lengths = [0, 1, 2, 3, 255, 256, 257, 300_000, 300_001, 300_002];
+    for (const around of [chunk, 2 * chunk, 6 * chunk]) {
+      for (let d = -3; d <= 3; d++) lengths.push(around + d);
+    }
+    for (const n of lengths) {
+      const raw = randomBytes(n, n + 7);
+      const want = refBase64(raw);
+      const dec = new TextDecoder();
+      assert.equal(dec.decode(base64Native(raw, toBase64!)), want, `native, ${n} bytes`);
+      assert.equal(dec.decode(base64Loop(raw)), want, `loop, ${n} bytes`);
+      assert.equal(dec.decode(base64Encode(raw)), want, `${n} bytes`);
+      // A view into a larger buffer encodes only its own bytes.
+      const inside = new Uint8Array(n + 10);
+      inside.set(raw, 5);
+      assert.equal(dec.decode(base64Encode(inside.subarray(5, 5 + n))), want, `view, ${n} bytes`);
+    }
+  },
 });
 
 Deno.test("makeLayout sums lengths and rejects bad segments", () => {
