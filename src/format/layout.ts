@@ -234,7 +234,7 @@ const B64 = new TextEncoder().encode(
  */
 const NATIVE_CHUNK = 49152;
 const ASCII = new TextEncoder();
-/** Uint8Array.prototype.toBase64, where the engine has it (V8 from 14.1). */
+/** Uint8Array.prototype.toBase64, where the engine has it (the shipped one does). */
 const nativeToBase64 = (Uint8Array.prototype as { toBase64?: (this: Uint8Array) => string })
   .toBase64;
 
