@@ -5,7 +5,7 @@
 // keeps its layout through any number of others, and the bytes stay exact.
 
 import assert from "node:assert/strict";
-import { openLibrary } from "../../src/core/library.ts";
+import { type MusefsLibrary, openLibrary } from "../../src/core/library.ts";
 import { headerProbation } from "../../src/core/resolve.ts";
 import { closing } from "../scratch.ts";
 import { expectedBytes, fixtureStore, ingestFile, readAll, type TestLibrary } from "./ingest.ts";
@@ -24,24 +24,36 @@ function withCopies(t: TestLibrary, n: number): number[] {
 
 const BUDGET = 64 * 1024;
 
+/** `t` opened with a header budget of BUDGET; `speculate`: with the build-ahead worker. */
+function openSmall(t: TestLibrary, speculate: boolean): MusefsLibrary {
+  return openLibrary(t.db, {
+    pollIntervalMs: 0,
+    sizeIndex: null,
+    speculate,
+    headerCacheBytes: BUDGET,
+  });
+}
+
+/** Stat, open, read and close track `id`, as a scan and a player do; its bytes checked. */
+function readTrack(lib: MusefsLibrary, t: TestLibrary, id: number): void {
+  assert.deepEqual(
+    readAll(lib, lib.tree.inodeOfTrack(id)!),
+    expectedBytes(t.store, id),
+    `track ${id}`,
+  );
+}
+
 Deno.test("header cache: a scan opening every file once keeps the layout of a file opened twice", async () => {
   using t = await fixtureStore(["flac"]);
   const ids = withCopies(t, 80);
-  using lib = closing(openLibrary(t.db, {
-    pollIntervalMs: 0,
-    sizeIndex: null,
-    speculate: false,
-    headerCacheBytes: BUDGET,
-  }));
+  using lib = closing(openSmall(t, false));
   const headers = lib.resolver.headers;
-  const ino = (id: number) => lib.tree.inodeOfTrack(id)!;
   const [playing, ...others] = ids;
-  // Stat, open, read, close: what a scan and a player do.
-  assert.deepEqual(readAll(lib, ino(playing)), expectedBytes(t.store, playing));
-  assert.deepEqual(readAll(lib, ino(playing)), expectedBytes(t.store, playing));
+  readTrack(lib, t, playing);
+  readTrack(lib, t, playing);
   const kept = headers.weight;
   for (const id of others) {
-    assert.deepEqual(readAll(lib, ino(id)), expectedBytes(t.store, id), `track ${id}`);
+    readTrack(lib, t, id);
     assert.ok(headers.probationWeight <= headerProbation(BUDGET), `probation within its share`);
     assert.ok(
       headers.weight - kept <= headerProbation(BUDGET),
@@ -53,29 +65,23 @@ Deno.test("header cache: a scan opening every file once keeps the layout of a fi
   assert.ok(headers.peek(playing) !== undefined, "the file opened twice kept its layout");
   assert.equal(headers.peek(others[0]), undefined, "the first file of the scan gave way");
   const misses = headers.misses;
-  assert.deepEqual(readAll(lib, ino(playing)), expectedBytes(t.store, playing));
+  readTrack(lib, t, playing);
   assert.equal(headers.misses, misses, "its next open built nothing");
 });
 
 Deno.test("header cache: a layout built ahead on the worker is kept only if opened twice", async () => {
   using t = await fixtureStore(["mp3_v24"]);
   const ids = withCopies(t, 60);
-  using lib = closing(openLibrary(t.db, {
-    pollIntervalMs: 0,
-    sizeIndex: null,
-    speculate: true,
-    headerCacheBytes: BUDGET,
-  }));
+  using lib = closing(openSmall(t, true));
   const ahead = lib.ahead!;
   const headers = lib.resolver.headers;
-  const ino = (id: number) => lib.tree.inodeOfTrack(id)!;
   const [twice, once, ...rest] = ids;
   ahead.submit([twice, once]);
   await ahead.settle();
   assert.equal(ahead.adopted, 2, "both built on the worker");
   const misses = headers.misses;
   for (const id of [twice, twice, once]) {
-    assert.deepEqual(readAll(lib, ino(id)), expectedBytes(t.store, id));
+    readTrack(lib, t, id);
   }
   assert.equal(headers.misses, misses, "the opens used the worker's layouts");
   // More layouts built ahead and each opened once, in batches the size of
@@ -85,7 +91,7 @@ Deno.test("header cache: a layout built ahead on the worker is kept only if open
     ahead.submit(batch);
     await ahead.settle();
     for (const id of batch) {
-      assert.deepEqual(readAll(lib, ino(id)), expectedBytes(t.store, id), `track ${id}`);
+      readTrack(lib, t, id);
     }
     assert.ok(headers.probationWeight <= headerProbation(BUDGET));
   }
